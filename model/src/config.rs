@@ -1,0 +1,184 @@
+//! Model configuration: architecture, channel layout, levels and layer sizes (stored with the weights).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ModelError, Result};
+
+/// Version of the config schema written into weight files.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// The network family. Only `PixelCnn` runs in the engine today; the others are reserved
+/// names so that configs written by later versions parse and give a clear error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    /// 7×7 mask-A convolution, residual blocks with a 3×3 mask-B convolution.
+    PixelCnn,
+    /// Row LSTM (not yet in the engine).
+    RowLstm,
+    /// Diagonal BiLSTM (not yet in the engine).
+    DiagonalBilstm,
+}
+
+impl Arch {
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::PixelCnn => "pixel_cnn",
+            Arch::RowLstm => "row_lstm",
+            Arch::DiagonalBilstm => "diagonal_bilstm",
+        }
+    }
+}
+
+/// Hyper-parameters of a model. Serialised as JSON into the weight file's metadata.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// Schema version ([`CONFIG_VERSION`]).
+    pub version: u32,
+    pub arch: Arch,
+    /// Sub-pixels per pixel: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA.
+    pub channels: usize,
+    /// Distinct values per sub-pixel (2–256); 256 for 8-bit images.
+    pub levels: usize,
+    /// h: the residual stream carries 2h features, the inner layers h.
+    pub hidden: usize,
+    /// Number of residual blocks (PixelCNN) or recurrent layers after the mask-A layer.
+    pub layers: usize,
+    /// Width of the first 1×1 output layer.
+    pub out_hidden: usize,
+    /// Residual connections around every block.
+    pub residual: bool,
+    /// Learnable skip connections from every layer to the output stack.
+    pub skip: bool,
+}
+
+/// Largest sizes a config may ask for; a weight file asking for more is rejected before allocating.
+pub const MAX_HIDDEN: usize = 4096;
+pub const MAX_LAYERS: usize = 256;
+
+impl Config {
+    /// A PixelCNN with the given layout and sizes, residual and skip connections on.
+    pub fn pixel_cnn(channels: usize, hidden: usize, layers: usize, out_hidden: usize) -> Self {
+        Config {
+            version: CONFIG_VERSION,
+            arch: Arch::PixelCnn,
+            channels,
+            levels: 256,
+            hidden,
+            layers,
+            out_hidden,
+            residual: true,
+            skip: true,
+        }
+    }
+
+    /// Checks every field; the engine relies on these bounds.
+    pub fn validate(&self) -> Result<()> {
+        if self.version != CONFIG_VERSION {
+            return Err(ModelError::bad(
+                "version",
+                format!("config version {} is not supported (this build reads {CONFIG_VERSION})", self.version),
+            ));
+        }
+        if !(1..=4).contains(&self.channels) {
+            return Err(ModelError::bad("channels", format!("{} (must be 1–4)", self.channels)));
+        }
+        if !(2..=256).contains(&self.levels) {
+            return Err(ModelError::bad("levels", format!("{} (must be 2–256)", self.levels)));
+        }
+        if self.hidden < self.channels || self.hidden > MAX_HIDDEN {
+            return Err(ModelError::bad(
+                "hidden",
+                format!("{} (must be between channels={} and {MAX_HIDDEN})", self.hidden, self.channels),
+            ));
+        }
+        if self.out_hidden < self.channels || self.out_hidden > MAX_HIDDEN {
+            return Err(ModelError::bad(
+                "out_hidden",
+                format!("{} (must be between channels={} and {MAX_HIDDEN})", self.out_hidden, self.channels),
+            ));
+        }
+        if self.layers > MAX_LAYERS {
+            return Err(ModelError::bad("layers", format!("{} (at most {MAX_LAYERS})", self.layers)));
+        }
+        if self.arch != Arch::PixelCnn {
+            return Err(ModelError::bad(
+                "arch",
+                format!("{} is not supported by this version of the engine", self.arch.name()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Features of the residual stream (2h).
+    pub fn stream(&self) -> usize {
+        2 * self.hidden
+    }
+
+    /// Logits per pixel: `channels × levels`.
+    pub fn logits(&self) -> usize {
+        self.channels * self.levels
+    }
+}
+
+/// Channel groups: a feature map of `n` features is split into `groups` contiguous groups,
+/// group g holding features `[ceil(g·n/G), ceil((g+1)·n/G))`. Group g of every map belongs to
+/// sub-pixel g (R, G, B, A).
+pub fn group_range(n: usize, groups: usize, g: usize) -> std::ops::Range<usize> {
+    (g * n).div_ceil(groups)..((g + 1) * n).div_ceil(groups)
+}
+
+/// The group of feature `k` of an `n`-feature map (inverse of [`group_range`]).
+pub fn group_of(k: usize, n: usize, groups: usize) -> usize {
+    (k * groups) / n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_partition_and_invert() {
+        for n in 1..40 {
+            for groups in 1..=4 {
+                let mut next = 0;
+                for g in 0..groups {
+                    let r = group_range(n, groups, g);
+                    assert_eq!(r.start, next);
+                    next = r.end;
+                    for k in r {
+                        assert_eq!(group_of(k, n, groups), g, "n={n} G={groups} k={k}");
+                    }
+                }
+                assert_eq!(next, n);
+            }
+        }
+    }
+
+    #[test]
+    fn logits_group_is_its_subpixel() {
+        let levels = 256;
+        for c in 0..3 {
+            assert_eq!(group_range(3 * levels, 3, c), c * levels..(c + 1) * levels);
+        }
+    }
+
+    #[test]
+    fn validate_rejects_out_of_range() {
+        let good = Config::pixel_cnn(3, 8, 2, 16);
+        good.validate().unwrap();
+        for bad in [
+            Config { channels: 0, ..good.clone() },
+            Config { channels: 5, ..good.clone() },
+            Config { levels: 1, ..good.clone() },
+            Config { levels: 257, ..good.clone() },
+            Config { hidden: 2, ..good.clone() },
+            Config { out_hidden: 1, ..good.clone() },
+            Config { layers: 100_000, ..good.clone() },
+            Config { arch: Arch::RowLstm, ..good.clone() },
+            Config { version: 99, ..good.clone() },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+    }
+}

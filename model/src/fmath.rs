@@ -1,0 +1,190 @@
+//! Deterministic f32 arithmetic: dot products with a fixed reduction order, and exp, sigmoid,
+//! tanh and softmax written from +, −, ×, ÷ and bit operations (no libm), so every platform
+//! computes the same bits.
+//!
+//! Rust never contracts `a * b + c` into a fused multiply-add, so each expression below rounds
+//! exactly as written on x86-64 and aarch64 alike.
+
+/// Lanes of the dot-product accumulator. Element `k` of a dot product always goes to lane `k % 8`.
+const LANES: usize = 8;
+
+/// Dot product with a fixed order: eight lane sums, then `((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7))`.
+///
+/// The order depends only on the length, never on alignment, thread count or CPU features.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut l = [0.0f32; LANES];
+    let mut ca = a.chunks_exact(LANES);
+    let mut cb = b.chunks_exact(LANES);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for k in 0..LANES {
+            l[k] += x[k] * y[k];
+        }
+    }
+    for (k, (x, y)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
+        l[k] += x * y;
+    }
+    ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))
+}
+
+/// Sum with the same fixed order as [`dot`].
+#[inline]
+pub fn sum(a: &[f32]) -> f32 {
+    let mut l = [0.0f32; LANES];
+    let mut c = a.chunks_exact(LANES);
+    for x in &mut c {
+        for k in 0..LANES {
+            l[k] += x[k];
+        }
+    }
+    for (k, x) in c.remainder().iter().enumerate() {
+        l[k] += x;
+    }
+    ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))
+}
+
+const LOG2E: f32 = std::f32::consts::LOG2_E;
+/// ln 2 split so that `k * LN2_HI` is exact for |k| < 2^9 (Cody–Waite reduction).
+const LN2_HI: f32 = 0.693_145_75;
+const LN2_LO: f32 = 1.428_606_8e-6;
+
+/// Rounds to the nearest integer (ties away from zero) with a cast, no libm.
+#[inline]
+fn round_to_i32(t: f32) -> i32 {
+    if t >= 0.0 {
+        (t + 0.5) as i32
+    } else {
+        (t - 0.5) as i32
+    }
+}
+
+/// e^x, relative error below 2e-7 on [-87, 88]; 0 below −87.3, +∞ above 88.7; NaN stays NaN.
+#[inline]
+pub fn exp(x: f32) -> f32 {
+    if x.is_nan() {
+        return x;
+    }
+    if x < -87.3 {
+        return 0.0;
+    }
+    if x > 88.7 {
+        return f32::INFINITY;
+    }
+    let k = round_to_i32(x * LOG2E);
+    let kf = k as f32;
+    let r = (x - kf * LN2_HI) - kf * LN2_LO;
+    // e^r on |r| ≤ 0.35 by its Taylor series to r^7 (Horner form).
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0
+                    + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    // 2^k by building the exponent bits; k ∈ [-126, 128] here. 2^128 is split to stay finite.
+    if k > 127 {
+        return p * f32::from_bits(((127 + 127) as u32) << 23) * 2.0;
+    }
+    p * f32::from_bits(((k + 127) as u32) << 23)
+}
+
+/// Logistic sigmoid 1 / (1 + e^(−x)).
+#[inline]
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// Hyperbolic tangent, from e^(−2|x|) so that it never overflows.
+#[inline]
+pub fn tanh(x: f32) -> f32 {
+    let a = if x < 0.0 { -x } else { x };
+    let e = exp(-2.0 * a);
+    let t = (1.0 - e) / (1.0 + e);
+    if x < 0.0 {
+        -t
+    } else {
+        t
+    }
+}
+
+/// Softmax of `logits` into `out` (same length): `e_i = exp(l_i − max)`, `p_i = e_i / Σe`.
+pub fn softmax(logits: &[f32], out: &mut [f32]) {
+    let mut m = f32::NEG_INFINITY;
+    for &l in logits {
+        if l > m {
+            m = l;
+        }
+    }
+    for (o, &l) in out.iter_mut().zip(logits) {
+        *o = exp(l - m);
+    }
+    let s = sum(out);
+    let inv = 1.0 / s;
+    for o in out.iter_mut() {
+        *o *= inv;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_is_accurate() {
+        let mut worst = 0.0f64;
+        let mut x = -87.0f32;
+        while x < 88.0 {
+            let got = exp(x) as f64;
+            let want = (x as f64).exp();
+            let rel = ((got - want) / want).abs();
+            worst = worst.max(rel);
+            x += 0.0137;
+        }
+        assert!(worst < 3e-7, "worst relative error {worst}");
+        assert_eq!(exp(0.0), 1.0);
+        assert_eq!(exp(-100.0), 0.0);
+        assert_eq!(exp(100.0), f32::INFINITY);
+        assert!(exp(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn sigmoid_and_tanh_are_accurate() {
+        let mut x = -20.0f32;
+        while x < 20.0 {
+            let s = sigmoid(x) as f64;
+            let want = 1.0 / (1.0 + (-(x as f64)).exp());
+            assert!((s - want).abs() < 1e-6, "sigmoid({x}) = {s}, want {want}");
+            let t = tanh(x) as f64;
+            assert!((t - (x as f64).tanh()).abs() < 1e-6, "tanh({x}) = {t}");
+            x += 0.01;
+        }
+        assert_eq!(tanh(0.0), 0.0);
+    }
+
+    #[test]
+    fn dot_matches_f64_and_has_a_fixed_order() {
+        let a: Vec<f32> = (0..37).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..37).map(|i| (i as f32 * 0.11).cos()).collect();
+        let want: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
+        assert!((dot(&a, &b) as f64 - want).abs() < 1e-5);
+        // The fixed order: the first eight products land in separate lanes.
+        let mut l = [0.0f32; 8];
+        for k in 0..37 {
+            l[k % 8] += a[k] * b[k];
+        }
+        let manual = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+        assert_eq!(dot(&a, &b).to_bits(), manual.to_bits());
+        assert_eq!(sum(&a).to_bits(), dot(&a, &vec![1.0; 37]).to_bits());
+    }
+
+    #[test]
+    fn softmax_sums_to_one() {
+        let l: Vec<f32> = (0..256).map(|i| ((i * 7919) % 113) as f32 * 0.1 - 5.0).collect();
+        let mut p = vec![0.0; 256];
+        softmax(&l, &mut p);
+        let s: f64 = p.iter().map(|&x| x as f64).sum();
+        assert!((s - 1.0).abs() < 1e-5);
+        assert!(p.iter().all(|&x| x > 0.0));
+    }
+}

@@ -1,0 +1,221 @@
+//! Engine layers: feature planes, the masked convolution and the fused op that sums several
+//! masked convolutions, adds a bias and a residual, and writes raw and ReLU outputs.
+//!
+//! Every output value is computed by one function, [`Op::point`], in a fixed order:
+//! `bias, then for each term, for each unmasked tap (row-major), + dot(weights, inputs)`,
+//! then `+ residual`. Batch and incremental modes both call it, so they agree bit for bit.
+
+use std::ops::Range;
+
+use crate::config::{group_range, Config};
+use crate::fmath::dot;
+use crate::weights::Weights;
+
+/// A window of rows of an H×W×C feature map, channels innermost. Row `y` lives in slot
+/// `(y − origin) % rows`: batch mode uses a plain window (`origin` = first row, no wrap),
+/// incremental mode a ring of the last `rows` rows (`origin` = 0).
+#[derive(Clone, Debug, Default)]
+pub struct Plane {
+    pub width: usize,
+    pub ch: usize,
+    pub origin: usize,
+    pub rows: usize,
+    pub data: Vec<f32>,
+}
+
+impl Plane {
+    /// A zeroed plane of `rows` rows starting at `origin`. Reuses the buffer.
+    pub fn reset(&mut self, width: usize, ch: usize, origin: usize, rows: usize) {
+        self.width = width;
+        self.ch = ch;
+        self.origin = origin;
+        self.rows = rows;
+        self.data.clear();
+        self.data.resize(rows * width * ch, 0.0);
+    }
+
+    #[inline]
+    fn offset(&self, y: usize, x: usize) -> usize {
+        (((y - self.origin) % self.rows) * self.width + x) * self.ch
+    }
+
+    /// The features at (y, x).
+    #[inline]
+    pub fn at(&self, y: usize, x: usize) -> &[f32] {
+        let o = self.offset(y, x);
+        &self.data[o..o + self.ch]
+    }
+
+    #[inline]
+    pub fn at_mut(&mut self, y: usize, x: usize) -> &mut [f32] {
+        let o = self.offset(y, x);
+        &mut self.data[o..o + self.ch]
+    }
+
+    /// Row `y` as one slice (W × C).
+    pub fn row_mut(&mut self, y: usize) -> &mut [f32] {
+        let o = self.offset(y, 0);
+        let n = self.width * self.ch;
+        &mut self.data[o..o + n]
+    }
+}
+
+/// Mask A (the first layer: the centre sees only earlier channel groups) or mask B (later
+/// layers: the centre sees groups up to its own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mask {
+    A,
+    B,
+}
+
+/// One unmasked kernel position: input offset (dy ≤ 0) and the number of leading input
+/// features it reads (all of them off-centre; a group prefix at the centre).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tap {
+    pub dy: isize,
+    pub dx: isize,
+    pub n_in: usize,
+}
+
+/// A k_h×k_w convolution `cin → cout` with a causal channel-group mask, weights packed per output
+/// in tap order. The kernel is centred; rows below the centre and positions right of the centre
+/// on its row are masked out entirely.
+#[derive(Clone, Debug)]
+pub struct MaskedConv {
+    pub cin: usize,
+    pub cout: usize,
+    pub up: usize,
+    groups: usize,
+    /// Taps per output group.
+    taps: Vec<Vec<Tap>>,
+    /// Packed weights; output o's start in `w_off[o]`.
+    w: Vec<f32>,
+    w_off: Vec<usize>,
+}
+
+impl MaskedConv {
+    /// Reads `{prefix}.weight` `[cout, cin, kh, kw]` from `weights` and packs the unmasked part.
+    pub fn new(weights: &Weights, prefix: &str, config: &Config, mask: Mask) -> MaskedConv {
+        let t = weights.get(&format!("{prefix}.weight"));
+        let (cout, cin, kh, kw) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3]);
+        let groups = config.channels;
+        let (cy, cx) = (kh / 2, kw / 2);
+        let taps: Vec<Vec<Tap>> = (0..groups)
+            .map(|g| {
+                let mut v = Vec::new();
+                for ky in 0..=cy {
+                    for kx in 0..kw {
+                        let n_in = if ky < cy || kx < cx {
+                            cin
+                        } else if kx == cx {
+                            let r = group_range(cin, groups, g);
+                            match mask {
+                                Mask::A => r.start,
+                                Mask::B => r.end,
+                            }
+                        } else {
+                            0
+                        };
+                        if n_in > 0 {
+                            v.push(Tap {
+                                dy: ky as isize - cy as isize,
+                                dx: kx as isize - cx as isize,
+                                n_in,
+                            });
+                        }
+                    }
+                }
+                v
+            })
+            .collect();
+        let mut w = Vec::new();
+        let mut w_off = Vec::with_capacity(cout);
+        for o in 0..cout {
+            w_off.push(w.len());
+            let g = crate::config::group_of(o, cout, groups);
+            for tap in &taps[g] {
+                let ky = (tap.dy + cy as isize) as usize;
+                let kx = (tap.dx + cx as isize) as usize;
+                for i in 0..tap.n_in {
+                    w.push(t.data[((o * cin + i) * kh + ky) * kw + kx]);
+                }
+            }
+        }
+        MaskedConv {
+            cin,
+            cout,
+            up: cy,
+            groups,
+            taps,
+            w,
+            w_off,
+        }
+    }
+
+    /// Adds this convolution's contribution to output `o` at (y, x) onto `acc`.
+    #[inline]
+    fn accumulate(&self, mut acc: f32, src: &Plane, y: usize, x: usize, o: usize) -> f32 {
+        let g = crate::config::group_of(o, self.cout, self.groups);
+        let mut w = &self.w[self.w_off[o]..];
+        for tap in &self.taps[g] {
+            let (yy, xx) = (y as isize + tap.dy, x as isize + tap.dx);
+            let (ws, rest) = w.split_at(tap.n_in);
+            w = rest;
+            if yy < 0 || xx < 0 || xx >= src.width as isize {
+                continue;
+            }
+            acc += dot(ws, &src.at(yy as usize, xx as usize)[..tap.n_in]);
+        }
+        acc
+    }
+}
+
+/// A fused layer: `out = Σ_terms conv(src) + bias (+ residual)`, written raw and/or after ReLU.
+#[derive(Clone, Debug)]
+pub struct Op {
+    pub terms: Vec<(usize, MaskedConv)>,
+    pub bias: Vec<f32>,
+    pub residual: Option<usize>,
+    pub raw: Option<usize>,
+    pub relu: Option<usize>,
+    pub cout: usize,
+}
+
+impl Op {
+    /// Computes outputs `o_range` at (y, x) into `out` (`o_range.len()` values). The one
+    /// per-output code path of the engine.
+    #[inline]
+    pub fn point(&self, planes: &[Plane], y: usize, x: usize, o_range: Range<usize>, out: &mut [f32]) {
+        for (o, slot) in o_range.zip(out.iter_mut()) {
+            let mut acc = self.bias[o];
+            for (src, conv) in &self.terms {
+                acc = conv.accumulate(acc, &planes[*src], y, x, o);
+            }
+            if let Some(r) = self.residual {
+                acc += planes[r].at(y, x)[o];
+            }
+            *slot = acc;
+        }
+    }
+
+    /// Rows of input a term needs above the output row.
+    pub fn up(&self) -> usize {
+        self.terms.iter().map(|(_, c)| c.up).max().unwrap_or(0)
+    }
+}
+
+/// Reads a bias vector, or zeros when the op has none.
+pub fn bias(weights: &Weights, name: &str, n: usize) -> Vec<f32> {
+    weights
+        .tensors()
+        .get(name)
+        .map(|t| t.data.clone())
+        .unwrap_or_else(|| vec![0.0; n])
+}
+
+impl MaskedConv {
+    /// Unmasked weights: multiply-adds per output position (all groups, interior pixel).
+    pub fn macs(&self) -> usize {
+        self.w.len()
+    }
+}

@@ -1,0 +1,30 @@
+//! pixelrnn-model: model configuration, the weight file format and the deterministic inference
+//! engine (pure Rust, f32 with a fixed order of operations, no libm).
+//!
+//! ```
+//! use pixelrnn_model::{Config, Engine};
+//! let engine = Engine::random(&Config::pixel_cnn(1, 4, 1, 8), 7).unwrap();
+//! let mut session = engine.session(2, 2);
+//! let mut probs = vec![0.0; engine.levels()];
+//! session.distribution(&mut probs);
+//! assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+//! ```
+
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod fmath;
+pub mod graph;
+pub mod layers;
+pub mod pixel_cnn;
+pub mod rng;
+pub mod weights;
+
+#[cfg(test)]
+mod consistency;
+
+pub use config::{Arch, Config};
+pub use engine::Engine;
+pub use error::{ModelError, Result};
+pub use graph::Session;
+pub use weights::{id_hex, ModelId, Weights};
