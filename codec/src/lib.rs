@@ -1,1 +1,19 @@
+//! pixelrnn-codec: the `.prnn` container (see `FORMAT.md`), probability quantisation, range
+//! coding with constriction, and the encoder/decoder drivers. No libtorch, ever.
 
+pub mod container;
+pub mod driver;
+pub mod error;
+pub mod image;
+pub mod model;
+pub mod quantize;
+
+#[cfg(test)]
+mod mock;
+
+pub use container::{Header, Limits, HEADER_LEN, MAGIC, VERSION};
+pub use driver::{decode, encode, DecodeOptions, EncodeOptions, Encoded, Progress};
+pub use error::{CodecError, Result};
+pub use image::Image;
+pub use model::{ProbabilityModel, SequentialModel};
+pub use quantize::{quantize, Cdf, PRECISION};

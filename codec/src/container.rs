@@ -1,0 +1,274 @@
+//! The `.prnn` header (see `FORMAT.md`): writing, parsing and validation against [`Limits`].
+
+use byteorder::{ByteOrder, LittleEndian as LE};
+use pixelrnn_model::{id_hex, ModelId};
+
+use crate::error::{CodecError, Result};
+
+pub const MAGIC: [u8; 8] = *b"\x89PRNN\r\n\x1a";
+pub const VERSION: u8 = 1;
+pub const HEADER_LEN: usize = 80;
+/// Flag bit 0: an all-255 alpha channel was dropped before coding.
+pub const FLAG_OPAQUE_ALPHA: u8 = 1;
+
+/// Size limits a decoder checks before allocating (in the manner of image-png's `Limits`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest width × height accepted.
+    pub max_pixels: u64,
+    /// Largest payload accepted, in bytes.
+    pub max_payload: u64,
+}
+
+impl Default for Limits {
+    /// 2^28 pixels (e.g. 16384 × 16384) and 4 GiB of payload.
+    fn default() -> Self {
+        Limits {
+            max_pixels: 1 << 28,
+            max_payload: 1 << 32,
+        }
+    }
+}
+
+/// The fields of a `.prnn` header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub flags: u8,
+    pub channels: u8,
+    pub coded_channels: u8,
+    pub levels: u16,
+    pub width: u32,
+    pub height: u32,
+    pub model_id: ModelId,
+    pub pixel_crc: u32,
+    pub payload_len: u64,
+}
+
+impl Header {
+    pub fn pixels(&self) -> u64 {
+        self.width as u64 * self.height as u64
+    }
+
+    /// Coded sub-pixels: width × height × coded channels.
+    pub fn coded_subpixels(&self) -> u64 {
+        self.pixels() * self.coded_channels as u64
+    }
+
+    /// Payload bits per coded sub-pixel.
+    pub fn bits_per_subpixel(&self) -> f64 {
+        self.payload_len as f64 * 8.0 / self.coded_subpixels() as f64
+    }
+
+    pub fn opaque_alpha_dropped(&self) -> bool {
+        self.flags & FLAG_OPAQUE_ALPHA != 0
+    }
+
+    /// The 80 header bytes, CRC included.
+    pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
+        let mut b = [0u8; HEADER_LEN];
+        b[..8].copy_from_slice(&MAGIC);
+        b[8] = VERSION;
+        b[9] = self.flags;
+        b[10] = self.channels;
+        b[11] = self.coded_channels;
+        LE::write_u16(&mut b[12..14], self.levels);
+        LE::write_u32(&mut b[16..20], self.width);
+        LE::write_u32(&mut b[20..24], self.height);
+        b[24..56].copy_from_slice(&self.model_id);
+        // 56..64: tile width and height, 0 = one tile.
+        LE::write_u32(&mut b[64..68], self.pixel_crc);
+        LE::write_u64(&mut b[68..76], self.payload_len);
+        let crc = crc32fast::hash(&b[..76]);
+        LE::write_u32(&mut b[76..80], crc);
+        b
+    }
+
+    /// Parses and validates a header from the start of `file`, including that the payload
+    /// length matches the bytes present. Nothing is allocated.
+    pub fn parse(file: &[u8], limits: &Limits) -> Result<Header> {
+        if file.len() < MAGIC.len() || file[..8] != MAGIC {
+            let found = &file[..file.len().min(8)];
+            return Err(CodecError::corrupt("magic", hex(&MAGIC), format!("{} (not a .prnn file)", hex(found))));
+        }
+        if file.len() < 9 {
+            return Err(CodecError::corrupt("header", format!("{HEADER_LEN} bytes"), format!("{} bytes (truncated)", file.len())));
+        }
+        if file[8] != VERSION {
+            return Err(CodecError::Unsupported(format!(
+                "format version {} (this build reads version {VERSION}; a newer pixelrnn may read it)",
+                file[8]
+            )));
+        }
+        if file.len() < HEADER_LEN {
+            return Err(CodecError::corrupt("header", format!("{HEADER_LEN} bytes"), format!("{} bytes (truncated)", file.len())));
+        }
+        let b = &file[..HEADER_LEN];
+        let stored = LE::read_u32(&b[76..80]);
+        let computed = crc32fast::hash(&b[..76]);
+        if stored != computed {
+            return Err(CodecError::corrupt("header CRC", format!("{computed:08x}"), format!("{stored:08x}")));
+        }
+        let h = Header {
+            flags: b[9],
+            channels: b[10],
+            coded_channels: b[11],
+            levels: LE::read_u16(&b[12..14]),
+            width: LE::read_u32(&b[16..20]),
+            height: LE::read_u32(&b[20..24]),
+            model_id: b[24..56].try_into().expect("32 bytes"),
+            pixel_crc: LE::read_u32(&b[64..68]),
+            payload_len: LE::read_u64(&b[68..76]),
+        };
+        if h.flags & !FLAG_OPAQUE_ALPHA != 0 {
+            return Err(CodecError::Unsupported(format!("flags {:#04x} (this build knows bit 0 only)", h.flags)));
+        }
+        if !(1..=4).contains(&h.channels) {
+            return Err(CodecError::corrupt("channels", "1–4", h.channels));
+        }
+        let want_coded = if h.opaque_alpha_dropped() { h.channels - 1 } else { h.channels };
+        if h.opaque_alpha_dropped() && h.channels % 2 != 0 {
+            return Err(CodecError::corrupt("flags", "no dropped alpha for a layout without alpha", format!("{} channels", h.channels)));
+        }
+        if h.coded_channels != want_coded {
+            return Err(CodecError::corrupt("coded channels", want_coded, h.coded_channels));
+        }
+        if !(2..=256).contains(&h.levels) {
+            return Err(CodecError::corrupt("levels", "2–256", h.levels));
+        }
+        if LE::read_u16(&b[14..16]) != 0 {
+            return Err(CodecError::corrupt("reserved field", 0, LE::read_u16(&b[14..16])));
+        }
+        let (tw, th) = (LE::read_u32(&b[56..60]), LE::read_u32(&b[60..64]));
+        if tw != 0 || th != 0 {
+            return Err(CodecError::Unsupported(format!("tiled coding ({tw}×{th} tiles) needs a newer pixelrnn")));
+        }
+        if h.width == 0 || h.height == 0 {
+            return Err(CodecError::corrupt("image size", "at least 1×1", format!("{}×{}", h.width, h.height)));
+        }
+        if h.pixels() > limits.max_pixels {
+            return Err(CodecError::Limit {
+                what: "pixel count",
+                value: h.pixels(),
+                limit: limits.max_pixels,
+                hint: " (raise it with --max-pixels if you trust the file)",
+            });
+        }
+        if h.payload_len > limits.max_payload {
+            return Err(CodecError::Limit {
+                what: "payload size",
+                value: h.payload_len,
+                limit: limits.max_payload,
+                hint: "",
+            });
+        }
+        if h.payload_len % 4 != 0 {
+            return Err(CodecError::corrupt("payload length", "a multiple of 4", h.payload_len));
+        }
+        let present = (file.len() - HEADER_LEN) as u64;
+        if present < h.payload_len {
+            return Err(CodecError::corrupt(
+                "payload",
+                format!("{} bytes", h.payload_len),
+                format!("{present} bytes (the file is truncated)"),
+            ));
+        }
+        if present > h.payload_len {
+            return Err(CodecError::corrupt(
+                "file length",
+                format!("{} payload bytes", h.payload_len),
+                format!("{} trailing bytes after the payload", present - h.payload_len),
+            ));
+        }
+        Ok(h)
+    }
+
+    /// The model id as hex.
+    pub fn model_hex(&self) -> String {
+        id_hex(&self.model_id)
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Header {
+        Header {
+            flags: FLAG_OPAQUE_ALPHA,
+            channels: 4,
+            coded_channels: 3,
+            levels: 256,
+            width: 17,
+            height: 3,
+            model_id: [7; 32],
+            pixel_crc: 0xDEAD_BEEF,
+            payload_len: 8,
+        }
+    }
+
+    fn file(h: &Header) -> Vec<u8> {
+        let mut f = h.to_bytes().to_vec();
+        f.extend(std::iter::repeat_n(0u8, h.payload_len as usize));
+        f
+    }
+
+    #[test]
+    fn parse_after_write_is_identity() {
+        let h = sample();
+        assert_eq!(Header::parse(&file(&h), &Limits::default()).unwrap(), h);
+    }
+
+    #[test]
+    fn every_flipped_header_bit_is_caught() {
+        let f = file(&sample());
+        for bit in 0..HEADER_LEN * 8 {
+            let mut g = f.clone();
+            g[bit / 8] ^= 1 << (bit % 8);
+            assert!(Header::parse(&g, &Limits::default()).is_err(), "bit {bit} not caught");
+        }
+    }
+
+    #[test]
+    fn truncation_and_trailing_bytes_are_caught() {
+        let f = file(&sample());
+        for n in 0..f.len() {
+            let e = Header::parse(&f[..n], &Limits::default()).unwrap_err();
+            assert!(matches!(e, CodecError::Corrupt { .. }), "{n}: {e}");
+        }
+        let mut g = f.clone();
+        g.push(0);
+        assert!(Header::parse(&g, &Limits::default()).unwrap_err().to_string().contains("trailing"));
+    }
+
+    #[test]
+    fn limits_checked_before_anything_else_is_read() {
+        let h = Header {
+            width: 1 << 20,
+            height: 1 << 20,
+            ..sample()
+        };
+        let e = Header::parse(&h.to_bytes(), &Limits::default()).unwrap_err();
+        assert!(matches!(e, CodecError::Limit { what: "pixel count", .. }), "{e}");
+        let h = Header {
+            payload_len: 1 << 40,
+            ..sample()
+        };
+        let e = Header::parse(&h.to_bytes(), &Limits::default()).unwrap_err();
+        assert!(matches!(e, CodecError::Limit { what: "payload size", .. }), "{e}");
+    }
+
+    #[test]
+    fn wrong_magic_and_version() {
+        let mut f = file(&sample());
+        f[1] = b'Q';
+        assert!(Header::parse(&f, &Limits::default()).unwrap_err().to_string().contains("magic"));
+        let mut f = file(&sample());
+        f[8] = 2;
+        assert!(matches!(Header::parse(&f, &Limits::default()), Err(CodecError::Unsupported(_))));
+        assert!(Header::parse(b"\x89PNG\r\n\x1a\n", &Limits::default()).is_err());
+    }
+}

@@ -1,0 +1,173 @@
+//! A tiny mock model for codec tests: each sub-pixel's distribution peaks at the previous
+//! sub-pixel's value, so the coder sees skewed, context-dependent distributions.
+
+use pixelrnn_model::ModelId;
+
+use crate::container::Limits;
+use crate::driver::{decode, encode, DecodeOptions, EncodeOptions};
+use crate::error::{CodecError, Result};
+use crate::image::Image;
+use crate::model::{ProbabilityModel, SequentialModel};
+
+pub struct Mock {
+    pub channels: usize,
+    pub levels: usize,
+    pub id: ModelId,
+}
+
+fn dist(prev: u8, levels: usize, probs: &mut [f32]) {
+    let mut s = 0.0;
+    for (v, p) in probs.iter_mut().enumerate() {
+        let d = (v as f32 - prev as f32).abs();
+        *p = 1.0 / (1.0 + d * d);
+        s += *p;
+    }
+    for p in probs.iter_mut().take(levels) {
+        *p /= s;
+    }
+}
+
+impl ProbabilityModel for Mock {
+    fn channels(&self) -> usize {
+        self.channels
+    }
+    fn levels(&self) -> usize {
+        self.levels
+    }
+    fn id(&self) -> ModelId {
+        self.id
+    }
+    fn batch(&self, px: &[u8], _: usize, _: usize, _: usize, sink: &mut dyn FnMut(&[f32]) -> Result<()>) -> Result<()> {
+        let mut probs = vec![0.0; self.levels];
+        let mut prev = 0;
+        for &v in px {
+            dist(prev, self.levels, &mut probs);
+            sink(&probs)?;
+            prev = v;
+        }
+        Ok(())
+    }
+    fn sequential<'a>(&'a self, _: usize, _: usize) -> Box<dyn SequentialModel + 'a> {
+        Box::new(MockSeq {
+            levels: self.levels,
+            prev: 0,
+        })
+    }
+}
+
+struct MockSeq {
+    levels: usize,
+    prev: u8,
+}
+
+impl SequentialModel for MockSeq {
+    fn distribution(&mut self, probs: &mut [f32]) {
+        dist(self.prev, self.levels, probs);
+    }
+    fn push(&mut self, value: u8) {
+        self.prev = value;
+    }
+}
+
+fn mock(channels: usize) -> Mock {
+    Mock {
+        channels,
+        levels: 256,
+        id: [channels as u8; 32],
+    }
+}
+
+fn smooth(w: u32, h: u32, c: u8, seed: u32) -> Image {
+    let px = (0..w * h * c as u32)
+        .map(|i| ((i / c as u32 + seed).wrapping_mul(2_654_435_761) >> 29) as u8 + (i % 7) as u8 * 20)
+        .collect();
+    Image::new(w, h, c, px).unwrap()
+}
+
+#[test]
+fn round_trips_every_layout_and_shape() {
+    for c in 1..=4u8 {
+        for (w, h) in [(1, 1), (1, 9), (9, 1), (7, 5), (16, 3)] {
+            let img = smooth(w, h, c, w * 7 + h);
+            let m = mock(img.coded_channels(true) as usize);
+            let enc = encode(&img, &m, &EncodeOptions::default()).unwrap();
+            let dec = decode(&enc.bytes, &m, &DecodeOptions::default()).unwrap();
+            assert_eq!(dec, img, "{w}×{h}×{c}");
+        }
+    }
+}
+
+#[test]
+fn opaque_alpha_is_dropped_and_restored() {
+    let mut img = smooth(5, 4, 4, 1);
+    for p in img.pixels.chunks_exact_mut(4) {
+        p[3] = 255;
+    }
+    let enc = encode(&img, &mock(3), &EncodeOptions::default()).unwrap();
+    assert_eq!(enc.header.coded_channels, 3);
+    assert!(enc.header.opaque_alpha_dropped());
+    assert_eq!(decode(&enc.bytes, &mock(3), &DecodeOptions::default()).unwrap(), img);
+    let keep = EncodeOptions {
+        drop_opaque_alpha: false,
+        ..Default::default()
+    };
+    let enc4 = encode(&img, &mock(4), &keep).unwrap();
+    assert_eq!(decode(&enc4.bytes, &mock(4), &DecodeOptions::default()).unwrap(), img);
+    assert!(enc4.bytes.len() >= enc.bytes.len());
+}
+
+#[test]
+fn wrong_model_is_refused() {
+    let img = smooth(4, 4, 3, 2);
+    assert!(matches!(
+        encode(&img, &mock(1), &EncodeOptions::default()),
+        Err(CodecError::ModelMismatch(_))
+    ));
+    let enc = encode(&img, &mock(3), &EncodeOptions::default()).unwrap();
+    let other = Mock { id: [9; 32], ..mock(3) };
+    let e = decode(&enc.bytes, &other, &DecodeOptions::default()).unwrap_err();
+    assert!(matches!(e, CodecError::ModelMismatch(_)), "{e}");
+    assert!(e.to_string().contains("--model"));
+}
+
+#[test]
+fn damaged_payload_never_decodes_silently() {
+    let img = smooth(12, 9, 3, 3);
+    let m = mock(3);
+    let enc = encode(&img, &m, &EncodeOptions::default()).unwrap();
+    for byte in crate::container::HEADER_LEN..enc.bytes.len() {
+        for bit in [0, 3, 7] {
+            let mut f = enc.bytes.clone();
+            f[byte] ^= 1 << bit;
+            match decode(&f, &m, &DecodeOptions::default()) {
+                Err(CodecError::Corrupt { .. }) => {}
+                // Slack bits at the end of the last word carry no information.
+                Ok(dec) if dec == img => {}
+                other => panic!("byte {byte} bit {bit}: {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn limits_refuse_large_images() {
+    let img = smooth(8, 8, 1, 4);
+    let enc = encode(&img, &mock(1), &EncodeOptions::default()).unwrap();
+    let opts = DecodeOptions {
+        limits: Limits {
+            max_pixels: 63,
+            ..Limits::default()
+        },
+        ..Default::default()
+    };
+    assert!(matches!(decode(&enc.bytes, &mock(1), &opts), Err(CodecError::Limit { .. })));
+}
+
+#[test]
+fn code_length_matches_model_bits() {
+    let img = smooth(40, 30, 3, 5);
+    let enc = encode(&img, &mock(3), &EncodeOptions::default()).unwrap();
+    let payload_bits = (enc.header.payload_len * 8) as f64;
+    assert!(payload_bits <= enc.model_bits * 1.005 + 64.0, "{payload_bits} vs {}", enc.model_bits);
+    assert!(payload_bits >= enc.quantised_bits - 64.0);
+}

@@ -1,0 +1,154 @@
+//! Probability quantisation: one shared function turns the engine's f32 distribution into integer
+//! frequencies (every level nonzero, exact total 2^24), and the cumulative table that drives
+//! constriction's range coder.
+
+use std::borrow::Borrow;
+use std::num::NonZeroU32;
+
+use constriction::stream::model::{DecoderModel, EncoderModel, EntropyModel};
+
+/// Fixed-point precision of the frequencies (constriction's default for 32-bit words).
+pub const PRECISION: usize = 24;
+/// Total of every quantised distribution.
+pub const TOTAL: u32 = 1 << PRECISION;
+
+/// Quantises `probs` (levels ≤ 2^16) into the cumulative table `cdf` (`probs.len() + 1`
+/// entries, `cdf[0] = 0`, `cdf[n] = 2^24`, strictly increasing). See `FORMAT.md` for the rule,
+/// which decoders must follow bit for bit.
+pub fn quantize(probs: &[f32], cdf: &mut Vec<u32>) {
+    let n = probs.len();
+    debug_assert!((2..=1 << 16).contains(&n));
+    let free = (TOTAL - n as u32) as f32;
+    cdf.clear();
+    cdf.push(0);
+    let mut sum = 0u32;
+    let (mut best, mut best_f) = (0usize, 0u32);
+    for (i, &p) in probs.iter().enumerate() {
+        let p = if p > 0.0 { if p < 1.0 { p } else { 1.0 } } else { 0.0 };
+        let f = 1 + (p * free) as u32;
+        if f > best_f {
+            (best, best_f) = (i, f);
+        }
+        sum += f;
+        cdf.push(f);
+    }
+    let fixed = best_f as i64 + TOTAL as i64 - sum as i64;
+    if fixed < 1 {
+        // Cannot happen for probabilities summing to ~1; stay decodable anyway.
+        let base = TOTAL / n as u32;
+        for (i, c) in cdf.iter_mut().enumerate().skip(1) {
+            *c = base + u32::from(((i - 1) as u32) < TOTAL - base * n as u32);
+        }
+    } else {
+        cdf[best + 1] = fixed as u32;
+    }
+    for i in 1..=n {
+        cdf[i] += cdf[i - 1];
+    }
+    debug_assert_eq!(cdf[n], TOTAL);
+}
+
+/// A quantised distribution over `0..levels`, borrowed from a cumulative table.
+#[derive(Clone, Copy, Debug)]
+pub struct Cdf<'a>(pub &'a [u32]);
+
+impl Cdf<'_> {
+    /// −log2 of the quantised probability of `symbol`.
+    pub fn bits(&self, symbol: usize) -> f64 {
+        let f = self.0[symbol + 1] - self.0[symbol];
+        PRECISION as f64 - (f as f64).log2()
+    }
+}
+
+impl EntropyModel<PRECISION> for Cdf<'_> {
+    type Symbol = usize;
+    type Probability = u32;
+}
+
+impl EncoderModel<PRECISION> for Cdf<'_> {
+    fn left_cumulative_and_probability(&self, symbol: impl Borrow<usize>) -> Option<(u32, NonZeroU32)> {
+        let s = *symbol.borrow();
+        let left = *self.0.get(s)?;
+        let right = *self.0.get(s + 1)?;
+        Some((left, NonZeroU32::new(right - left)?))
+    }
+}
+
+impl DecoderModel<PRECISION> for Cdf<'_> {
+    fn quantile_function(&self, quantile: u32) -> (usize, u32, NonZeroU32) {
+        // Last index with cdf[i] <= quantile; cdf[0] = 0 and cdf[n] = 2^24 > quantile.
+        let s = self.0.partition_point(|&c| c <= quantile) - 1;
+        let (left, right) = (self.0[s], self.0[s + 1]);
+        (s, left, NonZeroU32::new(right - left).expect("every level is nonzero"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pixelrnn_model::rng::SplitMix64;
+
+    fn check(cdf: &[u32], n: usize) {
+        assert_eq!(cdf.len(), n + 1);
+        assert_eq!(cdf[0], 0);
+        assert_eq!(cdf[n], TOTAL);
+        assert!(cdf.windows(2).all(|w| w[1] > w[0]), "every level nonzero");
+    }
+
+    #[test]
+    fn nonzero_exact_total_on_awkward_inputs() {
+        let mut cdf = Vec::new();
+        let mut rng = SplitMix64::new(1);
+        for n in [2usize, 3, 16, 255, 256] {
+            let cases: Vec<Vec<f32>> = vec![
+                vec![1.0 / n as f32; n],
+                (0..n).map(|i| if i == 0 { 1.0 } else { 0.0 }).collect(),
+                (0..n).map(|i| if i == n - 1 { 1.0 } else { 1e-30 }).collect(),
+                vec![0.0; n],
+                vec![1.0; n],
+                vec![f32::NAN; n],
+                (0..n).map(|_| rng.next_f32()).collect(),
+            ];
+            for p in cases {
+                quantize(&p, &mut cdf);
+                check(&cdf, n);
+            }
+        }
+    }
+
+    #[test]
+    fn monotone_in_probability() {
+        let mut rng = SplitMix64::new(9);
+        let mut cdf = Vec::new();
+        for _ in 0..200 {
+            let raw: Vec<f32> = (0..256).map(|_| rng.next_f32().powi(4)).collect();
+            let s: f32 = raw.iter().sum();
+            let p: Vec<f32> = raw.iter().map(|x| x / s).collect();
+            quantize(&p, &mut cdf);
+            let f: Vec<u32> = cdf.windows(2).map(|w| w[1] - w[0]).collect();
+            let best = (0..256).max_by_key(|&i| (f[i], std::cmp::Reverse(i))).unwrap();
+            for i in 0..256 {
+                for j in 0..256 {
+                    if i != best && j != best && p[i] < p[j] {
+                        assert!(f[i] <= f[j], "p[{i}] < p[{j}] but f {} > {}", f[i], f[j]);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn quantile_function_inverts_cumulative() {
+        let p: Vec<f32> = (0..10).map(|i| (i as f32 + 0.5) / 50.0).collect();
+        let mut cdf = Vec::new();
+        quantize(&p, &mut cdf);
+        let m = Cdf(&cdf);
+        for s in 0..10 {
+            let (left, prob) = m.left_cumulative_and_probability(s).unwrap();
+            for q in [left, left + prob.get() / 2, left + prob.get() - 1] {
+                assert_eq!(m.quantile_function(q), (s, left, prob));
+            }
+        }
+        assert!(m.left_cumulative_and_probability(10).is_none());
+    }
+}
