@@ -1,1 +1,259 @@
-fn main() {}
+//! `pixelrnn`: lossless image compression with PixelRNN-family models. Parses arguments, calls
+//! the libraries, reports.
+
+mod files;
+mod models;
+mod report;
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Header, Limits};
+
+use report::{Reporter, Stats};
+
+#[derive(Parser)]
+#[command(
+    name = "pixelrnn",
+    version,
+    about = "Lossless image compression with PixelRNN models"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Print nothing but errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print more detail (model id, threads, timings).
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    /// Print results as JSON lines (on stdout, or on stderr when stdout carries data).
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compress images (PNG, BMP, TIFF, PNM, TGA, QOI, WebP, JPEG) to .prnn files.
+    Compress(CompressArgs),
+    /// Decompress .prnn files to images (PNG unless the output's extension says otherwise).
+    Decompress(DecompressArgs),
+    /// Show the header of .prnn files.
+    Info {
+        /// .prnn files ('-' for stdin).
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+}
+
+#[derive(Args)]
+struct Common {
+    /// Output file ('-' for stdout); only with a single input.
+    #[arg(short, long)]
+    output: Option<String>,
+    /// Overwrite existing output files.
+    #[arg(short, long)]
+    force: bool,
+    /// Weight file (.safetensors) to use instead of the built-in default model.
+    #[arg(long)]
+    model: Option<std::path::PathBuf>,
+    /// Worker threads (default: all cores). Output never depends on it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// Refuse images with more pixels than this.
+    #[arg(long, default_value_t = Limits::default().max_pixels)]
+    max_pixels: u64,
+}
+
+#[derive(Args)]
+struct CompressArgs {
+    /// Images to compress ('-' for stdin).
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    #[command(flatten)]
+    common: Common,
+    /// Code an all-opaque alpha channel instead of storing it as a flag.
+    #[arg(long)]
+    keep_alpha: bool,
+}
+
+#[derive(Args)]
+struct DecompressArgs {
+    /// .prnn files to decompress ('-' for stdin).
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rep = Reporter::new(cli.quiet, cli.verbose, cli.json);
+    let result = match &cli.command {
+        Command::Compress(a) => {
+            for_each(&rep, &a.inputs, &a.common, |i, o| compress(&rep, a, i, o))
+        }
+        Command::Decompress(a) => {
+            for_each(&rep, &a.inputs, &a.common, |i, o| decompress(&rep, a, i, o))
+        }
+        Command::Info { files } => files.iter().try_for_each(|f| info(&rep, f)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            rep.error(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `job` on every input, keeping going past failures; fails if any failed.
+fn for_each(
+    rep: &Reporter,
+    inputs: &[String],
+    common: &Common,
+    job: impl Fn(&str, Option<&str>) -> Result<()>,
+) -> Result<()> {
+    if inputs.len() > 1 && common.output.is_some() {
+        bail!("-o needs a single input ({} given)", inputs.len());
+    }
+    if inputs.iter().filter(|i| *i == "-").count() > 1 {
+        bail!("stdin ('-') can be read only once");
+    }
+    let mut failed = 0;
+    for input in inputs {
+        if let Err(e) = job(input, common.output.as_deref()) {
+            if inputs.len() == 1 {
+                return Err(e);
+            }
+            rep.error(&e.context(format!("{input}: skipped")));
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} inputs failed", inputs.len());
+    }
+    Ok(())
+}
+
+fn threads(c: &Common) -> usize {
+    c.threads
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>) -> Result<()> {
+    let c = &a.common;
+    let out = output.map(str::to_string).unwrap_or_else(|| {
+        if input == "-" {
+            "-".into()
+        } else {
+            files::compressed_name(input)
+        }
+    });
+    files::check_output(input, &out, c.force)?;
+    let start = Instant::now();
+    let bytes = files::read_input(input)?;
+    let image = files::decode_image(&bytes, input, c.max_pixels)?;
+    let coded = image.coded_channels(!a.keep_alpha);
+    let engine = models::for_encoding(c.model.as_deref(), coded as usize)?;
+    rep.detail(&format!(
+        "{input}: {}×{}×{} ({} coded), model {}, {} thread(s)",
+        image.width,
+        image.height,
+        image.channels,
+        coded,
+        models::describe(&engine),
+        threads(c)
+    ));
+    let total = image.width as u64 * image.height as u64 * coded as u64;
+    let bar = rep.progress(total, "compressing");
+    let progress = |done: u64, _: u64| bar.set_position(done);
+    let opts = EncodeOptions {
+        threads: threads(c),
+        drop_opaque_alpha: !a.keep_alpha,
+        progress: Some(&progress),
+    };
+    let enc =
+        encode(&image, &engine, &opts).with_context(|| format!("{input}: compression failed"))?;
+    bar.finish_and_clear();
+    files::write_atomic(&out, &enc.bytes, c.force)?;
+    rep.stats(
+        &Stats::new(
+            "compress",
+            input,
+            &out,
+            &enc.header,
+            enc.bytes.len(),
+            start.elapsed(),
+        )
+        .with_model_bits(enc.model_bits),
+        out == "-",
+    );
+    Ok(())
+}
+
+fn decompress(rep: &Reporter, a: &DecompressArgs, input: &str, output: Option<&str>) -> Result<()> {
+    let c = &a.common;
+    let out = output.map(str::to_string).unwrap_or_else(|| {
+        if input == "-" {
+            "-".into()
+        } else {
+            files::decompressed_name(input)
+        }
+    });
+    let fmt = files::output_format(&out)?;
+    files::check_output(input, &out, c.force)?;
+    let start = Instant::now();
+    let bytes = files::read_input(input)?;
+    let limits = Limits {
+        max_pixels: c.max_pixels,
+        ..Limits::default()
+    };
+    let header =
+        Header::parse(&bytes, &limits).with_context(|| format!("{input}: cannot decompress"))?;
+    let engine = models::for_decoding(c.model.as_deref(), &header)?;
+    rep.detail(&format!(
+        "{input}: model {}, {}×{}",
+        models::describe(&engine),
+        header.width,
+        header.height
+    ));
+    let bar = rep.progress(header.coded_subpixels(), "decompressing");
+    let progress = |done: u64, _: u64| bar.set_position(done);
+    let opts = DecodeOptions {
+        limits,
+        progress: Some(&progress),
+    };
+    let image =
+        decode(&bytes, &engine, &opts).with_context(|| format!("{input}: cannot decompress"))?;
+    bar.finish_and_clear();
+    let encoded = files::encode_image(&image, fmt, &out)?;
+    files::write_atomic(&out, &encoded, c.force)?;
+    rep.stats(
+        &Stats::new(
+            "decompress",
+            input,
+            &out,
+            &header,
+            bytes.len(),
+            start.elapsed(),
+        ),
+        out == "-",
+    );
+    Ok(())
+}
+
+fn info(rep: &Reporter, file: &str) -> Result<()> {
+    let bytes = files::read_input(file)?;
+    let limits = Limits {
+        max_pixels: u64::MAX,
+        max_payload: u64::MAX,
+    };
+    let h = Header::parse(&bytes, &limits)
+        .with_context(|| format!("{file}: not a valid .prnn file"))?;
+    rep.info(file, &h, bytes.len(), models::builtin_name(&h));
+    Ok(())
+}

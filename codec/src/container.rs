@@ -88,10 +88,18 @@ impl Header {
     pub fn parse(file: &[u8], limits: &Limits) -> Result<Header> {
         if file.len() < MAGIC.len() || file[..8] != MAGIC {
             let found = &file[..file.len().min(8)];
-            return Err(CodecError::corrupt("magic", hex(&MAGIC), format!("{} (not a .prnn file)", hex(found))));
+            return Err(CodecError::corrupt(
+                "magic",
+                hex(&MAGIC),
+                format!("{} (not a .prnn file)", hex(found)),
+            ));
         }
         if file.len() < 9 {
-            return Err(CodecError::corrupt("header", format!("{HEADER_LEN} bytes"), format!("{} bytes (truncated)", file.len())));
+            return Err(CodecError::corrupt(
+                "header",
+                format!("{HEADER_LEN} bytes"),
+                format!("{} bytes (truncated)", file.len()),
+            ));
         }
         if file[8] != VERSION {
             return Err(CodecError::Unsupported(format!(
@@ -100,13 +108,21 @@ impl Header {
             )));
         }
         if file.len() < HEADER_LEN {
-            return Err(CodecError::corrupt("header", format!("{HEADER_LEN} bytes"), format!("{} bytes (truncated)", file.len())));
+            return Err(CodecError::corrupt(
+                "header",
+                format!("{HEADER_LEN} bytes"),
+                format!("{} bytes (truncated)", file.len()),
+            ));
         }
         let b = &file[..HEADER_LEN];
         let stored = LE::read_u32(&b[76..80]);
         let computed = crc32fast::hash(&b[..76]);
         if stored != computed {
-            return Err(CodecError::corrupt("header CRC", format!("{computed:08x}"), format!("{stored:08x}")));
+            return Err(CodecError::corrupt(
+                "header CRC",
+                format!("{computed:08x}"),
+                format!("{stored:08x}"),
+            ));
         }
         let h = Header {
             flags: b[9],
@@ -120,30 +136,55 @@ impl Header {
             payload_len: LE::read_u64(&b[68..76]),
         };
         if h.flags & !FLAG_OPAQUE_ALPHA != 0 {
-            return Err(CodecError::Unsupported(format!("flags {:#04x} (this build knows bit 0 only)", h.flags)));
+            return Err(CodecError::Unsupported(format!(
+                "flags {:#04x} (this build knows bit 0 only)",
+                h.flags
+            )));
         }
         if !(1..=4).contains(&h.channels) {
             return Err(CodecError::corrupt("channels", "1–4", h.channels));
         }
-        let want_coded = if h.opaque_alpha_dropped() { h.channels - 1 } else { h.channels };
+        let want_coded = if h.opaque_alpha_dropped() {
+            h.channels - 1
+        } else {
+            h.channels
+        };
         if h.opaque_alpha_dropped() && h.channels % 2 != 0 {
-            return Err(CodecError::corrupt("flags", "no dropped alpha for a layout without alpha", format!("{} channels", h.channels)));
+            return Err(CodecError::corrupt(
+                "flags",
+                "no dropped alpha for a layout without alpha",
+                format!("{} channels", h.channels),
+            ));
         }
         if h.coded_channels != want_coded {
-            return Err(CodecError::corrupt("coded channels", want_coded, h.coded_channels));
+            return Err(CodecError::corrupt(
+                "coded channels",
+                want_coded,
+                h.coded_channels,
+            ));
         }
         if !(2..=256).contains(&h.levels) {
             return Err(CodecError::corrupt("levels", "2–256", h.levels));
         }
         if LE::read_u16(&b[14..16]) != 0 {
-            return Err(CodecError::corrupt("reserved field", 0, LE::read_u16(&b[14..16])));
+            return Err(CodecError::corrupt(
+                "reserved field",
+                0,
+                LE::read_u16(&b[14..16]),
+            ));
         }
         let (tw, th) = (LE::read_u32(&b[56..60]), LE::read_u32(&b[60..64]));
         if tw != 0 || th != 0 {
-            return Err(CodecError::Unsupported(format!("tiled coding ({tw}×{th} tiles) needs a newer pixelrnn")));
+            return Err(CodecError::Unsupported(format!(
+                "tiled coding ({tw}×{th} tiles) needs a newer pixelrnn"
+            )));
         }
         if h.width == 0 || h.height == 0 {
-            return Err(CodecError::corrupt("image size", "at least 1×1", format!("{}×{}", h.width, h.height)));
+            return Err(CodecError::corrupt(
+                "image size",
+                "at least 1×1",
+                format!("{}×{}", h.width, h.height),
+            ));
         }
         if h.pixels() > limits.max_pixels {
             return Err(CodecError::Limit {
@@ -162,7 +203,11 @@ impl Header {
             });
         }
         if h.payload_len % 4 != 0 {
-            return Err(CodecError::corrupt("payload length", "a multiple of 4", h.payload_len));
+            return Err(CodecError::corrupt(
+                "payload length",
+                "a multiple of 4",
+                h.payload_len,
+            ));
         }
         let present = (file.len() - HEADER_LEN) as u64;
         if present < h.payload_len {
@@ -176,7 +221,10 @@ impl Header {
             return Err(CodecError::corrupt(
                 "file length",
                 format!("{} payload bytes", h.payload_len),
-                format!("{} trailing bytes after the payload", present - h.payload_len),
+                format!(
+                    "{} trailing bytes after the payload",
+                    present - h.payload_len
+                ),
             ));
         }
         Ok(h)
@@ -228,7 +276,10 @@ mod tests {
         for bit in 0..HEADER_LEN * 8 {
             let mut g = f.clone();
             g[bit / 8] ^= 1 << (bit % 8);
-            assert!(Header::parse(&g, &Limits::default()).is_err(), "bit {bit} not caught");
+            assert!(
+                Header::parse(&g, &Limits::default()).is_err(),
+                "bit {bit} not caught"
+            );
         }
     }
 
@@ -241,7 +292,10 @@ mod tests {
         }
         let mut g = f.clone();
         g.push(0);
-        assert!(Header::parse(&g, &Limits::default()).unwrap_err().to_string().contains("trailing"));
+        assert!(Header::parse(&g, &Limits::default())
+            .unwrap_err()
+            .to_string()
+            .contains("trailing"));
     }
 
     #[test]
@@ -252,23 +306,47 @@ mod tests {
             ..sample()
         };
         let e = Header::parse(&h.to_bytes(), &Limits::default()).unwrap_err();
-        assert!(matches!(e, CodecError::Limit { what: "pixel count", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                CodecError::Limit {
+                    what: "pixel count",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let h = Header {
             payload_len: 1 << 40,
             ..sample()
         };
         let e = Header::parse(&h.to_bytes(), &Limits::default()).unwrap_err();
-        assert!(matches!(e, CodecError::Limit { what: "payload size", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                CodecError::Limit {
+                    what: "payload size",
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]
     fn wrong_magic_and_version() {
         let mut f = file(&sample());
         f[1] = b'Q';
-        assert!(Header::parse(&f, &Limits::default()).unwrap_err().to_string().contains("magic"));
+        assert!(Header::parse(&f, &Limits::default())
+            .unwrap_err()
+            .to_string()
+            .contains("magic"));
         let mut f = file(&sample());
         f[8] = 2;
-        assert!(matches!(Header::parse(&f, &Limits::default()), Err(CodecError::Unsupported(_))));
+        assert!(matches!(
+            Header::parse(&f, &Limits::default()),
+            Err(CodecError::Unsupported(_))
+        ));
         assert!(Header::parse(b"\x89PNG\r\n\x1a\n", &Limits::default()).is_err());
     }
 }

@@ -16,10 +16,14 @@ impl Image {
     /// Checks the layout and that the buffer length matches.
     pub fn new(width: u32, height: u32, channels: u8, pixels: Vec<u8>) -> Result<Image> {
         if !(1..=4).contains(&channels) {
-            return Err(CodecError::BadParameter(format!("{channels} channels (pixelrnn codes 1–4)")));
+            return Err(CodecError::BadParameter(format!(
+                "{channels} channels (pixelrnn codes 1–4)"
+            )));
         }
         if width == 0 || height == 0 {
-            return Err(CodecError::BadParameter(format!("empty image {width}×{height}")));
+            return Err(CodecError::BadParameter(format!(
+                "empty image {width}×{height}"
+            )));
         }
         let want = width as u64 * height as u64 * channels as u64;
         if pixels.len() as u64 != want {
@@ -52,7 +56,10 @@ impl Image {
     /// The pixels without the alpha channel.
     pub(crate) fn without_alpha(&self) -> Vec<u8> {
         let c = self.channels as usize;
-        self.pixels.chunks_exact(c).flat_map(|p| p[..c - 1].iter().copied()).collect()
+        self.pixels
+            .chunks_exact(c)
+            .flat_map(|p| p[..c - 1].iter().copied())
+            .collect()
     }
 
     /// Re-inserts an opaque alpha channel after every `channels − 1` coded sub-pixels.

@@ -77,34 +77,55 @@ impl Config {
         if self.version != CONFIG_VERSION {
             return Err(ModelError::bad(
                 "version",
-                format!("config version {} is not supported (this build reads {CONFIG_VERSION})", self.version),
+                format!(
+                    "config version {} is not supported (this build reads {CONFIG_VERSION})",
+                    self.version
+                ),
             ));
         }
         if !(1..=4).contains(&self.channels) {
-            return Err(ModelError::bad("channels", format!("{} (must be 1–4)", self.channels)));
+            return Err(ModelError::bad(
+                "channels",
+                format!("{} (must be 1–4)", self.channels),
+            ));
         }
         if !(2..=256).contains(&self.levels) {
-            return Err(ModelError::bad("levels", format!("{} (must be 2–256)", self.levels)));
+            return Err(ModelError::bad(
+                "levels",
+                format!("{} (must be 2–256)", self.levels),
+            ));
         }
         if self.hidden < self.channels || self.hidden > MAX_HIDDEN {
             return Err(ModelError::bad(
                 "hidden",
-                format!("{} (must be between channels={} and {MAX_HIDDEN})", self.hidden, self.channels),
+                format!(
+                    "{} (must be between channels={} and {MAX_HIDDEN})",
+                    self.hidden, self.channels
+                ),
             ));
         }
         if self.out_hidden < self.channels || self.out_hidden > MAX_HIDDEN {
             return Err(ModelError::bad(
                 "out_hidden",
-                format!("{} (must be between channels={} and {MAX_HIDDEN})", self.out_hidden, self.channels),
+                format!(
+                    "{} (must be between channels={} and {MAX_HIDDEN})",
+                    self.out_hidden, self.channels
+                ),
             ));
         }
         if self.layers > MAX_LAYERS {
-            return Err(ModelError::bad("layers", format!("{} (at most {MAX_LAYERS})", self.layers)));
+            return Err(ModelError::bad(
+                "layers",
+                format!("{} (at most {MAX_LAYERS})", self.layers),
+            ));
         }
         if self.arch != Arch::PixelCnn {
             return Err(ModelError::bad(
                 "arch",
-                format!("{} is not supported by this version of the engine", self.arch.name()),
+                format!(
+                    "{} is not supported by this version of the engine",
+                    self.arch.name()
+                ),
             ));
         }
         Ok(())
@@ -168,15 +189,42 @@ mod tests {
         let good = Config::pixel_cnn(3, 8, 2, 16);
         good.validate().unwrap();
         for bad in [
-            Config { channels: 0, ..good.clone() },
-            Config { channels: 5, ..good.clone() },
-            Config { levels: 1, ..good.clone() },
-            Config { levels: 257, ..good.clone() },
-            Config { hidden: 2, ..good.clone() },
-            Config { out_hidden: 1, ..good.clone() },
-            Config { layers: 100_000, ..good.clone() },
-            Config { arch: Arch::RowLstm, ..good.clone() },
-            Config { version: 99, ..good.clone() },
+            Config {
+                channels: 0,
+                ..good.clone()
+            },
+            Config {
+                channels: 5,
+                ..good.clone()
+            },
+            Config {
+                levels: 1,
+                ..good.clone()
+            },
+            Config {
+                levels: 257,
+                ..good.clone()
+            },
+            Config {
+                hidden: 2,
+                ..good.clone()
+            },
+            Config {
+                out_hidden: 1,
+                ..good.clone()
+            },
+            Config {
+                layers: 100_000,
+                ..good.clone()
+            },
+            Config {
+                arch: Arch::RowLstm,
+                ..good.clone()
+            },
+            Config {
+                version: 99,
+                ..good.clone()
+            },
         ] {
             assert!(bad.validate().is_err(), "{bad:?}");
         }

@@ -7,7 +7,9 @@ use crate::ModelError;
 
 pub(crate) fn random_image(w: usize, h: usize, c: usize, levels: usize, seed: u64) -> Vec<u8> {
     let mut rng = SplitMix64::new(seed);
-    (0..w * h * c).map(|_| rng.below(levels as u64) as u8).collect()
+    (0..w * h * c)
+        .map(|_| rng.below(levels as u64) as u8)
+        .collect()
 }
 
 /// All distributions from batch mode, as bits.
@@ -75,7 +77,10 @@ fn thread_count_does_not_change_results() {
     let px = random_image(13, 37, 3, 256, 9);
     let one = batch_bits(&e, &px, 13, 37, 1);
     for t in [2, 3, 4] {
-        assert!(one == batch_bits(&e, &px, 13, 37, t), "{t} threads differ from 1");
+        assert!(
+            one == batch_bits(&e, &px, 13, 37, t),
+            "{t} threads differ from 1"
+        );
     }
 }
 
@@ -95,12 +100,18 @@ fn causality_by_perturbation() {
             q[t] = ((q[t] as usize + 1 + t % (l - 1)) % l) as u8;
             let got = batch_bits(&e, &q, w, h, 1);
             let upto = (t + 1) * l;
-            assert!(got[..upto] == base[..upto], "config {i}: sub-pixel {t} leaks into itself or earlier");
+            assert!(
+                got[..upto] == base[..upto],
+                "config {i}: sub-pixel {t} leaks into itself or earlier"
+            );
             if got[upto..] != base[upto..] {
                 later_changed += 1;
             }
         }
-        assert!(later_changed > px.len() / 2, "config {i}: the model ignores its context");
+        assert!(
+            later_changed > px.len() / 2,
+            "config {i}: the model ignores its context"
+        );
     }
 }
 
@@ -130,4 +141,3 @@ fn distributions_are_normalised() {
     })
     .unwrap();
 }
-

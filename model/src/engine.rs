@@ -23,7 +23,10 @@ impl Engine {
             other => {
                 return Err(ModelError::bad(
                     "arch",
-                    format!("{} is not supported by this version of the engine", other.name()),
+                    format!(
+                        "{} is not supported by this version of the engine",
+                        other.name()
+                    ),
                 ))
             }
         };

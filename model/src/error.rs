@@ -39,7 +39,11 @@ pub enum ModelError {
 }
 
 impl ModelError {
-    pub(crate) fn format(what: impl Into<String>, expected: impl fmt::Display, found: impl fmt::Display) -> Self {
+    pub(crate) fn format(
+        what: impl Into<String>,
+        expected: impl fmt::Display,
+        found: impl fmt::Display,
+    ) -> Self {
         ModelError::Format {
             what: what.into(),
             expected: expected.to_string(),

@@ -115,8 +115,13 @@ impl Graph {
             .map_err(|e| ModelError::bad("threads", e.to_string()))?;
         let n = self.plane_ch.len();
         let last = self.ops.len() - 1;
-        let feat: usize = (0..n).filter(|&p| p != self.logits).map(|p| self.plane_ch[p]).sum();
-        let band = (BAND_BUDGET / (width * feat).max(1)).clamp(16, 512).min(height);
+        let feat: usize = (0..n)
+            .filter(|&p| p != self.logits)
+            .map(|p| self.plane_ch[p])
+            .sum();
+        let band = (BAND_BUDGET / (width * feat).max(1))
+            .clamp(16, 512)
+            .min(height);
         let lch = self.plane_ch[self.logits];
         let chunk = (LOGIT_BUDGET / (width * lch)).clamp(1, band);
         let mut planes = vec![Plane::default(); n];
@@ -131,7 +136,13 @@ impl Graph {
                 let s = if i == last {
                     y0
                 } else {
-                    [op.raw, op.relu].into_iter().flatten().map(|p| start[p]).min().unwrap_or(y0).min(y0)
+                    [op.raw, op.relu]
+                        .into_iter()
+                        .flatten()
+                        .map(|p| start[p])
+                        .min()
+                        .unwrap_or(y0)
+                        .min(y0)
                 };
                 op_start[i] = s;
                 for p in [op.raw, op.relu].into_iter().flatten() {
@@ -182,7 +193,15 @@ impl Graph {
 
     /// Computes op `i` for rows `ys..ye` (all channels) into its output planes, which are
     /// re-windowed to exactly those rows.
-    fn run_rows(&self, pool: &rayon::ThreadPool, planes: &mut [Plane], tmp: &mut Vec<f32>, i: usize, ys: usize, ye: usize) {
+    fn run_rows(
+        &self,
+        pool: &rayon::ThreadPool,
+        planes: &mut [Plane],
+        tmp: &mut Vec<f32>,
+        i: usize,
+        ys: usize,
+        ye: usize,
+    ) {
         let op = &self.ops[i];
         let width = planes[self.image].width;
         let cout = op.cout;
@@ -191,11 +210,13 @@ impl Graph {
         {
             let planes = &*planes;
             pool.install(|| {
-                tmp.par_chunks_mut(width * cout).enumerate().for_each(|(r, row)| {
-                    for (x, out) in row.chunks_exact_mut(cout).enumerate() {
-                        op.point(planes, ys + r, x, 0..cout, out);
-                    }
-                })
+                tmp.par_chunks_mut(width * cout)
+                    .enumerate()
+                    .for_each(|(r, row)| {
+                        for (x, out) in row.chunks_exact_mut(cout).enumerate() {
+                            op.point(planes, ys + r, x, 0..cout, out);
+                        }
+                    })
             });
         }
         if let Some(p) = op.relu {
@@ -215,7 +236,12 @@ impl Graph {
         let planes = (0..self.plane_ch.len())
             .map(|p| {
                 let mut pl = Plane::default();
-                pl.reset(width, self.plane_ch[p], 0, self.ring_rows[p].min(height.max(1)));
+                pl.reset(
+                    width,
+                    self.plane_ch[p],
+                    0,
+                    self.ring_rows[p].min(height.max(1)),
+                );
                 pl
             })
             .collect();
@@ -271,7 +297,10 @@ impl Session<'_> {
                 self.planes[p].at_mut(y, x)[r.clone()].copy_from_slice(out);
             }
             if let Some(p) = op.relu {
-                for (d, &v) in self.planes[p].at_mut(y, x)[r.clone()].iter_mut().zip(out.iter()) {
+                for (d, &v) in self.planes[p].at_mut(y, x)[r.clone()]
+                    .iter_mut()
+                    .zip(out.iter())
+                {
                     *d = relu(v);
                 }
             }
@@ -306,6 +335,9 @@ impl Session<'_> {
 impl Graph {
     /// Multiply-adds per pixel (all channel groups, interior pixel).
     pub fn macs_per_pixel(&self) -> usize {
-        self.ops.iter().flat_map(|op| op.terms.iter().map(|(_, c)| c.macs())).sum()
+        self.ops
+            .iter()
+            .flat_map(|op| op.terms.iter().map(|(_, c)| c.macs()))
+            .sum()
     }
 }

@@ -185,7 +185,14 @@ impl Op {
     /// Computes outputs `o_range` at (y, x) into `out` (`o_range.len()` values). The one
     /// per-output code path of the engine.
     #[inline]
-    pub fn point(&self, planes: &[Plane], y: usize, x: usize, o_range: Range<usize>, out: &mut [f32]) {
+    pub fn point(
+        &self,
+        planes: &[Plane],
+        y: usize,
+        x: usize,
+        o_range: Range<usize>,
+        out: &mut [f32],
+    ) {
         for (o, slot) in o_range.zip(out.iter_mut()) {
             let mut acc = self.bias[o];
             for (src, conv) in &self.terms {

@@ -11,6 +11,7 @@
 //! ```
 
 pub mod config;
+pub mod defaults;
 pub mod engine;
 pub mod error;
 pub mod fmath;
@@ -24,6 +25,7 @@ pub mod weights;
 mod consistency;
 
 pub use config::{Arch, Config};
+pub use defaults::default_engine;
 pub use engine::Engine;
 pub use error::{ModelError, Result};
 pub use graph::Session;

@@ -33,17 +33,52 @@ pub fn tensor_specs(c: &Config) -> Vec<TensorSpec> {
     let (h, h2) = (c.hidden, c.stream());
     let mut v = TensorSpec::conv("input", h2, c.channels, 7, 7, true);
     for l in 0..c.layers {
-        v.extend(TensorSpec::conv(&format!("blocks.{l}.reduce"), h, h2, 1, 1, true));
-        v.extend(TensorSpec::conv(&format!("blocks.{l}.conv"), h, h, 3, 3, true));
-        v.extend(TensorSpec::conv(&format!("blocks.{l}.expand"), h2, h, 1, 1, true));
+        v.extend(TensorSpec::conv(
+            &format!("blocks.{l}.reduce"),
+            h,
+            h2,
+            1,
+            1,
+            true,
+        ));
+        v.extend(TensorSpec::conv(
+            &format!("blocks.{l}.conv"),
+            h,
+            h,
+            3,
+            3,
+            true,
+        ));
+        v.extend(TensorSpec::conv(
+            &format!("blocks.{l}.expand"),
+            h2,
+            h,
+            1,
+            1,
+            true,
+        ));
     }
     if c.skip {
         for l in 0..c.layers {
-            v.extend(TensorSpec::conv(&format!("skips.{l}"), c.out_hidden, h2, 1, 1, false));
+            v.extend(TensorSpec::conv(
+                &format!("skips.{l}"),
+                c.out_hidden,
+                h2,
+                1,
+                1,
+                false,
+            ));
         }
     }
     v.extend(TensorSpec::conv("output.0", c.out_hidden, h2, 1, 1, true));
-    v.extend(TensorSpec::conv("output.1", c.logits(), c.out_hidden, 1, 1, true));
+    v.extend(TensorSpec::conv(
+        "output.1",
+        c.logits(),
+        c.out_hidden,
+        1,
+        1,
+        true,
+    ));
     v
 }
 
@@ -79,19 +114,31 @@ pub fn graph(w: &Weights) -> Graph {
         let a = g.plane(h);
         g.push(Op {
             relu: Some(a),
-            ..op(vec![(x_relu, conv(&format!("{p}.reduce"), Mask::B))], &format!("{p}.reduce"), h)
+            ..op(
+                vec![(x_relu, conv(&format!("{p}.reduce"), Mask::B))],
+                &format!("{p}.reduce"),
+                h,
+            )
         });
         let b = g.plane(h);
         g.push(Op {
             relu: Some(b),
-            ..op(vec![(a, conv(&format!("{p}.conv"), Mask::B))], &format!("{p}.conv"), h)
+            ..op(
+                vec![(a, conv(&format!("{p}.conv"), Mask::B))],
+                &format!("{p}.conv"),
+                h,
+            )
         });
         let (nr, nu) = (g.plane(h2), g.plane(h2));
         g.push(Op {
             residual: c.residual.then_some(x_raw),
             raw: Some(nr),
             relu: Some(nu),
-            ..op(vec![(b, conv(&format!("{p}.expand"), Mask::B))], &format!("{p}.expand"), h2)
+            ..op(
+                vec![(b, conv(&format!("{p}.expand"), Mask::B))],
+                &format!("{p}.expand"),
+                h2,
+            )
         });
         (x_raw, x_relu) = (nr, nu);
     }

@@ -37,7 +37,14 @@ pub struct TensorSpec {
 
 impl TensorSpec {
     /// Conv weight `[out, in, k, k]` and its bias `[out]`.
-    pub(crate) fn conv(prefix: &str, out: usize, inp: usize, kh: usize, kw: usize, bias: bool) -> Vec<TensorSpec> {
+    pub(crate) fn conv(
+        prefix: &str,
+        out: usize,
+        inp: usize,
+        kh: usize,
+        kw: usize,
+        bias: bool,
+    ) -> Vec<TensorSpec> {
         let fan_in = inp * kh * kw;
         let mut v = vec![TensorSpec {
             name: format!("{prefix}.weight"),
@@ -91,7 +98,13 @@ impl Weights {
         for spec in tensor_specs(config) {
             let bound = 1.0 / (spec.fan_in as f32).sqrt();
             let data = (0..spec.numel()).map(|_| rng.uniform(bound)).collect();
-            tensors.insert(spec.name, Tensor { shape: spec.shape, data });
+            tensors.insert(
+                spec.name,
+                Tensor {
+                    shape: spec.shape,
+                    data,
+                },
+            );
         }
         Self::from_parts(config.clone(), tensors)
     }
@@ -99,7 +112,12 @@ impl Weights {
     /// Builds weights from named tensors (e.g. exported by the trainer), checking every shape.
     pub fn from_parts(config: Config, tensors: BTreeMap<String, Tensor>) -> Result<Weights> {
         config.validate()?;
-        check_tensors(&config, tensors.iter().map(|(n, t)| (n.as_str(), t.shape.as_slice())))?;
+        check_tensors(
+            &config,
+            tensors
+                .iter()
+                .map(|(n, t)| (n.as_str(), t.shape.as_slice())),
+        )?;
         let mut w = Weights {
             config,
             tensors,
@@ -117,7 +135,9 @@ impl Weights {
             .metadata()
             .as_ref()
             .and_then(|m| m.get(CONFIG_KEY))
-            .ok_or_else(|| ModelError::format("metadata", format!("a '{CONFIG_KEY}' entry"), "none"))?;
+            .ok_or_else(|| {
+                ModelError::format("metadata", format!("a '{CONFIG_KEY}' entry"), "none")
+            })?;
         let config: Config = serde_json::from_str(json)
             .map_err(|e| ModelError::format("config JSON", "a pixelrnn config", e))?;
         config.validate()?;
@@ -128,14 +148,24 @@ impl Weights {
         let mut tensors = BTreeMap::new();
         for (name, view) in views {
             if view.dtype() != Dtype::F32 {
-                return Err(ModelError::format(format!("dtype of {name}"), "F32", format!("{:?}", view.dtype())));
+                return Err(ModelError::format(
+                    format!("dtype of {name}"),
+                    "F32",
+                    format!("{:?}", view.dtype()),
+                ));
             }
             let data = view
                 .data()
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();
-            tensors.insert(name, Tensor { shape: view.shape().to_vec(), data });
+            tensors.insert(
+                name,
+                Tensor {
+                    shape: view.shape().to_vec(),
+                    data,
+                },
+            );
         }
         Ok(Weights {
             config,
@@ -170,7 +200,10 @@ impl Weights {
             .collect();
         let views = bytes.iter().map(|(n, b)| {
             let shape = self.tensors[*n].shape.clone();
-            (n.as_str(), TensorView::new(Dtype::F32, shape, b).expect("shape matches data"))
+            (
+                n.as_str(),
+                TensorView::new(Dtype::F32, shape, b).expect("shape matches data"),
+            )
         });
         let json = serde_json::to_string(&self.config).expect("config serialises");
         let meta = HashMap::from([(CONFIG_KEY.to_string(), json)]);
@@ -209,20 +242,40 @@ impl Weights {
 }
 
 /// Checks that the names and shapes are exactly those the config requires.
-fn check_tensors<'a>(config: &Config, found: impl Iterator<Item = (&'a str, &'a [usize])>) -> Result<()> {
+fn check_tensors<'a>(
+    config: &Config,
+    found: impl Iterator<Item = (&'a str, &'a [usize])>,
+) -> Result<()> {
     let specs = tensor_specs(config);
-    let mut want: BTreeMap<&str, &[usize]> = specs.iter().map(|s| (s.name.as_str(), s.shape.as_slice())).collect();
+    let mut want: BTreeMap<&str, &[usize]> = specs
+        .iter()
+        .map(|s| (s.name.as_str(), s.shape.as_slice()))
+        .collect();
     for (name, shape) in found {
         match want.remove(name) {
-            None => return Err(ModelError::format("tensor names", "only the config's tensors", format!("unexpected '{name}'"))),
+            None => {
+                return Err(ModelError::format(
+                    "tensor names",
+                    "only the config's tensors",
+                    format!("unexpected '{name}'"),
+                ))
+            }
             Some(w) if w != shape => {
-                return Err(ModelError::format(format!("shape of {name}"), format!("{w:?}"), format!("{shape:?}")))
+                return Err(ModelError::format(
+                    format!("shape of {name}"),
+                    format!("{w:?}"),
+                    format!("{shape:?}"),
+                ))
             }
             Some(_) => {}
         }
     }
     if let Some((name, _)) = want.into_iter().next() {
-        return Err(ModelError::format("tensor names", format!("'{name}'"), "missing"));
+        return Err(ModelError::format(
+            "tensor names",
+            format!("'{name}'"),
+            "missing",
+        ));
     }
     Ok(())
 }
@@ -263,18 +316,33 @@ mod tests {
 
         let mut t = w.tensors().clone();
         t.remove("output.1.weight");
-        assert!(Weights::from_parts(tiny(), t).unwrap_err().to_string().contains("missing"));
+        assert!(Weights::from_parts(tiny(), t)
+            .unwrap_err()
+            .to_string()
+            .contains("missing"));
 
         let mut t = w.tensors().clone();
-        t.insert("extra".into(), Tensor { shape: vec![1], data: vec![0.0] });
-        assert!(Weights::from_parts(tiny(), t).unwrap_err().to_string().contains("unexpected"));
+        t.insert(
+            "extra".into(),
+            Tensor {
+                shape: vec![1],
+                data: vec![0.0],
+            },
+        );
+        assert!(Weights::from_parts(tiny(), t)
+            .unwrap_err()
+            .to_string()
+            .contains("unexpected"));
     }
 
     #[test]
     fn rejects_garbage_and_missing_config() {
         assert!(Weights::from_bytes(b"not a weight file").is_err());
         let plain = safetensors::serialize(
-            [("x", TensorView::new(Dtype::F32, vec![1], &[0u8; 4]).unwrap())],
+            [(
+                "x",
+                TensorView::new(Dtype::F32, vec![1], &[0u8; 4]).unwrap(),
+            )],
             None,
         )
         .unwrap();

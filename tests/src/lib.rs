@@ -1,1 +1,41 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: seeded images and small seeded models.
+
+use pixelrnn_codec::Image;
+use pixelrnn_model::{rng::SplitMix64, Config, Engine};
+
+/// A small PixelCNN with seeded random weights.
+pub fn tiny_engine(channels: usize, seed: u64) -> Engine {
+    Engine::random(&Config::pixel_cnn(channels, 4, 2, 8), seed).expect("valid config")
+}
+
+/// Uniformly random pixels.
+pub fn random_image(w: u32, h: u32, c: u8, seed: u64) -> Image {
+    let mut rng = SplitMix64::new(seed);
+    let px = (0..w * h * c as u32)
+        .map(|_| rng.below(256) as u8)
+        .collect();
+    Image::new(w, h, c, px).expect("valid layout")
+}
+
+/// A smooth gradient with a little noise: what photos look like to a model.
+pub fn smooth_image(w: u32, h: u32, c: u8, seed: u64) -> Image {
+    let mut rng = SplitMix64::new(seed);
+    let mut px = Vec::with_capacity((w * h * c as u32) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            for k in 0..c as u32 {
+                let base = (x * 3 + y * 2 + k * 40) % 256;
+                px.push((base + rng.below(4) as u32).min(255) as u8);
+            }
+        }
+    }
+    Image::new(w, h, c, px).expect("valid layout")
+}
+
+/// Sets every alpha value to 255.
+pub fn make_opaque(img: &mut Image) {
+    let c = img.channels as usize;
+    for p in img.pixels.chunks_exact_mut(c) {
+        p[c - 1] = 255;
+    }
+}

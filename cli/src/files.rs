@@ -1,0 +1,183 @@
+//! File plumbing for the CLI: reading inputs (or stdin), image decoding and encoding, and atomic
+//! writes that never leave a partial file and never overwrite without `-f`.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use image::{DynamicImage, ImageFormat};
+use pixelrnn_codec::Image;
+
+/// Largest input file read (the codec's own limits apply after parsing).
+const MAX_INPUT: u64 = 4 << 30;
+
+/// Reads a file, or stdin for `-`.
+pub fn read_input(path: &str) -> Result<Vec<u8>> {
+    if path == "-" {
+        let mut v = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_INPUT)
+            .read_to_end(&mut v)
+            .context("reading stdin")?;
+        return Ok(v);
+    }
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("cannot open {path}"))?
+        .len();
+    if len > MAX_INPUT {
+        bail!("{path} is {len} bytes, more than the {MAX_INPUT}-byte input limit");
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {path}"))
+}
+
+/// Decodes an image file (any format the image crate reads) into the codec's 8-bit layout.
+pub fn decode_image(bytes: &[u8], name: &str, max_pixels: u64) -> Result<Image> {
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .context("reading image header")?;
+    if reader.format().is_none() {
+        bail!("{name}: not an image format pixelrnn can read (PNG, BMP, TIFF, PNM, TGA, QOI, WebP, JPEG)");
+    }
+    let (w, h) = reader
+        .into_dimensions()
+        .with_context(|| format!("{name}: cannot read the image size"))?;
+    if w as u64 * h as u64 > max_pixels {
+        bail!("{name}: {w}×{h} is more than the {max_pixels}-pixel limit (raise it with --max-pixels)");
+    }
+    reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format()?;
+    reader.no_limits();
+    let img = reader
+        .decode()
+        .with_context(|| format!("{name}: cannot decode the image"))?;
+    let (channels, pixels) = match img {
+        DynamicImage::ImageLuma8(b) => (1, b.into_raw()),
+        DynamicImage::ImageLumaA8(b) => (2, b.into_raw()),
+        DynamicImage::ImageRgb8(b) => (3, b.into_raw()),
+        DynamicImage::ImageRgba8(b) => (4, b.into_raw()),
+        other => bail!(
+            "{name}: {:?} pixels are not supported: pixelrnn codes 8-bit grey, grey+alpha, RGB and RGBA \
+             (convert 16-bit or float images to 8 bits first, knowing that this loses precision)",
+            other.color()
+        ),
+    };
+    Ok(Image::new(w, h, channels, pixels)?)
+}
+
+/// The image format to write for an output path: by extension, PNG for stdout.
+pub fn output_format(path: &str) -> Result<ImageFormat> {
+    if path == "-" {
+        return Ok(ImageFormat::Png);
+    }
+    let fmt = ImageFormat::from_path(path).with_context(|| {
+        format!("{path}: unknown image extension; use .png, .bmp, .tiff, .ppm/.pgm/.pam, .tga, .qoi or .webp")
+    })?;
+    if matches!(fmt, ImageFormat::Jpeg) {
+        bail!("{path}: JPEG is lossy; decompress to a lossless format such as .png");
+    }
+    Ok(fmt)
+}
+
+/// Encodes decoded pixels into an image file in memory.
+pub fn encode_image(img: &Image, fmt: ImageFormat, name: &str) -> Result<Vec<u8>> {
+    let (w, h, px) = (img.width, img.height, img.pixels.clone());
+    let dynimg = match img.channels {
+        1 => DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, px).expect("sizes match")),
+        2 => DynamicImage::ImageLumaA8(
+            image::GrayAlphaImage::from_raw(w, h, px).expect("sizes match"),
+        ),
+        3 => DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, px).expect("sizes match")),
+        _ => DynamicImage::ImageRgba8(image::RgbaImage::from_raw(w, h, px).expect("sizes match")),
+    };
+    let mut out = std::io::Cursor::new(Vec::new());
+    dynimg.write_to(&mut out, fmt).with_context(|| {
+        format!(
+            "{name}: the {fmt:?} encoder cannot store this {}-channel image; try .png",
+            img.channels
+        )
+    })?;
+    Ok(out.into_inner())
+}
+
+/// Checks, before any work, that `out` may be written: not the input, not an existing file
+/// unless `force`.
+pub fn check_output(input: &str, out: &str, force: bool) -> Result<()> {
+    if out == "-" {
+        return Ok(());
+    }
+    if input != "-" {
+        if let (Ok(a), Ok(b)) = (
+            Path::new(input).canonicalize(),
+            Path::new(out).canonicalize(),
+        ) {
+            if a == b {
+                bail!("{out} is the input file; choose another output with -o");
+            }
+        }
+    }
+    if !force && Path::new(out).exists() {
+        bail!("{out} already exists; use -f to overwrite it");
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `out` (stdout for `-`) through a temporary file in the same directory and
+/// a rename, so that a failure leaves neither a partial file nor a clobbered one.
+pub fn write_atomic(out: &str, bytes: &[u8], force: bool) -> Result<()> {
+    if out == "-" {
+        let mut so = std::io::stdout().lock();
+        so.write_all(bytes).context("writing to stdout")?;
+        return so.flush().context("writing to stdout");
+    }
+    let path = PathBuf::from(out);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".pixelrnn-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("writing {out}"))?;
+    if force {
+        tmp.persist(&path)
+            .with_context(|| format!("cannot move the output into place at {out}"))?;
+    } else {
+        tmp.persist_noclobber(&path).map_err(|e| {
+            anyhow::anyhow!("{out} already exists; use -f to overwrite it ({})", e.error)
+        })?;
+    }
+    Ok(())
+}
+
+/// Default output of `compress`: the input name plus `.prnn`.
+pub fn compressed_name(input: &str) -> String {
+    format!("{input}.prnn")
+}
+
+/// Default output of `decompress`: strip `.prnn`; keep the remaining image extension or add `.png`.
+pub fn decompressed_name(input: &str) -> String {
+    let stem = input.strip_suffix(".prnn").unwrap_or(input);
+    if stem != input && ImageFormat::from_path(stem).is_ok_and(|f| f != ImageFormat::Jpeg) {
+        stem.to_string()
+    } else {
+        format!("{stem}.png")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_names() {
+        assert_eq!(compressed_name("a/photo.png"), "a/photo.png.prnn");
+        assert_eq!(decompressed_name("a/photo.png.prnn"), "a/photo.png");
+        assert_eq!(decompressed_name("photo.prnn"), "photo.png");
+        assert_eq!(decompressed_name("photo.jpg.prnn"), "photo.jpg.png");
+        assert_eq!(decompressed_name("photo.bin"), "photo.bin.png");
+    }
+}

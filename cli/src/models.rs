@@ -1,0 +1,65 @@
+//! Which model the CLI uses: `--model PATH`, or the built-in default for the coded channel count.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use pixelrnn_codec::Header;
+use pixelrnn_model::{default_engine, id_hex, Engine};
+
+/// The model to encode an image with `coded` channels.
+pub fn for_encoding(path: Option<&Path>, coded: usize) -> Result<Engine> {
+    match path {
+        Some(p) => {
+            let e = Engine::load(p)
+                .with_context(|| format!("cannot load the model {}", p.display()))?;
+            if e.channels() != coded {
+                bail!(
+                    "the model {} codes {} channel(s) but the image needs {coded}; pass a {coded}-channel model",
+                    p.display(),
+                    e.channels()
+                );
+            }
+            Ok(e)
+        }
+        None => Ok(default_engine(coded)?),
+    }
+}
+
+/// The model a file needs: `--model PATH` or the built-in default with the file's model id.
+pub fn for_decoding(path: Option<&Path>, h: &Header) -> Result<Engine> {
+    match path {
+        Some(p) => {
+            Engine::load(p).with_context(|| format!("cannot load the model {}", p.display()))
+        }
+        None => {
+            let e = default_engine(h.coded_channels as usize)?;
+            if e.id() != h.model_id {
+                bail!(
+                    "the file was compressed with model {}, which is not built into this pixelrnn; \
+                     pass its weight file with --model",
+                    id_hex(&h.model_id)
+                );
+            }
+            Ok(e)
+        }
+    }
+}
+
+/// "built-in default (…)" when the header's model is one of ours.
+pub fn builtin_name(h: &Header) -> Option<String> {
+    let e = default_engine(h.coded_channels as usize).ok()?;
+    (e.id() == h.model_id).then(|| format!("built-in default for {} channel(s)", h.coded_channels))
+}
+
+/// One-line description of a model.
+pub fn describe(e: &Engine) -> String {
+    let c = e.config();
+    format!(
+        "{} {} (h={}, layers={}, {} parameters)",
+        c.arch.name(),
+        &id_hex(&e.id())[..12],
+        c.hidden,
+        c.layers,
+        e.weights().parameters()
+    )
+}

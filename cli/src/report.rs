@@ -1,0 +1,209 @@
+//! What the CLI prints: one-line stats and errors on stderr, `--json` lines, progress bars.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pixelrnn_codec::Header;
+use serde::Serialize;
+
+/// Sub-pixels below which no progress bar is shown (such images take a moment at most).
+const BAR_THRESHOLD: u64 = 1 << 17;
+
+pub struct Reporter {
+    quiet: bool,
+    verbose: bool,
+    json: bool,
+}
+
+/// The result of one compress or decompress.
+#[derive(Serialize)]
+pub struct Stats {
+    pub op: &'static str,
+    pub input: String,
+    pub output: String,
+    pub width: u32,
+    pub height: u32,
+    pub channels: u8,
+    pub coded_channels: u8,
+    /// Size of the .prnn file.
+    pub prnn_bytes: usize,
+    /// Raw pixel bytes (width × height × channels).
+    pub raw_bytes: u64,
+    /// .prnn bits per sub-pixel of the image (header included).
+    pub bits_per_subpixel: f64,
+    /// The model's NLL in bits per coded sub-pixel (compress only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_bits_per_subpixel: Option<f64>,
+    pub seconds: f64,
+}
+
+impl Stats {
+    pub fn new(
+        op: &'static str,
+        input: &str,
+        output: &str,
+        h: &Header,
+        prnn_bytes: usize,
+        t: Duration,
+    ) -> Stats {
+        let raw = h.pixels() * h.channels as u64;
+        Stats {
+            op,
+            input: input.into(),
+            output: output.into(),
+            width: h.width,
+            height: h.height,
+            channels: h.channels,
+            coded_channels: h.coded_channels,
+            prnn_bytes,
+            raw_bytes: raw,
+            bits_per_subpixel: prnn_bytes as f64 * 8.0 / raw as f64,
+            model_bits_per_subpixel: None,
+            seconds: t.as_secs_f64(),
+        }
+    }
+
+    pub fn with_model_bits(mut self, bits: f64) -> Stats {
+        self.model_bits_per_subpixel =
+            Some(bits / (self.width as f64 * self.height as f64 * self.coded_channels as f64));
+        self
+    }
+}
+
+#[derive(Serialize)]
+struct Info<'a> {
+    file: &'a str,
+    file_bytes: usize,
+    version: u8,
+    width: u32,
+    height: u32,
+    channels: u8,
+    coded_channels: u8,
+    opaque_alpha_dropped: bool,
+    levels: u16,
+    model_id: String,
+    model: Option<String>,
+    pixel_crc32: String,
+    payload_bytes: u64,
+    bits_per_subpixel: f64,
+    payload_bits_per_coded_subpixel: f64,
+}
+
+impl Reporter {
+    pub fn new(quiet: bool, verbose: bool, json: bool) -> Reporter {
+        Reporter {
+            quiet,
+            verbose,
+            json,
+        }
+    }
+
+    pub fn error(&self, e: &anyhow::Error) {
+        eprintln!("pixelrnn: error: {e:#}");
+    }
+
+    pub fn detail(&self, msg: &str) {
+        if self.verbose {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// A progress bar on stderr for long jobs (hidden when quiet, small or not a terminal).
+    pub fn progress(&self, total: u64, what: &str) -> ProgressBar {
+        if self.quiet || total < BAR_THRESHOLD || !std::io::stderr().is_terminal() {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} {wide_bar} {percent:>3}% {per_sec} sub-pixels, eta {eta}",
+            )
+            .expect("valid template"),
+        );
+        bar.set_message(what.to_string());
+        bar
+    }
+
+    fn json_line(&self, v: &impl Serialize, stdout_busy: bool) {
+        let line = serde_json::to_string(v).expect("serialisable");
+        if stdout_busy {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
+
+    pub fn stats(&self, s: &Stats, stdout_busy: bool) {
+        if self.json {
+            return self.json_line(s, stdout_busy);
+        }
+        if self.quiet {
+            return;
+        }
+        let model = s
+            .model_bits_per_subpixel
+            .map(|b| format!(" (model {b:.4})"))
+            .unwrap_or_default();
+        eprintln!(
+            "{} -> {}: {}x{}x{}, {} bytes .prnn, {:.4} bits/sub-pixel{model}, {:.1}% of raw, {:.2} s",
+            s.input,
+            s.output,
+            s.width,
+            s.height,
+            s.channels,
+            s.prnn_bytes,
+            s.bits_per_subpixel,
+            100.0 * s.prnn_bytes as f64 / s.raw_bytes as f64,
+            s.seconds
+        );
+    }
+
+    pub fn info(&self, file: &str, h: &Header, size: usize, builtin: Option<String>) {
+        let i = Info {
+            file,
+            file_bytes: size,
+            version: pixelrnn_codec::VERSION,
+            width: h.width,
+            height: h.height,
+            channels: h.channels,
+            coded_channels: h.coded_channels,
+            opaque_alpha_dropped: h.opaque_alpha_dropped(),
+            levels: h.levels,
+            model_id: h.model_hex(),
+            model: builtin,
+            pixel_crc32: format!("{:08x}", h.pixel_crc),
+            payload_bytes: h.payload_len,
+            bits_per_subpixel: size as f64 * 8.0 / (h.pixels() * h.channels as u64) as f64,
+            payload_bits_per_coded_subpixel: h.bits_per_subpixel(),
+        };
+        if self.json {
+            return self.json_line(&i, false);
+        }
+        println!("{file}");
+        println!("  format version   {}", i.version);
+        println!("  size             {}x{}", i.width, i.height);
+        println!(
+            "  channels         {} ({} coded{})",
+            i.channels,
+            i.coded_channels,
+            if i.opaque_alpha_dropped {
+                ", opaque alpha restored on decoding"
+            } else {
+                ""
+            }
+        );
+        println!("  levels           {}", i.levels);
+        println!(
+            "  model            {}{}",
+            i.model_id,
+            i.model.map(|m| format!(" ({m})")).unwrap_or_default()
+        );
+        println!("  pixel CRC-32     {}", i.pixel_crc32);
+        println!("  payload          {} bytes", i.payload_bytes);
+        println!(
+            "  bits/sub-pixel   {:.4} (file), {:.4} (payload per coded sub-pixel)",
+            i.bits_per_subpixel, i.payload_bits_per_coded_subpixel
+        );
+    }
+}

@@ -1,0 +1,97 @@
+//! Damaged and mismatched files give typed errors, never a panic and never wrong pixels.
+
+use pixelrnn_codec::{
+    decode, encode, CodecError, DecodeOptions, EncodeOptions, Limits, HEADER_LEN,
+};
+use pixelrnn_tests::{smooth_image, tiny_engine};
+
+fn sample() -> (Vec<u8>, pixelrnn_model::Engine) {
+    let e = tiny_engine(3, 1);
+    let img = smooth_image(9, 7, 3, 1);
+    (
+        encode(&img, &e, &EncodeOptions::default()).unwrap().bytes,
+        e,
+    )
+}
+
+fn dec(f: &[u8], e: &pixelrnn_model::Engine) -> Result<pixelrnn_codec::Image, CodecError> {
+    decode(f, e, &DecodeOptions::default())
+}
+
+#[test]
+fn truncated_files_are_corrupt() {
+    let (f, e) = sample();
+    for n in [
+        0,
+        1,
+        7,
+        8,
+        9,
+        40,
+        HEADER_LEN - 1,
+        HEADER_LEN,
+        f.len() - 4,
+        f.len() - 1,
+    ] {
+        let err = dec(&f[..n], &e).unwrap_err();
+        assert!(
+            matches!(err, CodecError::Corrupt { .. }),
+            "{n} bytes: {err}"
+        );
+    }
+}
+
+#[test]
+fn flipped_bits_are_caught() {
+    let (f, e) = sample();
+    let good = dec(&f, &e).unwrap();
+    for i in 0..f.len() {
+        let mut g = f.clone();
+        g[i] ^= 0x10;
+        match dec(&g, &e) {
+            Ok(img) => assert_eq!(img, good, "byte {i}: wrong pixels decoded silently"),
+            Err(CodecError::Corrupt { .. } | CodecError::Unsupported(_)) => {}
+            Err(other) => panic!("byte {i}: unexpected error {other}"),
+        }
+    }
+}
+
+#[test]
+fn wrong_magic_and_version() {
+    let (f, e) = sample();
+    let mut g = f.clone();
+    g[..8].copy_from_slice(b"\x89PNG\r\n\x1a\n");
+    assert!(dec(&g, &e).unwrap_err().to_string().contains("magic"));
+    let mut g = f.clone();
+    g[8] = 9;
+    let err = dec(&g, &e).unwrap_err();
+    assert!(
+        matches!(err, CodecError::Unsupported(_)) && err.to_string().contains("version 9"),
+        "{err}"
+    );
+}
+
+#[test]
+fn model_mismatch_is_reported() {
+    let (f, _) = sample();
+    let err = dec(&f, &tiny_engine(3, 2)).unwrap_err();
+    assert!(matches!(err, CodecError::ModelMismatch(_)), "{err}");
+    let err = dec(&f, &tiny_engine(1, 1)).unwrap_err();
+    assert!(matches!(err, CodecError::ModelMismatch(_)), "{err}");
+}
+
+#[test]
+fn huge_dimensions_hit_the_limit_before_allocating() {
+    let (f, e) = sample();
+    let opts = DecodeOptions {
+        limits: Limits {
+            max_pixels: 62,
+            max_payload: 1 << 20,
+        },
+        ..Default::default()
+    };
+    assert!(matches!(
+        decode(&f, &e, &opts),
+        Err(CodecError::Limit { .. })
+    ));
+}
