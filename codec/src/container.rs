@@ -149,7 +149,7 @@ impl Header {
         } else {
             h.channels
         };
-        if h.opaque_alpha_dropped() && h.channels % 2 != 0 {
+        if h.opaque_alpha_dropped() && !h.channels.is_multiple_of(2) {
             return Err(CodecError::corrupt(
                 "flags",
                 "no dropped alpha for a layout without alpha",
@@ -202,7 +202,7 @@ impl Header {
                 hint: "",
             });
         }
-        if h.payload_len % 4 != 0 {
+        if !h.payload_len.is_multiple_of(4) {
             return Err(CodecError::corrupt(
                 "payload length",
                 "a multiple of 4",

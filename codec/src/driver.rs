@@ -100,7 +100,7 @@ pub fn encode(
         quantised_bits += Cdf(&cdf).bits(v);
         i += 1;
         if let Some(p) = opts.progress {
-            if i as u64 % PROGRESS_EVERY == 0 {
+            if (i as u64).is_multiple_of(PROGRESS_EVERY) {
                 p(i as u64, total);
             }
         }
@@ -194,7 +194,7 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
         seq.push(v as u8);
         coded.push(v as u8);
         if let Some(p) = opts.progress {
-            if (i + 1) % PROGRESS_EVERY == 0 {
+            if (i + 1).is_multiple_of(PROGRESS_EVERY) {
                 p(i + 1, total);
             }
         }

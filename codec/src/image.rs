@@ -41,7 +41,7 @@ impl Image {
     }
 
     pub fn has_alpha(&self) -> bool {
-        self.channels % 2 == 0
+        self.channels.is_multiple_of(2)
     }
 
     /// True for a layout with alpha whose every alpha value is 255.

@@ -176,7 +176,7 @@ mod tests {
         }
         let manual = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
         assert_eq!(dot(&a, &b).to_bits(), manual.to_bits());
-        assert_eq!(sum(&a).to_bits(), dot(&a, &vec![1.0; 37]).to_bits());
+        assert_eq!(sum(&a).to_bits(), dot(&a, &[1.0; 37]).to_bits());
     }
 
     #[test]

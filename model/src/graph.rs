@@ -166,8 +166,8 @@ impl Graph {
                     *d = self.scale[v as usize];
                 }
             }
-            for i in 0..last {
-                self.run_rows(&pool, &mut planes, &mut tmp, i, op_start[i], y1);
+            for (i, &s) in op_start.iter().enumerate().take(last) {
+                self.run_rows(&pool, &mut planes, &mut tmp, i, s, y1);
             }
             for yc in (y0..y1).step_by(chunk) {
                 let ye = (yc + chunk).min(y1);

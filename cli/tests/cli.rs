@@ -1,0 +1,285 @@
+//! End-to-end tests of the `pixelrnn` binary: round-trips, overwrite safety, streams, JSON and
+//! bad input (non-zero exit, a clear message, no output file left behind).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pixelrnn");
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("runs")
+}
+
+fn run_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write_png(dir: &Path, name: &str, w: u32, h: u32, c: u8) -> PathBuf {
+    let px: Vec<u8> = (0..w * h * c as u32)
+        .map(|i| (i * 37 % 251) as u8)
+        .collect();
+    let p = dir.join(name);
+    let color = [
+        image::ExtendedColorType::L8,
+        image::ExtendedColorType::La8,
+        image::ExtendedColorType::Rgb8,
+        image::ExtendedColorType::Rgba8,
+    ][c as usize - 1];
+    image::save_buffer(&p, &px, w, h, color).unwrap();
+    p
+}
+
+fn pixels(p: &Path) -> (u32, u32, Vec<u8>) {
+    let img = image::open(p).unwrap();
+    (img.width(), img.height(), img.into_bytes())
+}
+
+/// Only the named files exist in `dir` (no temporary or partial files).
+fn assert_files(dir: &Path, want: &[&str]) {
+    let mut got: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    got.sort();
+    let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn round_trip_every_layout() {
+    let d = tempfile::tempdir().unwrap();
+    for c in 1..=4u8 {
+        let name = format!("img{c}.png");
+        write_png(d.path(), &name, 13, 7, c);
+        let o = run(d.path(), &["compress", &name]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stderr(&o).contains("bits/sub-pixel"));
+        let out = format!("back{c}.png");
+        let o = run(
+            d.path(),
+            &["decompress", &format!("{name}.prnn"), "-o", &out],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(pixels(&d.path().join(&name)), pixels(&d.path().join(&out)));
+    }
+}
+
+#[test]
+fn refuses_to_overwrite_without_force() {
+    let d = tempfile::tempdir().unwrap();
+    write_png(d.path(), "a.png", 5, 5, 3);
+    assert!(run(d.path(), &["compress", "a.png"]).status.success());
+    let before = std::fs::read(d.path().join("a.png.prnn")).unwrap();
+    let o = run(d.path(), &["compress", "a.png"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("-f"), "{}", stderr(&o));
+    // Decompressing next to the original must not clobber it either.
+    let o = run(d.path(), &["decompress", "a.png.prnn"]);
+    assert!(!o.status.success() && stderr(&o).contains("already exists"));
+    let o = run(d.path(), &["compress", "a.png", "-o", "a.png", "-f"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("input"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(run(d.path(), &["compress", "-f", "a.png"]).status.success());
+    assert_eq!(before, std::fs::read(d.path().join("a.png.prnn")).unwrap());
+    assert_files(d.path(), &["a.png", "a.png.prnn"]);
+}
+
+#[test]
+fn streams_through_stdin_and_stdout() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write_png(d.path(), "s.png", 6, 4, 3);
+    let png = std::fs::read(&p).unwrap();
+    let c = run_stdin(d.path(), &["compress", "-"], &png);
+    assert!(c.status.success(), "{}", stderr(&c));
+    assert_eq!(&c.stdout[..5], b"\x89PRNN");
+    let back = run_stdin(d.path(), &["decompress", "-", "-o", "-"], &c.stdout);
+    assert!(back.status.success(), "{}", stderr(&back));
+    let img = image::load_from_memory(&back.stdout).unwrap();
+    assert_eq!(img.into_bytes(), pixels(&p).2);
+    assert_files(d.path(), &["s.png"]);
+}
+
+#[test]
+fn json_and_info() {
+    let d = tempfile::tempdir().unwrap();
+    write_png(d.path(), "j.png", 8, 8, 4);
+    let o = run(d.path(), &["compress", "--json", "j.png"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["width"], 8);
+    assert_eq!(v["channels"], 4);
+    assert!(v["bits_per_subpixel"].as_f64().unwrap() > 0.0);
+    let o = run(d.path(), &["info", "--json", "j.png.prnn"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["height"], 8);
+    assert_eq!(v["levels"], 256);
+    let o = run(d.path(), &["info", "j.png.prnn"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("built-in default"));
+}
+
+#[test]
+fn bad_inputs_fail_cleanly() {
+    let d = tempfile::tempdir().unwrap();
+    write_png(d.path(), "b.png", 9, 6, 3);
+    assert!(run(d.path(), &["compress", "b.png"]).status.success());
+    let good = std::fs::read(d.path().join("b.png.prnn")).unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("trunc.prnn", good[..good.len() - 3].to_vec(), "truncated"),
+        ("short.prnn", good[..30].to_vec(), "truncated"),
+        (
+            "magic.prnn",
+            [b"GIF89a".as_slice(), &good[6..]].concat(),
+            "magic",
+        ),
+        (
+            "version.prnn",
+            [&good[..8], &[7u8], &good[9..]].concat(),
+            "version 7",
+        ),
+        (
+            "header.prnn",
+            {
+                let mut g = good.clone();
+                g[17] ^= 4;
+                g
+            },
+            "CRC",
+        ),
+        (
+            "payload.prnn",
+            {
+                let mut g = good.clone();
+                let n = g.len();
+                g[n - 9] ^= 0x55;
+                g
+            },
+            "corrupt",
+        ),
+        ("empty.prnn", Vec::new(), "magic"),
+    ];
+    for (name, bytes, msg) in &cases {
+        std::fs::write(d.path().join(name), bytes).unwrap();
+        let o = run(d.path(), &["decompress", name, "-o", "out.png"]);
+        assert!(!o.status.success(), "{name} decoded");
+        assert!(stderr(&o).contains(msg), "{name}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{name}");
+        assert!(
+            !d.path().join("out.png").exists(),
+            "{name} left an output file"
+        );
+    }
+    // A model that is not the one the file was written with.
+    let o = run(
+        d.path(),
+        &[
+            "decompress",
+            "b.png.prnn",
+            "-o",
+            "out.png",
+            "--model",
+            "nonexistent.safetensors",
+        ],
+    );
+    assert!(!o.status.success() && stderr(&o).contains("nonexistent"));
+    // Not an image.
+    std::fs::write(d.path().join("text.png"), b"hello").unwrap();
+    let o = run(d.path(), &["compress", "text.png"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("text.png"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!d.path().join("text.png.prnn").exists());
+    // 16-bit input is refused with a clear message.
+    let px16: Vec<u8> = vec![1; 4 * 4 * 3 * 2];
+    image::save_buffer(
+        d.path().join("deep.png"),
+        &px16,
+        4,
+        4,
+        image::ExtendedColorType::Rgb16,
+    )
+    .unwrap();
+    let o = run(d.path(), &["compress", "deep.png"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("8-bit"),
+        "{}",
+        stderr(&o)
+    );
+    // Many inputs: keep going past the bad one, fail overall.
+    let o = run(d.path(), &["compress", "text.png", "b.png", "-f"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("1 of 2 inputs failed"),
+        "{}",
+        stderr(&o)
+    );
+    let mut names: Vec<&str> = cases.iter().map(|c| c.0).collect();
+    names.extend(["b.png", "b.png.prnn", "text.png", "deep.png"]);
+    assert_files(d.path(), &names);
+}
+
+#[test]
+fn model_flag_uses_a_weight_file() {
+    let d = tempfile::tempdir().unwrap();
+    write_png(d.path(), "m.png", 7, 5, 1);
+    let w =
+        pixelrnn_model::Weights::random(&pixelrnn_model::Config::pixel_cnn(1, 4, 1, 8), 3).unwrap();
+    w.save(&d.path().join("grey.safetensors")).unwrap();
+    let o = run(
+        d.path(),
+        &["compress", "m.png", "--model", "grey.safetensors"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Without the model the decoder names the one it needs.
+    let o = run(d.path(), &["decompress", "m.png.prnn", "-o", "x.png"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("--model"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(
+        d.path(),
+        &[
+            "decompress",
+            "m.png.prnn",
+            "-o",
+            "x.png",
+            "--model",
+            "grey.safetensors",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        pixels(&d.path().join("m.png")),
+        pixels(&d.path().join("x.png"))
+    );
+    // An RGB model on a grey image is refused.
+    write_png(d.path(), "rgb.png", 3, 3, 3);
+    let o = run(
+        d.path(),
+        &["compress", "rgb.png", "--model", "grey.safetensors"],
+    );
+    assert!(!o.status.success() && stderr(&o).contains("channel"));
+}
