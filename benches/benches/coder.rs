@@ -16,22 +16,14 @@ fn coder(c: &mut Criterion) {
     let dists: Vec<Vec<f32>> = (0..n)
         .map(|_| {
             let centre = rng.below(256) as f32;
-            let raw: Vec<f32> = (0..256)
-                .map(|v| 1.0 / (1.0 + (v as f32 - centre).powi(2)))
-                .collect();
+            let raw: Vec<f32> = (0..256).map(|v| 1.0 / (1.0 + (v as f32 - centre).powi(2))).collect();
             let s: f32 = raw.iter().sum();
             raw.iter().map(|x| x / s).collect()
         })
         .collect();
     let symbols: Vec<usize> = dists
         .iter()
-        .map(|d| {
-            d.iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .unwrap()
-                .0
-        })
+        .map(|d| d.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0)
         .collect();
     let mut g = c.benchmark_group("coder");
     g.throughput(Throughput::Elements(n as u64));

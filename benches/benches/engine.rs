@@ -39,10 +39,7 @@ fn engine(c: &mut Criterion) {
         })
     });
     g.finish();
-    eprintln!(
-        "default model: {} multiply-adds per pixel",
-        e.macs_per_pixel()
-    );
+    eprintln!("default model: {} multiply-adds per pixel", e.macs_per_pixel());
 }
 
 criterion_group!(benches, engine);

@@ -83,9 +83,7 @@ pub fn encode_image(img: &Image, fmt: ImageFormat, name: &str) -> Result<Vec<u8>
     let (w, h, px) = (img.width, img.height, img.pixels.clone());
     let dynimg = match img.channels {
         1 => DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, px).expect("sizes match")),
-        2 => DynamicImage::ImageLumaA8(
-            image::GrayAlphaImage::from_raw(w, h, px).expect("sizes match"),
-        ),
+        2 => DynamicImage::ImageLumaA8(image::GrayAlphaImage::from_raw(w, h, px).expect("sizes match")),
         3 => DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, px).expect("sizes match")),
         _ => DynamicImage::ImageRgba8(image::RgbaImage::from_raw(w, h, px).expect("sizes match")),
     };
@@ -106,10 +104,7 @@ pub fn check_output(input: &str, out: &str, force: bool) -> Result<()> {
         return Ok(());
     }
     if input != "-" {
-        if let (Ok(a), Ok(b)) = (
-            Path::new(input).canonicalize(),
-            Path::new(out).canonicalize(),
-        ) {
+        if let (Ok(a), Ok(b)) = (Path::new(input).canonicalize(), Path::new(out).canonicalize()) {
             if a == b {
                 bail!("{out} is the input file; choose another output with -o");
             }
@@ -146,9 +141,8 @@ pub fn write_atomic(out: &str, bytes: &[u8], force: bool) -> Result<()> {
         tmp.persist(&path)
             .with_context(|| format!("cannot move the output into place at {out}"))?;
     } else {
-        tmp.persist_noclobber(&path).map_err(|e| {
-            anyhow::anyhow!("{out} already exists; use -f to overwrite it ({})", e.error)
-        })?;
+        tmp.persist_noclobber(&path)
+            .map_err(|e| anyhow::anyhow!("{out} already exists; use -f to overwrite it ({})", e.error))?;
     }
     Ok(())
 }

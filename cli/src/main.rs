@@ -92,12 +92,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let rep = Reporter::new(cli.quiet, cli.verbose, cli.json);
     let result = match &cli.command {
-        Command::Compress(a) => {
-            for_each(&rep, &a.inputs, &a.common, |i, o| compress(&rep, a, i, o))
-        }
-        Command::Decompress(a) => {
-            for_each(&rep, &a.inputs, &a.common, |i, o| decompress(&rep, a, i, o))
-        }
+        Command::Compress(a) => for_each(&rep, &a.inputs, &a.common, |i, o| compress(&rep, a, i, o)),
+        Command::Decompress(a) => for_each(&rep, &a.inputs, &a.common, |i, o| decompress(&rep, a, i, o)),
         Command::Info { files } => files.iter().try_for_each(|f| info(&rep, f)),
     };
     match result {
@@ -176,20 +172,12 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
         drop_opaque_alpha: !a.keep_alpha,
         progress: Some(&progress),
     };
-    let enc =
-        encode(&image, &engine, &opts).with_context(|| format!("{input}: compression failed"))?;
+    let enc = encode(&image, &engine, &opts).with_context(|| format!("{input}: compression failed"))?;
     bar.finish_and_clear();
     files::write_atomic(&out, &enc.bytes, c.force)?;
     rep.stats(
-        &Stats::new(
-            "compress",
-            input,
-            &out,
-            &enc.header,
-            enc.bytes.len(),
-            start.elapsed(),
-        )
-        .with_model_bits(enc.model_bits),
+        &Stats::new("compress", input, &out, &enc.header, enc.bytes.len(), start.elapsed())
+            .with_model_bits(enc.model_bits),
         out == "-",
     );
     Ok(())
@@ -212,8 +200,7 @@ fn decompress(rep: &Reporter, a: &DecompressArgs, input: &str, output: Option<&s
         max_pixels: c.max_pixels,
         ..Limits::default()
     };
-    let header =
-        Header::parse(&bytes, &limits).with_context(|| format!("{input}: cannot decompress"))?;
+    let header = Header::parse(&bytes, &limits).with_context(|| format!("{input}: cannot decompress"))?;
     let engine = models::for_decoding(c.model.as_deref(), &header)?;
     rep.detail(&format!(
         "{input}: model {}, {}×{}",
@@ -227,20 +214,12 @@ fn decompress(rep: &Reporter, a: &DecompressArgs, input: &str, output: Option<&s
         limits,
         progress: Some(&progress),
     };
-    let image =
-        decode(&bytes, &engine, &opts).with_context(|| format!("{input}: cannot decompress"))?;
+    let image = decode(&bytes, &engine, &opts).with_context(|| format!("{input}: cannot decompress"))?;
     bar.finish_and_clear();
     let encoded = files::encode_image(&image, fmt, &out)?;
     files::write_atomic(&out, &encoded, c.force)?;
     rep.stats(
-        &Stats::new(
-            "decompress",
-            input,
-            &out,
-            &header,
-            bytes.len(),
-            start.elapsed(),
-        ),
+        &Stats::new("decompress", input, &out, &header, bytes.len(), start.elapsed()),
         out == "-",
     );
     Ok(())
@@ -252,8 +231,7 @@ fn info(rep: &Reporter, file: &str) -> Result<()> {
         max_pixels: u64::MAX,
         max_payload: u64::MAX,
     };
-    let h = Header::parse(&bytes, &limits)
-        .with_context(|| format!("{file}: not a valid .prnn file"))?;
+    let h = Header::parse(&bytes, &limits).with_context(|| format!("{file}: not a valid .prnn file"))?;
     rep.info(file, &h, bytes.len(), models::builtin_name(&h));
     Ok(())
 }

@@ -10,8 +10,7 @@ use pixelrnn_model::{default_engine, id_hex, Engine};
 pub fn for_encoding(path: Option<&Path>, coded: usize) -> Result<Engine> {
     match path {
         Some(p) => {
-            let e = Engine::load(p)
-                .with_context(|| format!("cannot load the model {}", p.display()))?;
+            let e = Engine::load(p).with_context(|| format!("cannot load the model {}", p.display()))?;
             if e.channels() != coded {
                 bail!(
                     "the model {} codes {} channel(s) but the image needs {coded}; pass a {coded}-channel model",
@@ -28,9 +27,7 @@ pub fn for_encoding(path: Option<&Path>, coded: usize) -> Result<Engine> {
 /// The model a file needs: `--model PATH` or the built-in default with the file's model id.
 pub fn for_decoding(path: Option<&Path>, h: &Header) -> Result<Engine> {
     match path {
-        Some(p) => {
-            Engine::load(p).with_context(|| format!("cannot load the model {}", p.display()))
-        }
+        Some(p) => Engine::load(p).with_context(|| format!("cannot load the model {}", p.display())),
         None => {
             let e = default_engine(h.coded_channels as usize)?;
             if e.id() != h.model_id {

@@ -39,14 +39,7 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn new(
-        op: &'static str,
-        input: &str,
-        output: &str,
-        h: &Header,
-        prnn_bytes: usize,
-        t: Duration,
-    ) -> Stats {
+    pub fn new(op: &'static str, input: &str, output: &str, h: &Header, prnn_bytes: usize, t: Duration) -> Stats {
         let raw = h.pixels() * h.channels as u64;
         Stats {
             op,
@@ -92,11 +85,7 @@ struct Info<'a> {
 
 impl Reporter {
     pub fn new(quiet: bool, verbose: bool, json: bool) -> Reporter {
-        Reporter {
-            quiet,
-            verbose,
-            json,
-        }
+        Reporter { quiet, verbose, json }
     }
 
     pub fn error(&self, e: &anyhow::Error) {
@@ -116,10 +105,8 @@ impl Reporter {
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template(
-                "{msg} {wide_bar} {percent:>3}% {per_sec} sub-pixels, eta {eta}",
-            )
-            .expect("valid template"),
+            ProgressStyle::with_template("{msg} {wide_bar} {percent:>3}% {per_sec} sub-pixels, eta {eta}")
+                .expect("valid template"),
         );
         bar.set_message(what.to_string());
         bar

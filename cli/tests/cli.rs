@@ -8,11 +8,7 @@ use std::process::{Command, Output, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_pixelrnn");
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("runs")
+    Command::new(BIN).args(args).current_dir(dir).output().expect("runs")
 }
 
 fn run_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
@@ -33,9 +29,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn write_png(dir: &Path, name: &str, w: u32, h: u32, c: u8) -> PathBuf {
-    let px: Vec<u8> = (0..w * h * c as u32)
-        .map(|i| (i * 37 % 251) as u8)
-        .collect();
+    let px: Vec<u8> = (0..w * h * c as u32).map(|i| (i * 37 % 251) as u8).collect();
     let p = dir.join(name);
     let color = [
         image::ExtendedColorType::L8,
@@ -74,10 +68,7 @@ fn round_trip_every_layout() {
         assert!(o.status.success(), "{}", stderr(&o));
         assert!(stderr(&o).contains("bits/sub-pixel"));
         let out = format!("back{c}.png");
-        let o = run(
-            d.path(),
-            &["decompress", &format!("{name}.prnn"), "-o", &out],
-        );
+        let o = run(d.path(), &["decompress", &format!("{name}.prnn"), "-o", &out]);
         assert!(o.status.success(), "{}", stderr(&o));
         assert_eq!(pixels(&d.path().join(&name)), pixels(&d.path().join(&out)));
     }
@@ -96,11 +87,7 @@ fn refuses_to_overwrite_without_force() {
     let o = run(d.path(), &["decompress", "a.png.prnn"]);
     assert!(!o.status.success() && stderr(&o).contains("already exists"));
     let o = run(d.path(), &["compress", "a.png", "-o", "a.png", "-f"]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("input"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(!o.status.success() && stderr(&o).contains("input"), "{}", stderr(&o));
     assert!(run(d.path(), &["compress", "-f", "a.png"]).status.success());
     assert_eq!(before, std::fs::read(d.path().join("a.png.prnn")).unwrap());
     assert_files(d.path(), &["a.png", "a.png.prnn"]);
@@ -148,16 +135,8 @@ fn bad_inputs_fail_cleanly() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("trunc.prnn", good[..good.len() - 3].to_vec(), "truncated"),
         ("short.prnn", good[..30].to_vec(), "truncated"),
-        (
-            "magic.prnn",
-            [b"GIF89a".as_slice(), &good[6..]].concat(),
-            "magic",
-        ),
-        (
-            "version.prnn",
-            [&good[..8], &[7u8], &good[9..]].concat(),
-            "version 7",
-        ),
+        ("magic.prnn", [b"GIF89a".as_slice(), &good[6..]].concat(), "magic"),
+        ("version.prnn", [&good[..8], &[7u8], &good[9..]].concat(), "version 7"),
         (
             "header.prnn",
             {
@@ -185,10 +164,7 @@ fn bad_inputs_fail_cleanly() {
         assert!(!o.status.success(), "{name} decoded");
         assert!(stderr(&o).contains(msg), "{name}: {}", stderr(&o));
         assert!(!stderr(&o).contains("panicked"), "{name}");
-        assert!(
-            !d.path().join("out.png").exists(),
-            "{name} left an output file"
-        );
+        assert!(!d.path().join("out.png").exists(), "{name} left an output file");
     }
     // A model that is not the one the file was written with.
     let o = run(
@@ -206,28 +182,13 @@ fn bad_inputs_fail_cleanly() {
     // Not an image.
     std::fs::write(d.path().join("text.png"), b"hello").unwrap();
     let o = run(d.path(), &["compress", "text.png"]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("text.png"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(!o.status.success() && stderr(&o).contains("text.png"), "{}", stderr(&o));
     assert!(!d.path().join("text.png.prnn").exists());
     // 16-bit input is refused with a clear message.
     let px16: Vec<u8> = vec![1; 4 * 4 * 3 * 2];
-    image::save_buffer(
-        d.path().join("deep.png"),
-        &px16,
-        4,
-        4,
-        image::ExtendedColorType::Rgb16,
-    )
-    .unwrap();
+    image::save_buffer(d.path().join("deep.png"), &px16, 4, 4, image::ExtendedColorType::Rgb16).unwrap();
     let o = run(d.path(), &["compress", "deep.png"]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("8-bit"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(!o.status.success() && stderr(&o).contains("8-bit"), "{}", stderr(&o));
     // Many inputs: keep going past the bad one, fail overall.
     let o = run(d.path(), &["compress", "text.png", "b.png", "-f"]);
     assert!(
@@ -244,42 +205,21 @@ fn bad_inputs_fail_cleanly() {
 fn model_flag_uses_a_weight_file() {
     let d = tempfile::tempdir().unwrap();
     write_png(d.path(), "m.png", 7, 5, 1);
-    let w =
-        pixelrnn_model::Weights::random(&pixelrnn_model::Config::pixel_cnn(1, 4, 1, 8), 3).unwrap();
+    let w = pixelrnn_model::Weights::random(&pixelrnn_model::Config::pixel_cnn(1, 4, 1, 8), 3).unwrap();
     w.save(&d.path().join("grey.safetensors")).unwrap();
-    let o = run(
-        d.path(),
-        &["compress", "m.png", "--model", "grey.safetensors"],
-    );
+    let o = run(d.path(), &["compress", "m.png", "--model", "grey.safetensors"]);
     assert!(o.status.success(), "{}", stderr(&o));
     // Without the model the decoder names the one it needs.
     let o = run(d.path(), &["decompress", "m.png.prnn", "-o", "x.png"]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("--model"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(!o.status.success() && stderr(&o).contains("--model"), "{}", stderr(&o));
     let o = run(
         d.path(),
-        &[
-            "decompress",
-            "m.png.prnn",
-            "-o",
-            "x.png",
-            "--model",
-            "grey.safetensors",
-        ],
+        &["decompress", "m.png.prnn", "-o", "x.png", "--model", "grey.safetensors"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(
-        pixels(&d.path().join("m.png")),
-        pixels(&d.path().join("x.png"))
-    );
+    assert_eq!(pixels(&d.path().join("m.png")), pixels(&d.path().join("x.png")));
     // An RGB model on a grey image is refused.
     write_png(d.path(), "rgb.png", 3, 3, 3);
-    let o = run(
-        d.path(),
-        &["compress", "rgb.png", "--model", "grey.safetensors"],
-    );
+    let o = run(d.path(), &["compress", "rgb.png", "--model", "grey.safetensors"]);
     assert!(!o.status.success() && stderr(&o).contains("channel"));
 }

@@ -157,21 +157,13 @@ impl Header {
             ));
         }
         if h.coded_channels != want_coded {
-            return Err(CodecError::corrupt(
-                "coded channels",
-                want_coded,
-                h.coded_channels,
-            ));
+            return Err(CodecError::corrupt("coded channels", want_coded, h.coded_channels));
         }
         if !(2..=256).contains(&h.levels) {
             return Err(CodecError::corrupt("levels", "2–256", h.levels));
         }
         if LE::read_u16(&b[14..16]) != 0 {
-            return Err(CodecError::corrupt(
-                "reserved field",
-                0,
-                LE::read_u16(&b[14..16]),
-            ));
+            return Err(CodecError::corrupt("reserved field", 0, LE::read_u16(&b[14..16])));
         }
         let (tw, th) = (LE::read_u32(&b[56..60]), LE::read_u32(&b[60..64]));
         if tw != 0 || th != 0 {
@@ -203,11 +195,7 @@ impl Header {
             });
         }
         if !h.payload_len.is_multiple_of(4) {
-            return Err(CodecError::corrupt(
-                "payload length",
-                "a multiple of 4",
-                h.payload_len,
-            ));
+            return Err(CodecError::corrupt("payload length", "a multiple of 4", h.payload_len));
         }
         let present = (file.len() - HEADER_LEN) as u64;
         if present < h.payload_len {
@@ -221,10 +209,7 @@ impl Header {
             return Err(CodecError::corrupt(
                 "file length",
                 format!("{} payload bytes", h.payload_len),
-                format!(
-                    "{} trailing bytes after the payload",
-                    present - h.payload_len
-                ),
+                format!("{} trailing bytes after the payload", present - h.payload_len),
             ));
         }
         Ok(h)
@@ -276,10 +261,7 @@ mod tests {
         for bit in 0..HEADER_LEN * 8 {
             let mut g = f.clone();
             g[bit / 8] ^= 1 << (bit % 8);
-            assert!(
-                Header::parse(&g, &Limits::default()).is_err(),
-                "bit {bit} not caught"
-            );
+            assert!(Header::parse(&g, &Limits::default()).is_err(), "bit {bit} not caught");
         }
     }
 

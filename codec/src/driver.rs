@@ -55,11 +55,7 @@ pub struct Encoded {
 const PROGRESS_EVERY: u64 = 1 << 12;
 
 /// Encodes `image` with `model`; the model must have as many channels as are coded.
-pub fn encode(
-    image: &Image,
-    model: &dyn ProbabilityModel,
-    opts: &EncodeOptions,
-) -> Result<Encoded> {
+pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions) -> Result<Encoded> {
     let coded_channels = image.coded_channels(opts.drop_opaque_alpha);
     let dropped = coded_channels != image.channels;
     if model.channels() != coded_channels as usize {
@@ -174,9 +170,8 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
         .chunks_exact(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
-    let mut dec = DefaultRangeDecoder::from_compressed(words).map_err(|_| {
-        CodecError::corrupt("payload", "a range-coder stream", "an unreadable start")
-    })?;
+    let mut dec = DefaultRangeDecoder::from_compressed(words)
+        .map_err(|_| CodecError::corrupt("payload", "a range-coder stream", "an unreadable start"))?;
     let mut seq = model.sequential(w, hgt);
     let mut probs = vec![0.0f32; model.levels()];
     let mut cdf = Vec::with_capacity(model.levels() + 1);
@@ -210,9 +205,7 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
         return Err(CodecError::corrupt(
             "pixel checksum",
             format!("{:08x}", h.pixel_crc),
-            format!(
-                "{crc:08x} (the payload is damaged, or the model is not the one that encoded it)"
-            ),
+            format!("{crc:08x} (the payload is damaged, or the model is not the one that encoded it)"),
         ));
     }
     if let Some(p) = opts.progress {

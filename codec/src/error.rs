@@ -36,11 +36,7 @@ pub enum CodecError {
 }
 
 impl CodecError {
-    pub(crate) fn corrupt(
-        what: &'static str,
-        expected: impl ToString,
-        found: impl ToString,
-    ) -> Self {
+    pub(crate) fn corrupt(what: &'static str, expected: impl ToString, found: impl ToString) -> Self {
         CodecError::Corrupt {
             what,
             expected: expected.to_string(),

@@ -21,9 +21,7 @@ impl Image {
             )));
         }
         if width == 0 || height == 0 {
-            return Err(CodecError::BadParameter(format!(
-                "empty image {width}×{height}"
-            )));
+            return Err(CodecError::BadParameter(format!("empty image {width}×{height}")));
         }
         let want = width as u64 * height as u64 * channels as u64;
         if pixels.len() as u64 != want {

@@ -37,14 +37,7 @@ impl ProbabilityModel for Mock {
     fn id(&self) -> ModelId {
         self.id
     }
-    fn batch(
-        &self,
-        px: &[u8],
-        _: usize,
-        _: usize,
-        _: usize,
-        sink: &mut dyn FnMut(&[f32]) -> Result<()>,
-    ) -> Result<()> {
+    fn batch(&self, px: &[u8], _: usize, _: usize, _: usize, sink: &mut dyn FnMut(&[f32]) -> Result<()>) -> Result<()> {
         let mut probs = vec![0.0; self.levels];
         let mut prev = 0;
         for &v in px {
@@ -86,9 +79,7 @@ fn mock(channels: usize) -> Mock {
 
 fn smooth(w: u32, h: u32, c: u8, seed: u32) -> Image {
     let px = (0..w * h * c as u32)
-        .map(|i| {
-            ((i / c as u32 + seed).wrapping_mul(2_654_435_761) >> 29) as u8 + (i % 7) as u8 * 20
-        })
+        .map(|i| ((i / c as u32 + seed).wrapping_mul(2_654_435_761) >> 29) as u8 + (i % 7) as u8 * 20)
         .collect();
     Image::new(w, h, c, px).unwrap()
 }
@@ -115,19 +106,13 @@ fn opaque_alpha_is_dropped_and_restored() {
     let enc = encode(&img, &mock(3), &EncodeOptions::default()).unwrap();
     assert_eq!(enc.header.coded_channels, 3);
     assert!(enc.header.opaque_alpha_dropped());
-    assert_eq!(
-        decode(&enc.bytes, &mock(3), &DecodeOptions::default()).unwrap(),
-        img
-    );
+    assert_eq!(decode(&enc.bytes, &mock(3), &DecodeOptions::default()).unwrap(), img);
     let keep = EncodeOptions {
         drop_opaque_alpha: false,
         ..Default::default()
     };
     let enc4 = encode(&img, &mock(4), &keep).unwrap();
-    assert_eq!(
-        decode(&enc4.bytes, &mock(4), &DecodeOptions::default()).unwrap(),
-        img
-    );
+    assert_eq!(decode(&enc4.bytes, &mock(4), &DecodeOptions::default()).unwrap(), img);
     assert!(enc4.bytes.len() >= enc.bytes.len());
 }
 
@@ -139,10 +124,7 @@ fn wrong_model_is_refused() {
         Err(CodecError::ModelMismatch(_))
     ));
     let enc = encode(&img, &mock(3), &EncodeOptions::default()).unwrap();
-    let other = Mock {
-        id: [9; 32],
-        ..mock(3)
-    };
+    let other = Mock { id: [9; 32], ..mock(3) };
     let e = decode(&enc.bytes, &other, &DecodeOptions::default()).unwrap_err();
     assert!(matches!(e, CodecError::ModelMismatch(_)), "{e}");
     assert!(e.to_string().contains("--model"));

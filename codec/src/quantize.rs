@@ -74,10 +74,7 @@ impl EntropyModel<PRECISION> for Cdf<'_> {
 }
 
 impl EncoderModel<PRECISION> for Cdf<'_> {
-    fn left_cumulative_and_probability(
-        &self,
-        symbol: impl Borrow<usize>,
-    ) -> Option<(u32, NonZeroU32)> {
+    fn left_cumulative_and_probability(&self, symbol: impl Borrow<usize>) -> Option<(u32, NonZeroU32)> {
         let s = *symbol.borrow();
         let left = *self.0.get(s)?;
         let right = *self.0.get(s + 1)?;
@@ -90,11 +87,7 @@ impl DecoderModel<PRECISION> for Cdf<'_> {
         // Last index with cdf[i] <= quantile; cdf[0] = 0 and cdf[n] = 2^24 > quantile.
         let s = self.0.partition_point(|&c| c <= quantile) - 1;
         let (left, right) = (self.0[s], self.0[s + 1]);
-        (
-            s,
-            left,
-            NonZeroU32::new(right - left).expect("every level is nonzero"),
-        )
+        (s, left, NonZeroU32::new(right - left).expect("every level is nonzero"))
     }
 }
 
@@ -118,9 +111,7 @@ mod tests {
             let cases: Vec<Vec<f32>> = vec![
                 vec![1.0 / n as f32; n],
                 (0..n).map(|i| if i == 0 { 1.0 } else { 0.0 }).collect(),
-                (0..n)
-                    .map(|i| if i == n - 1 { 1.0 } else { 1e-30 })
-                    .collect(),
+                (0..n).map(|i| if i == n - 1 { 1.0 } else { 1e-30 }).collect(),
                 vec![0.0; n],
                 vec![1.0; n],
                 vec![f32::NAN; n],
@@ -143,9 +134,7 @@ mod tests {
             let p: Vec<f32> = raw.iter().map(|x| x / s).collect();
             quantize(&p, &mut cdf);
             let f: Vec<u32> = cdf.windows(2).map(|w| w[1] - w[0]).collect();
-            let best = (0..256)
-                .max_by_key(|&i| (f[i], std::cmp::Reverse(i)))
-                .unwrap();
+            let best = (0..256).max_by_key(|&i| (f[i], std::cmp::Reverse(i))).unwrap();
             for i in 0..256 {
                 for j in 0..256 {
                     if i != best && j != best && p[i] < p[j] {

@@ -7,16 +7,16 @@ use crate::error::{ModelError, Result};
 /// Version of the config schema written into weight files.
 pub const CONFIG_VERSION: u32 = 1;
 
-/// The network family. Only `PixelCnn` runs in the engine today; the others are reserved
-/// names so that configs written by later versions parse and give a clear error.
+/// The network family. All three train with libtorch; the engine runs `PixelCnn` today and
+/// refuses the others with a clear error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Arch {
     /// 7×7 mask-A convolution, residual blocks with a 3×3 mask-B convolution.
     PixelCnn,
-    /// Row LSTM (not yet in the engine).
+    /// Row LSTM: 3-wide input-to-state and state-to-state convolutions, one row per step.
     RowLstm,
-    /// Diagonal BiLSTM (not yet in the engine).
+    /// Diagonal BiLSTM: two diagonal LSTMs over the skewed map, the second shifted down a row.
     DiagonalBilstm,
 }
 
@@ -84,16 +84,10 @@ impl Config {
             ));
         }
         if !(1..=4).contains(&self.channels) {
-            return Err(ModelError::bad(
-                "channels",
-                format!("{} (must be 1–4)", self.channels),
-            ));
+            return Err(ModelError::bad("channels", format!("{} (must be 1–4)", self.channels)));
         }
         if !(2..=256).contains(&self.levels) {
-            return Err(ModelError::bad(
-                "levels",
-                format!("{} (must be 2–256)", self.levels),
-            ));
+            return Err(ModelError::bad("levels", format!("{} (must be 2–256)", self.levels)));
         }
         if self.hidden < self.channels || self.hidden > MAX_HIDDEN {
             return Err(ModelError::bad(
@@ -122,10 +116,7 @@ impl Config {
         if self.arch != Arch::PixelCnn {
             return Err(ModelError::bad(
                 "arch",
-                format!(
-                    "{} is not supported by this version of the engine",
-                    self.arch.name()
-                ),
+                format!("{} is not supported by this version of the engine", self.arch.name()),
             ));
         }
         Ok(())
@@ -139,6 +130,28 @@ impl Config {
     /// Logits per pixel: `channels × levels`.
     pub fn logits(&self) -> usize {
         self.channels * self.levels
+    }
+
+    /// The same sizes with another architecture.
+    pub fn with_arch(&self, arch: Arch) -> Config {
+        Config { arch, ..self.clone() }
+    }
+}
+
+impl std::str::FromStr for Arch {
+    type Err = ModelError;
+
+    /// Accepts `pixel-cnn`/`pixel_cnn`, `row-lstm`, `diagonal-bilstm`.
+    fn from_str(s: &str) -> Result<Arch> {
+        match s.replace('-', "_").as_str() {
+            "pixel_cnn" | "pixelcnn" => Ok(Arch::PixelCnn),
+            "row_lstm" => Ok(Arch::RowLstm),
+            "diagonal_bilstm" => Ok(Arch::DiagonalBilstm),
+            _ => Err(ModelError::bad(
+                "arch",
+                format!("'{s}' (use pixel-cnn, row-lstm or diagonal-bilstm)"),
+            )),
+        }
     }
 }
 

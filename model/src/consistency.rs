@@ -7,9 +7,7 @@ use crate::ModelError;
 
 pub(crate) fn random_image(w: usize, h: usize, c: usize, levels: usize, seed: u64) -> Vec<u8> {
     let mut rng = SplitMix64::new(seed);
-    (0..w * h * c)
-        .map(|_| rng.below(levels as u64) as u8)
-        .collect()
+    (0..w * h * c).map(|_| rng.below(levels as u64) as u8).collect()
 }
 
 /// All distributions from batch mode, as bits.
@@ -77,10 +75,7 @@ fn thread_count_does_not_change_results() {
     let px = random_image(13, 37, 3, 256, 9);
     let one = batch_bits(&e, &px, 13, 37, 1);
     for t in [2, 3, 4] {
-        assert!(
-            one == batch_bits(&e, &px, 13, 37, t),
-            "{t} threads differ from 1"
-        );
+        assert!(one == batch_bits(&e, &px, 13, 37, t), "{t} threads differ from 1");
     }
 }
 

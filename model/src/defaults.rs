@@ -21,10 +21,7 @@ pub fn default_config(channels: usize) -> Config {
 /// The built-in default engine for 1–4 channels.
 pub fn default_engine(channels: usize) -> Result<Engine> {
     if !(1..=4).contains(&channels) {
-        return Err(ModelError::bad(
-            "channels",
-            format!("{channels} (must be 1–4)"),
-        ));
+        return Err(ModelError::bad("channels", format!("{channels} (must be 1–4)")));
     }
     Engine::random(&default_config(channels), seed(channels))
 }

@@ -23,10 +23,7 @@ impl Engine {
             other => {
                 return Err(ModelError::bad(
                     "arch",
-                    format!(
-                        "{} is not supported by this version of the engine",
-                        other.name()
-                    ),
+                    format!("{} is not supported by this version of the engine", other.name()),
                 ))
             }
         };

@@ -31,19 +31,11 @@ pub enum ModelError {
     },
     /// A size limit would be exceeded.
     #[error("limit exceeded: {what} is {value}, the limit is {limit}")]
-    Limit {
-        what: &'static str,
-        value: u64,
-        limit: u64,
-    },
+    Limit { what: &'static str, value: u64, limit: u64 },
 }
 
 impl ModelError {
-    pub(crate) fn format(
-        what: impl Into<String>,
-        expected: impl fmt::Display,
-        found: impl fmt::Display,
-    ) -> Self {
+    pub(crate) fn format(what: impl Into<String>, expected: impl fmt::Display, found: impl fmt::Display) -> Self {
         ModelError::Format {
             what: what.into(),
             expected: expected.to_string(),

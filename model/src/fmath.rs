@@ -80,9 +80,7 @@ pub fn exp(x: f32) -> f32 {
     let p = 1.0
         + r * (1.0
             + r * (0.5
-                + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0
-                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
     // 2^k by building the exponent bits; k ∈ [-126, 128] here. 2^128 is split to stay finite.
     if k > 127 {
         return p * f32::from_bits(((127 + 127) as u32) << 23) * 2.0;
@@ -181,9 +179,7 @@ mod tests {
 
     #[test]
     fn softmax_sums_to_one() {
-        let l: Vec<f32> = (0..256)
-            .map(|i| ((i * 7919) % 113) as f32 * 0.1 - 5.0)
-            .collect();
+        let l: Vec<f32> = (0..256).map(|i| ((i * 7919) % 113) as f32 * 0.1 - 5.0).collect();
         let mut p = vec![0.0; 256];
         softmax(&l, &mut p);
         let s: f64 = p.iter().map(|&x| x as f64).sum();

@@ -115,13 +115,8 @@ impl Graph {
             .map_err(|e| ModelError::bad("threads", e.to_string()))?;
         let n = self.plane_ch.len();
         let last = self.ops.len() - 1;
-        let feat: usize = (0..n)
-            .filter(|&p| p != self.logits)
-            .map(|p| self.plane_ch[p])
-            .sum();
-        let band = (BAND_BUDGET / (width * feat).max(1))
-            .clamp(16, 512)
-            .min(height);
+        let feat: usize = (0..n).filter(|&p| p != self.logits).map(|p| self.plane_ch[p]).sum();
+        let band = (BAND_BUDGET / (width * feat).max(1)).clamp(16, 512).min(height);
         let lch = self.plane_ch[self.logits];
         let chunk = (LOGIT_BUDGET / (width * lch)).clamp(1, band);
         let mut planes = vec![Plane::default(); n];
@@ -210,13 +205,11 @@ impl Graph {
         {
             let planes = &*planes;
             pool.install(|| {
-                tmp.par_chunks_mut(width * cout)
-                    .enumerate()
-                    .for_each(|(r, row)| {
-                        for (x, out) in row.chunks_exact_mut(cout).enumerate() {
-                            op.point(planes, ys + r, x, 0..cout, out);
-                        }
-                    })
+                tmp.par_chunks_mut(width * cout).enumerate().for_each(|(r, row)| {
+                    for (x, out) in row.chunks_exact_mut(cout).enumerate() {
+                        op.point(planes, ys + r, x, 0..cout, out);
+                    }
+                })
             });
         }
         if let Some(p) = op.relu {
@@ -236,12 +229,7 @@ impl Graph {
         let planes = (0..self.plane_ch.len())
             .map(|p| {
                 let mut pl = Plane::default();
-                pl.reset(
-                    width,
-                    self.plane_ch[p],
-                    0,
-                    self.ring_rows[p].min(height.max(1)),
-                );
+                pl.reset(width, self.plane_ch[p], 0, self.ring_rows[p].min(height.max(1)));
                 pl
             })
             .collect();
@@ -297,10 +285,7 @@ impl Session<'_> {
                 self.planes[p].at_mut(y, x)[r.clone()].copy_from_slice(out);
             }
             if let Some(p) = op.relu {
-                for (d, &v) in self.planes[p].at_mut(y, x)[r.clone()]
-                    .iter_mut()
-                    .zip(out.iter())
-                {
+                for (d, &v) in self.planes[p].at_mut(y, x)[r.clone()].iter_mut().zip(out.iter()) {
                     *d = relu(v);
                 }
             }

@@ -68,6 +68,33 @@ pub enum Mask {
     B,
 }
 
+/// The causal mask of every layer: how many leading input features kernel position (ky, kx) of a
+/// centred kh×kw kernel may read for an output in channel group `out_group`. Rows above the
+/// centre and positions left of it read all `cin`; the centre reads the input groups before
+/// `out_group` (mask A) or up to it (mask B); everything else reads nothing. Inputs are split into
+/// `groups` contiguous groups ([`group_range`]), so the allowed inputs are always a prefix.
+pub fn tap_inputs(
+    mask: Mask,
+    (kh, kw): (usize, usize),
+    (ky, kx): (usize, usize),
+    cin: usize,
+    groups: usize,
+    out_group: usize,
+) -> usize {
+    let (cy, cx) = (kh / 2, kw / 2);
+    if ky < cy || (ky == cy && kx < cx) {
+        cin
+    } else if ky == cy && kx == cx {
+        let r = group_range(cin, groups, out_group);
+        match mask {
+            Mask::A => r.start,
+            Mask::B => r.end,
+        }
+    } else {
+        0
+    }
+}
+
 /// One unmasked kernel position: input offset (dy ≤ 0) and the number of leading input
 /// features it reads (all of them off-centre; a group prefix at the centre).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,17 +132,7 @@ impl MaskedConv {
                 let mut v = Vec::new();
                 for ky in 0..=cy {
                     for kx in 0..kw {
-                        let n_in = if ky < cy || kx < cx {
-                            cin
-                        } else if kx == cx {
-                            let r = group_range(cin, groups, g);
-                            match mask {
-                                Mask::A => r.start,
-                                Mask::B => r.end,
-                            }
-                        } else {
-                            0
-                        };
+                        let n_in = tap_inputs(mask, (kh, kw), (ky, kx), cin, groups, g);
                         if n_in > 0 {
                             v.push(Tap {
                                 dy: ky as isize - cy as isize,
@@ -185,14 +202,7 @@ impl Op {
     /// Computes outputs `o_range` at (y, x) into `out` (`o_range.len()` values). The one
     /// per-output code path of the engine.
     #[inline]
-    pub fn point(
-        &self,
-        planes: &[Plane],
-        y: usize,
-        x: usize,
-        o_range: Range<usize>,
-        out: &mut [f32],
-    ) {
+    pub fn point(&self, planes: &[Plane], y: usize, x: usize, o_range: Range<usize>, out: &mut [f32]) {
         for (o, slot) in o_range.zip(out.iter_mut()) {
             let mut acc = self.bias[o];
             for (src, conv) in &self.terms {

@@ -17,6 +17,7 @@ pub mod error;
 pub mod fmath;
 pub mod graph;
 pub mod layers;
+pub mod lstm;
 pub mod pixel_cnn;
 pub mod rng;
 pub mod weights;

@@ -33,52 +33,32 @@ pub fn tensor_specs(c: &Config) -> Vec<TensorSpec> {
     let (h, h2) = (c.hidden, c.stream());
     let mut v = TensorSpec::conv("input", h2, c.channels, 7, 7, true);
     for l in 0..c.layers {
-        v.extend(TensorSpec::conv(
-            &format!("blocks.{l}.reduce"),
-            h,
-            h2,
-            1,
-            1,
-            true,
-        ));
-        v.extend(TensorSpec::conv(
-            &format!("blocks.{l}.conv"),
-            h,
-            h,
-            3,
-            3,
-            true,
-        ));
-        v.extend(TensorSpec::conv(
-            &format!("blocks.{l}.expand"),
-            h2,
-            h,
-            1,
-            1,
-            true,
-        ));
+        let p = format!("blocks.{l}");
+        v.extend(TensorSpec::conv(&format!("{p}.reduce"), h, h2, 1, 1, true));
+        v.extend(TensorSpec::conv(&format!("{p}.conv"), h, h, 3, 3, true));
+        v.extend(TensorSpec::conv(&format!("{p}.expand"), h2, h, 1, 1, true));
     }
+    v.extend(output_specs(c));
+    v
+}
+
+/// The output stack every architecture shares: `skips.{l}` (if `skip`) and `output.{0,1}`.
+pub fn output_specs(c: &Config) -> Vec<TensorSpec> {
+    let mut v = Vec::new();
     if c.skip {
         for l in 0..c.layers {
             v.extend(TensorSpec::conv(
                 &format!("skips.{l}"),
                 c.out_hidden,
-                h2,
+                c.stream(),
                 1,
                 1,
                 false,
             ));
         }
     }
-    v.extend(TensorSpec::conv("output.0", c.out_hidden, h2, 1, 1, true));
-    v.extend(TensorSpec::conv(
-        "output.1",
-        c.logits(),
-        c.out_hidden,
-        1,
-        1,
-        true,
-    ));
+    v.extend(TensorSpec::conv("output.0", c.out_hidden, c.stream(), 1, 1, true));
+    v.extend(TensorSpec::conv("output.1", c.logits(), c.out_hidden, 1, 1, true));
     v
 }
 
@@ -123,11 +103,7 @@ pub fn graph(w: &Weights) -> Graph {
         let b = g.plane(h);
         g.push(Op {
             relu: Some(b),
-            ..op(
-                vec![(a, conv(&format!("{p}.conv"), Mask::B))],
-                &format!("{p}.conv"),
-                h,
-            )
+            ..op(vec![(a, conv(&format!("{p}.conv"), Mask::B))], &format!("{p}.conv"), h)
         });
         let (nr, nu) = (g.plane(h2), g.plane(h2));
         g.push(Op {

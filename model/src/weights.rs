@@ -37,14 +37,7 @@ pub struct TensorSpec {
 
 impl TensorSpec {
     /// Conv weight `[out, in, k, k]` and its bias `[out]`.
-    pub(crate) fn conv(
-        prefix: &str,
-        out: usize,
-        inp: usize,
-        kh: usize,
-        kw: usize,
-        bias: bool,
-    ) -> Vec<TensorSpec> {
+    pub(crate) fn conv(prefix: &str, out: usize, inp: usize, kh: usize, kw: usize, bias: bool) -> Vec<TensorSpec> {
         let fan_in = inp * kh * kw;
         let mut v = vec![TensorSpec {
             name: format!("{prefix}.weight"),
@@ -61,6 +54,15 @@ impl TensorSpec {
         v
     }
 
+    /// A learned vector `[n]` (initial states).
+    pub(crate) fn vector(name: String, n: usize) -> TensorSpec {
+        TensorSpec {
+            name,
+            shape: vec![n],
+            fan_in: n,
+        }
+    }
+
     pub fn numel(&self) -> usize {
         self.shape.iter().product()
     }
@@ -70,7 +72,7 @@ impl TensorSpec {
 pub fn tensor_specs(config: &Config) -> Vec<TensorSpec> {
     match config.arch {
         Arch::PixelCnn => crate::pixel_cnn::tensor_specs(config),
-        Arch::RowLstm | Arch::DiagonalBilstm => Vec::new(),
+        Arch::RowLstm | Arch::DiagonalBilstm => crate::lstm::tensor_specs(config),
     }
 }
 
@@ -112,12 +114,7 @@ impl Weights {
     /// Builds weights from named tensors (e.g. exported by the trainer), checking every shape.
     pub fn from_parts(config: Config, tensors: BTreeMap<String, Tensor>) -> Result<Weights> {
         config.validate()?;
-        check_tensors(
-            &config,
-            tensors
-                .iter()
-                .map(|(n, t)| (n.as_str(), t.shape.as_slice())),
-        )?;
+        check_tensors(&config, tensors.iter().map(|(n, t)| (n.as_str(), t.shape.as_slice())))?;
         let mut w = Weights {
             config,
             tensors,
@@ -135,14 +132,12 @@ impl Weights {
             .metadata()
             .as_ref()
             .and_then(|m| m.get(CONFIG_KEY))
-            .ok_or_else(|| {
-                ModelError::format("metadata", format!("a '{CONFIG_KEY}' entry"), "none")
-            })?;
-        let config: Config = serde_json::from_str(json)
-            .map_err(|e| ModelError::format("config JSON", "a pixelrnn config", e))?;
+            .ok_or_else(|| ModelError::format("metadata", format!("a '{CONFIG_KEY}' entry"), "none"))?;
+        let config: Config =
+            serde_json::from_str(json).map_err(|e| ModelError::format("config JSON", "a pixelrnn config", e))?;
         config.validate()?;
-        let st = SafeTensors::deserialize(bytes)
-            .map_err(|e| ModelError::format("safetensors data", "valid tensors", e))?;
+        let st =
+            SafeTensors::deserialize(bytes).map_err(|e| ModelError::format("safetensors data", "valid tensors", e))?;
         let views = st.tensors();
         check_tensors(&config, views.iter().map(|(n, v)| (n.as_str(), v.shape())))?;
         let mut tensors = BTreeMap::new();
@@ -242,15 +237,9 @@ impl Weights {
 }
 
 /// Checks that the names and shapes are exactly those the config requires.
-fn check_tensors<'a>(
-    config: &Config,
-    found: impl Iterator<Item = (&'a str, &'a [usize])>,
-) -> Result<()> {
+fn check_tensors<'a>(config: &Config, found: impl Iterator<Item = (&'a str, &'a [usize])>) -> Result<()> {
     let specs = tensor_specs(config);
-    let mut want: BTreeMap<&str, &[usize]> = specs
-        .iter()
-        .map(|s| (s.name.as_str(), s.shape.as_slice()))
-        .collect();
+    let mut want: BTreeMap<&str, &[usize]> = specs.iter().map(|s| (s.name.as_str(), s.shape.as_slice())).collect();
     for (name, shape) in found {
         match want.remove(name) {
             None => {
@@ -271,11 +260,7 @@ fn check_tensors<'a>(
         }
     }
     if let Some((name, _)) = want.into_iter().next() {
-        return Err(ModelError::format(
-            "tensor names",
-            format!("'{name}'"),
-            "missing",
-        ));
+        return Err(ModelError::format("tensor names", format!("'{name}'"), "missing"));
     }
     Ok(())
 }
@@ -338,14 +323,8 @@ mod tests {
     #[test]
     fn rejects_garbage_and_missing_config() {
         assert!(Weights::from_bytes(b"not a weight file").is_err());
-        let plain = safetensors::serialize(
-            [(
-                "x",
-                TensorView::new(Dtype::F32, vec![1], &[0u8; 4]).unwrap(),
-            )],
-            None,
-        )
-        .unwrap();
+        let plain =
+            safetensors::serialize([("x", TensorView::new(Dtype::F32, vec![1], &[0u8; 4]).unwrap())], None).unwrap();
         let err = Weights::from_bytes(&plain).unwrap_err();
         assert!(err.to_string().contains(CONFIG_KEY), "{err}");
     }

@@ -11,9 +11,7 @@ pub fn tiny_engine(channels: usize, seed: u64) -> Engine {
 /// Uniformly random pixels.
 pub fn random_image(w: u32, h: u32, c: u8, seed: u64) -> Image {
     let mut rng = SplitMix64::new(seed);
-    let px = (0..w * h * c as u32)
-        .map(|_| rng.below(256) as u8)
-        .collect();
+    let px = (0..w * h * c as u32).map(|_| rng.below(256) as u8).collect();
     Image::new(w, h, c, px).expect("valid layout")
 }
 

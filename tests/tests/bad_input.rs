@@ -1,17 +1,12 @@
 //! Damaged and mismatched files give typed errors, never a panic and never wrong pixels.
 
-use pixelrnn_codec::{
-    decode, encode, CodecError, DecodeOptions, EncodeOptions, Limits, HEADER_LEN,
-};
+use pixelrnn_codec::{decode, encode, CodecError, DecodeOptions, EncodeOptions, Limits, HEADER_LEN};
 use pixelrnn_tests::{smooth_image, tiny_engine};
 
 fn sample() -> (Vec<u8>, pixelrnn_model::Engine) {
     let e = tiny_engine(3, 1);
     let img = smooth_image(9, 7, 3, 1);
-    (
-        encode(&img, &e, &EncodeOptions::default()).unwrap().bytes,
-        e,
-    )
+    (encode(&img, &e, &EncodeOptions::default()).unwrap().bytes, e)
 }
 
 fn dec(f: &[u8], e: &pixelrnn_model::Engine) -> Result<pixelrnn_codec::Image, CodecError> {
@@ -21,23 +16,9 @@ fn dec(f: &[u8], e: &pixelrnn_model::Engine) -> Result<pixelrnn_codec::Image, Co
 #[test]
 fn truncated_files_are_corrupt() {
     let (f, e) = sample();
-    for n in [
-        0,
-        1,
-        7,
-        8,
-        9,
-        40,
-        HEADER_LEN - 1,
-        HEADER_LEN,
-        f.len() - 4,
-        f.len() - 1,
-    ] {
+    for n in [0, 1, 7, 8, 9, 40, HEADER_LEN - 1, HEADER_LEN, f.len() - 4, f.len() - 1] {
         let err = dec(&f[..n], &e).unwrap_err();
-        assert!(
-            matches!(err, CodecError::Corrupt { .. }),
-            "{n} bytes: {err}"
-        );
+        assert!(matches!(err, CodecError::Corrupt { .. }), "{n} bytes: {err}");
     }
 }
 
@@ -90,8 +71,5 @@ fn huge_dimensions_hit_the_limit_before_allocating() {
         },
         ..Default::default()
     };
-    assert!(matches!(
-        decode(&f, &e, &opts),
-        Err(CodecError::Limit { .. })
-    ));
+    assert!(matches!(decode(&f, &e, &opts), Err(CodecError::Limit { .. })));
 }

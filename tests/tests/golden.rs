@@ -23,10 +23,7 @@ fn golden(engine: &Engine, w: u32, h: u32, c: u8, seed: u64) -> String {
             },
         )
         .unwrap();
-        assert_eq!(
-            decode(&enc.bytes, engine, &DecodeOptions::default()).unwrap(),
-            img
-        );
+        assert_eq!(decode(&enc.bytes, engine, &DecodeOptions::default()).unwrap(), img);
         shas.push(sha(&enc.bytes));
     }
     assert_eq!(shas[0], shas[1]);

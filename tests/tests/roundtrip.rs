@@ -42,10 +42,7 @@ fn bytes_do_not_depend_on_threads() {
     let img = smooth_image(23, 70, 3, 8);
     let one = round_trip(&img, 1);
     for t in [2, 4] {
-        assert!(
-            one == round_trip(&img, t),
-            "{t} threads give different bytes"
-        );
+        assert!(one == round_trip(&img, t), "{t} threads give different bytes");
     }
 }
 

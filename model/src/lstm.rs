@@ -1,0 +1,52 @@
+//! Row LSTM and Diagonal BiLSTM: the tensor list of their weight files (trained by the `torch`
+//! feature; the engine runs them in a later version).
+//!
+//! Both share the PixelCNN's `input` (7×7 mask A), `skips.{l}` and `output.{0,1}` tensors
+//! ([`crate::pixel_cnn::tensor_specs`]); only the layers differ. Gate maps have 4h features in
+//! the order i, f, o, g (h each); the channel group of gate feature k is that of feature `k mod h`
+//! of an h-feature map.
+//!
+//! | Row LSTM, layer l | shape |
+//! |---|---|
+//! | `layers.{l}.is.weight`, `.bias` | `[4h, 2h, 1, 3]`, `[4h]`: input-to-state along the row, mask B (right tap masked) |
+//! | `layers.{l}.ss.weight` | `[4h, h, 1, 3]`: state-to-state over the previous row, unmasked |
+//! | `layers.{l}.h0`, `layers.{l}.c0` | `[h]`: learned initial state (row −1) |
+//! | `layers.{l}.up.weight`, `.bias` | `[2h, h, 1, 1]`, `[2h]`: 1×1 mask B up-projection, added to the input if `residual` |
+//!
+//! | Diagonal BiLSTM, layer l, d ∈ {fwd, bwd} | shape |
+//! |---|---|
+//! | `layers.{l}.{d}.is.weight`, `.bias` | `[4h, 2h, 1, 1]`, `[4h]`: 1×1 mask B |
+//! | `layers.{l}.{d}.ss.weight` | `[4h, h, 2, 1]`: 2×1 column kernel on the skewed map; tap 0 reads (i−1, j), tap 1 reads (i, j−1) |
+//! | `layers.{l}.{d}.h0`, `.c0` | `[h]`: learned state outside the image (left of column 0, above row 0) |
+//! | `layers.{l}.up.weight`, `.bias` | `[2h, h, 1, 1]`, `[2h]`: applied to fwd + (bwd shifted down one row) |
+
+use crate::config::{Arch, Config};
+use crate::weights::TensorSpec;
+
+/// Tensor names and shapes of a Row LSTM or Diagonal BiLSTM.
+pub fn tensor_specs(c: &Config) -> Vec<TensorSpec> {
+    let (h, h2, h4) = (c.hidden, c.stream(), 4 * c.hidden);
+    let mut v = TensorSpec::conv("input", h2, c.channels, 7, 7, true);
+    for l in 0..c.layers {
+        let p = format!("layers.{l}");
+        match c.arch {
+            Arch::RowLstm => {
+                v.extend(TensorSpec::conv(&format!("{p}.is"), h4, h2, 1, 3, true));
+                v.extend(TensorSpec::conv(&format!("{p}.ss"), h4, h, 1, 3, false));
+                v.push(TensorSpec::vector(format!("{p}.h0"), h));
+                v.push(TensorSpec::vector(format!("{p}.c0"), h));
+            }
+            _ => {
+                for d in ["fwd", "bwd"] {
+                    v.extend(TensorSpec::conv(&format!("{p}.{d}.is"), h4, h2, 1, 1, true));
+                    v.extend(TensorSpec::conv(&format!("{p}.{d}.ss"), h4, h, 2, 1, false));
+                    v.push(TensorSpec::vector(format!("{p}.{d}.h0"), h));
+                    v.push(TensorSpec::vector(format!("{p}.{d}.c0"), h));
+                }
+            }
+        }
+        v.extend(TensorSpec::conv(&format!("{p}.up"), h2, h, 1, 1, true));
+    }
+    v.extend(crate::pixel_cnn::output_specs(c));
+    v
+}
