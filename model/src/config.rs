@@ -113,12 +113,6 @@ impl Config {
                 format!("{} (at most {MAX_LAYERS})", self.layers),
             ));
         }
-        if self.arch != Arch::PixelCnn {
-            return Err(ModelError::bad(
-                "arch",
-                format!("{} is not supported by this version of the engine", self.arch.name()),
-            ));
-        }
         Ok(())
     }
 
@@ -228,10 +222,6 @@ mod tests {
             },
             Config {
                 layers: 100_000,
-                ..good.clone()
-            },
-            Config {
-                arch: Arch::RowLstm,
                 ..good.clone()
             },
             Config {

@@ -74,6 +74,11 @@ impl Engine {
         self.graph.batch(pixels, width, height, threads, sink)
     }
 
+    /// Raw logits of every sub-pixel (H×W×C×levels), before the softmax.
+    pub fn logits(&self, pixels: &[u8], width: usize, height: usize, threads: usize) -> Result<Vec<f32>> {
+        self.graph.logits(pixels, width, height, threads)
+    }
+
     /// Incremental mode for decoding and sampling.
     pub fn session(&self, width: usize, height: usize) -> Session<'_> {
         self.graph.session(width, height)

@@ -106,6 +106,29 @@ impl Graph {
         width: usize,
         height: usize,
         threads: usize,
+        sink: impl FnMut(&[f32]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.run_batch(pixels, width, height, threads, true, sink)
+    }
+
+    /// The raw logits (before the softmax) of every sub-pixel, H×W×C×levels; for checking the
+    /// engine against the libtorch model.
+    pub fn logits(&self, pixels: &[u8], width: usize, height: usize, threads: usize) -> Result<Vec<f32>> {
+        let mut out = Vec::with_capacity(pixels.len() * self.levels);
+        self.run_batch::<ModelError>(pixels, width, height, threads, false, |l| {
+            out.extend_from_slice(l);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn run_batch<E: From<ModelError>>(
+        &self,
+        pixels: &[u8],
+        width: usize,
+        height: usize,
+        threads: usize,
+        softmax_on: bool,
         mut sink: impl FnMut(&[f32]) -> Result<(), E>,
     ) -> Result<(), E> {
         self.check(pixels, width, height)?;
@@ -169,15 +192,17 @@ impl Graph {
                 self.run_rows(&pool, &mut planes, &mut tmp, last, yc, ye);
                 let levels = self.levels;
                 let lg = &mut planes[self.logits].data;
-                pool.install(|| {
-                    lg.par_chunks_mut(levels).for_each_init(
-                        || vec![0.0f32; levels],
-                        |buf, l| {
-                            softmax(l, buf);
-                            l.copy_from_slice(buf);
-                        },
-                    )
-                });
+                if softmax_on {
+                    pool.install(|| {
+                        lg.par_chunks_mut(levels).for_each_init(
+                            || vec![0.0f32; levels],
+                            |buf, l| {
+                                softmax(l, buf);
+                                l.copy_from_slice(buf);
+                            },
+                        )
+                    });
+                }
                 for probs in lg.chunks_exact(levels) {
                     sink(probs)?;
                 }

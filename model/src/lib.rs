@@ -11,6 +11,8 @@
 //! ```
 
 pub mod config;
+#[cfg(feature = "torch")]
+pub mod data;
 pub mod defaults;
 pub mod engine;
 pub mod error;
@@ -20,6 +22,8 @@ pub mod layers;
 pub mod lstm;
 pub mod pixel_cnn;
 pub mod rng;
+#[cfg(feature = "torch")]
+pub mod torch;
 pub mod weights;
 
 #[cfg(test)]

@@ -1,0 +1,302 @@
+//! libtorch layers: masked convolution, residual block, Row LSTM, Diagonal BiLSTM and the shared
+//! output stack. Tensor names match the engine's weight file (`model/README.md`).
+
+use tch::{nn, Kind, Tensor};
+
+use crate::config::{group_of, Config};
+use crate::layers::{tap_inputs, Mask};
+
+/// A convolution whose causal mask is applied in `forward` (`weight * mask`), so masked weights
+/// get zero gradient and stay irrelevant to the engine.
+#[derive(Debug)]
+pub struct MaskedConv2d {
+    pub weight: Tensor,
+    pub bias: Option<Tensor>,
+    mask: Option<Tensor>,
+    padding: [i64; 2],
+}
+
+impl MaskedConv2d {
+    /// `weight [cout, cin, kh, kw]` at `path.weight`; `mask` None = unmasked. `period`: output
+    /// channel o belongs to the group of feature `o mod period` (h for 4h gate maps, else cout).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        path: &nn::Path,
+        c: &Config,
+        cin: usize,
+        cout: usize,
+        (kh, kw): (usize, usize),
+        mask: Option<Mask>,
+        period: usize,
+        bias: bool,
+    ) -> MaskedConv2d {
+        let fan_in = (cin * kh * kw) as f64;
+        let bound = 1.0 / fan_in.sqrt();
+        let init = nn::Init::Uniform { lo: -bound, up: bound };
+        let weight = path.var("weight", &[cout as i64, cin as i64, kh as i64, kw as i64], init);
+        let bias = bias.then(|| path.var("bias", &[cout as i64], init));
+        let mask = mask.map(|m| {
+            let mut v = vec![0f32; cout * cin * kh * kw];
+            for o in 0..cout {
+                let g = group_of(o % period, period, c.channels);
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let n = tap_inputs(m, (kh, kw), (ky, kx), cin, c.channels, g);
+                        for i in 0..n {
+                            v[((o * cin + i) * kh + ky) * kw + kx] = 1.0;
+                        }
+                    }
+                }
+            }
+            Tensor::from_slice(&v)
+                .reshape([cout as i64, cin as i64, kh as i64, kw as i64])
+                .to_device(path.device())
+        });
+        MaskedConv2d {
+            weight,
+            bias,
+            mask,
+            padding: [(kh / 2) as i64, (kw / 2) as i64],
+        }
+    }
+
+    /// `[B, cin, H, W] → [B, cout, H, W]`.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let w = match &self.mask {
+            Some(m) => &self.weight * m,
+            None => self.weight.shallow_clone(),
+        };
+        x.conv2d(&w, self.bias.as_ref(), [1, 1], self.padding, [1, 1], 1)
+    }
+}
+
+/// PixelCNN residual block: ReLU, 1×1 2h→h, ReLU, 3×3 mask B, ReLU, 1×1 h→2h (+ input).
+#[derive(Debug)]
+pub struct ResBlock {
+    reduce: MaskedConv2d,
+    conv: MaskedConv2d,
+    expand: MaskedConv2d,
+    residual: bool,
+}
+
+impl ResBlock {
+    pub fn new(p: &nn::Path, c: &Config) -> ResBlock {
+        let (h, h2) = (c.hidden, c.stream());
+        ResBlock {
+            reduce: MaskedConv2d::new(&(p / "reduce"), c, h2, h, (1, 1), Some(Mask::B), h, true),
+            conv: MaskedConv2d::new(&(p / "conv"), c, h, h, (3, 3), Some(Mask::B), h, true),
+            expand: MaskedConv2d::new(&(p / "expand"), c, h, h2, (1, 1), Some(Mask::B), h2, true),
+            residual: c.residual,
+        }
+    }
+
+    /// `[B, 2h, H, W] → [B, 2h, H, W]`.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let a = self.reduce.forward(&x.relu()).relu();
+        let b = self.conv.forward(&a).relu();
+        let e = self.expand.forward(&b);
+        if self.residual {
+            x + e
+        } else {
+            e
+        }
+    }
+}
+
+/// One LSTM step from gate pre-activations `[B, 4h, N]` (order i, f, o, g) and the cell `[B, h, N]`.
+fn lstm_cell(gates: &Tensor, c: &Tensor) -> (Tensor, Tensor) {
+    let g = gates.chunk(4, 1);
+    let c_new = g[1].sigmoid() * c + g[0].sigmoid() * g[3].tanh();
+    let h_new = g[2].sigmoid() * c_new.tanh();
+    (h_new, c_new)
+}
+
+/// Row LSTM layer: input-to-state 1×3 mask B along the row, state-to-state 1×3 over the
+/// previous row's h, one row per step; then the 1×1 up-projection (+ input).
+#[derive(Debug)]
+pub struct RowLstm {
+    is: MaskedConv2d,
+    ss: MaskedConv2d,
+    h0: Tensor,
+    c0: Tensor,
+    up: MaskedConv2d,
+    residual: bool,
+}
+
+impl RowLstm {
+    pub fn new(p: &nn::Path, c: &Config) -> RowLstm {
+        let (h, h2) = (c.hidden, c.stream());
+        let init = nn::Init::Uniform { lo: -0.1, up: 0.1 };
+        RowLstm {
+            is: MaskedConv2d::new(&(p / "is"), c, h2, 4 * h, (1, 3), Some(Mask::B), h, true),
+            ss: MaskedConv2d::new(&(p / "ss"), c, h, 4 * h, (1, 3), None, 4 * h, false),
+            h0: p.var("h0", &[h as i64], init),
+            c0: p.var("c0", &[h as i64], init),
+            up: MaskedConv2d::new(&(p / "up"), c, h, h2, (1, 1), Some(Mask::B), h2, true),
+            residual: c.residual,
+        }
+    }
+
+    /// `[B, 2h, H, W] → [B, 2h, H, W]`.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let (b, _, hgt, w) = x.size4().expect("4-d input");
+        let hd = self.h0.size()[0];
+        let is = self.is.forward(x);
+        let mut hp = self.h0.view([1, hd, 1]).expand([b, hd, w], false);
+        let mut cp = self.c0.view([1, hd, 1]).expand([b, hd, w], false);
+        let mut rows = Vec::with_capacity(hgt as usize);
+        for i in 0..hgt {
+            let ss = self.ss.forward(&hp.unsqueeze(2)).squeeze_dim(2);
+            let (hn, cn) = lstm_cell(&(is.select(2, i) + ss), &cp);
+            rows.push(hn.shallow_clone());
+            (hp, cp) = (hn, cn);
+        }
+        let hs = Tensor::stack(&rows, 2);
+        let e = self.up.forward(&hs);
+        if self.residual {
+            x + e
+        } else {
+            e
+        }
+    }
+}
+
+/// One direction of the Diagonal BiLSTM over a (possibly mirrored) map.
+#[derive(Debug)]
+pub struct DiagonalLstm {
+    is: MaskedConv2d,
+    ss: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+}
+
+/// Row i shifted right by i: `[B, C, H, W] → [B, C, H, W+H−1]`.
+pub fn skew(t: &Tensor) -> Tensor {
+    let h = t.size()[2];
+    let rows: Vec<Tensor> = (0..h).map(|i| t.narrow(2, i, 1).constant_pad_nd([i, h - 1 - i])).collect();
+    Tensor::cat(&rows, 2)
+}
+
+/// Inverse of [`skew`]: `[B, C, H, W+H−1] → [B, C, H, W]`.
+pub fn unskew(t: &Tensor, w: i64) -> Tensor {
+    let h = t.size()[2];
+    let rows: Vec<Tensor> = (0..h).map(|i| t.narrow(2, i, 1).narrow(3, i, w)).collect();
+    Tensor::cat(&rows, 2)
+}
+
+impl DiagonalLstm {
+    pub fn new(p: &nn::Path, c: &Config) -> DiagonalLstm {
+        let (h, h2) = (c.hidden, c.stream());
+        let bound = 1.0 / ((2 * h) as f64).sqrt();
+        let init = nn::Init::Uniform { lo: -0.1, up: 0.1 };
+        DiagonalLstm {
+            is: MaskedConv2d::new(&(p / "is"), c, h2, 4 * h, (1, 1), Some(Mask::B), h, true),
+            ss: (p / "ss").var(
+                "weight",
+                &[4 * h as i64, h as i64, 2, 1],
+                nn::Init::Uniform { lo: -bound, up: bound },
+            ),
+            h0: p.var("h0", &[h as i64], init),
+            c0: p.var("c0", &[h as i64], init),
+        }
+    }
+
+    /// `[B, 2h, H, W] → [B, h, H, W]`: h at (i, j) from (i, j−1) and (i−1, j); positions outside
+    /// the image hold the learned initial state.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let (b, _, hgt, w) = x.size4().expect("4-d input");
+        let hd = self.h0.size()[0];
+        let is = skew(&self.is.forward(x));
+        let wk = w + hgt - 1;
+        let w_top = self.ss.select(3, 0).select(2, 0); // [4h, h], reads (i−1, j)
+        let w_cur = self.ss.select(3, 0).select(2, 1); // [4h, h], reads (i, j−1)
+        let h0 = self.h0.view([1, hd, 1]).expand([b, hd, hgt], false);
+        let c0 = self.c0.view([1, hd, 1]).expand([b, hd, hgt], false);
+        let rows = Tensor::arange(hgt, (Kind::Int64, x.device()));
+        let (mut hp, mut cp) = (h0.shallow_clone(), c0.shallow_clone());
+        let mut cols = Vec::with_capacity(wk as usize);
+        for j in 0..wk {
+            let above = Tensor::cat(&[h0.narrow(2, 0, 1), hp.narrow(2, 0, hgt - 1)], 2);
+            let ss = w_top.matmul(&above) + w_cur.matmul(&hp);
+            let (hn, cn) = lstm_cell(&(is.select(3, j) + ss), &cp);
+            let valid = rows.le(j).logical_and(&rows.gt(j - w)).view([1, 1, hgt]);
+            hp = hn.where_self(&valid, &h0);
+            cp = cn.where_self(&valid, &c0);
+            cols.push(hp.shallow_clone());
+        }
+        unskew(&Tensor::stack(&cols, 3), w)
+    }
+}
+
+/// Diagonal BiLSTM layer: forward direction + backward direction (on the mirrored map, mirrored
+/// back, shifted down one row), then the 1×1 up-projection (+ input).
+#[derive(Debug)]
+pub struct DiagonalBiLstm {
+    fwd: DiagonalLstm,
+    bwd: DiagonalLstm,
+    up: MaskedConv2d,
+    residual: bool,
+}
+
+impl DiagonalBiLstm {
+    pub fn new(p: &nn::Path, c: &Config) -> DiagonalBiLstm {
+        DiagonalBiLstm {
+            fwd: DiagonalLstm::new(&(p / "fwd"), c),
+            bwd: DiagonalLstm::new(&(p / "bwd"), c),
+            up: MaskedConv2d::new(&(p / "up"), c, c.hidden, c.stream(), (1, 1), Some(Mask::B), c.stream(), true),
+            residual: c.residual,
+        }
+    }
+
+    /// `[B, 2h, H, W] → [B, 2h, H, W]`.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let hgt = x.size()[2];
+        let f = self.fwd.forward(x);
+        let b = self.bwd.forward(&x.flip([3])).flip([3]);
+        // Down one row: row i receives the backward state of row i−1 (zeros for row 0).
+        let b = b.narrow(2, 0, hgt - 1).constant_pad_nd([0, 0, 1, 0]);
+        let e = self.up.forward(&(f + b));
+        if self.residual {
+            x + e
+        } else {
+            e
+        }
+    }
+}
+
+/// Skip connections and the two ReLU 1×1 output layers, shared by every architecture.
+#[derive(Debug)]
+pub struct OutputStack {
+    skips: Vec<MaskedConv2d>,
+    out0: MaskedConv2d,
+    out1: MaskedConv2d,
+}
+
+impl OutputStack {
+    pub fn new(p: &nn::Path, c: &Config) -> OutputStack {
+        let (h2, o) = (c.stream(), c.out_hidden);
+        let skips = if c.skip {
+            (0..c.layers)
+                .map(|l| MaskedConv2d::new(&(p / "skips" / l), c, h2, o, (1, 1), Some(Mask::B), o, false))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        OutputStack {
+            skips,
+            out0: MaskedConv2d::new(&(p / "output" / 0), c, h2, o, (1, 1), Some(Mask::B), o, true),
+            out1: MaskedConv2d::new(&(p / "output" / 1), c, o, c.logits(), (1, 1), Some(Mask::B), c.logits(), true),
+        }
+    }
+
+    /// `xs`: the input of every layer and the last output, `[B, 2h, H, W]` each → logits
+    /// `[B, C·levels, H, W]`.
+    pub fn forward(&self, xs: &[Tensor]) -> Tensor {
+        let last = xs.last().expect("at least the first layer's output");
+        let mut o = self.out0.forward(&last.relu());
+        for (s, x) in self.skips.iter().zip(xs) {
+            o = o + s.forward(&x.relu());
+        }
+        self.out1.forward(&o.relu())
+    }
+}

@@ -1,0 +1,302 @@
+//! The training loop: Adam or RMSProp, learning-rate decay, gradient clipping, validation each
+//! epoch, a CSV learning curve, a time budget, and checkpoints that a later run resumes from.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tch::{nn, nn::OptimizerConfig, Device, Kind};
+
+use crate::config::Config;
+use crate::data::{Data, Images};
+use crate::error::{ModelError, Result};
+use crate::rng::SplitMix64;
+use crate::torch::net::{batch_tensor, Model};
+use crate::weights::Weights;
+
+/// The optimiser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Optim {
+    Adam,
+    /// RMSProp, as in the paper.
+    Rmsprop,
+}
+
+impl std::str::FromStr for Optim {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Optim> {
+        match s {
+            "adam" => Ok(Optim::Adam),
+            "rmsprop" => Ok(Optim::Rmsprop),
+            _ => Err(ModelError::bad("optimizer", format!("'{s}' (use adam or rmsprop)"))),
+        }
+    }
+}
+
+/// Everything `train` needs besides the data.
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    pub config: Config,
+    pub batch: usize,
+    pub lr: f64,
+    pub optimizer: Optim,
+    /// Learning rate multiplied by this after every epoch.
+    pub lr_decay: f64,
+    /// Gradient-norm clipping (0 = off).
+    pub clip: f64,
+    pub epochs: usize,
+    /// Stop after this many minutes of this run (then validate and save).
+    pub minutes: Option<f64>,
+    /// Images per epoch (default: the whole fixed training set, or 4096 random crops).
+    pub epoch_size: Option<usize>,
+    pub valid_size: usize,
+    pub seed: u64,
+    pub device: Device,
+    /// The engine weight file written (best validation so far).
+    pub out: PathBuf,
+    /// Checkpoint base path: `{checkpoint}.safetensors` and `{checkpoint}.json`.
+    pub checkpoint: PathBuf,
+    pub resume: bool,
+    /// CSV learning curve (appended to on resume).
+    pub log: Option<PathBuf>,
+}
+
+/// Progress of one optimisation step.
+#[derive(Clone, Debug)]
+pub struct StepInfo {
+    pub epoch: usize,
+    pub done: usize,
+    pub epoch_images: usize,
+    pub bits_per_dim: f64,
+    pub images_per_sec: f64,
+}
+
+/// The end of an epoch.
+#[derive(Clone, Debug, Serialize)]
+pub struct EpochInfo {
+    pub epoch: usize,
+    pub images: u64,
+    pub seconds: f64,
+    pub lr: f64,
+    pub train_bits_per_dim: f64,
+    pub valid_bits_per_dim: f64,
+    pub valid_nats_per_image: f64,
+}
+
+/// Called as training goes (the CLI draws a progress bar).
+pub trait Monitor {
+    fn step(&mut self, _s: &StepInfo) {}
+    fn epoch(&mut self, _e: &EpochInfo) {}
+}
+
+/// What a training run did.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainSummary {
+    pub epochs: usize,
+    pub images: u64,
+    pub seconds: f64,
+    pub best_valid_bits_per_dim: f64,
+    pub last_valid_bits_per_dim: f64,
+    /// Wall-clock seconds per 1,000 training images in this run (validation excluded).
+    pub seconds_per_1000_images: f64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct State {
+    config: Config,
+    epoch: usize,
+    images: u64,
+    seconds: f64,
+    lr: f64,
+    best_valid: f64,
+}
+
+/// Mean NLL over `images`: (nats per image, bits per sub-pixel).
+pub fn evaluate(model: &Model, images: &Images, batch: usize) -> (f64, f64) {
+    let dims = (images.h * images.w * images.c) as f64;
+    let mut total = 0.0;
+    tch::no_grad(|| {
+        for start in (0..images.n).step_by(batch.max(1)) {
+            let idx: Vec<usize> = (start..(start + batch).min(images.n)).collect();
+            let b = images.subset(&idx);
+            let x = batch_tensor(&b.pixels, b.n, b.h, b.w, b.c, model.vs.device());
+            total += model.net.nll(&x).sum(Kind::Double).double_value(&[]);
+        }
+    });
+    let nats = total / images.n as f64;
+    (nats, nats / dims / std::f64::consts::LN_2)
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let io = |source| ModelError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+fn with_ext(base: &Path, ext: &str) -> PathBuf {
+    let mut s = base.as_os_str().to_owned();
+    s.push(ext);
+    PathBuf::from(s)
+}
+
+/// Trains `opts.config` on `data`, writing the best model to `opts.out`.
+pub fn train(data: &Data, opts: &TrainOptions, monitor: &mut dyn Monitor) -> Result<TrainSummary> {
+    let c = &opts.config;
+    if c.channels != data.channels() || c.levels != data.levels() {
+        return Err(ModelError::Mismatch {
+            what: "data layout",
+            expected: format!("{} channel(s), {} levels", c.channels, c.levels),
+            found: format!("{} channel(s), {} levels", data.channels(), data.levels()),
+        });
+    }
+    tch::manual_seed(opts.seed as i64);
+    let mut model = Model::new(c, opts.device)?;
+    let (ckpt_w, ckpt_s) = (with_ext(&opts.checkpoint, ".safetensors"), with_ext(&opts.checkpoint, ".json"));
+    let mut state = State {
+        config: c.clone(),
+        epoch: 0,
+        images: 0,
+        seconds: 0.0,
+        lr: opts.lr,
+        best_valid: f64::INFINITY,
+    };
+    if opts.resume && ckpt_s.exists() {
+        let s: State = serde_json::from_slice(&std::fs::read(&ckpt_s).map_err(|source| ModelError::Io {
+            path: ckpt_s.display().to_string(),
+            source,
+        })?)
+        .map_err(|e| ModelError::format("checkpoint state", "JSON", e))?;
+        if &s.config != c {
+            return Err(ModelError::Mismatch {
+                what: "checkpoint config",
+                expected: format!("{c:?}"),
+                found: format!("{:?} (train with the same flags, or without --resume)", s.config),
+            });
+        }
+        model.load_weights(&Weights::load(&ckpt_w)?)?;
+        state = s;
+    }
+    let mut opt = match opts.optimizer {
+        Optim::Adam => nn::Adam::default().build(&model.vs, state.lr),
+        Optim::Rmsprop => nn::RmsProp::default().build(&model.vs, state.lr),
+    }
+    .map_err(|e| ModelError::bad("optimizer", e.to_string()))?;
+    let mut log = match &opts.log {
+        Some(p) => {
+            let fresh = !(opts.resume && p.exists());
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(!fresh)
+                .write(true)
+                .truncate(fresh)
+                .open(p)
+                .map_err(|source| ModelError::Io {
+                    path: p.display().to_string(),
+                    source,
+                })?;
+            if fresh {
+                let _ = writeln!(f, "epoch,images,seconds,lr,train_bits_per_dim,valid_bits_per_dim,valid_nats_per_image");
+            }
+            Some(f)
+        }
+        None => None,
+    };
+    let valid = data.valid_set(opts.valid_size);
+    let dims = c.channels as f64;
+    let start = Instant::now();
+    let (mut train_time, mut run_images) = (0.0f64, 0u64);
+    let mut last_valid = f64::NAN;
+    let budget = opts.minutes.map(|m| m * 60.0);
+    let out_of_time = |t: &Instant| budget.is_some_and(|b| t.elapsed().as_secs_f64() >= b);
+    while state.epoch < opts.epochs && !out_of_time(&start) {
+        let mut rng = SplitMix64::new(opts.seed ^ (state.epoch as u64).wrapping_mul(0x9E37_79B9));
+        let n_epoch = opts.epoch_size.or(data.train_len()).unwrap_or(4096);
+        let order: Vec<usize> = match data.train_len() {
+            Some(n) => {
+                let mut v: Vec<usize> = (0..n).collect();
+                for i in (1..n).rev() {
+                    v.swap(i, rng.below(i as u64 + 1) as usize);
+                }
+                v.into_iter().cycle().take(n_epoch).collect()
+            }
+            None => vec![0; n_epoch],
+        };
+        let (mut sum_bpd, mut steps, mut done) = (0.0, 0usize, 0usize);
+        let t_epoch = Instant::now();
+        for idx in order.chunks(opts.batch) {
+            let t = Instant::now();
+            let b = data.train_batch(idx, &mut rng);
+            let x = batch_tensor(&b.pixels, b.n, b.h, b.w, b.c, opts.device);
+            let loss = model.net.nll(&x).mean(Kind::Float);
+            if opts.clip > 0.0 {
+                opt.backward_step_clip_norm(&loss, opts.clip);
+            } else {
+                opt.backward_step(&loss);
+            }
+            let bpd = loss.double_value(&[]) / (dims * (b.h * b.w) as f64) / std::f64::consts::LN_2;
+            if !bpd.is_finite() {
+                return Err(ModelError::bad("lr", format!("training diverged (loss {bpd}); lower --lr or set --clip")));
+            }
+            train_time += t.elapsed().as_secs_f64();
+            sum_bpd += bpd;
+            steps += 1;
+            done += idx.len();
+            run_images += idx.len() as u64;
+            monitor.step(&StepInfo {
+                epoch: state.epoch + 1,
+                done,
+                epoch_images: n_epoch,
+                bits_per_dim: sum_bpd / steps as f64,
+                images_per_sec: done as f64 / t_epoch.elapsed().as_secs_f64(),
+            });
+            if out_of_time(&start) {
+                break;
+            }
+        }
+        let (vn, vb) = evaluate(&model, &valid, opts.batch.max(16));
+        last_valid = vb;
+        state.epoch += 1;
+        state.images += done as u64;
+        state.seconds += t_epoch.elapsed().as_secs_f64();
+        let info = EpochInfo {
+            epoch: state.epoch,
+            images: state.images,
+            seconds: state.seconds,
+            lr: state.lr,
+            train_bits_per_dim: sum_bpd / steps.max(1) as f64,
+            valid_bits_per_dim: vb,
+            valid_nats_per_image: vn,
+        };
+        if let Some(f) = log.as_mut() {
+            let _ = writeln!(
+                f,
+                "{},{},{:.1},{:.3e},{:.5},{:.5},{:.3}",
+                info.epoch, info.images, info.seconds, info.lr, info.train_bits_per_dim, vb, vn
+            );
+        }
+        monitor.epoch(&info);
+        let weights = model.export()?;
+        if vb < state.best_valid {
+            state.best_valid = vb;
+            write_atomic(&opts.out, &weights.to_bytes())?;
+        }
+        state.lr *= opts.lr_decay;
+        opt.set_lr(state.lr);
+        write_atomic(&ckpt_w, &weights.to_bytes())?;
+        write_atomic(&ckpt_s, serde_json::to_string_pretty(&state).expect("state serialises").as_bytes())?;
+    }
+    Ok(TrainSummary {
+        epochs: state.epoch,
+        images: state.images,
+        seconds: start.elapsed().as_secs_f64(),
+        best_valid_bits_per_dim: state.best_valid,
+        last_valid_bits_per_dim: last_valid,
+        seconds_per_1000_images: if run_images > 0 { train_time * 1000.0 / run_images as f64 } else { f64::NAN },
+    })
+}
