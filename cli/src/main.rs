@@ -4,6 +4,7 @@
 mod files;
 mod models;
 mod report;
+mod train;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -40,6 +41,10 @@ enum Command {
     Compress(CompressArgs),
     /// Decompress .prnn files to images (PNG unless the output's extension says otherwise).
     Decompress(DecompressArgs),
+    /// Train a model with libtorch (needs a build with --features torch).
+    Train(train::TrainArgs),
+    /// Evaluate a model's NLL with libtorch and the engine, and its real code length.
+    Eval(train::EvalArgs),
     /// Show the header of .prnn files.
     Info {
         /// .prnn files ('-' for stdin).
@@ -94,6 +99,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Compress(a) => for_each(&rep, &a.inputs, &a.common, |i, o| compress(&rep, a, i, o)),
         Command::Decompress(a) => for_each(&rep, &a.inputs, &a.common, |i, o| decompress(&rep, a, i, o)),
+        Command::Train(a) => train::train(&rep, a),
+        Command::Eval(a) => train::eval(&rep, a),
         Command::Info { files } => files.iter().try_for_each(|f| info(&rep, f)),
     };
     match result {

@@ -92,6 +92,22 @@ impl Reporter {
         eprintln!("pixelrnn: error: {e:#}");
     }
 
+    /// A line of normal output on stderr (hidden by -q and --json).
+    pub fn line(&self, msg: &str) {
+        if !self.quiet && !self.json {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// A final result: JSON on stdout with --json, else a line on stderr.
+    pub fn result(&self, v: &impl Serialize, line: &str) {
+        if self.json {
+            self.json_line(v, false);
+        } else if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
     pub fn detail(&self, msg: &str) {
         if self.verbose {
             eprintln!("{msg}");

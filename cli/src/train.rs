@@ -1,0 +1,340 @@
+//! `pixelrnn train` and `pixelrnn eval` (libtorch, cargo feature `torch`).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use pixelrnn_model::Arch;
+
+use crate::report::Reporter;
+
+/// Where the data is and how to read it.
+#[derive(Args, Clone, Debug)]
+pub struct DataArgs {
+    /// Convert image folders to grey (luminance).
+    #[arg(long)]
+    pub grey: bool,
+    /// Crop size for image folders.
+    #[arg(long, default_value_t = 32)]
+    pub crop: usize,
+    /// Binarise 8-bit data to 2 levels: threshold (≥128) or stochastic (p = v/255).
+    #[arg(long)]
+    pub binarize: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// pixel-cnn, row-lstm or diagonal-bilstm.
+    #[arg(long, default_value = "pixel-cnn")]
+    pub arch: String,
+    /// IDX file or folder (MNIST, Fashion-MNIST), CIFAR-10 binary folder, or image folder
+    /// (with train/ and valid/ subfolders, or plain).
+    #[arg(long)]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub data_args: DataArgs,
+    /// Weight file to write (the best validation model so far).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 4)]
+    pub layers: usize,
+    /// h: the residual stream has 2h features.
+    #[arg(long, default_value_t = 16)]
+    pub hidden: usize,
+    #[arg(long, default_value_t = 32)]
+    pub out_hidden: usize,
+    #[arg(long)]
+    pub no_residual: bool,
+    #[arg(long)]
+    pub no_skip: bool,
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// adam or rmsprop.
+    #[arg(long, default_value = "adam")]
+    pub optimizer: String,
+    /// Learning rate multiplier after each epoch.
+    #[arg(long, default_value_t = 0.99)]
+    pub lr_decay: f64,
+    /// Gradient-norm clipping (0 = off).
+    #[arg(long, default_value_t = 1.0)]
+    pub clip: f64,
+    #[arg(long, default_value_t = 1000)]
+    pub epochs: usize,
+    /// Stop after this many minutes (then validate and save).
+    #[arg(long)]
+    pub minutes: Option<f64>,
+    /// Images per epoch (default: the whole training set, or 4096 crops for image folders).
+    #[arg(long)]
+    pub epoch_size: Option<usize>,
+    /// Validation images.
+    #[arg(long, default_value_t = 1000)]
+    pub valid_size: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// auto, cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Checkpoint base path (default: OUT with .ckpt); resume with --resume.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    #[arg(long)]
+    pub resume: bool,
+    /// CSV learning curve (default: OUT with .csv).
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Weight file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Data, as for `train` (its validation/test part is used).
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub data_args: DataArgs,
+    /// Images to evaluate.
+    #[arg(long, default_value_t = 200)]
+    pub limit: usize,
+    /// auto, cpu or cuda (for the libtorch NLL).
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[cfg(not(feature = "torch"))]
+pub fn train(_: &Reporter, _: &TrainArgs) -> Result<()> {
+    bail!("this pixelrnn was built without libtorch; run scripts/setup-torch and build with --features torch")
+}
+
+#[cfg(not(feature = "torch"))]
+pub fn eval(_: &Reporter, _: &EvalArgs) -> Result<()> {
+    bail!("this pixelrnn was built without libtorch; run scripts/setup-torch and build with --features torch")
+}
+
+pub fn parse_arch(s: &str) -> Result<Arch> {
+    s.parse().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+#[cfg(feature = "torch")]
+pub use with_torch::{eval, train};
+
+#[cfg(feature = "torch")]
+mod with_torch {
+    use super::*;
+    use indicatif::{ProgressBar, ProgressStyle};
+    use pixelrnn_codec::{encode, EncodeOptions, Image};
+    use pixelrnn_model::data::{self, DataOptions, Images};
+    use pixelrnn_model::torch::{self, train::EpochInfo, Model, Monitor, StepInfo, TrainOptions};
+    use pixelrnn_model::{Config, Engine, ModelError, Weights};
+    use serde::Serialize;
+    use std::time::Instant;
+
+    fn open_data(path: &std::path::Path, a: &DataArgs) -> Result<data::Data> {
+        let o = DataOptions {
+            crop: a.crop,
+            grey: a.grey,
+            binarize: a.binarize.as_deref().map(str::parse).transpose()?,
+            ..Default::default()
+        };
+        data::open(path, &o).with_context(|| format!("cannot read the data at {}", path.display()))
+    }
+
+    fn with_ext(p: &std::path::Path, ext: &str) -> PathBuf {
+        let mut s = p.as_os_str().to_owned();
+        s.push(ext);
+        PathBuf::from(s)
+    }
+
+    struct Bar<'a> {
+        bar: ProgressBar,
+        rep: &'a Reporter,
+    }
+
+    impl Monitor for Bar<'_> {
+        fn step(&mut self, s: &StepInfo) {
+            self.bar.set_length(s.epoch_images as u64);
+            self.bar.set_position(s.done as u64);
+            self.bar.set_message(format!(
+                "epoch {} train {:.4} bits/dim, {:.0} img/s",
+                s.epoch, s.bits_per_dim, s.images_per_sec
+            ));
+        }
+        fn epoch(&mut self, e: &EpochInfo) {
+            self.bar.suspend(|| {
+                self.rep.line(&format!(
+                    "epoch {:>3}: train {:.4} bits/dim, valid {:.4} bits/dim ({:.2} nats/image), {} images, {:.0} s",
+                    e.epoch,
+                    e.train_bits_per_dim,
+                    e.valid_bits_per_dim,
+                    e.valid_nats_per_image,
+                    e.images,
+                    e.seconds
+                ))
+            });
+        }
+    }
+
+    pub fn train(rep: &Reporter, a: &TrainArgs) -> Result<()> {
+        let data = open_data(&a.data, &a.data_args)?;
+        let config = Config {
+            arch: parse_arch(&a.arch)?,
+            channels: data.channels(),
+            levels: data.levels(),
+            hidden: a.hidden,
+            layers: a.layers,
+            out_hidden: a.out_hidden,
+            residual: !a.no_residual,
+            skip: !a.no_skip,
+            ..Config::pixel_cnn(1, 1, 1, 1)
+        };
+        config.validate()?;
+        let device = torch::device(&a.device)?;
+        let opts = TrainOptions {
+            config: config.clone(),
+            batch: a.batch.max(1),
+            lr: a.lr,
+            optimizer: a.optimizer.parse()?,
+            lr_decay: a.lr_decay,
+            clip: a.clip,
+            epochs: a.epochs,
+            minutes: a.minutes,
+            epoch_size: a.epoch_size,
+            valid_size: a.valid_size,
+            seed: a.seed,
+            device,
+            out: a.out.clone(),
+            checkpoint: a.checkpoint.clone().unwrap_or_else(|| with_ext(&a.out, ".ckpt")),
+            resume: a.resume,
+            log: Some(a.log.clone().unwrap_or_else(|| with_ext(&a.out, ".csv"))),
+        };
+        rep.detail(&format!("training {config:?} on {device:?}"));
+        let bar = rep.progress(0, "training");
+        bar.set_style(ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} eta {eta}").expect("valid"));
+        let mut mon = Bar { bar, rep };
+        let summary = torch::train(&data, &opts, &mut mon)?;
+        mon.bar.finish_and_clear();
+        #[derive(Serialize)]
+        struct Out<'a> {
+            arch: &'a str,
+            device: String,
+            out: String,
+            #[serde(flatten)]
+            summary: &'a torch::TrainSummary,
+        }
+        let out = Out {
+            arch: config.arch.name(),
+            device: format!("{device:?}"),
+            out: a.out.display().to_string(),
+            summary: &summary,
+        };
+        rep.result(&out, &format!(
+            "{}: {} epochs, {} images in {:.0} s ({:.2} s per 1000 images), validation {:.4} bits/dim (best {:.4}), wrote {}",
+            config.arch.name(),
+            summary.epochs,
+            summary.images,
+            summary.seconds,
+            summary.seconds_per_1000_images,
+            summary.last_valid_bits_per_dim,
+            summary.best_valid_bits_per_dim,
+            a.out.display()
+        ));
+        Ok(())
+    }
+
+    /// Σ −ln p of the engine's probabilities for every sub-pixel of every image.
+    fn engine_nats(engine: &Engine, images: &Images, threads: usize) -> Result<f64> {
+        let mut total = 0.0;
+        for i in 0..images.n {
+            let px = images.image(i);
+            let mut k = 0;
+            engine.batch::<ModelError>(px, images.w, images.h, threads, |p| {
+                total -= (p[px[k] as usize] as f64).ln();
+                k += 1;
+                Ok(())
+            })?;
+        }
+        Ok(total)
+    }
+
+    pub fn eval(rep: &Reporter, a: &EvalArgs) -> Result<()> {
+        let weights = Weights::load(&a.model).with_context(|| format!("cannot load {}", a.model.display()))?;
+        let data = open_data(&a.data, &a.data_args)?;
+        let images = data.valid_set(a.limit);
+        let c = weights.config();
+        if c.channels != images.c || c.levels != data.levels() {
+            bail!(
+                "the model codes {} channel(s) at {} levels, the data has {} channel(s) at {} levels",
+                c.channels,
+                c.levels,
+                images.c,
+                data.levels()
+            );
+        }
+        let dims = (images.n * images.h * images.w * images.c) as f64;
+        let ln2 = std::f64::consts::LN_2;
+        let device = torch::device(&a.device)?;
+        let t = Instant::now();
+        let model = Model::from_weights(&weights, device)?;
+        let (_, torch_bpd) = torch::evaluate(&model, &images, 32);
+        let torch_s = t.elapsed().as_secs_f64();
+        let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        #[derive(Serialize)]
+        struct Out {
+            images: usize,
+            libtorch_bits_per_dim: f64,
+            engine_bits_per_dim: Option<f64>,
+            difference: Option<f64>,
+            actual_bits_per_dim: Option<f64>,
+            libtorch_seconds: f64,
+            engine_seconds: Option<f64>,
+        }
+        let mut out = Out {
+            images: images.n,
+            libtorch_bits_per_dim: torch_bpd,
+            engine_bits_per_dim: None,
+            difference: None,
+            actual_bits_per_dim: None,
+            libtorch_seconds: torch_s,
+            engine_seconds: None,
+        };
+        match Engine::new(weights.clone()) {
+            Ok(engine) => {
+                let t = Instant::now();
+                let bpd = engine_nats(&engine, &images, threads)? / dims / ln2;
+                out.engine_seconds = Some(t.elapsed().as_secs_f64());
+                out.engine_bits_per_dim = Some(bpd);
+                out.difference = Some(bpd - torch_bpd);
+                let mut payload = 0u64;
+                for i in 0..images.n {
+                    let img = Image::new(images.w as u32, images.h as u32, images.c as u8, images.image(i).to_vec())?;
+                    let enc = encode(&img, &engine, &EncodeOptions { threads, ..Default::default() })?;
+                    payload += enc.header.payload_len;
+                }
+                out.actual_bits_per_dim = Some(payload as f64 * 8.0 / dims);
+            }
+            Err(e) => rep.detail(&format!("engine: {e}")),
+        }
+        let fmt = |v: Option<f64>| v.map_or("n/a (engine lacks this architecture)".to_string(), |v| format!("{v:.5}"));
+        rep.result(
+            &out,
+            &format!(
+                "{} images: libtorch {:.5} bits/dim, engine {}, difference {}, actual payload {} bits/dim",
+                out.images,
+                out.libtorch_bits_per_dim,
+                fmt(out.engine_bits_per_dim),
+                out.difference.map_or("n/a".into(), |d| format!("{d:+.2e}")),
+                fmt(out.actual_bits_per_dim)
+            ),
+        );
+        if let Some(d) = out.difference {
+            if d.abs() > 1e-3 {
+                bail!("libtorch and engine disagree by {d:.2e} bits/dim (more than 1e-3)");
+            }
+        }
+        Ok(())
+    }
+}
