@@ -45,6 +45,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate a model's NLL with libtorch and the engine, and its real code length.
     Eval(train::EvalArgs),
+    /// List the devices `train` and `eval` can use.
+    Devices,
     /// Show the header of .prnn files.
     Info {
         /// .prnn files ('-' for stdin).
@@ -101,6 +103,7 @@ fn main() -> ExitCode {
         Command::Decompress(a) => for_each(&rep, &a.inputs, &a.common, |i, o| decompress(&rep, a, i, o)),
         Command::Train(a) => train::train(&rep, a),
         Command::Eval(a) => train::eval(&rep, a),
+        Command::Devices => train::devices(),
         Command::Info { files } => files.iter().try_for_each(|f| info(&rep, f)),
     };
     match result {

@@ -93,6 +93,7 @@ impl Reporter {
     }
 
     /// A line of normal output on stderr (hidden by -q and --json).
+    #[cfg_attr(not(feature = "torch"), allow(dead_code))]
     pub fn line(&self, msg: &str) {
         if !self.quiet && !self.json {
             eprintln!("{msg}");
@@ -100,6 +101,7 @@ impl Reporter {
     }
 
     /// A final result: JSON on stdout with --json, else a line on stderr.
+    #[cfg_attr(not(feature = "torch"), allow(dead_code))]
     pub fn result(&self, v: &impl Serialize, line: &str) {
         if self.json {
             self.json_line(v, false);

@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+#[cfg(not(feature = "torch"))]
+use anyhow::bail;
+use anyhow::Result;
 use clap::Args;
-use pixelrnn_model::Arch;
 
 use crate::report::Reporter;
 
@@ -115,8 +116,18 @@ pub fn eval(_: &Reporter, _: &EvalArgs) -> Result<()> {
     bail!("this pixelrnn was built without libtorch; run scripts/setup-torch and build with --features torch")
 }
 
-pub fn parse_arch(s: &str) -> Result<Arch> {
-    s.parse().map_err(|e| anyhow::anyhow!("{e}"))
+/// Prints the libtorch devices this build can train on, one per line.
+pub fn devices() -> Result<()> {
+    #[cfg(feature = "torch")]
+    {
+        println!("cpu");
+        for i in 0..pixelrnn_model::torch::cuda_devices() {
+            println!("cuda:{i}");
+        }
+    }
+    #[cfg(not(feature = "torch"))]
+    println!("cpu (no libtorch in this build: train and eval need --features torch)");
+    Ok(())
 }
 
 #[cfg(feature = "torch")]
@@ -125,6 +136,12 @@ pub use with_torch::{eval, train};
 #[cfg(feature = "torch")]
 mod with_torch {
     use super::*;
+    use anyhow::{bail, Context};
+    use pixelrnn_model::Arch;
+
+    fn parse_arch(s: &str) -> Result<Arch> {
+        s.parse().map_err(|e| anyhow::anyhow!("{e}"))
+    }
     use indicatif::{ProgressBar, ProgressStyle};
     use pixelrnn_codec::{encode, EncodeOptions, Image};
     use pixelrnn_model::data::{self, DataOptions, Images};
@@ -167,12 +184,7 @@ mod with_torch {
             self.bar.suspend(|| {
                 self.rep.line(&format!(
                     "epoch {:>3}: train {:.4} bits/dim, valid {:.4} bits/dim ({:.2} nats/image), {} images, {:.0} s",
-                    e.epoch,
-                    e.train_bits_per_dim,
-                    e.valid_bits_per_dim,
-                    e.valid_nats_per_image,
-                    e.images,
-                    e.seconds
+                    e.epoch, e.train_bits_per_dim, e.valid_bits_per_dim, e.valid_nats_per_image, e.images, e.seconds
                 ))
             });
         }
@@ -281,7 +293,9 @@ mod with_torch {
         let model = Model::from_weights(&weights, device)?;
         let (_, torch_bpd) = torch::evaluate(&model, &images, 32);
         let torch_s = t.elapsed().as_secs_f64();
-        let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let threads = a
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         #[derive(Serialize)]
         struct Out {
             images: usize,
@@ -310,15 +324,31 @@ mod with_torch {
                 out.difference = Some(bpd - torch_bpd);
                 let mut payload = 0u64;
                 for i in 0..images.n {
-                    let img = Image::new(images.w as u32, images.h as u32, images.c as u8, images.image(i).to_vec())?;
-                    let enc = encode(&img, &engine, &EncodeOptions { threads, ..Default::default() })?;
+                    let img = Image::new(
+                        images.w as u32,
+                        images.h as u32,
+                        images.c as u8,
+                        images.image(i).to_vec(),
+                    )?;
+                    let enc = encode(
+                        &img,
+                        &engine,
+                        &EncodeOptions {
+                            threads,
+                            ..Default::default()
+                        },
+                    )?;
                     payload += enc.header.payload_len;
                 }
                 out.actual_bits_per_dim = Some(payload as f64 * 8.0 / dims);
             }
             Err(e) => rep.detail(&format!("engine: {e}")),
         }
-        let fmt = |v: Option<f64>| v.map_or("n/a (engine lacks this architecture)".to_string(), |v| format!("{v:.5}"));
+        let fmt = |v: Option<f64>| {
+            v.map_or("n/a (engine lacks this architecture)".to_string(), |v| {
+                format!("{v:.5}")
+            })
+        };
         rep.result(
             &out,
             &format!(

@@ -29,7 +29,11 @@ impl Images {
         for &i in idx {
             pixels.extend_from_slice(self.image(i));
         }
-        Images { n: idx.len(), pixels, ..*self }
+        Images {
+            n: idx.len(),
+            pixels,
+            ..*self
+        }
     }
 
     /// Splits off the last `frac` of the images as a held-out set.
@@ -57,7 +61,10 @@ impl std::str::FromStr for Binarize {
         match s {
             "threshold" => Ok(Binarize::Threshold),
             "stochastic" => Ok(Binarize::Stochastic),
-            _ => Err(ModelError::bad("binarize", format!("'{s}' (use threshold or stochastic)"))),
+            _ => Err(ModelError::bad(
+                "binarize",
+                format!("'{s}' (use threshold or stochastic)"),
+            )),
         }
     }
 }
@@ -83,7 +90,9 @@ fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(io_err(path))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(io_err(path))?;
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(io_err(path))?;
         Ok(out)
     } else {
         Ok(raw)
@@ -95,13 +104,28 @@ pub fn read_idx(path: &Path) -> Result<Images> {
     let b = read_maybe_gz(path)?;
     let be = |o: usize| u32::from_be_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]) as usize;
     if b.len() < 16 || be(0) != 0x0803 {
-        let found = if b.len() >= 4 { format!("{:#010x}", be(0)) } else { "a short file".into() };
-        return Err(ModelError::format(format!("IDX file {}", path.display()), "magic 0x00000803", found));
+        let found = if b.len() >= 4 {
+            format!("{:#010x}", be(0))
+        } else {
+            "a short file".into()
+        };
+        return Err(ModelError::format(
+            format!("IDX file {}", path.display()),
+            "magic 0x00000803",
+            found,
+        ));
     }
     let (n, h, w) = (be(4), be(8), be(12));
-    let want = n.checked_mul(h * w).and_then(|x| x.checked_add(16)).unwrap_or(usize::MAX);
+    let want = n
+        .checked_mul(h * w)
+        .and_then(|x| x.checked_add(16))
+        .unwrap_or(usize::MAX);
     if b.len() != want {
-        return Err(ModelError::format(format!("IDX file {}", path.display()), format!("{want} bytes"), b.len()));
+        return Err(ModelError::format(
+            format!("IDX file {}", path.display()),
+            format!("{want} bytes"),
+            b.len(),
+        ));
     }
     Ok(Images {
         n,
@@ -160,9 +184,14 @@ pub fn read_image_dir(dir: &Path, grey: bool) -> Result<Photos> {
     names.sort();
     let mut images = Vec::new();
     for p in &names {
-        let img = image::open(p).map_err(|e| ModelError::format(format!("image {}", p.display()), "a readable image", e))?;
+        let img =
+            image::open(p).map_err(|e| ModelError::format(format!("image {}", p.display()), "a readable image", e))?;
         let (w, h) = (img.width() as usize, img.height() as usize);
-        let px = if grey { img.into_luma8().into_raw() } else { img.into_rgb8().into_raw() };
+        let px = if grey {
+            img.into_luma8().into_raw()
+        } else {
+            img.into_rgb8().into_raw()
+        };
         images.push((w, h, px));
     }
     if images.is_empty() {
@@ -178,7 +207,11 @@ impl Photos {
     /// `n` random `size`×`size` crops (images smaller than that are skipped), flipped left-right
     /// with probability ½ when `flip`.
     pub fn crops(&self, n: usize, size: usize, flip: bool, rng: &mut SplitMix64) -> Images {
-        let big: Vec<&(usize, usize, Vec<u8>)> = self.images.iter().filter(|(w, h, _)| *w >= size && *h >= size).collect();
+        let big: Vec<&(usize, usize, Vec<u8>)> = self
+            .images
+            .iter()
+            .filter(|(w, h, _)| *w >= size && *h >= size)
+            .collect();
         let c = self.c;
         let mut pixels = Vec::with_capacity(n * size * size * c);
         for _ in 0..n {
@@ -267,7 +300,10 @@ pub fn open(path: &Path, o: &DataOptions) -> Result<Data> {
         let v = find(path, &["t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte"]);
         fixed(read_idx(&t)?, v.map(|v| read_idx(&v)).transpose()?)
     } else if path.join("data_batch_1.bin").exists() {
-        let mut batches: Vec<PathBuf> = (1..=5).map(|i| path.join(format!("data_batch_{i}.bin"))).filter(|p| p.exists()).collect();
+        let mut batches: Vec<PathBuf> = (1..=5)
+            .map(|i| path.join(format!("data_batch_{i}.bin")))
+            .filter(|p| p.exists())
+            .collect();
         batches.sort();
         let v = find(path, &["test_batch.bin"]);
         fixed(read_cifar(&batches)?, v.map(|v| read_cifar(&[v])).transpose()?)
@@ -344,7 +380,7 @@ impl Data {
 
     /// The fixed validation set: the first `n` images, or `n` crops drawn with a fixed seed.
     pub fn valid_set(&self, n: usize) -> Images {
-        let mut rng = SplitMix64::new(0x5641_4C49_44);
+        let mut rng = SplitMix64::new(0x0056_414C_4944);
         let mut v = match &self.valid {
             Source::Fixed(i) => i.subset(&(0..n.min(i.n)).collect::<Vec<_>>()),
             Source::Crops { photos, size, .. } => photos.crops(n, *size, false, &mut rng),
@@ -386,7 +422,10 @@ mod tests {
         std::fs::write(d.path().join("bad.idx"), &raw[..raw.len() - 1]).unwrap();
         assert!(read_idx(&d.path().join("bad.idx")).is_err());
         std::fs::write(d.path().join("labels.idx"), [0, 0, 8, 1, 0, 0, 0, 0]).unwrap();
-        assert!(read_idx(&d.path().join("labels.idx")).unwrap_err().to_string().contains("0x00000803"));
+        assert!(read_idx(&d.path().join("labels.idx"))
+            .unwrap_err()
+            .to_string()
+            .contains("0x00000803"));
     }
 
     #[test]

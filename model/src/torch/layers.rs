@@ -173,7 +173,9 @@ pub struct DiagonalLstm {
 /// Row i shifted right by i: `[B, C, H, W] → [B, C, H, W+H−1]`.
 pub fn skew(t: &Tensor) -> Tensor {
     let h = t.size()[2];
-    let rows: Vec<Tensor> = (0..h).map(|i| t.narrow(2, i, 1).constant_pad_nd([i, h - 1 - i])).collect();
+    let rows: Vec<Tensor> = (0..h)
+        .map(|i| t.narrow(2, i, 1).constant_pad_nd([i, h - 1 - i]))
+        .collect();
     Tensor::cat(&rows, 2)
 }
 
@@ -243,7 +245,16 @@ impl DiagonalBiLstm {
         DiagonalBiLstm {
             fwd: DiagonalLstm::new(&(p / "fwd"), c),
             bwd: DiagonalLstm::new(&(p / "bwd"), c),
-            up: MaskedConv2d::new(&(p / "up"), c, c.hidden, c.stream(), (1, 1), Some(Mask::B), c.stream(), true),
+            up: MaskedConv2d::new(
+                &(p / "up"),
+                c,
+                c.hidden,
+                c.stream(),
+                (1, 1),
+                Some(Mask::B),
+                c.stream(),
+                true,
+            ),
             residual: c.residual,
         }
     }
@@ -285,7 +296,16 @@ impl OutputStack {
         OutputStack {
             skips,
             out0: MaskedConv2d::new(&(p / "output" / 0), c, h2, o, (1, 1), Some(Mask::B), o, true),
-            out1: MaskedConv2d::new(&(p / "output" / 1), c, o, c.logits(), (1, 1), Some(Mask::B), c.logits(), true),
+            out1: MaskedConv2d::new(
+                &(p / "output" / 1),
+                c,
+                o,
+                c.logits(),
+                (1, 1),
+                Some(Mask::B),
+                c.logits(),
+                true,
+            ),
         }
     }
 
@@ -295,7 +315,7 @@ impl OutputStack {
         let last = xs.last().expect("at least the first layer's output");
         let mut o = self.out0.forward(&last.relu());
         for (s, x) in self.skips.iter().zip(xs) {
-            o = o + s.forward(&x.relu());
+            o += s.forward(&x.relu());
         }
         self.out1.forward(&o.relu())
     }

@@ -8,5 +8,5 @@ pub mod train;
 #[cfg(test)]
 mod tests;
 
-pub use net::{batch_tensor, device, Model, Net};
+pub use net::{batch_tensor, cuda_devices, device, Model, Net};
 pub use train::{evaluate, train, Monitor, StepInfo, TrainOptions, TrainSummary};

@@ -32,13 +32,28 @@ impl Net {
     pub fn new(root: &nn::Path, config: &Config) -> Result<Net> {
         config.validate()?;
         let c = config;
-        let input = MaskedConv2d::new(&(root / "input"), c, c.channels, c.stream(), (7, 7), Some(Mask::A), c.stream(), true);
+        let input = MaskedConv2d::new(
+            &(root / "input"),
+            c,
+            c.channels,
+            c.stream(),
+            (7, 7),
+            Some(Mask::A),
+            c.stream(),
+            true,
+        );
         let body = match c.arch {
-            Arch::PixelCnn => Body::Cnn((0..c.layers).map(|l| ResBlock::new(&(root / "blocks" / l), c)).collect()),
+            Arch::PixelCnn => Body::Cnn(
+                (0..c.layers)
+                    .map(|l| ResBlock::new(&(root / "blocks" / l), c))
+                    .collect(),
+            ),
             Arch::RowLstm => Body::Row((0..c.layers).map(|l| RowLstm::new(&(root / "layers" / l), c)).collect()),
-            Arch::DiagonalBilstm => {
-                Body::Diag((0..c.layers).map(|l| DiagonalBiLstm::new(&(root / "layers" / l), c)).collect())
-            }
+            Arch::DiagonalBilstm => Body::Diag(
+                (0..c.layers)
+                    .map(|l| DiagonalBiLstm::new(&(root / "layers" / l), c))
+                    .collect(),
+            ),
         };
         Ok(Net {
             config: c.clone(),
@@ -133,7 +148,13 @@ impl Model {
             })?;
             let data: Vec<f32> = Vec::<f32>::try_from(v.to_device(Device::Cpu).to_kind(Kind::Float).flatten(0, -1))
                 .map_err(|e| ModelError::bad("export", e.to_string()))?;
-            tensors.insert(spec.name, WTensor { shape: spec.shape, data });
+            tensors.insert(
+                spec.name,
+                WTensor {
+                    shape: spec.shape,
+                    data,
+                },
+            );
         }
         if vars.len() != tensors.len() {
             let extra: Vec<_> = vars.keys().filter(|k| !tensors.contains_key(*k)).collect();
@@ -145,6 +166,11 @@ impl Model {
         }
         Weights::from_parts(self.net.config.clone(), tensors)
     }
+}
+
+/// Number of CUDA devices libtorch sees (0 without CUDA).
+pub fn cuda_devices() -> usize {
+    tch::Cuda::device_count().max(0) as usize
 }
 
 /// `auto` (CUDA when present), `cpu` or `cuda`.

@@ -44,7 +44,10 @@ fn check_causal(arch: Arch, channels: usize) {
             }
         }
     }
-    assert!(seen_past > n * (n - 1) / 4, "{arch:?}: too little context ({seen_past})");
+    assert!(
+        seen_past > n * (n - 1) / 4,
+        "{arch:?}: too little context ({seen_past})"
+    );
 }
 
 #[test]
@@ -70,10 +73,20 @@ fn causal_diagonal_bilstm() {
 #[test]
 fn diagonal_bilstm_sees_everything_before() {
     tch::manual_seed(3);
-    let c = Config { layers: 2, ..cfg(Arch::DiagonalBilstm, 1) };
+    let c = Config {
+        layers: 2,
+        ..cfg(Arch::DiagonalBilstm, 1)
+    };
     let m = Model::new(&c, Device::Cpu).unwrap();
     let x = (Tensor::rand([1, 1, 4, 5], (Kind::Float, Device::Cpu)) - 0.5).set_requires_grad(true);
-    let y = m.net.forward(&x).get(0).get(0).select(1, 3).select(1, 2).sum(Kind::Float);
+    let y = m
+        .net
+        .forward(&x)
+        .get(0)
+        .get(0)
+        .select(1, 3)
+        .select(1, 2)
+        .sum(Kind::Float);
     let g: Vec<f32> = Vec::try_from(Tensor::run_backward(&[y], &[&x], false, false).remove(0).flatten(0, -1)).unwrap();
     // Sub-pixel (3, 2): everything before it, the far right of the rows above included, must be
     // visible (the mask-A layer passes (2, 4) on through (3, 1)).
@@ -133,7 +146,13 @@ fn tiny_model_fits_a_handful_of_images() {
             }
         }
     }
-    let imgs = Images { n: 4, h: 6, w: 6, c: 1, pixels: px };
+    let imgs = Images {
+        n: 4,
+        h: 6,
+        w: 6,
+        c: 1,
+        pixels: px,
+    };
     for arch in ARCHS {
         let c = Config {
             levels: 2,
@@ -148,6 +167,9 @@ fn tiny_model_fits_a_handful_of_images() {
             opt.backward_step(&loss);
         }
         let (_, after) = evaluate(&m, &imgs, 4);
-        assert!(after < 0.15 && after < before / 4.0, "{arch:?}: {before:.3} → {after:.3} bits/dim");
+        assert!(
+            after < 0.15 && after < before / 4.0,
+            "{arch:?}: {before:.3} → {after:.3} bits/dim"
+        );
     }
 }

@@ -157,7 +157,10 @@ pub fn train(data: &Data, opts: &TrainOptions, monitor: &mut dyn Monitor) -> Res
     }
     tch::manual_seed(opts.seed as i64);
     let mut model = Model::new(c, opts.device)?;
-    let (ckpt_w, ckpt_s) = (with_ext(&opts.checkpoint, ".safetensors"), with_ext(&opts.checkpoint, ".json"));
+    let (ckpt_w, ckpt_s) = (
+        with_ext(&opts.checkpoint, ".safetensors"),
+        with_ext(&opts.checkpoint, ".json"),
+    );
     let mut state = State {
         config: c.clone(),
         epoch: 0,
@@ -201,7 +204,10 @@ pub fn train(data: &Data, opts: &TrainOptions, monitor: &mut dyn Monitor) -> Res
                     source,
                 })?;
             if fresh {
-                let _ = writeln!(f, "epoch,images,seconds,lr,train_bits_per_dim,valid_bits_per_dim,valid_nats_per_image");
+                let _ = writeln!(
+                    f,
+                    "epoch,images,seconds,lr,train_bits_per_dim,valid_bits_per_dim,valid_nats_per_image"
+                );
             }
             Some(f)
         }
@@ -241,7 +247,10 @@ pub fn train(data: &Data, opts: &TrainOptions, monitor: &mut dyn Monitor) -> Res
             }
             let bpd = loss.double_value(&[]) / (dims * (b.h * b.w) as f64) / std::f64::consts::LN_2;
             if !bpd.is_finite() {
-                return Err(ModelError::bad("lr", format!("training diverged (loss {bpd}); lower --lr or set --clip")));
+                return Err(ModelError::bad(
+                    "lr",
+                    format!("training diverged (loss {bpd}); lower --lr or set --clip"),
+                ));
             }
             train_time += t.elapsed().as_secs_f64();
             sum_bpd += bpd;
@@ -289,7 +298,12 @@ pub fn train(data: &Data, opts: &TrainOptions, monitor: &mut dyn Monitor) -> Res
         state.lr *= opts.lr_decay;
         opt.set_lr(state.lr);
         write_atomic(&ckpt_w, &weights.to_bytes())?;
-        write_atomic(&ckpt_s, serde_json::to_string_pretty(&state).expect("state serialises").as_bytes())?;
+        write_atomic(
+            &ckpt_s,
+            serde_json::to_string_pretty(&state)
+                .expect("state serialises")
+                .as_bytes(),
+        )?;
     }
     Ok(TrainSummary {
         epochs: state.epoch,
@@ -297,6 +311,10 @@ pub fn train(data: &Data, opts: &TrainOptions, monitor: &mut dyn Monitor) -> Res
         seconds: start.elapsed().as_secs_f64(),
         best_valid_bits_per_dim: state.best_valid,
         last_valid_bits_per_dim: last_valid,
-        seconds_per_1000_images: if run_images > 0 { train_time * 1000.0 / run_images as f64 } else { f64::NAN },
+        seconds_per_1000_images: if run_images > 0 {
+            train_time * 1000.0 / run_images as f64
+        } else {
+            f64::NAN
+        },
     })
 }

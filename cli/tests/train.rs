@@ -1,0 +1,129 @@
+//! `pixelrnn train` / `eval` end to end on a tiny generated IDX file (feature `torch`).
+#![cfg(feature = "torch")]
+
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_pixelrnn");
+
+fn write_idx(path: &Path, n: usize, h: usize, w: usize) {
+    let mut b = vec![0u8, 0, 8, 3];
+    for d in [n, h, w] {
+        b.extend_from_slice(&(d as u32).to_be_bytes());
+    }
+    for k in 0..n {
+        for y in 0..h {
+            for x in 0..w {
+                b.push(((x * 40 + y * 10 + k * 3) % 256) as u8);
+            }
+        }
+    }
+    std::fs::write(path, b).unwrap();
+}
+
+fn run(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let o = Command::new(BIN).args(args).current_dir(dir).output().unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn train_resume_and_eval_every_arch() {
+    let d = tempfile::tempdir().unwrap();
+    write_idx(&d.path().join("train-images-idx3-ubyte"), 24, 6, 7);
+    write_idx(&d.path().join("t10k-images-idx3-ubyte"), 6, 6, 7);
+    for arch in ["pixel-cnn", "row-lstm", "diagonal-bilstm"] {
+        let out = format!("{arch}.safetensors");
+        let common = [
+            "train",
+            "--arch",
+            arch,
+            "--data",
+            ".",
+            "--out",
+            &out,
+            "--hidden",
+            "4",
+            "--layers",
+            "1",
+            "--out-hidden",
+            "8",
+            "--batch",
+            "8",
+            "--device",
+            "cpu",
+            "--json",
+            "--lr",
+            "5e-3",
+        ];
+        let (ok, stdout, stderr) = run(d.path(), &[&common[..], &["--epochs", "2"]].concat());
+        assert!(ok, "{arch}: {stderr}");
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!(v["epochs"], 2, "{arch}");
+        let w = pixelrnn_model::Weights::load(&d.path().join(&out)).unwrap();
+        assert_eq!(w.config().arch.name(), arch.replace('-', "_"));
+        let csv = std::fs::read_to_string(d.path().join(format!("{out}.csv"))).unwrap();
+        assert_eq!(csv.lines().count(), 3, "{csv}");
+        // Resume continues from the checkpoint: two more epochs, appended to the curve.
+        let (ok, stdout, stderr) = run(d.path(), &[&common[..], &["--epochs", "4", "--resume"]].concat());
+        assert!(ok, "{arch} resume: {stderr}");
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!(v["epochs"], 4);
+        let csv = std::fs::read_to_string(d.path().join(format!("{out}.csv"))).unwrap();
+        assert_eq!(csv.lines().count(), 5, "{csv}");
+        // Resuming with other sizes is refused.
+        let (ok, _, stderr) = run(
+            d.path(),
+            &[&common[..], &["--epochs", "5", "--resume", "--no-skip"]].concat(),
+        );
+        assert!(!ok && stderr.contains("checkpoint"), "{stderr}");
+    }
+    let (ok, stdout, stderr) = run(
+        d.path(),
+        &[
+            "eval",
+            "--model",
+            "pixel-cnn.safetensors",
+            ".",
+            "--device",
+            "cpu",
+            "--json",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(v["difference"].as_f64().unwrap().abs() < 1e-3);
+    assert!(v["actual_bits_per_dim"].as_f64().unwrap() > 0.0);
+    let (ok, stdout, _) = run(
+        d.path(),
+        &[
+            "eval",
+            "--model",
+            "row-lstm.safetensors",
+            ".",
+            "--device",
+            "cpu",
+            "--json",
+        ],
+    );
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(v["libtorch_bits_per_dim"].as_f64().unwrap() > 0.0);
+    // A model of the wrong layout is refused.
+    let (ok, _, stderr) = run(
+        d.path(),
+        &[
+            "train",
+            "--data",
+            "missing-dir",
+            "--out",
+            "x.safetensors",
+            "--device",
+            "cpu",
+        ],
+    );
+    assert!(!ok && stderr.contains("missing-dir"), "{stderr}");
+}
