@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Copy to gpu/ beside a stripped pixelrnn (--features torch), photos/{train,valid} and fmnist/ (IDX files); run there.
 # One GPU session: scripts/gpu-check, then candidate default models trained concurrently.
 set -u
 cd "$(dirname "$0")"
