@@ -1,6 +1,6 @@
 //! Engine-wide tests: batch vs incremental bit-exactness, thread independence and causality.
 
-use crate::config::Config;
+use crate::config::{Arch, Config};
 use crate::engine::Engine;
 use crate::rng::SplitMix64;
 use crate::ModelError;
@@ -51,6 +51,22 @@ fn configs() -> Vec<Config> {
             levels: 2,
             ..Config::pixel_cnn(2, 3, 0, 4)
         },
+        Config {
+            levels: 16,
+            ..Config::pixel_cnn(3, 6, 2, 9).with_arch(Arch::RowLstm)
+        },
+        Config {
+            residual: false,
+            ..Config::pixel_cnn(1, 4, 2, 5).with_arch(Arch::RowLstm)
+        },
+        Config {
+            levels: 16,
+            ..Config::pixel_cnn(3, 6, 2, 9).with_arch(Arch::DiagonalBilstm)
+        },
+        Config {
+            skip: false,
+            ..Config::pixel_cnn(2, 4, 1, 5).with_arch(Arch::DiagonalBilstm)
+        },
     ]
 }
 
@@ -70,12 +86,17 @@ fn batch_and_incremental_agree_bit_for_bit() {
 
 #[test]
 fn thread_count_does_not_change_results() {
-    let cfg = Config::pixel_cnn(3, 6, 2, 9);
-    let e = Engine::random(&cfg, 5).unwrap();
-    let px = random_image(13, 37, 3, 256, 9);
-    let one = batch_bits(&e, &px, 13, 37, 1);
-    for t in [2, 3, 4] {
-        assert!(one == batch_bits(&e, &px, 13, 37, t), "{t} threads differ from 1");
+    for arch in [Arch::PixelCnn, Arch::RowLstm, Arch::DiagonalBilstm] {
+        let cfg = Config::pixel_cnn(3, 6, 2, 9).with_arch(arch);
+        let e = Engine::random(&cfg, 5).unwrap();
+        let px = random_image(13, 17, 3, 256, 9);
+        let one = batch_bits(&e, &px, 13, 17, 1);
+        for t in [2, 3, 4] {
+            assert!(
+                one == batch_bits(&e, &px, 13, 17, t),
+                "{arch:?}: {t} threads differ from 1"
+            );
+        }
     }
 }
 

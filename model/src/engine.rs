@@ -18,14 +18,10 @@ pub struct Engine {
 impl Engine {
     /// Builds the engine for validated weights.
     pub fn new(weights: Weights) -> Result<Engine> {
+        weights.config().validate()?;
         let graph = match weights.config().arch {
             Arch::PixelCnn => crate::pixel_cnn::graph(&weights),
-            other => {
-                return Err(ModelError::bad(
-                    "arch",
-                    format!("{} is not supported by this version of the engine", other.name()),
-                ))
-            }
+            Arch::RowLstm | Arch::DiagonalBilstm => crate::lstm::graph(&weights),
         };
         Ok(Engine { weights, graph })
     }

@@ -1,6 +1,9 @@
-//! The engine graph (planes and ops in topological order) and its two modes: batch (whole image,
-//! row bands in parallel; used to encode) and incremental (one sub-pixel at a time; used to
-//! decode and sample). Both compute every value with [`Op::point`].
+//! The engine graph (planes and steps in topological order) and its two modes: batch (row by
+//! row, each row's positions in parallel; used to encode) and incremental (one sub-pixel at a
+//! time; used to decode and sample). Both compute every value with the steps' `point` functions,
+//! and keep only the rows each plane's readers can reach.
+
+use std::ops::Range;
 
 use rayon::prelude::*;
 
@@ -8,11 +11,7 @@ use crate::config::{group_range, Config};
 use crate::error::{ModelError, Result};
 use crate::fmath::softmax;
 use crate::layers::{Op, Plane};
-
-/// Floats of feature planes kept per batch band (the band height adapts to the width).
-const BAND_BUDGET: usize = 1 << 24;
-/// Floats of logits computed at once in batch mode.
-const LOGIT_BUDGET: usize = 1 << 21;
+use crate::recurrent::{DiagLstmOp, RowLstmOp};
 
 #[inline]
 pub(crate) fn relu(v: f32) -> f32 {
@@ -23,18 +22,116 @@ pub(crate) fn relu(v: f32) -> f32 {
     }
 }
 
-/// Planes and ops of a model. Plane `image` holds the scaled input, plane `logits` the output.
+/// When a step runs within a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sched {
+    /// Positions of a row are independent: any order, in parallel.
+    Parallel,
+    /// Left to right; in incremental mode as each pixel arrives.
+    LeftToRight,
+    /// Right to left once the row's input is complete; its results are read one row later.
+    RowEnd,
+}
+
+/// One layer of the graph.
+#[derive(Clone, Debug)]
+pub enum Step {
+    Conv(Op),
+    RowLstm(RowLstmOp),
+    Diag(DiagLstmOp),
+}
+
+impl Step {
+    /// Output units (features of the output plane(s)).
+    pub fn units(&self) -> usize {
+        match self {
+            Step::Conv(op) => op.cout,
+            Step::RowLstm(op) => op.hidden(),
+            Step::Diag(op) => op.hidden(),
+        }
+    }
+
+    /// Values per unit written by `point` (conv: 1; LSTM: h and c).
+    fn values(&self) -> usize {
+        match self {
+            Step::Conv(_) => 1,
+            _ => 2,
+        }
+    }
+
+    pub fn sched(&self) -> Sched {
+        match self {
+            Step::Conv(_) | Step::RowLstm(_) => Sched::Parallel,
+            Step::Diag(op) if op.reverse => Sched::RowEnd,
+            Step::Diag(_) => Sched::LeftToRight,
+        }
+    }
+
+    /// (plane, rows above the current one that are read) for every input.
+    fn reads(&self) -> Vec<(usize, usize)> {
+        match self {
+            Step::Conv(op) => {
+                let mut v: Vec<_> = op.terms.iter().map(|(p, c)| (*p, c.up)).collect();
+                v.extend(op.residual.map(|r| (r, 0)));
+                v
+            }
+            Step::RowLstm(op) => vec![(op.src, 0), (op.h, 1), (op.c, 1)],
+            Step::Diag(op) => vec![(op.src, 0), (op.h, 1), (op.c, 1)],
+        }
+    }
+
+    #[inline]
+    fn point(&self, planes: &[Plane], y: usize, x: usize, units: Range<usize>, out: &mut [f32]) {
+        match self {
+            Step::Conv(op) => op.point(planes, y, x, units, out),
+            Step::RowLstm(op) => op.point(planes, y, x, units, out),
+            Step::Diag(op) => op.point(planes, y, x, units, out),
+        }
+    }
+
+    /// Stores what `point` computed for `units` at (y, x).
+    #[inline]
+    fn write(&self, planes: &mut [Plane], y: usize, x: usize, units: Range<usize>, out: &[f32]) {
+        let n = units.len();
+        match self {
+            Step::Conv(op) => {
+                if let Some(p) = op.raw {
+                    planes[p].at_mut(y, x)[units.clone()].copy_from_slice(&out[..n]);
+                }
+                if let Some(p) = op.relu {
+                    for (d, &v) in planes[p].at_mut(y, x)[units].iter_mut().zip(out) {
+                        *d = relu(v);
+                    }
+                }
+            }
+            Step::RowLstm(RowLstmOp { h, c, .. }) | Step::Diag(DiagLstmOp { h, c, .. }) => {
+                planes[*h].at_mut(y, x)[units.clone()].copy_from_slice(&out[..n]);
+                planes[*c].at_mut(y, x)[units].copy_from_slice(&out[n..2 * n]);
+            }
+        }
+    }
+
+    /// Computes and stores `units` at (y, x).
+    #[inline]
+    fn run(&self, planes: &mut [Plane], y: usize, x: usize, units: Range<usize>, scratch: &mut [f32]) {
+        let out = &mut scratch[..units.len() * self.values()];
+        self.point(planes, y, x, units.clone(), out);
+        self.write(planes, y, x, units, out);
+    }
+}
+
+/// Planes and steps of a model. Plane `image` holds the scaled input, plane `logits` the output.
 #[derive(Clone, Debug)]
 pub struct Graph {
     pub channels: usize,
     pub levels: usize,
     pub plane_ch: Vec<usize>,
-    pub ops: Vec<Op>,
+    pub steps: Vec<Step>,
     pub image: usize,
     pub logits: usize,
     /// Input scaling: level v ↦ 2v/(levels−1) − 1.
     scale: Vec<f32>,
-    /// Rows each plane keeps in incremental mode.
+    /// Rows each plane keeps.
     ring_rows: Vec<usize>,
 }
 
@@ -45,7 +142,7 @@ impl Graph {
             channels: c.channels,
             levels: c.levels,
             plane_ch: vec![c.channels],
-            ops: Vec::new(),
+            steps: Vec::new(),
             image: 0,
             logits: 0,
             scale: (0..c.levels).map(|v| v as f32 * 2.0 / den - 1.0).collect(),
@@ -58,18 +155,32 @@ impl Graph {
         self.plane_ch.len() - 1
     }
 
-    pub(crate) fn push(&mut self, op: Op) {
-        self.ops.push(op);
+    pub(crate) fn push(&mut self, step: impl Into<Step>) {
+        self.steps.push(step.into());
     }
 
     pub(crate) fn finish(&mut self, logits: usize) {
         self.logits = logits;
         self.ring_rows = vec![1; self.plane_ch.len()];
-        for op in &self.ops {
-            for (src, conv) in &op.terms {
-                self.ring_rows[*src] = self.ring_rows[*src].max(conv.up + 1);
+        for s in &self.steps {
+            for (p, up) in s.reads() {
+                self.ring_rows[p] = self.ring_rows[p].max(up + 1);
             }
         }
+    }
+
+    fn planes(&self, width: usize, height: usize) -> Vec<Plane> {
+        (0..self.plane_ch.len())
+            .map(|p| {
+                let mut pl = Plane::default();
+                pl.reset(width, self.plane_ch[p], 0, self.ring_rows[p].min(height.max(1)));
+                pl
+            })
+            .collect()
+    }
+
+    fn scratch(&self) -> Vec<f32> {
+        vec![0.0; self.steps.iter().map(|s| s.units() * s.values()).max().unwrap_or(0)]
     }
 
     fn check(&self, pixels: &[u8], width: usize, height: usize) -> Result<()> {
@@ -136,145 +247,114 @@ impl Graph {
             .num_threads(threads.max(1))
             .build()
             .map_err(|e| ModelError::bad("threads", e.to_string()))?;
-        let n = self.plane_ch.len();
-        let last = self.ops.len() - 1;
-        let feat: usize = (0..n).filter(|&p| p != self.logits).map(|p| self.plane_ch[p]).sum();
-        let band = (BAND_BUDGET / (width * feat).max(1)).clamp(16, 512).min(height);
-        let lch = self.plane_ch[self.logits];
-        let chunk = (LOGIT_BUDGET / (width * lch)).clamp(1, band);
-        let mut planes = vec![Plane::default(); n];
+        let mut planes = self.planes(width, height);
+        let mut scratch = self.scratch();
         let mut tmp = Vec::new();
-        for y0 in (0..height).step_by(band) {
-            let y1 = (y0 + band).min(height);
-            // Rows each plane needs for this band, walking the ops backwards.
-            let mut start = vec![usize::MAX; n];
-            let mut op_start = vec![y0; self.ops.len()];
-            for i in (0..=last).rev() {
-                let op = &self.ops[i];
-                let s = if i == last {
-                    y0
-                } else {
-                    [op.raw, op.relu]
-                        .into_iter()
-                        .flatten()
-                        .map(|p| start[p])
-                        .min()
-                        .unwrap_or(y0)
-                        .min(y0)
-                };
-                op_start[i] = s;
-                for p in [op.raw, op.relu].into_iter().flatten() {
-                    start[p] = s;
-                }
-                for (src, conv) in &op.terms {
-                    start[*src] = start[*src].min(s.saturating_sub(conv.up));
-                }
-                if let Some(r) = op.residual {
-                    start[r] = start[r].min(s);
-                }
-            }
-            for p in 0..n {
-                let s = start[p].min(y1);
-                planes[p].reset(width, self.plane_ch[p], s, y1 - s);
-            }
+        let mut probs = vec![0.0f32; width * self.plane_ch[self.logits]];
+        let chunk = width.div_ceil(4 * threads.max(1)).max(1);
+        let row_len = width * self.channels;
+        for y in 0..height {
             let img = &mut planes[self.image];
-            for y in img.origin..y1 {
-                let src = &pixels[y * width * self.channels..(y + 1) * width * self.channels];
-                for (d, &v) in img.row_mut(y).iter_mut().zip(src) {
-                    *d = self.scale[v as usize];
+            for (d, &v) in img.row_mut(y).iter_mut().zip(&pixels[y * row_len..(y + 1) * row_len]) {
+                *d = self.scale[v as usize];
+            }
+            for step in &self.steps {
+                let units = step.units();
+                match step.sched() {
+                    Sched::Parallel => {
+                        let per = units * step.values();
+                        tmp.resize(width * per, 0.0);
+                        let pl = &planes;
+                        pool.install(|| {
+                            tmp.par_chunks_mut(chunk * per).enumerate().for_each(|(i, part)| {
+                                for (j, out) in part.chunks_exact_mut(per).enumerate() {
+                                    step.point(pl, y, i * chunk + j, 0..units, out);
+                                }
+                            })
+                        });
+                        for (x, out) in tmp.chunks_exact(per).enumerate() {
+                            step.write(&mut planes, y, x, 0..units, out);
+                        }
+                    }
+                    Sched::LeftToRight => {
+                        for x in 0..width {
+                            step.run(&mut planes, y, x, 0..units, &mut scratch);
+                        }
+                    }
+                    Sched::RowEnd => {
+                        for x in (0..width).rev() {
+                            step.run(&mut planes, y, x, 0..units, &mut scratch);
+                        }
+                    }
                 }
             }
-            for (i, &s) in op_start.iter().enumerate().take(last) {
-                self.run_rows(&pool, &mut planes, &mut tmp, i, s, y1);
+            let levels = self.levels;
+            probs.copy_from_slice(planes[self.logits].row_mut(y));
+            if softmax_on {
+                let lg = planes[self.logits].row_mut(y);
+                pool.install(|| {
+                    probs
+                        .par_chunks_mut(levels)
+                        .zip(lg.par_chunks(levels))
+                        .for_each(|(p, l)| softmax(l, p))
+                });
             }
-            for yc in (y0..y1).step_by(chunk) {
-                let ye = (yc + chunk).min(y1);
-                self.run_rows(&pool, &mut planes, &mut tmp, last, yc, ye);
-                let levels = self.levels;
-                let lg = &mut planes[self.logits].data;
-                if softmax_on {
-                    pool.install(|| {
-                        lg.par_chunks_mut(levels).for_each_init(
-                            || vec![0.0f32; levels],
-                            |buf, l| {
-                                softmax(l, buf);
-                                l.copy_from_slice(buf);
-                            },
-                        )
-                    });
-                }
-                for probs in lg.chunks_exact(levels) {
-                    sink(probs)?;
-                }
+            for p in probs.chunks_exact(levels) {
+                sink(p)?;
             }
         }
         Ok(())
     }
 
-    /// Computes op `i` for rows `ys..ye` (all channels) into its output planes, which are
-    /// re-windowed to exactly those rows.
-    fn run_rows(
-        &self,
-        pool: &rayon::ThreadPool,
-        planes: &mut [Plane],
-        tmp: &mut Vec<f32>,
-        i: usize,
-        ys: usize,
-        ye: usize,
-    ) {
-        let op = &self.ops[i];
-        let width = planes[self.image].width;
-        let cout = op.cout;
-        tmp.clear();
-        tmp.resize((ye - ys) * width * cout, 0.0);
-        {
-            let planes = &*planes;
-            pool.install(|| {
-                tmp.par_chunks_mut(width * cout).enumerate().for_each(|(r, row)| {
-                    for (x, out) in row.chunks_exact_mut(cout).enumerate() {
-                        op.point(planes, ys + r, x, 0..cout, out);
-                    }
-                })
-            });
-        }
-        if let Some(p) = op.relu {
-            planes[p].reset(width, cout, ys, ye - ys);
-            for (d, &v) in planes[p].data.iter_mut().zip(tmp.iter()) {
-                *d = relu(v);
-            }
-        }
-        if let Some(p) = op.raw {
-            planes[p].reset(width, cout, ys, ye - ys);
-            std::mem::swap(&mut planes[p].data, tmp);
-        }
-    }
-
     /// Starts incremental mode for a `width`×`height` image.
     pub fn session(&self, width: usize, height: usize) -> Session<'_> {
-        let planes = (0..self.plane_ch.len())
-            .map(|p| {
-                let mut pl = Plane::default();
-                pl.reset(width, self.plane_ch[p], 0, self.ring_rows[p].min(height.max(1)));
-                pl
-            })
-            .collect();
         Session {
             g: self,
             width,
             height,
-            planes,
+            planes: self.planes(width, height),
             y: 0,
             x: 0,
             c: 0,
             computed: false,
-            scratch: vec![0.0; self.plane_ch.iter().copied().max().unwrap_or(0)],
+            scratch: self.scratch(),
         }
+    }
+
+    /// Multiply-adds per pixel (all channel groups, interior pixel).
+    pub fn macs_per_pixel(&self) -> usize {
+        self.steps
+            .iter()
+            .map(|s| match s {
+                Step::Conv(op) => op.terms.iter().map(|(_, c)| c.macs()).sum(),
+                Step::RowLstm(op) => op.macs(),
+                Step::Diag(op) => op.macs(),
+            })
+            .sum()
+    }
+}
+
+impl From<Op> for Step {
+    fn from(op: Op) -> Step {
+        Step::Conv(op)
+    }
+}
+
+impl From<RowLstmOp> for Step {
+    fn from(op: RowLstmOp) -> Step {
+        Step::RowLstm(op)
+    }
+}
+
+impl From<DiagLstmOp> for Step {
+    fn from(op: DiagLstmOp) -> Step {
+        Step::Diag(op)
     }
 }
 
 /// Incremental mode: call [`Session::distribution`] for the next sub-pixel, then
 /// [`Session::push`] its value; each step evaluates one position of every layer for one channel
-/// group, reusing everything computed before.
+/// group (the groups that can see the new sub-pixel), reusing everything computed before.
 pub struct Session<'g> {
     g: &'g Graph,
     width: usize,
@@ -302,17 +382,10 @@ impl Session<'_> {
     pub fn distribution(&mut self, probs: &mut [f32]) {
         assert!(!self.done(), "distribution() after the last sub-pixel");
         let (g, y, x, c) = (self.g, self.y, self.x, self.c);
-        for op in &g.ops {
-            let r = group_range(op.cout, g.channels, c);
-            let out = &mut self.scratch[..r.len()];
-            op.point(&self.planes, y, x, r.clone(), out);
-            if let Some(p) = op.raw {
-                self.planes[p].at_mut(y, x)[r.clone()].copy_from_slice(out);
-            }
-            if let Some(p) = op.relu {
-                for (d, &v) in self.planes[p].at_mut(y, x)[r.clone()].iter_mut().zip(out.iter()) {
-                    *d = relu(v);
-                }
+        for step in &g.steps {
+            if step.sched() != Sched::RowEnd {
+                let r = group_range(step.units(), g.channels, c);
+                step.run(&mut self.planes, y, x, r, &mut self.scratch);
             }
         }
         let l = &self.planes[g.logits].at(y, x)[c * g.levels..(c + 1) * g.levels];
@@ -335,19 +408,21 @@ impl Session<'_> {
             self.c = 0;
             self.x += 1;
             if self.x == self.width {
+                self.finish_row();
                 self.x = 0;
                 self.y += 1;
             }
         }
     }
-}
 
-impl Graph {
-    /// Multiply-adds per pixel (all channel groups, interior pixel).
-    pub fn macs_per_pixel(&self) -> usize {
-        self.ops
-            .iter()
-            .flat_map(|op| op.terms.iter().map(|(_, c)| c.macs()))
-            .sum()
+    /// Runs the row-end steps (the Diagonal BiLSTM's backward direction) over the finished row.
+    fn finish_row(&mut self) {
+        for step in &self.g.steps {
+            if step.sched() == Sched::RowEnd {
+                for x in (0..self.width).rev() {
+                    step.run(&mut self.planes, self.y, x, 0..step.units(), &mut self.scratch);
+                }
+            }
+        }
     }
 }

@@ -113,6 +113,8 @@ pub struct MaskedConv {
     pub cout: usize,
     pub up: usize,
     groups: usize,
+    /// Output o belongs to the group of feature `o mod period` (h for 4h gate maps, else cout).
+    period: usize,
     /// Taps per output group.
     taps: Vec<Vec<Tap>>,
     /// Packed weights; output o's start in `w_off[o]`.
@@ -123,6 +125,12 @@ pub struct MaskedConv {
 impl MaskedConv {
     /// Reads `{prefix}.weight` `[cout, cin, kh, kw]` from `weights` and packs the unmasked part.
     pub fn new(weights: &Weights, prefix: &str, config: &Config, mask: Mask) -> MaskedConv {
+        let cout = weights.get(&format!("{prefix}.weight")).shape[0];
+        Self::with_period(weights, prefix, config, mask, cout)
+    }
+
+    /// As [`MaskedConv::new`], with output o in the group of feature `o mod period`.
+    pub fn with_period(weights: &Weights, prefix: &str, config: &Config, mask: Mask, period: usize) -> MaskedConv {
         let t = weights.get(&format!("{prefix}.weight"));
         let (cout, cin, kh, kw) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3]);
         let groups = config.channels;
@@ -149,7 +157,7 @@ impl MaskedConv {
         let mut w_off = Vec::with_capacity(cout);
         for o in 0..cout {
             w_off.push(w.len());
-            let g = crate::config::group_of(o, cout, groups);
+            let g = crate::config::group_of(o % period, period, groups);
             for tap in &taps[g] {
                 let ky = (tap.dy + cy as isize) as usize;
                 let kx = (tap.dx + cx as isize) as usize;
@@ -163,16 +171,28 @@ impl MaskedConv {
             cout,
             up: cy,
             groups,
+            period,
             taps,
             w,
             w_off,
         }
     }
 
+    /// The same kernel reading its input `rows` rows higher (a 1×1 applied to the row above).
+    pub fn shifted_up(mut self, rows: usize) -> MaskedConv {
+        for taps in &mut self.taps {
+            for t in taps.iter_mut() {
+                t.dy -= rows as isize;
+            }
+        }
+        self.up += rows;
+        self
+    }
+
     /// Adds this convolution's contribution to output `o` at (y, x) onto `acc`.
     #[inline]
-    fn accumulate(&self, mut acc: f32, src: &Plane, y: usize, x: usize, o: usize) -> f32 {
-        let g = crate::config::group_of(o, self.cout, self.groups);
+    pub fn accumulate(&self, mut acc: f32, src: &Plane, y: usize, x: usize, o: usize) -> f32 {
+        let g = crate::config::group_of(o % self.period, self.period, self.groups);
         let mut w = &self.w[self.w_off[o]..];
         for tap in &self.taps[g] {
             let (yy, xx) = (y as isize + tap.dy, x as isize + tap.dx);
@@ -213,11 +233,6 @@ impl Op {
             }
             *slot = acc;
         }
-    }
-
-    /// Rows of input a term needs above the output row.
-    pub fn up(&self) -> usize {
-        self.terms.iter().map(|(_, c)| c.up).max().unwrap_or(0)
     }
 }
 

@@ -21,6 +21,7 @@ pub mod graph;
 pub mod layers;
 pub mod lstm;
 pub mod pixel_cnn;
+pub mod recurrent;
 pub mod rng;
 #[cfg(feature = "torch")]
 pub mod torch;

@@ -1,5 +1,4 @@
-//! Row LSTM and Diagonal BiLSTM: the tensor list of their weight files (trained by the `torch`
-//! feature; the engine runs them in a later version).
+//! Row LSTM and Diagonal BiLSTM: the tensor list of their weight files and their engine graphs.
 //!
 //! Both share the PixelCNN's `input` (7×7 mask A), `skips.{l}` and `output.{0,1}` tensors
 //! ([`crate::pixel_cnn::tensor_specs`]); only the layers differ. Gate maps have 4h features in
@@ -21,7 +20,11 @@
 //! | `layers.{l}.up.weight`, `.bias` | `[2h, h, 1, 1]`, `[2h]`: applied to fwd + (bwd shifted down one row) |
 
 use crate::config::{Arch, Config};
-use crate::weights::TensorSpec;
+use crate::graph::Graph;
+use crate::layers::{bias, Mask, MaskedConv, Op};
+use crate::pixel_cnn::{input_layer, output_stack};
+use crate::recurrent::{DiagLstmOp, RowLstmOp};
+use crate::weights::{TensorSpec, Weights};
 
 /// Tensor names and shapes of a Row LSTM or Diagonal BiLSTM.
 pub fn tensor_specs(c: &Config) -> Vec<TensorSpec> {
@@ -49,4 +52,44 @@ pub fn tensor_specs(c: &Config) -> Vec<TensorSpec> {
     }
     v.extend(crate::pixel_cnn::output_specs(c));
     v
+}
+
+/// Builds the engine graph of a Row LSTM or Diagonal BiLSTM from validated weights.
+///
+/// Layer l reads the raw stream x_l; its hidden state goes through `up` (1×1 mask B, h → 2h),
+/// plus x_l if `residual`. For the Diagonal BiLSTM, `up` is applied to the forward h at (y, x) and
+/// to the backward h at (y−1, x) (the shift down), as two terms of one op.
+pub fn graph(w: &Weights) -> Graph {
+    let c = w.config();
+    let (h, h2) = (c.hidden, c.stream());
+    let mut g = Graph::new(c);
+    let (mut x_raw, x0_relu) = input_layer(&mut g, w);
+    let mut relus = vec![x0_relu];
+    for l in 0..c.layers {
+        let p = format!("layers.{l}");
+        let up = MaskedConv::new(w, &format!("{p}.up"), c, Mask::B);
+        let terms = if c.arch == Arch::RowLstm {
+            let (hp, cp) = (g.plane(h), g.plane(h));
+            g.push(RowLstmOp::new(w, &p, c, x_raw, hp, cp));
+            vec![(hp, up)]
+        } else {
+            let (fh, fc, bh, bc) = (g.plane(h), g.plane(h), g.plane(h), g.plane(h));
+            g.push(DiagLstmOp::new(w, &format!("{p}.fwd"), c, x_raw, fh, fc, false));
+            g.push(DiagLstmOp::new(w, &format!("{p}.bwd"), c, x_raw, bh, bc, true));
+            vec![(fh, up.clone()), (bh, up.shifted_up(1))]
+        };
+        let (nr, nu) = (g.plane(h2), g.plane(h2));
+        g.push(Op {
+            terms,
+            bias: bias(w, &format!("{p}.up.bias"), h2),
+            residual: c.residual.then_some(x_raw),
+            raw: Some(nr),
+            relu: Some(nu),
+            cout: h2,
+        });
+        x_raw = nr;
+        relus.push(nu);
+    }
+    output_stack(&mut g, w, &relus);
+    g
 }

@@ -62,74 +62,85 @@ pub fn output_specs(c: &Config) -> Vec<TensorSpec> {
     v
 }
 
-/// Builds the engine graph of a PixelCNN from validated weights.
-pub fn graph(w: &Weights) -> Graph {
-    let c = w.config();
-    let (h, h2) = (c.hidden, c.stream());
-    let mut g = Graph::new(c);
-    let conv = |name: &str, mask| MaskedConv::new(w, name, c, mask);
-    let op = |terms: Vec<(usize, MaskedConv)>, name: &str, cout: usize| Op {
-        terms,
+/// A fused op of one conv term with its bias and no outputs yet.
+pub(crate) fn conv_op(w: &Weights, src: usize, name: &str, mask: Mask, cout: usize) -> Op {
+    Op {
+        terms: vec![(src, MaskedConv::new(w, name, w.config(), mask))],
         bias: bias(w, &format!("{name}.bias"), cout),
         residual: None,
         raw: None,
         relu: None,
         cout,
-    };
+    }
+}
 
-    // x0 = input(img); keep x raw (for the residual) and ReLU'd (for every consumer).
-    let mut x_raw = g.plane(h2);
-    let mut x_relu = g.plane(h2);
+/// The 7×7 mask-A input layer: returns the planes of x0 raw and ReLU'd.
+pub(crate) fn input_layer(g: &mut Graph, w: &Weights) -> (usize, usize) {
+    let h2 = w.config().stream();
+    let (raw, relu) = (g.plane(h2), g.plane(h2));
     g.push(Op {
-        raw: Some(x_raw),
-        relu: Some(x_relu),
-        ..op(vec![(g.image, conv("input", Mask::A))], "input", h2)
+        raw: Some(raw),
+        relu: Some(relu),
+        ..conv_op(w, g.image, "input", Mask::A, h2)
     });
-    let mut skips = Vec::new();
+    (raw, relu)
+}
+
+/// The output stack every architecture shares: `o = ReLU(Σ skips.l(ReLU x_l) + output.0(ReLU x_L))`,
+/// `logits = output.1(o)`. `relus` holds the ReLU'd planes of x_0 … x_L.
+pub(crate) fn output_stack(g: &mut Graph, w: &Weights, relus: &[usize]) {
+    let c = w.config();
+    let (last, inputs) = relus.split_last().expect("x_0 at least");
+    let mut terms = Vec::new();
+    if c.skip {
+        for (l, &p) in inputs.iter().enumerate() {
+            terms.push((p, MaskedConv::new(w, &format!("skips.{l}"), c, Mask::B)));
+        }
+    }
+    terms.push((*last, MaskedConv::new(w, "output.0", c, Mask::B)));
+    let o = g.plane(c.out_hidden);
+    g.push(Op {
+        terms,
+        relu: Some(o),
+        ..conv_op(w, *last, "output.0", Mask::B, c.out_hidden)
+    });
+    let logits = g.plane(c.logits());
+    g.push(Op {
+        raw: Some(logits),
+        ..conv_op(w, o, "output.1", Mask::B, c.logits())
+    });
+    g.finish(logits);
+}
+
+/// Builds the engine graph of a PixelCNN from validated weights.
+pub fn graph(w: &Weights) -> Graph {
+    let c = w.config();
+    let (h, h2) = (c.hidden, c.stream());
+    let mut g = Graph::new(c);
+    let (mut x_raw, mut x_relu) = input_layer(&mut g, w);
+    let mut relus = vec![x_relu];
     for l in 0..c.layers {
         let p = format!("blocks.{l}");
-        if c.skip {
-            skips.push((x_relu, conv(&format!("skips.{l}"), Mask::B)));
-        }
         let a = g.plane(h);
         g.push(Op {
             relu: Some(a),
-            ..op(
-                vec![(x_relu, conv(&format!("{p}.reduce"), Mask::B))],
-                &format!("{p}.reduce"),
-                h,
-            )
+            ..conv_op(w, x_relu, &format!("{p}.reduce"), Mask::B, h)
         });
         let b = g.plane(h);
         g.push(Op {
             relu: Some(b),
-            ..op(vec![(a, conv(&format!("{p}.conv"), Mask::B))], &format!("{p}.conv"), h)
+            ..conv_op(w, a, &format!("{p}.conv"), Mask::B, h)
         });
         let (nr, nu) = (g.plane(h2), g.plane(h2));
         g.push(Op {
             residual: c.residual.then_some(x_raw),
             raw: Some(nr),
             relu: Some(nu),
-            ..op(
-                vec![(b, conv(&format!("{p}.expand"), Mask::B))],
-                &format!("{p}.expand"),
-                h2,
-            )
+            ..conv_op(w, b, &format!("{p}.expand"), Mask::B, h2)
         });
         (x_raw, x_relu) = (nr, nu);
+        relus.push(x_relu);
     }
-    let o = g.plane(c.out_hidden);
-    let mut terms = skips;
-    terms.push((x_relu, conv("output.0", Mask::B)));
-    g.push(Op {
-        relu: Some(o),
-        ..op(terms, "output.0", c.out_hidden)
-    });
-    let logits = g.plane(c.logits());
-    g.push(Op {
-        raw: Some(logits),
-        ..op(vec![(o, conv("output.1", Mask::B))], "output.1", c.logits())
-    });
-    g.finish(logits);
+    output_stack(&mut g, w, &relus);
     g
 }

@@ -107,12 +107,13 @@ fn export_import_round_trip_every_arch() {
 }
 
 #[test]
-fn libtorch_and_engine_logits_agree_for_pixel_cnn() {
+fn libtorch_and_engine_logits_agree() {
     tch::manual_seed(5);
-    for (channels, levels) in [(3, 256), (1, 16)] {
+    let cases = ARCHS.iter().flat_map(|&a| [(a, 3, 256), (a, 1, 16)]);
+    for (arch, channels, levels) in cases {
         let c = Config {
             levels,
-            ..Config::pixel_cnn(channels, 8, 3, 16)
+            ..Config::pixel_cnn(channels, 8, 3, 16).with_arch(arch)
         };
         let m = Model::new(&c, Device::Cpu).unwrap();
         let engine = Engine::new(m.export().unwrap()).unwrap();
@@ -125,7 +126,7 @@ fn libtorch_and_engine_logits_agree_for_pixel_cnn() {
         let t: Vec<f32> = Vec::try_from(t.permute([0, 3, 4, 1, 2]).flatten(0, -1)).unwrap();
         let e = engine.logits(&px, w, h, 1).unwrap();
         let worst = t.iter().zip(&e).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-        assert!(worst < 1e-4, "C={channels}: max |libtorch − engine| = {worst}");
+        assert!(worst < 1e-4, "{arch:?} C={channels}: max |libtorch − engine| = {worst}");
     }
 }
 
