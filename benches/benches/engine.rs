@@ -1,13 +1,35 @@
-//! Engine speed in sub-pixels per second: batch mode (encode) and incremental mode (decode), for
-//! the built-in default model on a 32×32 RGB image.
+//! Engine speed in sub-pixels per second, batch mode (encode) and incremental mode (decode):
+//! the built-in default model on 32×32 RGB, and every architecture at h=32, 4 layers, out 64 on
+//! 64×64 RGB. A reference f32 matrix multiply (matrixmultiply's sgemm, 256³) runs in the same
+//! process, so the engine's GFLOP/s can be read against this machine's rate.
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pixelrnn_benches::test_image;
-use pixelrnn_model::{default_engine, ModelError};
+use pixelrnn_model::{default_engine, Arch, Config, Engine, ModelError};
 
-fn engine(c: &mut Criterion) {
+fn run_batch(e: &Engine, px: &[u8], w: usize, h: usize, threads: usize) -> f32 {
+    let mut acc = 0.0f32;
+    e.batch::<ModelError>(px, w, h, threads, |p| {
+        acc += p[0];
+        Ok(())
+    })
+    .unwrap();
+    acc
+}
+
+fn run_incremental(e: &Engine, px: &[u8], w: usize, h: usize) -> f32 {
+    let mut probs = vec![0.0; e.levels()];
+    let mut s = e.session(w, h);
+    for &v in px {
+        s.distribution(&mut probs);
+        s.push(v);
+    }
+    probs[0]
+}
+
+fn default_model(c: &mut Criterion) {
     let e = default_engine(3).unwrap();
     let (w, h) = (32, 32);
     let px = test_image(w, h, 3);
@@ -15,32 +37,64 @@ fn engine(c: &mut Criterion) {
     g.throughput(Throughput::Elements((w * h * 3) as u64));
     g.sample_size(10);
     for threads in [1, 2] {
-        g.bench_function(format!("batch_{threads}t"), |b| {
-            b.iter(|| {
-                let mut acc = 0.0f32;
-                e.batch::<ModelError>(&px, w, h, threads, |p| {
-                    acc += p[0];
-                    Ok(())
-                })
-                .unwrap();
-                black_box(acc)
-            })
+        g.bench_function(format!("batch_{threads}t"), |b| b.iter(|| black_box(run_batch(&e, &px, w, h, threads))));
+    }
+    g.bench_function("incremental", |b| b.iter(|| black_box(run_incremental(&e, &px, w, h))));
+    g.finish();
+}
+
+fn architectures(c: &mut Criterion) {
+    let (w, h) = (64, 64);
+    let px = test_image(w, h, 3);
+    let mut g = c.benchmark_group("engine_h32x4_64x64_rgb");
+    g.throughput(Throughput::Elements((w * h * 3) as u64));
+    g.sample_size(10);
+    for arch in [Arch::PixelCnn, Arch::RowLstm, Arch::DiagonalBilstm] {
+        let e = Engine::random(&Config::pixel_cnn(3, 32, 4, 64).with_arch(arch), 1).unwrap();
+        eprintln!("{}: {} multiply-adds per pixel", arch.name(), e.macs_per_pixel());
+        for threads in [1, 2] {
+            g.bench_with_input(BenchmarkId::new(format!("{}_batch", arch.name()), threads), &threads, |b, &t| {
+                b.iter(|| black_box(run_batch(&e, &px, w, h, t)))
+            });
+        }
+        g.bench_function(BenchmarkId::new(format!("{}_incremental", arch.name()), 1), |b| {
+            b.iter(|| black_box(run_incremental(&e, &px, w, h)))
         });
     }
-    g.bench_function("incremental", |b| {
-        let mut probs = vec![0.0; e.levels()];
-        b.iter(|| {
-            let mut s = e.session(w, h);
-            for &v in &px {
-                s.distribution(&mut probs);
-                s.push(v);
-            }
-            black_box(probs[0])
+    g.finish();
+}
+
+fn sgemm(c: &mut Criterion) {
+    let n = 256;
+    let a: Vec<f32> = (0..n * n).map(|i| (i % 17) as f32 * 0.1).collect();
+    let b: Vec<f32> = (0..n * n).map(|i| (i % 13) as f32 * 0.1).collect();
+    let mut out = vec![0.0f32; n * n];
+    let mut g = c.benchmark_group("reference_sgemm_256");
+    // One "element" = one multiply-add, so the reported rate is MAC/s (×2 for FLOP/s).
+    g.throughput(Throughput::Elements((n * n * n) as u64));
+    g.bench_function("matrixmultiply_1t", |bch| {
+        bch.iter(|| unsafe {
+            matrixmultiply::sgemm(
+                n,
+                n,
+                n,
+                1.0,
+                a.as_ptr(),
+                n as isize,
+                1,
+                b.as_ptr(),
+                n as isize,
+                1,
+                0.0,
+                out.as_mut_ptr(),
+                n as isize,
+                1,
+            );
+            black_box(out[0])
         })
     });
     g.finish();
-    eprintln!("default model: {} multiply-adds per pixel", e.macs_per_pixel());
 }
 
-criterion_group!(benches, engine);
+criterion_group!(benches, default_model, architectures, sgemm);
 criterion_main!(benches);

@@ -1,11 +1,16 @@
 //! Helpers shared by the integration tests: seeded images and small seeded models.
 
 use pixelrnn_codec::Image;
-use pixelrnn_model::{rng::SplitMix64, Config, Engine};
+use pixelrnn_model::{rng::SplitMix64, Arch, Config, Engine};
 
 /// A small PixelCNN with seeded random weights.
 pub fn tiny_engine(channels: usize, seed: u64) -> Engine {
     Engine::random(&Config::pixel_cnn(channels, 4, 2, 8), seed).expect("valid config")
+}
+
+/// A small model of any architecture with seeded random weights.
+pub fn tiny_arch_engine(arch: Arch, channels: usize, seed: u64) -> Engine {
+    Engine::random(&Config::pixel_cnn(channels, 4, 2, 8).with_arch(arch), seed).expect("valid config")
 }
 
 /// Uniformly random pixels.

@@ -1,7 +1,8 @@
 //! Exact round-trips through the real engine, thread-count independence and code length.
 
 use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Image};
-use pixelrnn_tests::{make_opaque, random_image, smooth_image, tiny_engine};
+use pixelrnn_model::Arch;
+use pixelrnn_tests::{make_opaque, random_image, smooth_image, tiny_arch_engine, tiny_engine};
 
 fn round_trip(img: &Image, threads: usize) -> Vec<u8> {
     let coded = img.coded_channels(true) as usize;
@@ -64,4 +65,24 @@ fn payload_size_matches_model_likelihood() {
         (bits - nll).abs() <= 0.005 * nll + 64.0,
         "payload {bits} bits vs model {nll} bits"
     );
+}
+
+#[test]
+fn recurrent_models_round_trip_through_the_codec() {
+    for arch in [Arch::RowLstm, Arch::DiagonalBilstm] {
+        for c in 1..=4u8 {
+            for (i, &(w, h)) in [(1, 1), (1, 5), (6, 1), (7, 4)].iter().enumerate() {
+                let img = smooth_image(w, h, c, i as u64);
+                let engine = tiny_arch_engine(arch, c as usize, 9);
+                let opts = EncodeOptions {
+                    threads: 2,
+                    drop_opaque_alpha: false,
+                    ..Default::default()
+                };
+                let enc = encode(&img, &engine, &opts).unwrap();
+                let dec = decode(&enc.bytes, &engine, &DecodeOptions::default()).unwrap();
+                assert_eq!(dec, img, "{arch:?} {w}×{h}×{c}");
+            }
+        }
+    }
 }
