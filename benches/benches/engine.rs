@@ -37,7 +37,9 @@ fn default_model(c: &mut Criterion) {
     g.throughput(Throughput::Elements((w * h * 3) as u64));
     g.sample_size(10);
     for threads in [1, 2] {
-        g.bench_function(format!("batch_{threads}t"), |b| b.iter(|| black_box(run_batch(&e, &px, w, h, threads))));
+        g.bench_function(format!("batch_{threads}t"), |b| {
+            b.iter(|| black_box(run_batch(&e, &px, w, h, threads)))
+        });
     }
     g.bench_function("incremental", |b| b.iter(|| black_box(run_incremental(&e, &px, w, h))));
     g.finish();
@@ -53,9 +55,11 @@ fn architectures(c: &mut Criterion) {
         let e = Engine::random(&Config::pixel_cnn(3, 32, 4, 64).with_arch(arch), 1).unwrap();
         eprintln!("{}: {} multiply-adds per pixel", arch.name(), e.macs_per_pixel());
         for threads in [1, 2] {
-            g.bench_with_input(BenchmarkId::new(format!("{}_batch", arch.name()), threads), &threads, |b, &t| {
-                b.iter(|| black_box(run_batch(&e, &px, w, h, t)))
-            });
+            g.bench_with_input(
+                BenchmarkId::new(format!("{}_batch", arch.name()), threads),
+                &threads,
+                |b, &t| b.iter(|| black_box(run_batch(&e, &px, w, h, t))),
+            );
         }
         g.bench_function(BenchmarkId::new(format!("{}_incremental", arch.name()), 1), |b| {
             b.iter(|| black_box(run_incremental(&e, &px, w, h)))

@@ -84,6 +84,9 @@ struct CompressArgs {
     /// Code an all-opaque alpha channel instead of storing it as a flag.
     #[arg(long)]
     keep_alpha: bool,
+    /// Decode the result and compare it with the input before writing anything.
+    #[arg(long)]
+    verify: bool,
 }
 
 #[derive(Args)]
@@ -184,6 +187,23 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
     };
     let enc = encode(&image, &engine, &opts).with_context(|| format!("{input}: compression failed"))?;
     bar.finish_and_clear();
+    if a.verify {
+        let bar = rep.progress(total, "verifying");
+        let progress = |done: u64, _: u64| bar.set_position(done);
+        let opts = DecodeOptions {
+            limits: Limits {
+                max_pixels: u64::MAX,
+                max_payload: u64::MAX,
+            },
+            progress: Some(&progress),
+        };
+        let back = decode(&enc.bytes, &engine, &opts).with_context(|| format!("{input}: verification failed"))?;
+        bar.finish_and_clear();
+        if back != image {
+            bail!("{input}: verification failed: the decoded image differs from the input; nothing written");
+        }
+        rep.detail(&format!("{input}: verified"));
+    }
     files::write_atomic(&out, &enc.bytes, c.force)?;
     rep.stats(
         &Stats::new("compress", input, &out, &enc.header, enc.bytes.len(), start.elapsed())

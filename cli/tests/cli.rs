@@ -223,3 +223,45 @@ fn model_flag_uses_a_weight_file() {
     let o = run(d.path(), &["compress", "rgb.png", "--model", "grey.safetensors"]);
     assert!(!o.status.success() && stderr(&o).contains("channel"));
 }
+
+#[test]
+fn verify_decodes_before_writing() {
+    let d = tempfile::tempdir().unwrap();
+    write_png(d.path(), "v.png", 6, 5, 4);
+    let o = run(d.path(), &["compress", "--verify", "-v", "v.png"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("verified"), "{}", stderr(&o));
+    assert!(d.path().join("v.png.prnn").exists());
+}
+
+#[test]
+fn usage_errors_are_clear() {
+    let d = tempfile::tempdir().unwrap();
+    write_png(d.path(), "a.png", 3, 3, 1);
+    write_png(d.path(), "b.png", 3, 3, 1);
+    let o = run(d.path(), &["compress", "a.png", "b.png", "-o", "x.prnn"]);
+    assert!(!o.status.success() && stderr(&o).contains("single input"));
+    let o = run(d.path(), &["compress", "-", "-"]);
+    assert!(!o.status.success() && stderr(&o).contains("once"));
+    assert!(run(d.path(), &["compress", "a.png"]).status.success());
+    let o = run(d.path(), &["decompress", "a.png.prnn", "-o", "x.jpg"]);
+    assert!(!o.status.success() && stderr(&o).contains("lossy"));
+    let o = run(d.path(), &["decompress", "a.png.prnn", "-o", "x.unknownext"]);
+    assert!(!o.status.success() && stderr(&o).contains("extension"));
+    let o = run(
+        d.path(),
+        &["decompress", "a.png.prnn", "-o", "y.png", "--max-pixels", "8"],
+    );
+    assert!(
+        !o.status.success() && stderr(&o).contains("--max-pixels"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(d.path(), &["compress", "b.png", "-o", "y.prnn", "--max-pixels", "8"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("--max-pixels"),
+        "{}",
+        stderr(&o)
+    );
+    assert_files(d.path(), &["a.png", "b.png", "a.png.prnn"]);
+}

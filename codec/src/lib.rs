@@ -10,6 +10,8 @@ pub mod quantize;
 
 #[cfg(test)]
 mod mock;
+#[cfg(test)]
+mod props;
 
 pub use container::{Header, Limits, HEADER_LEN, MAGIC, VERSION};
 pub use driver::{decode, encode, DecodeOptions, EncodeOptions, Encoded, Progress};

@@ -69,17 +69,26 @@ fn golden_builtin_default_rgb() {
 #[test]
 fn golden_seeded_row_lstm_rgb() {
     let e = Engine::random(&Config::pixel_cnn(3, 6, 2, 12).with_arch(Arch::RowLstm), 31).unwrap();
-    assert_eq!(golden(&e, 11, 9, 3, 4), "42a389078856470db9f9071e123d72f045a84cd55bd1cce5d7f307ff38d6b66d");
+    assert_eq!(
+        golden(&e, 11, 9, 3, 4),
+        "42a389078856470db9f9071e123d72f045a84cd55bd1cce5d7f307ff38d6b66d"
+    );
 }
 
 #[test]
 fn golden_seeded_diagonal_bilstm_grey() {
     let e = Engine::random(&Config::pixel_cnn(1, 5, 2, 10).with_arch(Arch::DiagonalBilstm), 32).unwrap();
-    assert_eq!(golden(&e, 13, 10, 1, 5), "975f2f414715fd9656990be37e160ac00b729ff8775b1e0bf854e3adabb80aeb");
+    assert_eq!(
+        golden(&e, 13, 10, 1, 5),
+        "975f2f414715fd9656990be37e160ac00b729ff8775b1e0bf854e3adabb80aeb"
+    );
 }
 
 #[test]
 fn golden_seeded_diagonal_bilstm_rgba() {
     let e = Engine::random(&Config::pixel_cnn(4, 4, 1, 8).with_arch(Arch::DiagonalBilstm), 33).unwrap();
-    assert_eq!(golden(&e, 7, 6, 4, 6), "0bfed8abe1d2ef18d96869e4de65af8936722706eb6c9319ed7b0607e85480dd");
+    assert_eq!(
+        golden(&e, 7, 6, 4, 6),
+        "0bfed8abe1d2ef18d96869e4de65af8936722706eb6c9319ed7b0607e85480dd"
+    );
 }

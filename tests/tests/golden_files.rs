@@ -1,0 +1,89 @@
+//! Checked-in `.prnn` files (tests/golden/) for every architecture and channel layout decode to
+//! pixels with the SHA-256 listed in tests/golden/SHA256SUMS, on every machine. The models come
+//! from fixed seeds; each file's header pins the model id, so a changed model fails loudly.
+//! `PIXELRNN_BLESS=1 cargo test -p pixelrnn-tests --test golden_files` rewrites them (a format
+//! break: bump the version instead, unless no release has shipped).
+
+use std::path::PathBuf;
+
+use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Header, Image, Limits};
+use pixelrnn_model::{id_hex, Arch, Config, Engine};
+use pixelrnn_tests::{make_opaque, smooth_image};
+use sha2::{Digest, Sha256};
+
+const ARCHS: [(&str, Arch); 3] = [
+    ("pixel-cnn", Arch::PixelCnn),
+    ("row-lstm", Arch::RowLstm),
+    ("diagonal-bilstm", Arch::DiagonalBilstm),
+];
+/// (name, channels, all-opaque alpha)
+const LAYOUTS: [(&str, u8, bool); 5] = [
+    ("grey", 1, false),
+    ("grey-alpha", 2, false),
+    ("rgb", 3, false),
+    ("rgba", 4, false),
+    ("rgba-opaque", 4, true),
+];
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden")
+}
+
+fn model(arch: Arch, coded: usize) -> Engine {
+    Engine::random(
+        &Config::pixel_cnn(coded, 4, 2, 8).with_arch(arch),
+        0x601D + coded as u64,
+    )
+    .unwrap()
+}
+
+fn image(channels: u8, opaque: bool, seed: u64) -> Image {
+    let mut img = smooth_image(9, 7, channels, seed);
+    if opaque {
+        make_opaque(&mut img);
+    }
+    img
+}
+
+fn sha(b: &[u8]) -> String {
+    id_hex(&Sha256::digest(b).into())
+}
+
+fn bless() {
+    let mut sums = String::new();
+    for (ai, (an, arch)) in ARCHS.iter().enumerate() {
+        for (li, (ln, c, opaque)) in LAYOUTS.iter().enumerate() {
+            let img = image(*c, *opaque, (ai * 10 + li) as u64);
+            let m = model(*arch, img.coded_channels(true) as usize);
+            let enc = encode(&img, &m, &EncodeOptions::default()).unwrap();
+            let name = format!("{an}-{ln}.prnn");
+            std::fs::write(dir().join(&name), &enc.bytes).unwrap();
+            sums.push_str(&format!("{}  {name}\n", sha(&img.pixels)));
+        }
+    }
+    std::fs::write(dir().join("SHA256SUMS"), sums).unwrap();
+}
+
+#[test]
+fn golden_files_decode_to_the_listed_pixels() {
+    if std::env::var_os("PIXELRNN_BLESS").is_some() {
+        bless();
+    }
+    let sums = std::fs::read_to_string(dir().join("SHA256SUMS")).expect("tests/golden/SHA256SUMS");
+    let mut seen = 0;
+    for line in sums.lines() {
+        let (want, name) = line.split_once("  ").expect("sha  name");
+        let arch = ARCHS
+            .iter()
+            .find(|(a, _)| name.starts_with(&format!("{a}-")))
+            .expect("known arch")
+            .1;
+        let bytes = std::fs::read(dir().join(name)).unwrap();
+        let h = Header::parse(&bytes, &Limits::default()).unwrap();
+        let m = model(arch, h.coded_channels as usize);
+        let img = decode(&bytes, &m, &DecodeOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(sha(&img.pixels), want, "{name}");
+        seen += 1;
+    }
+    assert_eq!(seen, ARCHS.len() * LAYOUTS.len());
+}
