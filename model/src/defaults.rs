@@ -1,29 +1,43 @@
-//! The built-in default models, one per coded channel count.
+//! The built-in default models, one per coded channel count, compiled into the binary.
 //!
-//! Placeholder: until trained defaults land, these are seeded *random* PixelCNNs, so files are
-//! valid and decode exactly but are not small (often larger than the raw pixels). Their ids are
-//! stable across builds and machines because the weights come from an integer RNG.
+//! - 3 channels (RGB): a PixelCNN (h=32, 4 blocks) trained on the photo corpus
+//!   (`models/README.md` says how); 1 channel (grey): a PixelCNN (h=48, 6 blocks) trained on the
+//!   same photos converted to luminance.
+//! - 2 and 4 channels (with alpha): seeded *random* placeholders until alpha-carrying models are
+//!   trained. Files are valid and decode exactly, but are not small. An all-opaque alpha channel
+//!   is not coded at all (see the codec), so most RGBA and grey+alpha images use the trained models.
 
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{ModelError, Result};
+use crate::weights::Weights;
+
+static RGB: &[u8] = include_bytes!("../defaults/rgb.safetensors");
+static GREY: &[u8] = include_bytes!("../defaults/grey.safetensors");
 
 /// Seed of the placeholder default for `channels` channels.
 fn seed(channels: usize) -> u64 {
     0x5049_584C_524E_4E00 + channels as u64
 }
 
-/// The config of the built-in default for `channels` channels.
-pub fn default_config(channels: usize) -> Config {
+/// The config of the random placeholder for `channels` channels.
+pub fn placeholder_config(channels: usize) -> Config {
     Config::pixel_cnn(channels, 16, 4, 32)
+}
+
+/// Whether the built-in default for `channels` channels is trained (not a placeholder).
+pub fn is_trained(channels: usize) -> bool {
+    matches!(channels, 1 | 3)
 }
 
 /// The built-in default engine for 1–4 channels.
 pub fn default_engine(channels: usize) -> Result<Engine> {
-    if !(1..=4).contains(&channels) {
-        return Err(ModelError::bad("channels", format!("{channels} (must be 1–4)")));
+    match channels {
+        1 => Engine::new(Weights::from_bytes(GREY)?),
+        3 => Engine::new(Weights::from_bytes(RGB)?),
+        2 | 4 => Engine::random(&placeholder_config(channels), seed(channels)),
+        _ => Err(ModelError::bad("channels", format!("{channels} (must be 1–4)"))),
     }
-    Engine::random(&default_config(channels), seed(channels))
 }
 
 #[cfg(test)]
@@ -38,7 +52,12 @@ mod tests {
                 assert_ne!(ids[i], ids[j]);
             }
         }
-        assert_eq!(default_engine(3).unwrap().id(), ids[2], "deterministic");
+        for c in 1..=4 {
+            let e = default_engine(c).unwrap();
+            assert_eq!(e.channels(), c);
+            assert_eq!(e.levels(), 256);
+            assert_eq!(e.id(), ids[c - 1], "deterministic");
+        }
         assert!(default_engine(0).is_err() && default_engine(5).is_err());
     }
 }
