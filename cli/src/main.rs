@@ -1,9 +1,11 @@
 //! `pixelrnn`: lossless image compression with PixelRNN-family models. Parses arguments, calls
 //! the libraries, reports.
 
+mod bench;
 mod files;
 mod models;
 mod report;
+mod sample;
 mod train;
 
 use std::process::ExitCode;
@@ -45,6 +47,10 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate a model's NLL with libtorch and the engine, and its real code length.
     Eval(train::EvalArgs),
+    /// Compare pixelrnn with PNG, WebP and JPEG XL on images (sizes, speed, NLL vs code length).
+    Bench(bench::BenchArgs),
+    /// Draw images from a model (engine only, no libtorch).
+    Sample(sample::SampleArgs),
     /// List the devices `train` and `eval` can use.
     Devices,
     /// Show the header of .prnn files.
@@ -107,6 +113,8 @@ fn main() -> ExitCode {
         Command::Train(a) => train::train(&rep, a),
         Command::Eval(a) => train::eval(&rep, a),
         Command::Devices => train::devices(),
+        Command::Bench(a) => bench::bench(&rep, a),
+        Command::Sample(a) => sample::sample(&rep, a),
         Command::Info { files } => files.iter().try_for_each(|f| info(&rep, f)),
     };
     match result {

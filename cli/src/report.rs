@@ -88,12 +88,15 @@ impl Reporter {
         Reporter { quiet, verbose, json }
     }
 
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
     pub fn error(&self, e: &anyhow::Error) {
         eprintln!("pixelrnn: error: {e:#}");
     }
 
     /// A line of normal output on stderr (hidden by -q and --json).
-    #[cfg_attr(not(feature = "torch"), allow(dead_code))]
     pub fn line(&self, msg: &str) {
         if !self.quiet && !self.json {
             eprintln!("{msg}");

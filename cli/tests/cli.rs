@@ -265,3 +265,46 @@ fn usage_errors_are_clear() {
     );
     assert_files(d.path(), &["a.png", "b.png", "a.png.prnn"]);
 }
+
+#[test]
+fn sample_is_seeded_and_bench_reports() {
+    let d = tempfile::tempdir().unwrap();
+    for (out, seed) in [("a.png", "1"), ("b.png", "1"), ("c.png", "2")] {
+        let o = run(
+            d.path(),
+            &[
+                "sample",
+                "-n",
+                "4",
+                "--size",
+                "6x5",
+                "--channels",
+                "1",
+                "--seed",
+                seed,
+                "-o",
+                out,
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let (w, h, a) = pixels(&d.path().join("a.png"));
+    assert_eq!((w, h), (12, 10));
+    assert_eq!(a, pixels(&d.path().join("b.png")).2);
+    assert_ne!(a, pixels(&d.path().join("c.png")).2);
+    let o = run(d.path(), &["sample", "-n", "1", "--size", "2x2", "-o", "a.png"]);
+    assert!(!o.status.success() && stderr(&o).contains("already exists"));
+
+    write_png(d.path(), "p.png", 9, 8, 3);
+    let o = run(d.path(), &["bench", "p.png", "--no-external", "--svg", "chart.svg"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("| total |") && table.contains("p.png"), "{table}");
+    assert!(std::fs::read_to_string(d.path().join("chart.svg"))
+        .unwrap()
+        .contains("<svg"));
+    let o = run(d.path(), &["bench", "--json", "--no-external", "p.png"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["total"]["verified"], true);
+    assert!(v["images"][0]["png_bytes"].as_u64().unwrap() > 0);
+}

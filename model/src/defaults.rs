@@ -1,6 +1,6 @@
 //! The built-in default models, one per coded channel count, compiled into the binary.
 //!
-//! - 3 channels (RGB): a PixelCNN (h=32, 4 blocks) trained on the photo corpus
+//! - 3 channels (RGB): a PixelCNN (h=32, 4 blocks, `rgb-pcnn-32x4-lr3e-3`) trained on the photo corpus
 //!   (`models/README.md` says how); 1 channel (grey): a PixelCNN (h=48, 6 blocks) trained on the
 //!   same photos converted to luminance.
 //! - 2 and 4 channels (with alpha): seeded *random* placeholders until alpha-carrying models are

@@ -59,11 +59,11 @@ fn golden_builtin_default_rgb() {
     let e = default_engine(3).unwrap();
     assert_eq!(
         id_hex(&e.id()),
-        "77603312eda60a9ade72c8f2be0c8f239adafff5bd22191cbd997fa494765f43"
+        "5d8be91d6c20988deade0cf4e7b2a50e34a05bdbcc151719a36d97e9099f8442"
     );
     assert_eq!(
         golden(&e, 16, 16, 3, 3),
-        "e5f49f7628991b97c1271043f8eb750afd79295517b3f86de474b13dd81d517e"
+        "c165fe57d1164a60e0764699d25022e59092a3e91aa1e47b4c90b7a9097ee7a8"
     );
 }
 

@@ -1,0 +1,351 @@
+//! `pixelrnn bench`: our size and speed next to PNG (image crate `Best` and oxipng's maximum
+//! preset), WebP lossless and JPEG XL lossless (when `cwebp`/`cjxl` are on PATH), with the
+//! model's NLL against the real code length. Markdown table, `--json`, and an SVG chart.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Image, Limits};
+use serde::Serialize;
+
+use crate::files;
+use crate::models;
+use crate::report::Reporter;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Image files or folders of images.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Weight file instead of the built-in default.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Convert every image to grey (luminance) first.
+    #[arg(long)]
+    pub grey: bool,
+    /// Worker threads for our encoder.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Write the bits/dim chart here (SVG).
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+    /// Skip cwebp and cjxl even when they are on PATH.
+    #[arg(long)]
+    pub no_external: bool,
+}
+
+#[derive(Serialize, Default, Clone)]
+pub struct Row {
+    pub image: String,
+    pub width: u32,
+    pub height: u32,
+    pub channels: u8,
+    pub subpixels: u64,
+    pub prnn_bytes: u64,
+    pub model_bits: f64,
+    pub png_bytes: u64,
+    pub webp_bytes: Option<u64>,
+    pub jxl_bytes: Option<u64>,
+    pub encode_s: f64,
+    pub decode_s: f64,
+    pub verified: bool,
+}
+
+impl Row {
+    fn bpd(&self, bytes: u64) -> f64 {
+        bytes as f64 * 8.0 / self.subpixels as f64
+    }
+}
+
+fn image_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot list {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| image::ImageFormat::from_path(f).is_ok())
+                .collect();
+            v.sort();
+            out.extend(v);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    if out.is_empty() {
+        bail!("no images found in {:?}", inputs);
+    }
+    Ok(out)
+}
+
+fn to_grey(img: Image) -> Result<Image> {
+    if img.channels == 1 {
+        return Ok(img);
+    }
+    let c = img.channels as usize;
+    let px = img
+        .pixels
+        .chunks_exact(c)
+        .map(|p| {
+            if c >= 3 {
+                ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114 + 500) / 1000) as u8
+            } else {
+                p[0]
+            }
+        })
+        .collect();
+    Ok(Image::new(img.width, img.height, 1, px)?)
+}
+
+fn png_best(img: &Image) -> Result<Vec<u8>> {
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    use image::ImageEncoder;
+    let color = [
+        image::ExtendedColorType::L8,
+        image::ExtendedColorType::La8,
+        image::ExtendedColorType::Rgb8,
+        image::ExtendedColorType::Rgba8,
+    ][img.channels as usize - 1];
+    let mut out = Vec::new();
+    PngEncoder::new_with_quality(&mut out, CompressionType::Best, FilterType::Adaptive).write_image(
+        &img.pixels,
+        img.width,
+        img.height,
+        color,
+    )?;
+    Ok(out)
+}
+
+fn on_path(tool: &str) -> bool {
+    Command::new(tool).arg("-h").output().is_ok()
+}
+
+fn external(tool: &str, args: &[&str], input: &Path, out: &Path) -> Result<u64> {
+    let status = Command::new(tool)
+        .args(args.iter().map(|a| match *a {
+            "IN" => input.as_os_str(),
+            "OUT" => out.as_os_str(),
+            a => std::ffi::OsStr::new(a),
+        }))
+        .output()
+        .with_context(|| format!("running {tool}"))?;
+    if !status.status.success() {
+        bail!("{tool} failed: {}", String::from_utf8_lossy(&status.stderr));
+    }
+    Ok(std::fs::metadata(out)?.len())
+}
+
+pub fn bench(rep: &Reporter, a: &BenchArgs) -> Result<()> {
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let (webp, jxl) = (!a.no_external && on_path("cwebp"), !a.no_external && on_path("cjxl"));
+    let tmp = tempfile::tempdir()?;
+    let mut rows = Vec::new();
+    for path in image_files(&a.inputs)? {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let bytes = files::read_input(&path.to_string_lossy())?;
+        let mut img = files::decode_image(&bytes, &name, Limits::default().max_pixels)?;
+        if a.grey {
+            img = to_grey(img)?;
+        }
+        let engine = models::for_encoding(a.model.as_deref(), img.coded_channels(true) as usize)?;
+        let t = Instant::now();
+        let enc = encode(
+            &img,
+            &engine,
+            &EncodeOptions {
+                threads,
+                ..Default::default()
+            },
+        )?;
+        let encode_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let back = decode(&enc.bytes, &engine, &DecodeOptions::default())?;
+        let decode_s = t.elapsed().as_secs_f64();
+        let png = png_best(&img)?;
+        let oxi = oxipng::optimize_from_memory(&png, &oxipng::Options::max_compression())
+            .map_err(|e| anyhow::anyhow!("oxipng: {e}"))?;
+        let png_path = tmp.path().join("in.png");
+        std::fs::write(&png_path, &png)?;
+        let mut row = Row {
+            image: name.clone(),
+            width: img.width,
+            height: img.height,
+            channels: img.channels,
+            subpixels: img.width as u64 * img.height as u64 * img.channels as u64,
+            prnn_bytes: enc.bytes.len() as u64,
+            model_bits: enc.model_bits,
+            png_bytes: png.len().min(oxi.len()) as u64,
+            encode_s,
+            decode_s,
+            verified: back == img,
+            ..Default::default()
+        };
+        if webp {
+            let out = tmp.path().join("out.webp");
+            row.webp_bytes = Some(external(
+                "cwebp",
+                &["-quiet", "-lossless", "-z", "9", "-exact", "IN", "-o", "OUT"],
+                &png_path,
+                &out,
+            )?);
+        }
+        if jxl {
+            let out = tmp.path().join("out.jxl");
+            row.jxl_bytes = Some(external(
+                "cjxl",
+                &["IN", "OUT", "-d", "0", "-e", "9", "--quiet"],
+                &png_path,
+                &out,
+            )?);
+        }
+        if !row.verified {
+            bail!("{name}: the decoded image differs from the original");
+        }
+        rep.detail(&format!(
+            "{name}: {:.4} bits/dim ({:.1} s encode, {:.1} s decode)",
+            row.bpd(row.prnn_bytes),
+            encode_s,
+            decode_s
+        ));
+        rows.push(row);
+    }
+    let total = totals(&rows);
+    if let Some(svg) = &a.svg {
+        chart(svg, &rows, &total)?;
+    }
+    #[derive(Serialize)]
+    struct Out<'a> {
+        images: &'a [Row],
+        total: &'a Row,
+    }
+    if rep.json() {
+        println!(
+            "{}",
+            serde_json::to_string(&Out {
+                images: &rows,
+                total: &total
+            })?
+        );
+    } else {
+        print!("{}", markdown(&rows, &total));
+    }
+    Ok(())
+}
+
+fn totals(rows: &[Row]) -> Row {
+    let sum = |f: &dyn Fn(&Row) -> Option<u64>| -> Option<u64> { rows.iter().map(f).sum() };
+    Row {
+        image: "total".into(),
+        subpixels: rows.iter().map(|r| r.subpixels).sum(),
+        prnn_bytes: rows.iter().map(|r| r.prnn_bytes).sum(),
+        model_bits: rows.iter().map(|r| r.model_bits).sum(),
+        png_bytes: rows.iter().map(|r| r.png_bytes).sum(),
+        webp_bytes: sum(&|r| r.webp_bytes),
+        jxl_bytes: sum(&|r| r.jxl_bytes),
+        encode_s: rows.iter().map(|r| r.encode_s).sum(),
+        decode_s: rows.iter().map(|r| r.decode_s).sum(),
+        verified: rows.iter().all(|r| r.verified),
+        ..Default::default()
+    }
+}
+
+fn markdown(rows: &[Row], total: &Row) -> String {
+    let mut s = String::from(
+        "| image | size | pixelrnn bits/dim | model NLL | gap | PNG | WebP | JPEG XL | encode s | decode s |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let opt = |r: &Row, b: Option<u64>| b.map_or("–".to_string(), |b| format!("{:.3}", r.bpd(b)));
+    for r in rows.iter().chain(std::iter::once(total)) {
+        let nll = r.model_bits / r.subpixels as f64;
+        let ours = r.bpd(r.prnn_bytes);
+        let size = if r.width > 0 {
+            format!("{}×{}×{}", r.width, r.height, r.channels)
+        } else {
+            format!("{} sub-pixels", r.subpixels)
+        };
+        s.push_str(&format!(
+            "| {} | {} | {:.3} | {:.3} | {:+.2}% | {:.3} | {} | {} | {:.1} | {:.1} |\n",
+            r.image,
+            size,
+            ours,
+            nll,
+            100.0 * (ours / nll - 1.0),
+            r.bpd(r.png_bytes),
+            opt(r, r.webp_bytes),
+            opt(r, r.jxl_bytes),
+            r.encode_s,
+            r.decode_s
+        ));
+    }
+    s
+}
+
+fn chart(path: &Path, rows: &[Row], total: &Row) -> Result<()> {
+    use plotters::prelude::*;
+    let codecs: Vec<(&str, RGBColor, Box<dyn Fn(&Row) -> Option<u64>>)> = vec![
+        (
+            "pixelrnn",
+            RGBColor(220, 80, 40),
+            Box::new(|r: &Row| Some(r.prnn_bytes)),
+        ),
+        ("PNG", RGBColor(90, 90, 90), Box::new(|r: &Row| Some(r.png_bytes))),
+        ("WebP", RGBColor(60, 130, 200), Box::new(|r: &Row| r.webp_bytes)),
+        ("JPEG XL", RGBColor(60, 170, 90), Box::new(|r: &Row| r.jxl_bytes)),
+    ];
+    let all: Vec<&Row> = rows.iter().chain(std::iter::once(total)).collect();
+    let ymax = all
+        .iter()
+        .flat_map(|r| codecs.iter().filter_map(move |c| c.2(r).map(|b| r.bpd(b))))
+        .fold(1.0, f64::max)
+        * 1.15;
+    let root = SVGBackend::new(path, (160 + 120 * all.len() as u32, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let n = all.len();
+    let mut ch = ChartBuilder::on(&root)
+        .caption("bits per sub-pixel (lower is better)", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0f64..n as f64, 0f64..ymax)?;
+    ch.configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n)
+        .x_label_formatter(&|x| {
+            all.get(x.floor() as usize)
+                .map(|r| r.image.trim_end_matches(".png").to_string())
+                .unwrap_or_default()
+        })
+        .y_desc("bits/dim")
+        .draw()?;
+    let w = 0.8 / codecs.len() as f64;
+    for (k, (label, color, f)) in codecs.iter().enumerate() {
+        let bars: Vec<_> = all
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| f(r).map(|b| (i, r.bpd(b))))
+            .map(|(i, v)| {
+                let x0 = i as f64 + 0.1 + k as f64 * w;
+                Rectangle::new([(x0, 0.0), (x0 + w * 0.95, v)], color.filled())
+            })
+            .collect();
+        if bars.is_empty() {
+            continue;
+        }
+        ch.draw_series(bars)?
+            .label(*label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+    }
+    ch.configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
