@@ -289,15 +289,12 @@ fn markdown(rows: &[Row], total: &Row) -> String {
 
 fn chart(path: &Path, rows: &[Row], total: &Row) -> Result<()> {
     use plotters::prelude::*;
-    let codecs: Vec<(&str, RGBColor, Box<dyn Fn(&Row) -> Option<u64>>)> = vec![
-        (
-            "pixelrnn",
-            RGBColor(220, 80, 40),
-            Box::new(|r: &Row| Some(r.prnn_bytes)),
-        ),
-        ("PNG", RGBColor(90, 90, 90), Box::new(|r: &Row| Some(r.png_bytes))),
-        ("WebP", RGBColor(60, 130, 200), Box::new(|r: &Row| r.webp_bytes)),
-        ("JPEG XL", RGBColor(60, 170, 90), Box::new(|r: &Row| r.jxl_bytes)),
+    type Size = fn(&Row) -> Option<u64>;
+    let codecs: [(&str, RGBColor, Size); 4] = [
+        ("pixelrnn", RGBColor(220, 80, 40), |r| Some(r.prnn_bytes)),
+        ("PNG", RGBColor(90, 90, 90), |r| Some(r.png_bytes)),
+        ("WebP", RGBColor(60, 130, 200), |r| r.webp_bytes),
+        ("JPEG XL", RGBColor(60, 170, 90), |r| r.jxl_bytes),
     ];
     let all: Vec<&Row> = rows.iter().chain(std::iter::once(total)).collect();
     let ymax = all
