@@ -18,6 +18,10 @@ pub struct DataArgs {
     /// Crop size for image folders.
     #[arg(long, default_value_t = 32)]
     pub crop: usize,
+    /// Give image-folder crops a synthetic alpha channel (soft-edged ellipses), for
+    /// grey+alpha and RGBA models.
+    #[arg(long)]
+    pub synthetic_alpha: bool,
     /// Binarise 8-bit data to 2 levels: threshold (≥128) or stochastic (p = v/255).
     #[arg(long)]
     pub binarize: Option<String>,
@@ -154,6 +158,7 @@ mod with_torch {
         let o = DataOptions {
             crop: a.crop,
             grey: a.grey,
+            alpha: a.synthetic_alpha,
             binarize: a.binarize.as_deref().map(str::parse).transpose()?,
             ..Default::default()
         };
@@ -297,6 +302,13 @@ mod with_torch {
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         #[derive(Serialize)]
+        struct PerImage {
+            image: usize,
+            model_bits_per_dim: f64,
+            payload_bits_per_dim: f64,
+            file_bits_per_dim: f64,
+        }
+        #[derive(Serialize)]
         struct Out {
             images: usize,
             libtorch_bits_per_dim: f64,
@@ -305,6 +317,7 @@ mod with_torch {
             actual_bits_per_dim: Option<f64>,
             libtorch_seconds: f64,
             engine_seconds: Option<f64>,
+            per_image: Vec<PerImage>,
         }
         let mut out = Out {
             images: images.n,
@@ -314,22 +327,22 @@ mod with_torch {
             actual_bits_per_dim: None,
             libtorch_seconds: torch_s,
             engine_seconds: None,
+            per_image: Vec::new(),
         };
         match Engine::new(weights.clone()) {
             Ok(engine) => {
                 let t = Instant::now();
-                let bpd = engine_nats(&engine, &images, threads)? / dims / ln2;
-                out.engine_seconds = Some(t.elapsed().as_secs_f64());
-                out.engine_bits_per_dim = Some(bpd);
-                out.difference = Some(bpd - torch_bpd);
+                let per = (images.h * images.w * images.c) as f64;
+                let mut nats = 0.0;
                 let mut payload = 0u64;
                 for i in 0..images.n {
-                    let img = Image::new(
-                        images.w as u32,
-                        images.h as u32,
-                        images.c as u8,
-                        images.image(i).to_vec(),
-                    )?;
+                    let one = Images {
+                        n: 1,
+                        pixels: images.image(i).to_vec(),
+                        ..images.clone()
+                    };
+                    let n_i = engine_nats(&engine, &one, threads)?;
+                    let img = Image::new(images.w as u32, images.h as u32, images.c as u8, one.pixels)?;
                     let enc = encode(
                         &img,
                         &engine,
@@ -338,11 +351,34 @@ mod with_torch {
                             ..Default::default()
                         },
                     )?;
+                    nats += n_i;
                     payload += enc.header.payload_len;
+                    out.per_image.push(PerImage {
+                        image: i,
+                        model_bits_per_dim: n_i / per / ln2,
+                        payload_bits_per_dim: enc.header.payload_len as f64 * 8.0 / per,
+                        file_bits_per_dim: enc.bytes.len() as f64 * 8.0 / per,
+                    });
                 }
+                out.engine_seconds = Some(t.elapsed().as_secs_f64());
+                let bpd = nats / dims / ln2;
+                out.engine_bits_per_dim = Some(bpd);
+                out.difference = Some(bpd - torch_bpd);
                 out.actual_bits_per_dim = Some(payload as f64 * 8.0 / dims);
             }
             Err(e) => rep.detail(&format!("engine: {e}")),
+        }
+        if !rep.json() && !out.per_image.is_empty() {
+            println!("| image | model NLL bits/dim | payload bits/dim | file bits/dim |\n|---:|---:|---:|---:|");
+            for p in &out.per_image {
+                println!(
+                    "| {} | {:.4} | {:.4} | {:.4} |",
+                    p.image, p.model_bits_per_dim, p.payload_bits_per_dim, p.file_bits_per_dim
+                );
+            }
+            if let (Some(m), Some(a)) = (out.engine_bits_per_dim, out.actual_bits_per_dim) {
+                println!("| total | {m:.4} | {a:.4} | |");
+            }
         }
         let fmt = |v: Option<f64>| {
             v.map_or("n/a (engine lacks this architecture)".to_string(), |v| {

@@ -45,7 +45,8 @@ pub struct DecodeOptions<'a> {
 pub struct Encoded {
     pub bytes: Vec<u8>,
     pub header: Header,
-    /// Σ −log2 p over coded sub-pixels under the model's f32 probabilities.
+    /// Σ −log2 p over coded sub-pixels under the model's f32 probabilities (p floored at 2^−24,
+    /// the smallest quantised probability).
     pub model_bits: f64,
     /// Σ −log2 of the quantised probabilities (what an ideal coder would spend).
     pub quantised_bits: f64,
@@ -92,7 +93,8 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
         quantize(probs, &mut cdf);
         enc.encode_symbol(v, Cdf(&cdf))
             .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;
-        model_bits -= (probs[v] as f64).log2();
+        // A probability that underflowed to 0 in f32 still codes (at the quantiser's floor).
+        model_bits -= (probs[v] as f64).max(1.0 / crate::quantize::TOTAL as f64).log2();
         quantised_bits += Cdf(&cdf).bits(v);
         i += 1;
         if let Some(p) = opts.progress {

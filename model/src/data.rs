@@ -172,10 +172,42 @@ pub fn read_cifar(paths: &[PathBuf]) -> Result<Images> {
 pub struct Photos {
     pub c: usize,
     pub images: Vec<(usize, usize, Vec<u8>)>,
+    /// Append a synthetic alpha channel to every crop (see [`with_synthetic_alpha`]).
+    pub alpha: bool,
+}
+
+/// Appends an alpha channel to a `size`×`size`×`c` crop: a random ellipse, opaque inside,
+/// transparent outside, with a one-to-two-pixel anti-aliased edge, and colour zeroed where fully
+/// transparent; the look of a cut-out object exported to PNG. Training data for the alpha-carrying
+/// default models, since the corpus has no real alpha.
+pub fn with_synthetic_alpha(crop: &[u8], size: usize, c: usize, rng: &mut SplitMix64) -> Vec<u8> {
+    let s = size as f32;
+    let (cx, cy) = (rng.next_f32() * s, rng.next_f32() * s);
+    let (rx, ry) = (s * (0.2 + 0.6 * rng.next_f32()), s * (0.2 + 0.6 * rng.next_f32()));
+    let edge = 1.0 + rng.next_f32();
+    let mut out = Vec::with_capacity(size * size * (c + 1));
+    for y in 0..size {
+        for x in 0..size {
+            let (dx, dy) = ((x as f32 + 0.5 - cx) / rx, (y as f32 + 0.5 - cy) / ry);
+            // Distance outside the ellipse in pixels (approximately), negative inside.
+            let d = ((dx * dx + dy * dy).sqrt() - 1.0) * rx.min(ry);
+            let a = (0.5 - d / edge).clamp(0.0, 1.0);
+            let a = (a * 255.0 + 0.5) as u8;
+            let px = &crop[(y * size + x) * c..][..c];
+            out.extend(px.iter().map(|&v| if a == 0 { 0 } else { v }));
+            out.push(a);
+        }
+    }
+    out
 }
 
 /// Reads every image file of a directory (sorted by name).
 pub fn read_image_dir(dir: &Path, grey: bool) -> Result<Photos> {
+    read_image_dir_with(dir, grey, false)
+}
+
+/// As [`read_image_dir`], crops optionally getting a synthetic alpha channel.
+pub fn read_image_dir_with(dir: &Path, grey: bool, alpha: bool) -> Result<Photos> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io_err(dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -200,6 +232,7 @@ pub fn read_image_dir(dir: &Path, grey: bool) -> Result<Photos> {
     Ok(Photos {
         c: if grey { 1 } else { 3 },
         images,
+        alpha,
     })
 }
 
@@ -213,8 +246,9 @@ impl Photos {
             .filter(|(w, h, _)| *w >= size && *h >= size)
             .collect();
         let c = self.c;
-        let mut pixels = Vec::with_capacity(n * size * size * c);
+        let mut pixels = Vec::with_capacity(n * size * size * (c + 1));
         for _ in 0..n {
+            let start = pixels.len();
             let (w, h, px) = big[rng.below(big.len() as u64) as usize];
             let x0 = rng.below((w - size + 1) as u64) as usize;
             let y0 = rng.below((h - size + 1) as u64) as usize;
@@ -226,12 +260,17 @@ impl Photos {
                     pixels.extend_from_slice(&px[o..o + c]);
                 }
             }
+            if self.alpha {
+                let with = with_synthetic_alpha(&pixels[start..], size, c, rng);
+                pixels.truncate(start);
+                pixels.extend_from_slice(&with);
+            }
         }
         Images {
             n,
             h: size,
             w: size,
-            c,
+            c: c + usize::from(self.alpha),
             pixels,
         }
     }
@@ -251,6 +290,8 @@ pub struct DataOptions {
     pub crop: usize,
     /// Convert image directories to grey.
     pub grey: bool,
+    /// Give image-directory crops a synthetic alpha channel (grey+alpha or RGBA).
+    pub alpha: bool,
     pub binarize: Option<Binarize>,
     /// Held-out fraction when no validation data is found beside the training data.
     pub valid_frac: f64,
@@ -261,6 +302,7 @@ impl Default for DataOptions {
         DataOptions {
             crop: 32,
             grey: false,
+            alpha: false,
             binarize: None,
             valid_frac: 0.1,
         }
@@ -310,14 +352,14 @@ pub fn open(path: &Path, o: &DataOptions) -> Result<Data> {
     } else if path.join("train").is_dir() && path.join("valid").is_dir() {
         let crops = |d: &str, flip| -> Result<Source> {
             Ok(Source::Crops {
-                photos: read_image_dir(&path.join(d), o.grey)?,
+                photos: read_image_dir_with(&path.join(d), o.grey, o.alpha)?,
                 size: o.crop,
                 flip,
             })
         };
         (crops("train", true)?, crops("valid", false)?)
     } else if path.is_dir() {
-        let mut p = read_image_dir(path, o.grey)?;
+        let mut p = read_image_dir_with(path, o.grey, o.alpha)?;
         let k = ((p.images.len() as f64 * o.valid_frac).ceil() as usize).clamp(1, p.images.len().max(2) - 1);
         let v = p.images.split_off(p.images.len() - k);
         (
@@ -327,7 +369,11 @@ pub fn open(path: &Path, o: &DataOptions) -> Result<Data> {
                 flip: true,
             },
             Source::Crops {
-                photos: Photos { c: p.c, images: v },
+                photos: Photos {
+                    c: p.c,
+                    images: v,
+                    alpha: p.alpha,
+                },
                 size: o.crop,
                 flip: false,
             },
@@ -346,7 +392,7 @@ impl Data {
     pub fn channels(&self) -> usize {
         match &self.train {
             Source::Fixed(i) => i.c,
-            Source::Crops { photos, .. } => photos.c,
+            Source::Crops { photos, .. } => photos.c + usize::from(photos.alpha),
         }
     }
 
@@ -482,5 +528,12 @@ mod tests {
         }
         let grey = read_image_dir(d.path(), true).unwrap();
         assert_eq!(grey.c, 1);
+        let ga = read_image_dir_with(d.path(), true, true).unwrap();
+        let c = ga.crops(20, 8, false, &mut SplitMix64::new(3));
+        assert_eq!(c.c, 2);
+        let alphas: Vec<u8> = c.pixels.chunks_exact(2).map(|p| p[1]).collect();
+        assert!(alphas.contains(&0) && alphas.contains(&255));
+        assert!(alphas.iter().any(|&a| a > 0 && a < 255), "anti-aliased edge");
+        assert!(c.pixels.chunks_exact(2).all(|p| p[1] > 0 || p[0] == 0));
     }
 }
