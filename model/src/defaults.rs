@@ -3,39 +3,27 @@
 //! - 3 channels (RGB): a PixelCNN (h=32, 4 blocks, `rgb-pcnn-32x4-lr3e-3`) trained on the photo corpus
 //!   (`models/README.md` says how); 1 channel (grey): a PixelCNN (h=48, 6 blocks) trained on the
 //!   same photos converted to luminance.
-//! - 2 and 4 channels (with alpha): seeded *random* placeholders until alpha-carrying models are
-//!   trained. Files are valid and decode exactly, but are not small. An all-opaque alpha channel
-//!   is not coded at all (see the codec), so most RGBA and grey+alpha images use the trained models.
+//! - 2 and 4 channels (grey+alpha, RGBA): small PixelCNNs (h=16, 4 blocks) trained briefly on
+//!   photo crops with synthetic cut-out alpha (soft-edged ellipses; see `models/README.md`). An
+//!   all-opaque alpha channel is not coded at all (see the codec), so most RGBA and grey+alpha
+//!   images use the RGB and grey models.
 
-use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{ModelError, Result};
 use crate::weights::Weights;
 
 static RGB: &[u8] = include_bytes!("../defaults/rgb.safetensors");
 static GREY: &[u8] = include_bytes!("../defaults/grey.safetensors");
-
-/// Seed of the placeholder default for `channels` channels.
-fn seed(channels: usize) -> u64 {
-    0x5049_584C_524E_4E00 + channels as u64
-}
-
-/// The config of the random placeholder for `channels` channels.
-pub fn placeholder_config(channels: usize) -> Config {
-    Config::pixel_cnn(channels, 16, 4, 32)
-}
-
-/// Whether the built-in default for `channels` channels is trained (not a placeholder).
-pub fn is_trained(channels: usize) -> bool {
-    matches!(channels, 1 | 3)
-}
+static GREY_ALPHA: &[u8] = include_bytes!("../defaults/grey-alpha.safetensors");
+static RGBA: &[u8] = include_bytes!("../defaults/rgba.safetensors");
 
 /// The built-in default engine for 1–4 channels.
 pub fn default_engine(channels: usize) -> Result<Engine> {
     match channels {
         1 => Engine::new(Weights::from_bytes(GREY)?),
+        2 => Engine::new(Weights::from_bytes(GREY_ALPHA)?),
         3 => Engine::new(Weights::from_bytes(RGB)?),
-        2 | 4 => Engine::random(&placeholder_config(channels), seed(channels)),
+        4 => Engine::new(Weights::from_bytes(RGBA)?),
         _ => Err(ModelError::bad("channels", format!("{channels} (must be 1–4)"))),
     }
 }

@@ -75,8 +75,7 @@ impl Step {
                 v.extend(op.residual.map(|r| (r, 0)));
                 v
             }
-            Step::RowLstm(op) => vec![(op.src, 0), (op.h, 1), (op.c, 1)],
-            Step::Diag(op) => vec![(op.src, 0), (op.h, 1), (op.c, 1)],
+            Step::RowLstm(RowLstmOp { p }) | Step::Diag(DiagLstmOp { p, .. }) => vec![(p.src, 0), (p.h, 1), (p.c, 1)],
         }
     }
 
@@ -104,9 +103,9 @@ impl Step {
                     }
                 }
             }
-            Step::RowLstm(RowLstmOp { h, c, .. }) | Step::Diag(DiagLstmOp { h, c, .. }) => {
-                planes[*h].at_mut(y, x)[units.clone()].copy_from_slice(&out[..n]);
-                planes[*c].at_mut(y, x)[units].copy_from_slice(&out[n..2 * n]);
+            Step::RowLstm(RowLstmOp { p }) | Step::Diag(DiagLstmOp { p, .. }) => {
+                planes[p.h].at_mut(y, x)[units.clone()].copy_from_slice(&out[..n]);
+                planes[p.c].at_mut(y, x)[units].copy_from_slice(&out[n..2 * n]);
             }
         }
     }

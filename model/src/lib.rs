@@ -31,7 +31,7 @@ pub mod weights;
 mod consistency;
 
 pub use config::{Arch, Config};
-pub use defaults::{default_engine, is_trained};
+pub use defaults::default_engine;
 pub use engine::Engine;
 pub use error::{ModelError, Result};
 pub use graph::Session;

@@ -29,6 +29,58 @@ fn pack_taps(w: &Weights, name: &str) -> (Vec<f32>, usize) {
     (v, cout)
 }
 
+/// What both LSTM kinds share: the masked input-to-state kernel with its bias, the packed
+/// state-to-state taps, the learned initial state, and the planes read and written.
+#[derive(Clone, Debug)]
+pub struct LstmParams {
+    is: MaskedConv,
+    bias: Vec<f32>,
+    /// `[taps][4h][h]`.
+    ss: Vec<f32>,
+    h0: Vec<f32>,
+    c0: Vec<f32>,
+    /// Layer input (2h), hidden state and cell planes (h each).
+    pub src: usize,
+    pub h: usize,
+    pub c: usize,
+    hidden: usize,
+}
+
+impl LstmParams {
+    fn new(w: &Weights, prefix: &str, cfg: &Config, (src, h, c): (usize, usize, usize)) -> LstmParams {
+        let hd = cfg.hidden;
+        LstmParams {
+            is: MaskedConv::with_period(w, &format!("{prefix}.is"), cfg, Mask::B, hd),
+            bias: bias(w, &format!("{prefix}.is.bias"), 4 * hd),
+            ss: pack_taps(w, &format!("{prefix}.ss.weight")).0,
+            h0: w.get(&format!("{prefix}.h0")).data.clone(),
+            c0: w.get(&format!("{prefix}.c0")).data.clone(),
+            src,
+            h,
+            c,
+            hidden: hd,
+        }
+    }
+
+    /// Multiply-adds per position (interior pixel).
+    fn macs(&self) -> usize {
+        self.is.macs() + self.ss.len()
+    }
+
+    /// Gate pre-activation row `o`: bias, input-to-state taps, then `tap(t, o)` state taps.
+    #[inline]
+    fn gate(&self, planes: &[Plane], y: usize, x: usize, o: usize, states: &[Option<&[f32]>]) -> f32 {
+        let hd = self.hidden;
+        let mut acc = self.is.accumulate(self.bias[o], &planes[self.src], y, x, o);
+        for (t, st) in states.iter().enumerate() {
+            if let Some(st) = st {
+                acc += dot(&self.ss[(t * 4 * hd + o) * hd..][..hd], st);
+            }
+        }
+        acc
+    }
+}
+
 #[inline]
 fn cell(g: [f32; 4], c_prev: f32) -> (f32, f32) {
     let c = sigmoid(g[1]) * c_prev + sigmoid(g[0]) * tanh(g[3]);
@@ -39,71 +91,36 @@ fn cell(g: [f32; 4], c_prev: f32) -> (f32, f32) {
 /// (y−1, x−1..x+1) (h0 for row −1; zero outside the row); the cell from c at (y−1, x).
 #[derive(Clone, Debug)]
 pub struct RowLstmOp {
-    is: MaskedConv,
-    bias: Vec<f32>,
-    /// `[3 taps][4h][h]`.
-    ss: Vec<f32>,
-    h0: Vec<f32>,
-    c0: Vec<f32>,
-    pub src: usize,
-    pub h: usize,
-    pub c: usize,
-    hidden: usize,
+    pub p: LstmParams,
 }
 
 impl RowLstmOp {
     pub fn new(w: &Weights, prefix: &str, cfg: &Config, src: usize, h: usize, c: usize) -> RowLstmOp {
-        let hd = cfg.hidden;
         RowLstmOp {
-            is: MaskedConv::with_period(w, &format!("{prefix}.is"), cfg, Mask::B, hd),
-            bias: bias(w, &format!("{prefix}.is.bias"), 4 * hd),
-            ss: pack_taps(w, &format!("{prefix}.ss.weight")).0,
-            h0: w.get(&format!("{prefix}.h0")).data.clone(),
-            c0: w.get(&format!("{prefix}.c0")).data.clone(),
-            src,
-            h,
-            c,
-            hidden: hd,
+            p: LstmParams::new(w, prefix, cfg, (src, h, c)),
         }
     }
 
     pub fn hidden(&self) -> usize {
-        self.hidden
+        self.p.hidden
     }
 
     /// Multiply-adds per position (interior pixel).
     pub fn macs(&self) -> usize {
-        self.is.macs() + self.ss.len()
+        self.p.macs()
     }
 
     /// Units `units` at (y, x): `out[..n]` = h, `out[n..2n]` = c.
     pub fn point(&self, planes: &[Plane], y: usize, x: usize, units: Range<usize>, out: &mut [f32]) {
-        let (hd, n) = (self.hidden, units.len());
-        let width = planes[self.src].width;
+        let (p, n) = (&self.p, units.len());
+        let width = planes[p.src].width;
+        let states: [Option<&[f32]>; 3] = std::array::from_fn(|t| {
+            let xx = (x + t).checked_sub(1).filter(|&xx| xx < width)?;
+            Some(if y == 0 { &p.h0[..] } else { planes[p.h].at(y - 1, xx) })
+        });
         for (m, k) in units.enumerate() {
-            let mut g = [0f32; 4];
-            for (q, gq) in g.iter_mut().enumerate() {
-                let o = q * hd + k;
-                let mut acc = self.is.accumulate(self.bias[o], &planes[self.src], y, x, o);
-                for t in 0..3 {
-                    let xx = x as isize + t as isize - 1;
-                    if xx < 0 || xx >= width as isize {
-                        continue;
-                    }
-                    let prev: &[f32] = if y == 0 {
-                        &self.h0
-                    } else {
-                        planes[self.h].at(y - 1, xx as usize)
-                    };
-                    acc += dot(&self.ss[(t * 4 * hd + o) * hd..][..hd], prev);
-                }
-                *gq = acc;
-            }
-            let c_prev = if y == 0 {
-                self.c0[k]
-            } else {
-                planes[self.c].at(y - 1, x)[k]
-            };
+            let g: [f32; 4] = std::array::from_fn(|q| p.gate(planes, y, x, q * p.hidden + k, &states));
+            let c_prev = if y == 0 { p.c0[k] } else { planes[p.c].at(y - 1, x)[k] };
             (out[m], out[n + m]) = cell(g, c_prev);
         }
     }
@@ -114,16 +131,7 @@ impl RowLstmOp {
 /// row (tap 1: x−1 forward, x+1 backward); h0/c0 stand in outside the image.
 #[derive(Clone, Debug)]
 pub struct DiagLstmOp {
-    is: MaskedConv,
-    bias: Vec<f32>,
-    /// `[2 taps][4h][h]`: tap 0 above, tap 1 along the row.
-    ss: Vec<f32>,
-    h0: Vec<f32>,
-    c0: Vec<f32>,
-    pub src: usize,
-    pub h: usize,
-    pub c: usize,
-    hidden: usize,
+    pub p: LstmParams,
     /// Right to left (the backward direction).
     pub reverse: bool,
 }
@@ -131,57 +139,36 @@ pub struct DiagLstmOp {
 impl DiagLstmOp {
     #[allow(clippy::too_many_arguments)]
     pub fn new(w: &Weights, prefix: &str, cfg: &Config, src: usize, h: usize, c: usize, reverse: bool) -> DiagLstmOp {
-        let hd = cfg.hidden;
         DiagLstmOp {
-            is: MaskedConv::with_period(w, &format!("{prefix}.is"), cfg, Mask::B, hd),
-            bias: bias(w, &format!("{prefix}.is.bias"), 4 * hd),
-            ss: pack_taps(w, &format!("{prefix}.ss.weight")).0,
-            h0: w.get(&format!("{prefix}.h0")).data.clone(),
-            c0: w.get(&format!("{prefix}.c0")).data.clone(),
-            src,
-            h,
-            c,
-            hidden: hd,
+            p: LstmParams::new(w, prefix, cfg, (src, h, c)),
             reverse,
         }
     }
 
     pub fn hidden(&self) -> usize {
-        self.hidden
+        self.p.hidden
     }
 
     /// Multiply-adds per position (interior pixel).
     pub fn macs(&self) -> usize {
-        self.is.macs() + self.ss.len()
+        self.p.macs()
     }
 
     /// Units `units` at (y, x): `out[..n]` = h, `out[n..2n]` = c.
     pub fn point(&self, planes: &[Plane], y: usize, x: usize, units: Range<usize>, out: &mut [f32]) {
-        let (hd, n) = (self.hidden, units.len());
-        let width = planes[self.src].width;
+        let (p, n) = (&self.p, units.len());
+        let width = planes[p.src].width;
         let left = if self.reverse {
             (x + 1 < width).then_some(x + 1)
         } else {
             x.checked_sub(1)
         };
-        let above: &[f32] = if y == 0 { &self.h0 } else { planes[self.h].at(y - 1, x) };
-        let h_left: &[f32] = match left {
-            Some(l) => planes[self.h].at(y, l),
-            None => &self.h0,
-        };
+        let above: &[f32] = if y == 0 { &p.h0 } else { planes[p.h].at(y - 1, x) };
+        let h_left: &[f32] = left.map_or(&p.h0[..], |l| planes[p.h].at(y, l));
+        let states = [Some(above), Some(h_left)];
         for (m, k) in units.enumerate() {
-            let mut g = [0f32; 4];
-            for (q, gq) in g.iter_mut().enumerate() {
-                let o = q * hd + k;
-                let mut acc = self.is.accumulate(self.bias[o], &planes[self.src], y, x, o);
-                acc += dot(&self.ss[o * hd..][..hd], above);
-                acc += dot(&self.ss[(4 * hd + o) * hd..][..hd], h_left);
-                *gq = acc;
-            }
-            let c_prev = match left {
-                Some(l) => planes[self.c].at(y, l)[k],
-                None => self.c0[k],
-            };
+            let g: [f32; 4] = std::array::from_fn(|q| p.gate(planes, y, x, q * p.hidden + k, &states));
+            let c_prev = left.map_or(p.c0[k], |l| planes[p.c].at(y, l)[k]);
             (out[m], out[n + m]) = cell(g, c_prev);
         }
     }
