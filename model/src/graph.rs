@@ -172,7 +172,7 @@ impl Graph {
         (0..self.plane_ch.len())
             .map(|p| {
                 let mut pl = Plane::default();
-                pl.reset(width, self.plane_ch[p], 0, self.ring_rows[p].min(height.max(1)));
+                pl.reset(width, self.plane_ch[p], self.ring_rows[p].min(height.max(1)));
                 pl
             })
             .collect()

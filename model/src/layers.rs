@@ -11,24 +11,21 @@ use crate::config::{group_range, Config};
 use crate::fmath::dot;
 use crate::weights::Weights;
 
-/// A window of rows of an H×W×C feature map, channels innermost. Row `y` lives in slot
-/// `(y − origin) % rows`: batch mode uses a plain window (`origin` = first row, no wrap),
-/// incremental mode a ring of the last `rows` rows (`origin` = 0).
+/// The last `rows` rows of an H×W×C feature map, channels innermost: row `y` lives in slot
+/// `y % rows` (a ring, as deep as the plane's readers reach).
 #[derive(Clone, Debug, Default)]
 pub struct Plane {
     pub width: usize,
     pub ch: usize,
-    pub origin: usize,
     pub rows: usize,
     pub data: Vec<f32>,
 }
 
 impl Plane {
-    /// A zeroed plane of `rows` rows starting at `origin`. Reuses the buffer.
-    pub fn reset(&mut self, width: usize, ch: usize, origin: usize, rows: usize) {
+    /// A zeroed ring of `rows` rows. Reuses the buffer.
+    pub fn reset(&mut self, width: usize, ch: usize, rows: usize) {
         self.width = width;
         self.ch = ch;
-        self.origin = origin;
         self.rows = rows;
         self.data.clear();
         self.data.resize(rows * width * ch, 0.0);
@@ -36,7 +33,7 @@ impl Plane {
 
     #[inline]
     fn offset(&self, y: usize, x: usize) -> usize {
-        (((y - self.origin) % self.rows) * self.width + x) * self.ch
+        ((y % self.rows) * self.width + x) * self.ch
     }
 
     /// The features at (y, x).
