@@ -92,6 +92,9 @@ pub fn tap_inputs(
     }
 }
 
+/// Most unmasked positions a kernel may have (7×7 mask A: 25).
+const MAX_TAPS: usize = 32;
+
 /// One unmasked kernel position: input offset (dy ≤ 0) and the number of leading input
 /// features it reads (all of them off-centre; a group prefix at the centre).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,9 +112,9 @@ pub struct MaskedConv {
     pub cin: usize,
     pub cout: usize,
     pub up: usize,
-    groups: usize,
-    /// Output o belongs to the group of feature `o mod period` (h for 4h gate maps, else cout).
-    period: usize,
+    /// The channel group of every output: that of feature `o mod period` (period h for 4h gate
+    /// maps, else cout).
+    out_group: Vec<u8>,
     /// Taps per output group.
     taps: Vec<Vec<Tap>>,
     /// Packed weights; output o's start in `w_off[o]`.
@@ -150,6 +153,10 @@ impl MaskedConv {
                 v
             })
             .collect();
+        assert!(
+            taps.iter().all(|t| t.len() <= MAX_TAPS),
+            "kernel larger than the engine supports"
+        );
         let mut w = Vec::new();
         let mut w_off = Vec::with_capacity(cout);
         for o in 0..cout {
@@ -167,8 +174,9 @@ impl MaskedConv {
             cin,
             cout,
             up: cy,
-            groups,
-            period,
+            out_group: (0..cout)
+                .map(|o| crate::config::group_of(o % period, period, groups) as u8)
+                .collect(),
             taps,
             w,
             w_off,
@@ -186,10 +194,43 @@ impl MaskedConv {
         self
     }
 
+    /// Adds this convolution's contribution to outputs `o_range` at (y, x) onto `acc` (one value
+    /// per output). Each output gets exactly the additions [`MaskedConv::accumulate`] would make,
+    /// in the same order; the input slices of each tap are just looked up once per channel group.
+    #[inline]
+    pub fn accumulate_range(&self, src: &Plane, y: usize, x: usize, o_range: Range<usize>, acc: &mut [f32]) {
+        let mut o = o_range.start;
+        while o < o_range.end {
+            let g = self.out_group[o];
+            let end = (o..o_range.end)
+                .find(|&e| self.out_group[e] != g)
+                .unwrap_or(o_range.end);
+            let taps = &self.taps[g as usize];
+            let mut xs: [&[f32]; MAX_TAPS] = [&[]; MAX_TAPS];
+            for (slot, tap) in xs.iter_mut().zip(taps) {
+                let (yy, xx) = (y as isize + tap.dy, x as isize + tap.dx);
+                if yy >= 0 && xx >= 0 && xx < src.width as isize {
+                    *slot = &src.at(yy as usize, xx as usize)[..tap.n_in];
+                }
+            }
+            for (oo, a) in (o..end).zip(&mut acc[o - o_range.start..end - o_range.start]) {
+                let mut w = &self.w[self.w_off[oo]..];
+                for (tap, xsl) in taps.iter().zip(&xs) {
+                    let (ws, rest) = w.split_at(tap.n_in);
+                    w = rest;
+                    if !xsl.is_empty() {
+                        *a += dot(ws, xsl);
+                    }
+                }
+            }
+            o = end;
+        }
+    }
+
     /// Adds this convolution's contribution to output `o` at (y, x) onto `acc`.
     #[inline]
     pub fn accumulate(&self, mut acc: f32, src: &Plane, y: usize, x: usize, o: usize) -> f32 {
-        let g = crate::config::group_of(o % self.period, self.period, self.groups);
+        let g = self.out_group[o] as usize;
         let mut w = &self.w[self.w_off[o]..];
         for tap in &self.taps[g] {
             let (yy, xx) = (y as isize + tap.dy, x as isize + tap.dx);
@@ -217,18 +258,19 @@ pub struct Op {
 
 impl Op {
     /// Computes outputs `o_range` at (y, x) into `out` (`o_range.len()` values). The one
-    /// per-output code path of the engine.
+    /// per-output code path of the engine: for each output, bias, then every term's unmasked taps
+    /// in order, then the residual.
     #[inline]
     pub fn point(&self, planes: &[Plane], y: usize, x: usize, o_range: Range<usize>, out: &mut [f32]) {
-        for (o, slot) in o_range.zip(out.iter_mut()) {
-            let mut acc = self.bias[o];
-            for (src, conv) in &self.terms {
-                acc = conv.accumulate(acc, &planes[*src], y, x, o);
+        let out = &mut out[..o_range.len()];
+        out.copy_from_slice(&self.bias[o_range.clone()]);
+        for (src, conv) in &self.terms {
+            conv.accumulate_range(&planes[*src], y, x, o_range.clone(), out);
+        }
+        if let Some(r) = self.residual {
+            for (a, &v) in out.iter_mut().zip(&planes[r].at(y, x)[o_range]) {
+                *a += v;
             }
-            if let Some(r) = self.residual {
-                acc += planes[r].at(y, x)[o];
-            }
-            *slot = acc;
         }
     }
 }
