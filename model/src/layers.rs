@@ -93,7 +93,7 @@ pub fn tap_inputs(
 }
 
 /// Most unmasked positions a kernel may have (7×7 mask A: 25).
-const MAX_TAPS: usize = 32;
+pub const MAX_TAPS: usize = 32;
 
 /// One unmasked kernel position: input offset (dy ≤ 0) and the number of leading input
 /// features it reads (all of them off-centre; a group prefix at the centre).
@@ -194,9 +194,45 @@ impl MaskedConv {
         self
     }
 
+    /// The input slices the taps of channel group `g` read at (y, x); empty where a tap falls
+    /// outside the image (it adds nothing).
+    #[inline]
+    pub fn resolve<'a>(&self, src: &'a Plane, y: usize, x: usize, g: usize) -> [&'a [f32]; MAX_TAPS] {
+        let mut xs: [&[f32]; MAX_TAPS] = [&[]; MAX_TAPS];
+        for (slot, tap) in xs.iter_mut().zip(&self.taps[g]) {
+            let (yy, xx) = (y as isize + tap.dy, x as isize + tap.dx);
+            if yy >= 0 && xx >= 0 && xx < src.width as isize {
+                *slot = &src.at(yy as usize, xx as usize)[..tap.n_in];
+            }
+        }
+        xs
+    }
+
+    /// The channel group of output `o`.
+    #[inline]
+    pub fn group(&self, o: usize) -> usize {
+        self.out_group[o] as usize
+    }
+
+    /// Adds output `o`'s taps onto `acc`, reading the slices [`MaskedConv::resolve`] gave for its
+    /// group: for each unmasked tap in row-major order, `acc += dot(weights, inputs)`, skipping
+    /// taps outside the image. The one order every mode uses.
+    #[inline]
+    pub fn accumulate_resolved(&self, mut acc: f32, o: usize, xs: &[&[f32]; MAX_TAPS]) -> f32 {
+        let mut w = &self.w[self.w_off[o]..];
+        for (tap, xsl) in self.taps[self.out_group[o] as usize].iter().zip(xs) {
+            let (ws, rest) = w.split_at(tap.n_in);
+            w = rest;
+            if !xsl.is_empty() {
+                acc += dot(ws, xsl);
+            }
+        }
+        acc
+    }
+
     /// Adds this convolution's contribution to outputs `o_range` at (y, x) onto `acc` (one value
-    /// per output). Each output gets exactly the additions [`MaskedConv::accumulate`] would make,
-    /// in the same order; the input slices of each tap are just looked up once per channel group.
+    /// per output), as [`MaskedConv::accumulate_resolved`] does for each, with the input slices
+    /// looked up once per channel group.
     #[inline]
     pub fn accumulate_range(&self, src: &Plane, y: usize, x: usize, o_range: Range<usize>, acc: &mut [f32]) {
         let mut o = o_range.start;
@@ -205,43 +241,12 @@ impl MaskedConv {
             let end = (o..o_range.end)
                 .find(|&e| self.out_group[e] != g)
                 .unwrap_or(o_range.end);
-            let taps = &self.taps[g as usize];
-            let mut xs: [&[f32]; MAX_TAPS] = [&[]; MAX_TAPS];
-            for (slot, tap) in xs.iter_mut().zip(taps) {
-                let (yy, xx) = (y as isize + tap.dy, x as isize + tap.dx);
-                if yy >= 0 && xx >= 0 && xx < src.width as isize {
-                    *slot = &src.at(yy as usize, xx as usize)[..tap.n_in];
-                }
-            }
+            let xs = self.resolve(src, y, x, g as usize);
             for (oo, a) in (o..end).zip(&mut acc[o - o_range.start..end - o_range.start]) {
-                let mut w = &self.w[self.w_off[oo]..];
-                for (tap, xsl) in taps.iter().zip(&xs) {
-                    let (ws, rest) = w.split_at(tap.n_in);
-                    w = rest;
-                    if !xsl.is_empty() {
-                        *a += dot(ws, xsl);
-                    }
-                }
+                *a = self.accumulate_resolved(*a, oo, &xs);
             }
             o = end;
         }
-    }
-
-    /// Adds this convolution's contribution to output `o` at (y, x) onto `acc`.
-    #[inline]
-    pub fn accumulate(&self, mut acc: f32, src: &Plane, y: usize, x: usize, o: usize) -> f32 {
-        let g = self.out_group[o] as usize;
-        let mut w = &self.w[self.w_off[o]..];
-        for tap in &self.taps[g] {
-            let (yy, xx) = (y as isize + tap.dy, x as isize + tap.dx);
-            let (ws, rest) = w.split_at(tap.n_in);
-            w = rest;
-            if yy < 0 || xx < 0 || xx >= src.width as isize {
-                continue;
-            }
-            acc += dot(ws, &src.at(yy as usize, xx as usize)[..tap.n_in]);
-        }
-        acc
     }
 }
 

@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use crate::config::Config;
 use crate::fmath::{dot, sigmoid, tanh};
-use crate::layers::{bias, Mask, MaskedConv, Plane};
+use crate::layers::{bias, Mask, MaskedConv, Plane, MAX_TAPS};
 use crate::weights::Weights;
 
 /// Packs `weight[o, :, ky, kx]` rows of an unmasked state-to-state kernel `[4h, h, kh, kw]` in
@@ -67,11 +67,18 @@ impl LstmParams {
         self.is.macs() + self.ss.len()
     }
 
-    /// Gate pre-activation row `o`: bias, input-to-state taps, then `tap(t, o)` state taps.
+    /// The input-to-state slices for unit k's channel group at (y, x).
     #[inline]
-    fn gate(&self, planes: &[Plane], y: usize, x: usize, o: usize, states: &[Option<&[f32]>]) -> f32 {
+    fn inputs<'a>(&self, planes: &'a [Plane], y: usize, x: usize, k: usize) -> [&'a [f32]; MAX_TAPS] {
+        self.is.resolve(&planes[self.src], y, x, self.is.group(k))
+    }
+
+    /// Gate pre-activation row `o`: bias, input-to-state taps (slices from [`Self::inputs`]),
+    /// then the state taps in order.
+    #[inline]
+    fn gate(&self, xs: &[&[f32]; MAX_TAPS], o: usize, states: &[Option<&[f32]>]) -> f32 {
         let hd = self.hidden;
-        let mut acc = self.is.accumulate(self.bias[o], &planes[self.src], y, x, o);
+        let mut acc = self.is.accumulate_resolved(self.bias[o], o, xs);
         for (t, st) in states.iter().enumerate() {
             if let Some(st) = st {
                 acc += dot(&self.ss[(t * 4 * hd + o) * hd..][..hd], st);
@@ -118,8 +125,13 @@ impl RowLstmOp {
             let xx = (x + t).checked_sub(1).filter(|&xx| xx < width)?;
             Some(if y == 0 { &p.h0[..] } else { planes[p.h].at(y - 1, xx) })
         });
+        let mut xs = p.inputs(planes, y, x, units.start);
+        let mut group = p.is.group(units.start);
         for (m, k) in units.enumerate() {
-            let g: [f32; 4] = std::array::from_fn(|q| p.gate(planes, y, x, q * p.hidden + k, &states));
+            if p.is.group(k) != group {
+                (group, xs) = (p.is.group(k), p.inputs(planes, y, x, k));
+            }
+            let g: [f32; 4] = std::array::from_fn(|q| p.gate(&xs, q * p.hidden + k, &states));
             let c_prev = if y == 0 { p.c0[k] } else { planes[p.c].at(y - 1, x)[k] };
             (out[m], out[n + m]) = cell(g, c_prev);
         }
@@ -166,8 +178,13 @@ impl DiagLstmOp {
         let above: &[f32] = if y == 0 { &p.h0 } else { planes[p.h].at(y - 1, x) };
         let h_left: &[f32] = left.map_or(&p.h0[..], |l| planes[p.h].at(y, l));
         let states = [Some(above), Some(h_left)];
+        let mut xs = p.inputs(planes, y, x, units.start);
+        let mut group = p.is.group(units.start);
         for (m, k) in units.enumerate() {
-            let g: [f32; 4] = std::array::from_fn(|q| p.gate(planes, y, x, q * p.hidden + k, &states));
+            if p.is.group(k) != group {
+                (group, xs) = (p.is.group(k), p.inputs(planes, y, x, k));
+            }
+            let g: [f32; 4] = std::array::from_fn(|q| p.gate(&xs, q * p.hidden + k, &states));
             let c_prev = left.map_or(p.c0[k], |l| planes[p.c].at(y, l)[k]);
             (out[m], out[n + m]) = cell(g, c_prev);
         }
