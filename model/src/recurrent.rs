@@ -15,7 +15,7 @@ use crate::weights::Weights;
 
 /// Packs `weight[o, :, ky, kx]` rows of an unmasked state-to-state kernel `[4h, h, kh, kw]` in
 /// (tap, o) order: `out[(t·4h + o)·h ..][..h]` for taps t = ky·kw + kx.
-fn pack_taps(w: &Weights, name: &str) -> (Vec<f32>, usize) {
+fn pack_taps(w: &Weights, name: &str) -> Vec<f32> {
     let t = w.get(name);
     let (cout, cin, kh, kw) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3]);
     let mut v = Vec::with_capacity(t.data.len());
@@ -26,7 +26,7 @@ fn pack_taps(w: &Weights, name: &str) -> (Vec<f32>, usize) {
             }
         }
     }
-    (v, cout)
+    v
 }
 
 /// What both LSTM kinds share: the masked input-to-state kernel with its bias, the packed
@@ -52,7 +52,7 @@ impl LstmParams {
         LstmParams {
             is: MaskedConv::with_period(w, &format!("{prefix}.is"), cfg, Mask::B, hd),
             bias: bias(w, &format!("{prefix}.is.bias"), 4 * hd),
-            ss: pack_taps(w, &format!("{prefix}.ss.weight")).0,
+            ss: pack_taps(w, &format!("{prefix}.ss.weight")),
             h0: w.get(&format!("{prefix}.h0")).data.clone(),
             c0: w.get(&format!("{prefix}.c0")).data.clone(),
             src,
@@ -65,6 +65,30 @@ impl LstmParams {
     /// Multiply-adds per position (interior pixel).
     fn macs(&self) -> usize {
         self.is.macs() + self.ss.len()
+    }
+
+    /// h and c of `units` at (y, x) into `out[..n]`, `out[n..2n]`, given the state taps' inputs
+    /// and the previous cell value of each unit.
+    #[inline]
+    fn cells(
+        &self,
+        planes: &[Plane],
+        (y, x): (usize, usize),
+        units: Range<usize>,
+        states: &[Option<&[f32]>],
+        c_prev: impl Fn(usize) -> f32,
+        out: &mut [f32],
+    ) {
+        let n = units.len();
+        let mut group = self.is.group(units.start);
+        let mut xs = self.inputs(planes, y, x, units.start);
+        for (m, k) in units.enumerate() {
+            if self.is.group(k) != group {
+                (group, xs) = (self.is.group(k), self.inputs(planes, y, x, k));
+            }
+            let g: [f32; 4] = std::array::from_fn(|q| self.gate(&xs, q * self.hidden + k, states));
+            (out[m], out[n + m]) = cell(g, c_prev(k));
+        }
     }
 
     /// The input-to-state slices for unit k's channel group at (y, x).
@@ -119,22 +143,14 @@ impl RowLstmOp {
 
     /// Units `units` at (y, x): `out[..n]` = h, `out[n..2n]` = c.
     pub fn point(&self, planes: &[Plane], y: usize, x: usize, units: Range<usize>, out: &mut [f32]) {
-        let (p, n) = (&self.p, units.len());
+        let p = &self.p;
         let width = planes[p.src].width;
         let states: [Option<&[f32]>; 3] = std::array::from_fn(|t| {
             let xx = (x + t).checked_sub(1).filter(|&xx| xx < width)?;
             Some(if y == 0 { &p.h0[..] } else { planes[p.h].at(y - 1, xx) })
         });
-        let mut xs = p.inputs(planes, y, x, units.start);
-        let mut group = p.is.group(units.start);
-        for (m, k) in units.enumerate() {
-            if p.is.group(k) != group {
-                (group, xs) = (p.is.group(k), p.inputs(planes, y, x, k));
-            }
-            let g: [f32; 4] = std::array::from_fn(|q| p.gate(&xs, q * p.hidden + k, &states));
-            let c_prev = if y == 0 { p.c0[k] } else { planes[p.c].at(y - 1, x)[k] };
-            (out[m], out[n + m]) = cell(g, c_prev);
-        }
+        let c_prev = |k: usize| if y == 0 { p.c0[k] } else { planes[p.c].at(y - 1, x)[k] };
+        p.cells(planes, (y, x), units, &states, c_prev, out);
     }
 }
 
@@ -168,7 +184,7 @@ impl DiagLstmOp {
 
     /// Units `units` at (y, x): `out[..n]` = h, `out[n..2n]` = c.
     pub fn point(&self, planes: &[Plane], y: usize, x: usize, units: Range<usize>, out: &mut [f32]) {
-        let (p, n) = (&self.p, units.len());
+        let p = &self.p;
         let width = planes[p.src].width;
         let left = if self.reverse {
             (x + 1 < width).then_some(x + 1)
@@ -178,15 +194,7 @@ impl DiagLstmOp {
         let above: &[f32] = if y == 0 { &p.h0 } else { planes[p.h].at(y - 1, x) };
         let h_left: &[f32] = left.map_or(&p.h0[..], |l| planes[p.h].at(y, l));
         let states = [Some(above), Some(h_left)];
-        let mut xs = p.inputs(planes, y, x, units.start);
-        let mut group = p.is.group(units.start);
-        for (m, k) in units.enumerate() {
-            if p.is.group(k) != group {
-                (group, xs) = (p.is.group(k), p.inputs(planes, y, x, k));
-            }
-            let g: [f32; 4] = std::array::from_fn(|q| p.gate(&xs, q * p.hidden + k, &states));
-            let c_prev = left.map_or(p.c0[k], |l| planes[p.c].at(y, l)[k]);
-            (out[m], out[n + m]) = cell(g, c_prev);
-        }
+        let c_prev = |k: usize| left.map_or(p.c0[k], |l| planes[p.c].at(y, l)[k]);
+        p.cells(planes, (y, x), units, &states, c_prev, out);
     }
 }
