@@ -81,41 +81,23 @@ fn image_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Grey by the image crate's luminance, as `train --grey` converts its data.
 fn to_grey(img: Image) -> Result<Image> {
     if img.channels == 1 {
         return Ok(img);
     }
-    let c = img.channels as usize;
-    let px = img
-        .pixels
-        .chunks_exact(c)
-        .map(|p| {
-            if c >= 3 {
-                ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114 + 500) / 1000) as u8
-            } else {
-                p[0]
-            }
-        })
-        .collect();
-    Ok(Image::new(img.width, img.height, 1, px)?)
+    let grey = files::to_dynamic(&img).into_luma8();
+    Ok(Image::new(img.width, img.height, 1, grey.into_raw())?)
 }
 
 fn png_best(img: &Image) -> Result<Vec<u8>> {
     use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-    use image::ImageEncoder;
-    let color = [
-        image::ExtendedColorType::L8,
-        image::ExtendedColorType::La8,
-        image::ExtendedColorType::Rgb8,
-        image::ExtendedColorType::Rgba8,
-    ][img.channels as usize - 1];
     let mut out = Vec::new();
-    PngEncoder::new_with_quality(&mut out, CompressionType::Best, FilterType::Adaptive).write_image(
-        &img.pixels,
-        img.width,
-        img.height,
-        color,
-    )?;
+    files::to_dynamic(img).write_with_encoder(PngEncoder::new_with_quality(
+        &mut out,
+        CompressionType::Best,
+        FilterType::Adaptive,
+    ))?;
     Ok(out)
 }
 

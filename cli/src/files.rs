@@ -80,21 +80,30 @@ pub fn output_format(path: &str) -> Result<ImageFormat> {
 
 /// Encodes decoded pixels into an image file in memory.
 pub fn encode_image(img: &Image, fmt: ImageFormat, name: &str) -> Result<Vec<u8>> {
-    let (w, h, px) = (img.width, img.height, img.pixels.clone());
-    let dynimg = match img.channels {
-        1 => DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, px).expect("sizes match")),
-        2 => DynamicImage::ImageLumaA8(image::GrayAlphaImage::from_raw(w, h, px).expect("sizes match")),
-        3 => DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, px).expect("sizes match")),
-        _ => DynamicImage::ImageRgba8(image::RgbaImage::from_raw(w, h, px).expect("sizes match")),
-    };
     let mut out = std::io::Cursor::new(Vec::new());
-    dynimg.write_to(&mut out, fmt).with_context(|| {
+    to_dynamic(img).write_to(&mut out, fmt).with_context(|| {
         format!(
             "{name}: the {fmt:?} encoder cannot store this {}-channel image; try .png",
             img.channels
         )
     })?;
     Ok(out.into_inner())
+}
+
+/// The codec's image as an image-crate image (the inverse of [`decode_image`]'s conversion).
+pub fn to_dynamic(img: &Image) -> DynamicImage {
+    let (w, h, px) = (img.width, img.height, img.pixels.clone());
+    match img.channels {
+        1 => DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, px).expect("sizes match")),
+        2 => DynamicImage::ImageLumaA8(image::GrayAlphaImage::from_raw(w, h, px).expect("sizes match")),
+        3 => DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, px).expect("sizes match")),
+        _ => DynamicImage::ImageRgba8(image::RgbaImage::from_raw(w, h, px).expect("sizes match")),
+    }
+}
+
+/// Worker threads: the given number, or every core.
+pub fn threads(requested: Option<usize>) -> usize {
+    requested.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Checks, before any work, that `out` may be written: not the input, not an existing file

@@ -156,20 +156,21 @@ fn for_each(
 }
 
 fn threads(c: &Common) -> usize {
-    c.threads
-        .map(usize::from)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    files::threads(c.threads.map(usize::from))
+}
+
+/// `-o` if given, stdout for stdin, else `default(input)`.
+fn output_for(input: &str, output: Option<&str>, default: fn(&str) -> String) -> String {
+    match output {
+        Some(o) => o.to_string(),
+        None if input == "-" => "-".into(),
+        None => default(input),
+    }
 }
 
 fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>) -> Result<()> {
     let c = &a.common;
-    let out = output.map(str::to_string).unwrap_or_else(|| {
-        if input == "-" {
-            "-".into()
-        } else {
-            files::compressed_name(input)
-        }
-    });
+    let out = output_for(input, output, files::compressed_name);
     files::check_output(input, &out, c.force)?;
     let start = Instant::now();
     let bytes = files::read_input(input)?;
@@ -223,13 +224,7 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
 
 fn decompress(rep: &Reporter, a: &DecompressArgs, input: &str, output: Option<&str>) -> Result<()> {
     let c = &a.common;
-    let out = output.map(str::to_string).unwrap_or_else(|| {
-        if input == "-" {
-            "-".into()
-        } else {
-            files::decompressed_name(input)
-        }
-    });
+    let out = output_for(input, output, files::decompressed_name);
     let fmt = files::output_format(&out)?;
     files::check_output(input, &out, c.force)?;
     let start = Instant::now();
