@@ -367,11 +367,6 @@ pub struct Session<'g> {
 }
 
 impl Session<'_> {
-    /// (row, column, sub-pixel) of the next sub-pixel.
-    pub fn position(&self) -> (usize, usize, usize) {
-        (self.y, self.x, self.c)
-    }
-
     /// True once every sub-pixel has been pushed.
     pub fn done(&self) -> bool {
         self.y >= self.height
