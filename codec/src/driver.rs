@@ -84,12 +84,14 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
             model.levels()
         )));
     }
+    let (width, height) = (image.width as usize, image.height as usize);
+    let order = model.coding_order(&coded, width, height);
     let total = coded.len() as u64;
     let mut enc = DefaultRangeEncoder::new();
     let mut cdf = Vec::with_capacity(model.levels() + 1);
     let (mut i, mut model_bits, mut quantised_bits) = (0usize, 0f64, 0f64);
     let mut sink = |probs: &[f32]| -> Result<()> {
-        let v = coded[i] as usize;
+        let v = order[i] as usize;
         quantize(probs, &mut cdf);
         enc.encode_symbol(v, Cdf(&cdf))
             .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;
@@ -104,13 +106,7 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
         }
         Ok(())
     };
-    model.batch(
-        &coded,
-        image.width as usize,
-        image.height as usize,
-        opts.threads,
-        &mut sink,
-    )?;
+    model.batch(&coded, width, height, opts.threads, &mut sink)?;
     if i != coded.len() {
         return Err(CodecError::BadParameter(format!(
             "the model gave {i} distributions for {} sub-pixels",
@@ -196,6 +192,8 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
             }
         }
     }
+    drop(seq);
+    let coded = model.raster(coded, w, hgt);
     let pixels = if h.opaque_alpha_dropped() {
         Image::with_opaque_alpha(&coded, h.coded_channels as usize)
     } else {

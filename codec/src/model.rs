@@ -1,7 +1,7 @@
 //! The interface between the codec and a probability model: the engine implements it, and
 //! codec tests use a tiny mock.
 
-use pixelrnn_model::{Engine, ModelId, Session};
+use pixelrnn_model::{Engine, EngineSession, ModelId};
 
 use crate::error::Result;
 
@@ -25,6 +25,15 @@ pub trait ProbabilityModel: Sync {
     ) -> Result<()>;
     /// A sequential decoder state for a `width`×`height` image.
     fn sequential<'a>(&'a self, width: usize, height: usize) -> Box<dyn SequentialModel + 'a>;
+    /// The sub-pixels of an H×W×C raster in coding order (a permutation; the raster itself
+    /// unless the model codes in another order, as multi-scale models do).
+    fn coding_order(&self, pixels: &[u8], _width: usize, _height: usize) -> Vec<u8> {
+        pixels.to_vec()
+    }
+    /// Inverse of [`ProbabilityModel::coding_order`].
+    fn raster(&self, coded: Vec<u8>, _width: usize, _height: usize) -> Vec<u8> {
+        coded
+    }
 }
 
 /// One sub-pixel at a time: `distribution`, then `push` the value, repeated in coding order.
@@ -60,14 +69,22 @@ impl ProbabilityModel for Engine {
     fn sequential<'a>(&'a self, width: usize, height: usize) -> Box<dyn SequentialModel + 'a> {
         Box::new(self.session(width, height))
     }
+
+    fn coding_order(&self, pixels: &[u8], width: usize, height: usize) -> Vec<u8> {
+        Engine::coding_order(self, pixels, width, height)
+    }
+
+    fn raster(&self, coded: Vec<u8>, width: usize, height: usize) -> Vec<u8> {
+        Engine::raster(self, coded, width, height)
+    }
 }
 
-impl SequentialModel for Session<'_> {
+impl SequentialModel for EngineSession<'_> {
     fn distribution(&mut self, probs: &mut [f32]) {
-        Session::distribution(self, probs)
+        EngineSession::distribution(self, probs)
     }
 
     fn push(&mut self, value: u8) {
-        Session::push(self, value)
+        EngineSession::push(self, value)
     }
 }

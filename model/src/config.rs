@@ -50,7 +50,33 @@ pub struct Config {
     pub residual: bool,
     /// Learnable skip connections from every layer to the output stack.
     pub skip: bool,
+    /// Multi-scale PixelRNN: this network is the conditional one over the full image, and
+    /// [`MultiScale`] describes the unconditional network over the subsampled image. Absent from
+    /// the JSON of single-scale models (whose files, and ids, stay as they were).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiscale: Option<MultiScale>,
 }
+
+/// The multi-scale part of a [`Config`] (van den Oord et al. 2016, section 3.4): an unconditional
+/// network over the small image `S[i][j] = X[i·k][j·k]` (⌈H/k⌉ × ⌈W/k⌉), and the conditional
+/// network (the enclosing config) over the full image, whose every layer adds an unmasked 1×1
+/// projection of the upsampled small image to its input-to-state map.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MultiScale {
+    /// k: the small image takes every k-th pixel each way (2–8).
+    pub factor: usize,
+    /// c: features of the upsampled conditioning map.
+    pub features: usize,
+    /// The unconditional network's architecture and sizes (channels, levels, residual and skip
+    /// as the enclosing config).
+    pub small_arch: Arch,
+    pub small_hidden: usize,
+    pub small_layers: usize,
+    pub small_out_hidden: usize,
+}
+
+/// Largest subsampling factor of a multi-scale model.
+pub const MAX_FACTOR: usize = 8;
 
 /// Largest sizes a config may ask for; a weight file asking for more is rejected before allocating.
 pub const MAX_HIDDEN: usize = 4096;
@@ -69,6 +95,7 @@ impl Config {
             out_hidden,
             residual: true,
             skip: true,
+            multiscale: None,
         }
     }
 
@@ -113,7 +140,45 @@ impl Config {
                 format!("{} (at most {MAX_LAYERS})", self.layers),
             ));
         }
+        if let Some(m) = &self.multiscale {
+            if !(2..=MAX_FACTOR).contains(&m.factor) {
+                return Err(ModelError::bad(
+                    "multiscale.factor",
+                    format!("{} (must be 2–{MAX_FACTOR})", m.factor),
+                ));
+            }
+            if m.features == 0 || m.features > MAX_HIDDEN {
+                return Err(ModelError::bad(
+                    "multiscale.features",
+                    format!("{} (must be 1–{MAX_HIDDEN})", m.features),
+                ));
+            }
+            self.small().expect("multi-scale").validate()?;
+        }
         Ok(())
+    }
+
+    /// The unconditional small-image network of a multi-scale model.
+    pub fn small(&self) -> Option<Config> {
+        let m = self.multiscale.as_ref()?;
+        Some(Config {
+            arch: m.small_arch,
+            hidden: m.small_hidden,
+            layers: m.small_layers,
+            out_hidden: m.small_out_hidden,
+            multiscale: None,
+            ..self.clone()
+        })
+    }
+
+    /// The subsampling factor k (1 for single-scale models).
+    pub fn factor(&self) -> usize {
+        self.multiscale.as_ref().map_or(1, |m| m.factor)
+    }
+
+    /// Features of the conditioning map (0 for single-scale models).
+    pub fn cond_features(&self) -> usize {
+        self.multiscale.as_ref().map_or(0, |m| m.features)
     }
 
     /// Features of the residual stream (2h).

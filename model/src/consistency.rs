@@ -1,6 +1,6 @@
 //! Engine-wide tests: batch vs incremental bit-exactness, thread independence and causality.
 
-use crate::config::{Arch, Config};
+use crate::config::{Arch, Config, MultiScale};
 use crate::engine::Engine;
 use crate::rng::SplitMix64;
 use crate::ModelError;
@@ -26,7 +26,7 @@ pub(crate) fn incremental_bits(e: &Engine, px: &[u8], w: usize, h: usize) -> Vec
     let mut s = e.session(w, h);
     let mut p = vec![0.0; e.levels()];
     let mut out = Vec::new();
-    for &v in px {
+    for v in e.coding_order(px, w, h) {
         s.distribution(&mut p);
         out.extend(p.iter().map(|x| x.to_bits()));
         s.push(v);
@@ -35,8 +35,44 @@ pub(crate) fn incremental_bits(e: &Engine, px: &[u8], w: usize, h: usize) -> Vec
     out
 }
 
+/// A multi-scale model whose conditional network is `full` and small network `small_arch`.
+pub(crate) fn multi(full: Config, k: usize, small_arch: Arch) -> Config {
+    Config {
+        multiscale: Some(MultiScale {
+            factor: k,
+            features: 5,
+            small_arch,
+            small_hidden: 4,
+            small_layers: 1,
+            small_out_hidden: 6,
+        }),
+        ..full
+    }
+}
+
 fn configs() -> Vec<Config> {
     vec![
+        multi(
+            Config {
+                levels: 16,
+                ..Config::pixel_cnn(3, 6, 2, 9)
+            },
+            2,
+            Arch::RowLstm,
+        ),
+        multi(
+            Config::pixel_cnn(1, 4, 1, 5).with_arch(Arch::DiagonalBilstm),
+            3,
+            Arch::PixelCnn,
+        ),
+        multi(
+            Config {
+                levels: 8,
+                ..Config::pixel_cnn(2, 4, 2, 5).with_arch(Arch::RowLstm)
+            },
+            2,
+            Arch::DiagonalBilstm,
+        ),
         Config::pixel_cnn(3, 6, 2, 9),
         Config {
             levels: 16,
@@ -87,21 +123,25 @@ fn batch_and_incremental_agree_bit_for_bit() {
 #[test]
 fn thread_count_does_not_change_results() {
     for arch in [Arch::PixelCnn, Arch::RowLstm, Arch::DiagonalBilstm] {
-        let cfg = Config::pixel_cnn(3, 6, 2, 9).with_arch(arch);
-        let e = Engine::random(&cfg, 5).unwrap();
-        let px = random_image(13, 17, 3, 256, 9);
-        let one = batch_bits(&e, &px, 13, 17, 1);
-        for t in [2, 3, 4] {
-            assert!(
-                one == batch_bits(&e, &px, 13, 17, t),
-                "{arch:?}: {t} threads differ from 1"
-            );
+        for cfg in [
+            Config::pixel_cnn(3, 6, 2, 9).with_arch(arch),
+            multi(Config::pixel_cnn(3, 6, 2, 9).with_arch(arch), 2, arch),
+        ] {
+            let e = Engine::random(&cfg, 5).unwrap();
+            let px = random_image(13, 17, 3, 256, 9);
+            let one = batch_bits(&e, &px, 13, 17, 1);
+            for t in [2, 3, 4] {
+                assert!(
+                    one == batch_bits(&e, &px, 13, 17, t),
+                    "{arch:?}: {t} threads differ from 1"
+                );
+            }
         }
     }
 }
 
-/// Changing sub-pixel t must leave the distributions of sub-pixels 0..=t unchanged, and (for a
-/// model that is not trivially constant) change some later one.
+/// Changing sub-pixel t (in coding order) must leave the distributions of sub-pixels 0..=t
+/// unchanged, and (for a model that is not trivially constant) change some later one.
 #[test]
 fn causality_by_perturbation() {
     for (i, cfg) in configs().into_iter().enumerate() {
@@ -109,12 +149,13 @@ fn causality_by_perturbation() {
         let (w, h) = (5, 4);
         let px = random_image(w, h, cfg.channels, cfg.levels, 77);
         let base = batch_bits(&e, &px, w, h, 1);
+        let coded = e.coding_order(&px, w, h);
         let l = cfg.levels;
         let mut later_changed = 0;
         for t in 0..px.len() {
-            let mut q = px.clone();
+            let mut q = coded.clone();
             q[t] = ((q[t] as usize + 1 + t % (l - 1)) % l) as u8;
-            let got = batch_bits(&e, &q, w, h, 1);
+            let got = batch_bits(&e, &e.raster(q, w, h), w, h, 1);
             let upto = (t + 1) * l;
             assert!(
                 got[..upto] == base[..upto],

@@ -6,24 +6,46 @@ use std::path::Path;
 use crate::config::{Arch, Config};
 use crate::error::{ModelError, Result};
 use crate::graph::{Graph, Session};
-use crate::weights::{ModelId, Weights};
+use crate::multiscale::{self, is_known, small_size, MultiSession, Upsampler};
+use crate::weights::{ModelId, Weights, SMALL_PREFIX};
 
 /// A model loaded into the engine.
 #[derive(Clone, Debug)]
 pub struct Engine {
     weights: Weights,
     graph: Graph,
+    multi: Option<Multi>,
+}
+
+/// The parts of a multi-scale model besides its conditional network.
+#[derive(Clone, Debug)]
+struct Multi {
+    k: usize,
+    small: Graph,
+    up: Upsampler,
+}
+
+fn build_graph(w: &Weights) -> Graph {
+    match w.config().arch {
+        Arch::PixelCnn => crate::pixel_cnn::graph(w),
+        Arch::RowLstm | Arch::DiagonalBilstm => crate::lstm::graph(w),
+    }
 }
 
 impl Engine {
     /// Builds the engine for validated weights.
     pub fn new(weights: Weights) -> Result<Engine> {
         weights.config().validate()?;
-        let graph = match weights.config().arch {
-            Arch::PixelCnn => crate::pixel_cnn::graph(&weights),
-            Arch::RowLstm | Arch::DiagonalBilstm => crate::lstm::graph(&weights),
+        let graph = build_graph(&weights);
+        let multi = match weights.config().small() {
+            Some(small) => Some(Multi {
+                k: weights.config().factor(),
+                small: build_graph(&weights.sub(SMALL_PREFIX, small)?),
+                up: Upsampler::new(&weights),
+            }),
+            None => None,
         };
-        Ok(Engine { weights, graph })
+        Ok(Engine { weights, graph, multi })
     }
 
     /// Loads a weight file.
@@ -57,31 +79,124 @@ impl Engine {
         self.graph.levels
     }
 
-    /// Batch mode: every sub-pixel's distribution, in coding order, to `sink`.
-    /// See [`Graph::batch`].
+    /// Batch mode: every sub-pixel's distribution, in coding order, to `sink`: raster order for
+    /// single-scale models (see [`Graph::batch`]); for multi-scale ones the small image, then
+    /// the full image's other pixels ([`Engine::coding_order`]).
     pub fn batch<E: From<ModelError>>(
         &self,
         pixels: &[u8],
         width: usize,
         height: usize,
         threads: usize,
-        sink: impl FnMut(&[f32]) -> Result<(), E>,
+        mut sink: impl FnMut(&[f32]) -> Result<(), E>,
     ) -> Result<(), E> {
-        self.graph.batch(pixels, width, height, threads, sink)
+        let Some(m) = &self.multi else {
+            return self.graph.batch(pixels, width, height, threads, None, sink);
+        };
+        let ch = self.channels();
+        let (sw, sh) = small_size(width, height, m.k);
+        let small = multiscale::subsample(pixels, width, height, ch, m.k);
+        m.small.batch(&small, sw, sh, threads, None, &mut sink)?;
+        let cond = m.up.map(&small, sw, sh, self.graph.scale());
+        let mut i = 0usize;
+        self.graph
+            .batch(pixels, width, height, threads, Some(&cond), |p: &[f32]| {
+                let pos = i / ch;
+                i += 1;
+                if is_known(pos / width, pos % width, m.k) {
+                    Ok(())
+                } else {
+                    sink(p)
+                }
+            })
     }
 
-    /// Raw logits of every sub-pixel (H×W×C×levels), before the softmax.
+    /// Raw logits of every sub-pixel (H×W×C×levels), before the softmax. For a multi-scale
+    /// model: the small image's logits, then the conditional network's logits of every full-image
+    /// sub-pixel (known ones included).
     pub fn logits(&self, pixels: &[u8], width: usize, height: usize, threads: usize) -> Result<Vec<f32>> {
-        self.graph.logits(pixels, width, height, threads)
+        let Some(m) = &self.multi else {
+            return self.graph.logits(pixels, width, height, threads, None);
+        };
+        let (sw, sh) = small_size(width, height, m.k);
+        let small = multiscale::subsample(pixels, width, height, self.channels(), m.k);
+        let mut out = m.small.logits(&small, sw, sh, threads, None)?;
+        let cond = m.up.map(&small, sw, sh, self.graph.scale());
+        out.extend(self.graph.logits(pixels, width, height, threads, Some(&cond))?);
+        Ok(out)
     }
 
-    /// Incremental mode for decoding and sampling.
-    pub fn session(&self, width: usize, height: usize) -> Session<'_> {
-        self.graph.session(width, height)
+    /// Incremental mode for decoding and sampling: sub-pixels in coding order
+    /// ([`Engine::coding_order`]).
+    pub fn session(&self, width: usize, height: usize) -> EngineSession<'_> {
+        match &self.multi {
+            None => EngineSession::Single(self.graph.session(width, height, None).expect("no conditioning")),
+            Some(m) => EngineSession::Multi(Box::new(MultiSession::new(&m.small, &self.graph, &m.up, width, height))),
+        }
     }
 
-    /// Multiply-adds per pixel in incremental mode (unmasked weights), for benchmarks.
+    /// The subsampling factor k of a multi-scale model (1 otherwise).
+    pub fn factor(&self) -> usize {
+        self.multi.as_ref().map_or(1, |m| m.k)
+    }
+
+    /// The sub-pixels of an H×W×C raster in the order they are coded (the raster itself for
+    /// single-scale models; the small image first for multi-scale ones).
+    pub fn coding_order(&self, pixels: &[u8], width: usize, height: usize) -> Vec<u8> {
+        match &self.multi {
+            None => pixels.to_vec(),
+            Some(m) => multiscale::coding_order(pixels, width, height, self.channels(), m.k),
+        }
+    }
+
+    /// Inverse of [`Engine::coding_order`].
+    pub fn raster(&self, coded: Vec<u8>, width: usize, height: usize) -> Vec<u8> {
+        match &self.multi {
+            None => coded,
+            Some(m) => multiscale::raster(&coded, width, height, self.channels(), m.k),
+        }
+    }
+
+    /// Multiply-adds per pixel in incremental mode (unmasked weights), for benchmarks; for a
+    /// multi-scale model, the conditional network, the small network's share (÷k²) and the
+    /// upsampling.
     pub fn macs_per_pixel(&self) -> usize {
-        self.graph.macs_per_pixel()
+        let full = self.graph.macs_per_pixel();
+        match &self.multi {
+            None => full,
+            Some(m) => full + m.small.macs_per_pixel().div_ceil(m.k * m.k) + m.up.macs_per_pixel(),
+        }
+    }
+}
+
+/// An incremental session of either kind of model.
+pub enum EngineSession<'e> {
+    Single(Session<'e>),
+    Multi(Box<MultiSession<'e>>),
+}
+
+impl EngineSession<'_> {
+    /// True once every sub-pixel has been pushed.
+    pub fn done(&self) -> bool {
+        match self {
+            EngineSession::Single(s) => s.done(),
+            EngineSession::Multi(s) => s.done(),
+        }
+    }
+
+    /// The distribution of the next sub-pixel in coding order, written into `probs`.
+    pub fn distribution(&mut self, probs: &mut [f32]) {
+        match self {
+            EngineSession::Single(s) => s.distribution(probs),
+            EngineSession::Multi(s) => s.distribution(probs),
+        }
+    }
+
+    /// Records the value of the next sub-pixel in coding order and advances.
+    pub fn push(&mut self, value: u8) {
+        match self {
+            EngineSession::Single(s) => s.push(value),
+            EngineSession::Multi(s) => s.push(value),
+        }
     }
 }

@@ -11,6 +11,7 @@ use crate::config::{group_range, Config};
 use crate::error::{ModelError, Result};
 use crate::fmath::softmax;
 use crate::layers::{Op, Plane};
+use crate::multiscale::CondMap;
 use crate::recurrent::{DiagLstmOp, RowLstmOp};
 
 #[inline]
@@ -128,6 +129,9 @@ pub struct Graph {
     pub steps: Vec<Step>,
     pub image: usize,
     pub logits: usize,
+    /// The conditioning plane of a multi-scale model's conditional network (filled a row at a
+    /// time from a [`CondMap`] before any step of that row runs).
+    pub cond: Option<usize>,
     /// Input scaling: level v ↦ 2v/(levels−1) − 1.
     scale: Vec<f32>,
     /// Rows each plane keeps.
@@ -137,16 +141,26 @@ pub struct Graph {
 impl Graph {
     pub(crate) fn new(c: &Config) -> Graph {
         let den = (c.levels - 1) as f32;
-        Graph {
+        let mut g = Graph {
             channels: c.channels,
             levels: c.levels,
             plane_ch: vec![c.channels],
             steps: Vec::new(),
             image: 0,
             logits: 0,
+            cond: None,
             scale: (0..c.levels).map(|v| v as f32 * 2.0 / den - 1.0).collect(),
             ring_rows: Vec::new(),
+        };
+        if c.multiscale.is_some() {
+            g.cond = Some(g.plane(c.cond_features()));
         }
+        g
+    }
+
+    /// Input scaling: the float each level is fed to the network as.
+    pub fn scale(&self) -> &[f32] {
+        &self.scale
     }
 
     pub(crate) fn plane(&mut self, ch: usize) -> usize {
@@ -182,6 +196,21 @@ impl Graph {
         vec![0.0; self.steps.iter().map(|s| s.units() * s.values()).max().unwrap_or(0)]
     }
 
+    /// A conditioning map is given exactly when the graph has a conditioning plane, with its
+    /// feature count.
+    fn check_cond(&self, cond: Option<&CondMap>) -> Result<()> {
+        let want = self.cond.map(|p| self.plane_ch[p]);
+        let found = cond.map(|c| c.features());
+        if want != found {
+            return Err(ModelError::Mismatch {
+                what: "conditioning map",
+                expected: format!("{want:?} features"),
+                found: format!("{found:?}"),
+            });
+        }
+        Ok(())
+    }
+
     fn check(&self, pixels: &[u8], width: usize, height: usize) -> Result<()> {
         let want = width
             .checked_mul(height)
@@ -209,23 +238,32 @@ impl Graph {
     }
 
     /// Batch mode: the distribution (`levels` probabilities) of every sub-pixel of `pixels`
-    /// (H×W×C, raster order), handed to `sink` in coding order. Results do not depend on `threads`.
+    /// (H×W×C, raster order), handed to `sink` in raster order. Results do not depend on `threads`.
+    /// `cond`: the conditioning map, for (and only for) a multi-scale model's conditional network.
     pub fn batch<E: From<ModelError>>(
         &self,
         pixels: &[u8],
         width: usize,
         height: usize,
         threads: usize,
+        cond: Option<&CondMap>,
         sink: impl FnMut(&[f32]) -> Result<(), E>,
     ) -> Result<(), E> {
-        self.run_batch(pixels, width, height, threads, true, sink)
+        self.run_batch(pixels, width, height, threads, true, cond, sink)
     }
 
     /// The raw logits (before the softmax) of every sub-pixel, H×W×C×levels; for checking the
     /// engine against the libtorch model.
-    pub fn logits(&self, pixels: &[u8], width: usize, height: usize, threads: usize) -> Result<Vec<f32>> {
+    pub fn logits(
+        &self,
+        pixels: &[u8],
+        width: usize,
+        height: usize,
+        threads: usize,
+        cond: Option<&CondMap>,
+    ) -> Result<Vec<f32>> {
         let mut out = Vec::with_capacity(pixels.len() * self.levels);
-        self.run_batch::<ModelError>(pixels, width, height, threads, false, |l| {
+        self.run_batch::<ModelError>(pixels, width, height, threads, false, cond, |l| {
             out.extend_from_slice(l);
             Ok(())
         })?;
@@ -239,9 +277,11 @@ impl Graph {
         height: usize,
         threads: usize,
         softmax_on: bool,
+        cond: Option<&CondMap>,
         mut sink: impl FnMut(&[f32]) -> Result<(), E>,
     ) -> Result<(), E> {
         self.check(pixels, width, height)?;
+        self.check_cond(cond)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .build()
@@ -256,6 +296,9 @@ impl Graph {
             let img = &mut planes[self.image];
             for (d, &v) in img.row_mut(y).iter_mut().zip(&pixels[y * row_len..(y + 1) * row_len]) {
                 *d = self.scale[v as usize];
+            }
+            if let (Some(p), Some(cm)) = (self.cond, cond) {
+                cm.row(y, planes[p].row_mut(y));
             }
             for step in &self.steps {
                 let units = step.units();
@@ -305,9 +348,10 @@ impl Graph {
         Ok(())
     }
 
-    /// Starts incremental mode for a `width`×`height` image.
-    pub fn session(&self, width: usize, height: usize) -> Session<'_> {
-        Session {
+    /// Starts incremental mode for a `width`×`height` image; `cond` as for [`Graph::batch`].
+    pub fn session<'a>(&'a self, width: usize, height: usize, cond: Option<CondMap<'a>>) -> Result<Session<'a>> {
+        self.check_cond(cond.as_ref())?;
+        let mut s = Session {
             g: self,
             width,
             height,
@@ -317,7 +361,10 @@ impl Graph {
             c: 0,
             computed: false,
             scratch: self.scratch(),
-        }
+            cond,
+        };
+        s.start_row();
+        Ok(s)
     }
 
     /// Multiply-adds per pixel (all channel groups, interior pixel).
@@ -364,9 +411,24 @@ pub struct Session<'g> {
     c: usize,
     computed: bool,
     scratch: Vec<f32>,
+    cond: Option<CondMap<'g>>,
 }
 
 impl Session<'_> {
+    /// The next sub-pixel: (row, column, channel).
+    pub fn position(&self) -> (usize, usize, usize) {
+        (self.y, self.x, self.c)
+    }
+
+    /// Fills the conditioning plane's row for the row about to start.
+    fn start_row(&mut self) {
+        if let (Some(p), Some(cm)) = (self.g.cond, &self.cond) {
+            if self.y < self.height {
+                cm.row(self.y, self.planes[p].row_mut(self.y));
+            }
+        }
+    }
+
     /// True once every sub-pixel has been pushed.
     pub fn done(&self) -> bool {
         self.y >= self.height
@@ -405,6 +467,7 @@ impl Session<'_> {
                 self.finish_row();
                 self.x = 0;
                 self.y += 1;
+                self.start_row();
             }
         }
     }

@@ -58,11 +58,13 @@ impl Plane {
 }
 
 /// Mask A (the first layer: the centre sees only earlier channel groups) or mask B (later
-/// layers: the centre sees groups up to its own).
+/// layers: the centre sees groups up to its own); `Open` leaves the centre unmasked (the 1×1
+/// conditioning projections of multi-scale models, whose input is known before any pixel).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mask {
     A,
     B,
+    Open,
 }
 
 /// The causal mask of every layer: how many leading input features kernel position (ky, kx) of a
@@ -86,6 +88,7 @@ pub fn tap_inputs(
         match mask {
             Mask::A => r.start,
             Mask::B => r.end,
+            Mask::Open => cin,
         }
     } else {
         0

@@ -20,6 +20,7 @@ pub mod fmath;
 pub mod graph;
 pub mod layers;
 pub mod lstm;
+pub mod multiscale;
 pub mod pixel_cnn;
 pub mod recurrent;
 pub mod rng;
@@ -30,9 +31,9 @@ pub mod weights;
 #[cfg(test)]
 mod consistency;
 
-pub use config::{Arch, Config};
+pub use config::{Arch, Config, MultiScale};
 pub use defaults::default_engine;
-pub use engine::Engine;
+pub use engine::{Engine, EngineSession};
 pub use error::{ModelError, Result};
 pub use graph::Session;
 pub use weights::{id_hex, ModelId, Weights};

@@ -18,11 +18,15 @@
 //! | `layers.{l}.{d}.ss.weight` | `[4h, h, 2, 1]`: 2×1 column kernel on the skewed map; tap 0 reads (i−1, j), tap 1 reads (i, j−1) |
 //! | `layers.{l}.{d}.h0`, `.c0` | `[h]`: learned state outside the image (left of column 0, above row 0) |
 //! | `layers.{l}.up.weight`, `.bias` | `[2h, h, 1, 1]`, `[2h]`: applied to fwd + (bwd shifted down one row) |
+//!
+//! Multi-scale conditional networks add `layers.{l}.cond.weight` (Row LSTM) or
+//! `layers.{l}.{d}.cond.weight` (Diagonal BiLSTM), `[4h, c, 1, 1]`: the unmasked projection of the
+//! conditioning map added to the input-to-state map (and `input.cond`, as the PixelCNN).
 
 use crate::config::{Arch, Config};
 use crate::graph::Graph;
 use crate::layers::{bias, Mask, MaskedConv, Op};
-use crate::pixel_cnn::{input_layer, output_stack};
+use crate::pixel_cnn::{cond_spec, cond_term, input_layer, output_stack};
 use crate::recurrent::{DiagLstmOp, RowLstmOp};
 use crate::weights::{TensorSpec, Weights};
 
@@ -30,12 +34,14 @@ use crate::weights::{TensorSpec, Weights};
 pub fn tensor_specs(c: &Config) -> Vec<TensorSpec> {
     let (h, h2, h4) = (c.hidden, c.stream(), 4 * c.hidden);
     let mut v = TensorSpec::conv("input", h2, c.channels, 7, 7, true);
+    v.extend(cond_spec(c, "input", h2));
     for l in 0..c.layers {
         let p = format!("layers.{l}");
         match c.arch {
             Arch::RowLstm => {
                 v.extend(TensorSpec::conv(&format!("{p}.is"), h4, h2, 1, 3, true));
                 v.extend(TensorSpec::conv(&format!("{p}.ss"), h4, h, 1, 3, false));
+                v.extend(cond_spec(c, &p, h4));
                 v.push(TensorSpec::vector(format!("{p}.h0"), h));
                 v.push(TensorSpec::vector(format!("{p}.c0"), h));
             }
@@ -43,6 +49,7 @@ pub fn tensor_specs(c: &Config) -> Vec<TensorSpec> {
                 for d in ["fwd", "bwd"] {
                     v.extend(TensorSpec::conv(&format!("{p}.{d}.is"), h4, h2, 1, 1, true));
                     v.extend(TensorSpec::conv(&format!("{p}.{d}.ss"), h4, h, 2, 1, false));
+                    v.extend(cond_spec(c, &format!("{p}.{d}"), h4));
                     v.push(TensorSpec::vector(format!("{p}.{d}.h0"), h));
                     v.push(TensorSpec::vector(format!("{p}.{d}.c0"), h));
                 }
@@ -70,12 +77,16 @@ pub fn graph(w: &Weights) -> Graph {
         let up = MaskedConv::new(w, &format!("{p}.up"), c, Mask::B);
         let terms = if c.arch == Arch::RowLstm {
             let (hp, cp) = (g.plane(h), g.plane(h));
-            g.push(RowLstmOp::new(w, &p, c, x_raw, hp, cp));
+            let cond = cond_term(&g, w, &p, h);
+            g.push(RowLstmOp::new(w, &p, c, (x_raw, hp, cp), cond));
             vec![(hp, up)]
         } else {
             let (fh, fc, bh, bc) = (g.plane(h), g.plane(h), g.plane(h), g.plane(h));
-            g.push(DiagLstmOp::new(w, &format!("{p}.fwd"), c, x_raw, fh, fc, false));
-            g.push(DiagLstmOp::new(w, &format!("{p}.bwd"), c, x_raw, bh, bc, true));
+            for (d, hp, cp, reverse) in [("fwd", fh, fc, false), ("bwd", bh, bc, true)] {
+                let d = format!("{p}.{d}");
+                let cond = cond_term(&g, w, &d, h);
+                g.push(DiagLstmOp::new(w, &d, c, (x_raw, hp, cp), cond, reverse));
+            }
             vec![(fh, up.clone()), (bh, up.shifted_up(1))]
         };
         let (nr, nu) = (g.plane(h2), g.plane(h2));

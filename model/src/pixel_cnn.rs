@@ -9,7 +9,9 @@
 //! o = ReLU(output.0 (ReLU x_L) + Σ_{l<L} skips.l (ReLU x_l))  [out_hidden]   (skips if `skip`)
 //! logits = output.1 (o)                                       [C × levels]
 //! ```
-//! Every 1×1 and 3×3 layer is mask B; group c of each map serves sub-pixel c.
+//! Every 1×1 and 3×3 layer is mask B; group c of each map serves sub-pixel c. In the conditional
+//! network of a multi-scale model, `input` and every block's `conv` also add an unmasked 1×1
+//! projection (`input.cond`, `blocks.{l}.cond`) of the conditioning map.
 
 use crate::config::Config;
 use crate::graph::Graph;
@@ -24,6 +26,7 @@ use crate::weights::{TensorSpec, Weights};
 /// | `blocks.{l}.reduce.weight`, `.bias` | `[h, 2h, 1, 1]`, `[h]` |
 /// | `blocks.{l}.conv.weight`, `.bias` | `[h, h, 3, 3]`, `[h]` |
 /// | `blocks.{l}.expand.weight`, `.bias` | `[2h, h, 1, 1]`, `[2h]` |
+/// | `input.cond.weight`, `blocks.{l}.cond.weight` (multi-scale only) | `[2h, c, 1, 1]`, `[h, c, 1, 1]` |
 /// | `skips.{l}.weight` (if `skip`, l < L) | `[out_hidden, 2h, 1, 1]` |
 /// | `output.0.weight`, `.bias` | `[out_hidden, 2h, 1, 1]`, `[out_hidden]` |
 /// | `output.1.weight`, `.bias` | `[C·levels, out_hidden, 1, 1]`, `[C·levels]` |
@@ -32,14 +35,34 @@ use crate::weights::{TensorSpec, Weights};
 pub fn tensor_specs(c: &Config) -> Vec<TensorSpec> {
     let (h, h2) = (c.hidden, c.stream());
     let mut v = TensorSpec::conv("input", h2, c.channels, 7, 7, true);
+    v.extend(cond_spec(c, "input", h2));
     for l in 0..c.layers {
         let p = format!("blocks.{l}");
         v.extend(TensorSpec::conv(&format!("{p}.reduce"), h, h2, 1, 1, true));
         v.extend(TensorSpec::conv(&format!("{p}.conv"), h, h, 3, 3, true));
+        v.extend(cond_spec(c, &p, h));
         v.extend(TensorSpec::conv(&format!("{p}.expand"), h2, h, 1, 1, true));
     }
     v.extend(output_specs(c));
     v
+}
+
+/// `{prefix}.cond.weight` `[out, c, 1, 1]` of a multi-scale model's conditional network (none
+/// for single-scale models): the unmasked projection of the conditioning map added to the
+/// layer's input-to-state map.
+pub(crate) fn cond_spec(c: &Config, prefix: &str, out: usize) -> Vec<TensorSpec> {
+    match c.cond_features() {
+        0 => Vec::new(),
+        f => TensorSpec::conv(&format!("{prefix}.cond"), out, f, 1, 1, false),
+    }
+}
+
+/// The conditioning term of layer `prefix` (reading the graph's conditioning plane), if any.
+pub(crate) fn cond_term(g: &Graph, w: &Weights, prefix: &str, period: usize) -> Option<(usize, MaskedConv)> {
+    g.cond.map(|p| {
+        let conv = MaskedConv::with_period(w, &format!("{prefix}.cond"), w.config(), Mask::Open, period);
+        (p, conv)
+    })
 }
 
 /// The output stack every architecture shares: `skips.{l}` (if `skip`) and `output.{0,1}`.
@@ -78,10 +101,12 @@ pub(crate) fn conv_op(w: &Weights, src: usize, name: &str, mask: Mask, cout: usi
 pub(crate) fn input_layer(g: &mut Graph, w: &Weights) -> (usize, usize) {
     let h2 = w.config().stream();
     let (raw, relu) = (g.plane(h2), g.plane(h2));
+    let mut op = conv_op(w, g.image, "input", Mask::A, h2);
+    op.terms.extend(cond_term(g, w, "input", h2));
     g.push(Op {
         raw: Some(raw),
         relu: Some(relu),
-        ..conv_op(w, g.image, "input", Mask::A, h2)
+        ..op
     });
     (raw, relu)
 }
@@ -127,10 +152,9 @@ pub fn graph(w: &Weights) -> Graph {
             ..conv_op(w, x_relu, &format!("{p}.reduce"), Mask::B, h)
         });
         let b = g.plane(h);
-        g.push(Op {
-            relu: Some(b),
-            ..conv_op(w, a, &format!("{p}.conv"), Mask::B, h)
-        });
+        let mut op = conv_op(w, a, &format!("{p}.conv"), Mask::B, h);
+        op.terms.extend(cond_term(&g, w, &p, h));
+        g.push(Op { relu: Some(b), ..op });
         let (nr, nu) = (g.plane(h2), g.plane(h2));
         g.push(Op {
             residual: c.residual.then_some(x_raw),

@@ -39,6 +39,8 @@ pub struct LstmParams {
     ss: Vec<f32>,
     h0: Vec<f32>,
     c0: Vec<f32>,
+    /// Multi-scale conditioning: the conditioning plane and its unmasked 1×1 projection to 4h.
+    cond: Option<(usize, MaskedConv)>,
     /// Layer input (2h), hidden state and cell planes (h each).
     pub src: usize,
     pub h: usize,
@@ -47,7 +49,13 @@ pub struct LstmParams {
 }
 
 impl LstmParams {
-    fn new(w: &Weights, prefix: &str, cfg: &Config, (src, h, c): (usize, usize, usize)) -> LstmParams {
+    fn new(
+        w: &Weights,
+        prefix: &str,
+        cfg: &Config,
+        (src, h, c): (usize, usize, usize),
+        cond: Option<(usize, MaskedConv)>,
+    ) -> LstmParams {
         let hd = cfg.hidden;
         LstmParams {
             is: MaskedConv::with_period(w, &format!("{prefix}.is"), cfg, Mask::B, hd),
@@ -55,6 +63,7 @@ impl LstmParams {
             ss: pack_taps(w, &format!("{prefix}.ss.weight")),
             h0: w.get(&format!("{prefix}.h0")).data.clone(),
             c0: w.get(&format!("{prefix}.c0")).data.clone(),
+            cond,
             src,
             h,
             c,
@@ -64,7 +73,7 @@ impl LstmParams {
 
     /// Multiply-adds per position (interior pixel).
     fn macs(&self) -> usize {
-        self.is.macs() + self.ss.len()
+        self.is.macs() + self.ss.len() + self.cond.as_ref().map_or(0, |(_, c)| c.macs())
     }
 
     /// h and c of `units` at (y, x) into `out[..n]`, `out[n..2n]`, given the state taps' inputs
@@ -82,11 +91,12 @@ impl LstmParams {
         let n = units.len();
         let mut group = self.is.group(units.start);
         let mut xs = self.inputs(planes, y, x, units.start);
+        let cs = self.cond.as_ref().map(|(p, conv)| conv.resolve(&planes[*p], y, x, 0));
         for (m, k) in units.enumerate() {
             if self.is.group(k) != group {
                 (group, xs) = (self.is.group(k), self.inputs(planes, y, x, k));
             }
-            let g: [f32; 4] = std::array::from_fn(|q| self.gate(&xs, q * self.hidden + k, states));
+            let g: [f32; 4] = std::array::from_fn(|q| self.gate(&xs, cs.as_ref(), q * self.hidden + k, states));
             (out[m], out[n + m]) = cell(g, c_prev(k));
         }
     }
@@ -98,11 +108,20 @@ impl LstmParams {
     }
 
     /// Gate pre-activation row `o`: bias, input-to-state taps (slices from [`Self::inputs`]),
-    /// then the state taps in order.
+    /// the conditioning projection (multi-scale), then the state taps in order.
     #[inline]
-    fn gate(&self, xs: &[&[f32]; MAX_TAPS], o: usize, states: &[Option<&[f32]>]) -> f32 {
+    fn gate(
+        &self,
+        xs: &[&[f32]; MAX_TAPS],
+        cs: Option<&[&[f32]; MAX_TAPS]>,
+        o: usize,
+        states: &[Option<&[f32]>],
+    ) -> f32 {
         let hd = self.hidden;
         let mut acc = self.is.accumulate_resolved(self.bias[o], o, xs);
+        if let (Some((_, conv)), Some(cs)) = (&self.cond, cs) {
+            acc = conv.accumulate_resolved(acc, o, cs);
+        }
         for (t, st) in states.iter().enumerate() {
             if let Some(st) = st {
                 acc += dot(&self.ss[(t * 4 * hd + o) * hd..][..hd], st);
@@ -126,9 +145,16 @@ pub struct RowLstmOp {
 }
 
 impl RowLstmOp {
-    pub fn new(w: &Weights, prefix: &str, cfg: &Config, src: usize, h: usize, c: usize) -> RowLstmOp {
+    /// `planes`: (layer input, h, c); `cond`: the conditioning term of a multi-scale model.
+    pub fn new(
+        w: &Weights,
+        prefix: &str,
+        cfg: &Config,
+        planes: (usize, usize, usize),
+        cond: Option<(usize, MaskedConv)>,
+    ) -> RowLstmOp {
         RowLstmOp {
-            p: LstmParams::new(w, prefix, cfg, (src, h, c)),
+            p: LstmParams::new(w, prefix, cfg, planes, cond),
         }
     }
 
@@ -165,10 +191,17 @@ pub struct DiagLstmOp {
 }
 
 impl DiagLstmOp {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(w: &Weights, prefix: &str, cfg: &Config, src: usize, h: usize, c: usize, reverse: bool) -> DiagLstmOp {
+    /// `planes`: (layer input, h, c); `cond`: the conditioning term of a multi-scale model.
+    pub fn new(
+        w: &Weights,
+        prefix: &str,
+        cfg: &Config,
+        planes: (usize, usize, usize),
+        cond: Option<(usize, MaskedConv)>,
+        reverse: bool,
+    ) -> DiagLstmOp {
         DiagLstmOp {
-            p: LstmParams::new(w, prefix, cfg, (src, h, c)),
+            p: LstmParams::new(w, prefix, cfg, planes, cond),
             reverse,
         }
     }

@@ -70,11 +70,22 @@ impl TensorSpec {
 
 /// Every tensor a model of this config has, in a fixed order.
 pub fn tensor_specs(config: &Config) -> Vec<TensorSpec> {
-    match config.arch {
+    let mut v = match config.arch {
         Arch::PixelCnn => crate::pixel_cnn::tensor_specs(config),
         Arch::RowLstm | Arch::DiagonalBilstm => crate::lstm::tensor_specs(config),
+    };
+    if let Some(small) = config.small() {
+        v.extend(tensor_specs(&small).into_iter().map(|s| TensorSpec {
+            name: format!("{SMALL_PREFIX}{}", s.name),
+            ..s
+        }));
+        v.extend(crate::multiscale::upsample_specs(config));
     }
+    v
 }
+
+/// Name prefix of a multi-scale model's small-image network.
+pub const SMALL_PREFIX: &str = "small.";
 
 /// A dense f32 tensor.
 #[derive(Clone, Debug, PartialEq)]
@@ -228,6 +239,17 @@ impl Weights {
 
     pub fn tensors(&self) -> &BTreeMap<String, Tensor> {
         &self.tensors
+    }
+
+    /// The tensors under `prefix` (stripped) as weights of `config`: a multi-scale model's
+    /// small-image network.
+    pub fn sub(&self, prefix: &str, config: Config) -> Result<Weights> {
+        let tensors = self
+            .tensors
+            .iter()
+            .filter_map(|(n, t)| Some((n.strip_prefix(prefix)?.to_string(), t.clone())))
+            .collect();
+        Self::from_parts(config, tensors)
     }
 
     /// Total number of parameters.
