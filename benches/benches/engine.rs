@@ -1,13 +1,13 @@
 //! Engine speed in sub-pixels per second, batch mode (encode) and incremental mode (decode):
 //! the built-in default model on 32×32 RGB, and every architecture at h=32, 4 layers, out 64 on
-//! 64×64 RGB. A reference f32 matrix multiply (matrixmultiply's sgemm, 256³) runs in the same
+//! 64×64 RGB (and a multi-scale PixelCNN of two such networks, k = 2). A reference f32 matrix multiply (matrixmultiply's sgemm, 256³) runs in the same
 //! process, so the engine's GFLOP/s can be read against this machine's rate.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pixelrnn_benches::test_image;
-use pixelrnn_model::{default_engine, Arch, Config, Engine, ModelError};
+use pixelrnn_model::{default_engine, Arch, Config, Engine, ModelError, MultiScale};
 
 fn run_batch(e: &Engine, px: &[u8], w: usize, h: usize, threads: usize) -> f32 {
     let mut acc = 0.0f32;
@@ -22,7 +22,7 @@ fn run_batch(e: &Engine, px: &[u8], w: usize, h: usize, threads: usize) -> f32 {
 fn run_incremental(e: &Engine, px: &[u8], w: usize, h: usize) -> f32 {
     let mut probs = vec![0.0; e.levels()];
     let mut s = e.session(w, h);
-    for &v in px {
+    for v in e.coding_order(px, w, h) {
         s.distribution(&mut probs);
         s.push(v);
     }
@@ -51,17 +51,34 @@ fn architectures(c: &mut Criterion) {
     let mut g = c.benchmark_group("engine_h32x4_64x64_rgb");
     g.throughput(Throughput::Elements((w * h * 3) as u64));
     g.sample_size(10);
-    for arch in [Arch::PixelCnn, Arch::RowLstm, Arch::DiagonalBilstm] {
-        let e = Engine::random(&Config::pixel_cnn(3, 32, 4, 64).with_arch(arch), 1).unwrap();
-        eprintln!("{}: {} multiply-adds per pixel", arch.name(), e.macs_per_pixel());
+    let single = |arch| Config::pixel_cnn(3, 32, 4, 64).with_arch(arch);
+    // Multi-scale: the same PixelCNN conditioned on a same-sized PixelCNN over every 2nd pixel.
+    let multi = Config {
+        multiscale: Some(MultiScale {
+            factor: 2,
+            features: 16,
+            small_arch: Arch::PixelCnn,
+            small_hidden: 32,
+            small_layers: 4,
+            small_out_hidden: 64,
+        }),
+        ..single(Arch::PixelCnn)
+    };
+    let models = [
+        ("pixel_cnn", single(Arch::PixelCnn)),
+        ("row_lstm", single(Arch::RowLstm)),
+        ("diagonal_bilstm", single(Arch::DiagonalBilstm)),
+        ("multiscale_pixel_cnn", multi),
+    ];
+    for (name, cfg) in models {
+        let e = Engine::random(&cfg, 1).unwrap();
+        eprintln!("{name}: {} multiply-adds per pixel", e.macs_per_pixel());
         for threads in [1, 2] {
-            g.bench_with_input(
-                BenchmarkId::new(format!("{}_batch", arch.name()), threads),
-                &threads,
-                |b, &t| b.iter(|| black_box(run_batch(&e, &px, w, h, t))),
-            );
+            g.bench_with_input(BenchmarkId::new(format!("{name}_batch"), threads), &threads, |b, &t| {
+                b.iter(|| black_box(run_batch(&e, &px, w, h, t)))
+            });
         }
-        g.bench_function(BenchmarkId::new(format!("{}_incremental", arch.name()), 1), |b| {
+        g.bench_function(BenchmarkId::new(format!("{name}_incremental"), 1), |b| {
             b.iter(|| black_box(run_incremental(&e, &px, w, h)))
         });
     }

@@ -67,7 +67,8 @@ pub fn sample(rep: &Reporter, a: &SampleArgs) -> Result<()> {
     for k in 0..a.n {
         let (ox, oy) = ((k % cols) * w, (k / cols) * h);
         let mut s = engine.session(w, h);
-        for i in 0..w * h * c {
+        let mut coded = Vec::with_capacity(w * h * c);
+        for _ in 0..w * h * c {
             s.distribution(&mut probs);
             let mut total = 0.0;
             for (qv, &p) in q.iter_mut().zip(&probs) {
@@ -84,9 +85,13 @@ pub fn sample(rep: &Reporter, a: &SampleArgs) -> Result<()> {
                 u -= qv;
             }
             s.push(v as u8);
-            let (y, x, ch) = (i / (w * c), (i / c) % w, i % c);
-            grid[((oy + y) * gw + ox + x) * c + ch] = (v * 255 / (levels - 1)) as u8;
+            coded.push(v as u8);
             bar.inc(1);
+        }
+        // Sub-pixels come in coding order (the small image first for multi-scale models).
+        for (i, v) in engine.raster(coded, w, h).into_iter().enumerate() {
+            let (y, x, ch) = (i / (w * c), (i / c) % w, i % c);
+            grid[((oy + y) * gw + ox + x) * c + ch] = (v as usize * 255 / (levels - 1)) as u8;
         }
     }
     bar.finish_and_clear();

@@ -52,6 +52,8 @@ pub struct TrainArgs {
     pub no_residual: bool,
     #[arg(long)]
     pub no_skip: bool,
+    #[command(flatten)]
+    pub multi: MultiArgs,
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
     #[arg(long, default_value_t = 1e-3)]
@@ -86,9 +88,37 @@ pub struct TrainArgs {
     pub checkpoint: Option<PathBuf>,
     #[arg(long)]
     pub resume: bool,
+    /// Start from the weights of this model file (same architecture and sizes), e.g. to train a
+    /// finished model further with a new learning-rate schedule.
+    #[arg(long, value_name = "WEIGHTS")]
+    pub init: Option<PathBuf>,
     /// CSV learning curve (default: OUT with .csv).
     #[arg(long)]
     pub log: Option<PathBuf>,
+}
+
+/// Multi-scale PixelRNN: an unconditional network over every k-th pixel, and the main network
+/// conditioned on it.
+#[derive(Args, Debug)]
+pub struct MultiArgs {
+    /// Train a multi-scale model with subsampling factor K (2–8); 0 = single-scale.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub multiscale: usize,
+    /// Features of the upsampled conditioning map.
+    #[arg(long, default_value_t = 16)]
+    pub cond_features: usize,
+    /// Architecture of the small-image network (default: --arch).
+    #[arg(long)]
+    pub small_arch: Option<String>,
+    /// h of the small-image network (default: --hidden).
+    #[arg(long)]
+    pub small_hidden: Option<usize>,
+    /// Layers of the small-image network (default: --layers).
+    #[arg(long)]
+    pub small_layers: Option<usize>,
+    /// Output width of the small-image network (default: --out-hidden).
+    #[arg(long)]
+    pub small_out_hidden: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -150,7 +180,7 @@ mod with_torch {
     use pixelrnn_codec::{encode, EncodeOptions, Image};
     use pixelrnn_model::data::{self, DataOptions, Images};
     use pixelrnn_model::torch::{self, train::EpochInfo, Model, Monitor, StepInfo, TrainOptions};
-    use pixelrnn_model::{Config, Engine, ModelError, Weights};
+    use pixelrnn_model::{Config, Engine, ModelError, MultiScale, Weights};
     use serde::Serialize;
     use std::time::Instant;
 
@@ -195,6 +225,21 @@ mod with_torch {
         }
     }
 
+    fn multiscale(a: &TrainArgs) -> Result<Option<MultiScale>> {
+        let m = &a.multi;
+        if m.multiscale == 0 {
+            return Ok(None);
+        }
+        Ok(Some(MultiScale {
+            factor: m.multiscale,
+            features: m.cond_features,
+            small_arch: parse_arch(m.small_arch.as_deref().unwrap_or(&a.arch))?,
+            small_hidden: m.small_hidden.unwrap_or(a.hidden),
+            small_layers: m.small_layers.unwrap_or(a.layers),
+            small_out_hidden: m.small_out_hidden.unwrap_or(a.out_hidden),
+        }))
+    }
+
     pub fn train(rep: &Reporter, a: &TrainArgs) -> Result<()> {
         let data = open_data(&a.data, &a.data_args)?;
         let config = Config {
@@ -206,6 +251,7 @@ mod with_torch {
             out_hidden: a.out_hidden,
             residual: !a.no_residual,
             skip: !a.no_skip,
+            multiscale: multiscale(a)?,
             ..Config::pixel_cnn(1, 1, 1, 1)
         };
         config.validate()?;
@@ -226,6 +272,7 @@ mod with_torch {
             out: a.out.clone(),
             checkpoint: a.checkpoint.clone().unwrap_or_else(|| with_ext(&a.out, ".ckpt")),
             resume: a.resume,
+            init: a.init.clone(),
             log: Some(a.log.clone().unwrap_or_else(|| with_ext(&a.out, ".csv"))),
         };
         rep.detail(&format!("training {config:?} on {device:?}"));
@@ -267,9 +314,10 @@ mod with_torch {
         let mut total = 0.0;
         for i in 0..images.n {
             let px = images.image(i);
+            let order = engine.coding_order(px, images.w, images.h);
             let mut k = 0;
             engine.batch::<ModelError>(px, images.w, images.h, threads, |p| {
-                total -= (p[px[k] as usize] as f64).ln();
+                total -= (p[order[k] as usize] as f64).ln();
                 k += 1;
                 Ok(())
             })?;

@@ -13,6 +13,23 @@ pub fn tiny_arch_engine(arch: Arch, channels: usize, seed: u64) -> Engine {
     Engine::random(&Config::pixel_cnn(channels, 4, 2, 8).with_arch(arch), seed).expect("valid config")
 }
 
+/// A small multi-scale model: a conditional network of `arch` over the full image and a small
+/// network of `small` over every `k`-th pixel, with seeded random weights.
+pub fn tiny_multiscale_engine(arch: Arch, small: Arch, k: usize, channels: usize, seed: u64) -> Engine {
+    let config = Config {
+        multiscale: Some(pixelrnn_model::MultiScale {
+            factor: k,
+            features: 4,
+            small_arch: small,
+            small_hidden: 4,
+            small_layers: 1,
+            small_out_hidden: 8,
+        }),
+        ..Config::pixel_cnn(channels, 4, 2, 8).with_arch(arch)
+    };
+    Engine::random(&config, seed).expect("valid config")
+}
+
 /// Uniformly random pixels.
 pub fn random_image(w: u32, h: u32, c: u8, seed: u64) -> Image {
     let mut rng = SplitMix64::new(seed);

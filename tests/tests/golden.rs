@@ -2,7 +2,7 @@
 //! every machine, thread count and build. A change here is a format break: bump the version.
 
 use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions};
-use pixelrnn_model::{default_engine, id_hex, Arch, Config, Engine};
+use pixelrnn_model::{default_engine, id_hex, Arch, Config, Engine, MultiScale};
 use pixelrnn_tests::smooth_image;
 use sha2::{Digest, Sha256};
 
@@ -59,11 +59,11 @@ fn golden_builtin_default_rgb() {
     let e = default_engine(3).unwrap();
     assert_eq!(
         id_hex(&e.id()),
-        "5d8be91d6c20988deade0cf4e7b2a50e34a05bdbcc151719a36d97e9099f8442"
+        "2ea8f66f8f4988f69d867baade88501f756a014fa9b17335bbae7f3053341f20"
     );
     assert_eq!(
         golden(&e, 16, 16, 3, 3),
-        "c165fe57d1164a60e0764699d25022e59092a3e91aa1e47b4c90b7a9097ee7a8"
+        "c0842ab4e6aabacd43ce9b7f72e7214d34c2306155231225e7921814bf13be20"
     );
 }
 
@@ -91,5 +91,26 @@ fn golden_seeded_diagonal_bilstm_rgba() {
     assert_eq!(
         golden(&e, 7, 6, 4, 6),
         "0bfed8abe1d2ef18d96869e4de65af8936722706eb6c9319ed7b0607e85480dd"
+    );
+}
+
+#[test]
+fn golden_seeded_multiscale_rgb() {
+    // Row LSTM conditioned on a PixelCNN over every 3rd pixel (sides not multiples of 3).
+    let c = Config {
+        multiscale: Some(MultiScale {
+            factor: 3,
+            features: 4,
+            small_arch: Arch::PixelCnn,
+            small_hidden: 5,
+            small_layers: 1,
+            small_out_hidden: 9,
+        }),
+        ..Config::pixel_cnn(3, 6, 2, 12).with_arch(Arch::RowLstm)
+    };
+    let e = Engine::random(&c, 34).unwrap();
+    assert_eq!(
+        golden(&e, 11, 8, 3, 7),
+        "b02638bb54438a570b33863571c83ef567e3eb48d4b0d6da6bbffabca9fccf11"
     );
 }

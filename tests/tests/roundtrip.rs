@@ -2,7 +2,7 @@
 
 use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Image};
 use pixelrnn_model::Arch;
-use pixelrnn_tests::{make_opaque, random_image, smooth_image, tiny_arch_engine, tiny_engine};
+use pixelrnn_tests::{make_opaque, random_image, smooth_image, tiny_arch_engine, tiny_engine, tiny_multiscale_engine};
 
 fn round_trip(img: &Image, threads: usize) -> Vec<u8> {
     let coded = img.coded_channels(true) as usize;
@@ -82,6 +82,39 @@ fn recurrent_models_round_trip_through_the_codec() {
                 let enc = encode(&img, &engine, &opts).unwrap();
                 let dec = decode(&enc.bytes, &engine, &DecodeOptions::default()).unwrap();
                 assert_eq!(dec, img, "{arch:?} {w}×{h}×{c}");
+            }
+        }
+    }
+}
+
+#[test]
+fn multiscale_models_round_trip_ragged_sizes() {
+    // Sides that are and are not multiples of k, every layout, every conditional architecture.
+    let archs = [Arch::PixelCnn, Arch::RowLstm, Arch::DiagonalBilstm];
+    for (ai, &arch) in archs.iter().enumerate() {
+        for c in 1..=4u8 {
+            for (i, &(w, h, k)) in [(1, 1, 2), (2, 2, 2), (5, 3, 2), (7, 4, 3), (9, 11, 4), (3, 8, 8)]
+                .iter()
+                .enumerate()
+            {
+                let img = smooth_image(w, h, c, i as u64);
+                let engine = tiny_multiscale_engine(arch, archs[(ai + 1) % 3], k, c as usize, 11);
+                for threads in [1, 2] {
+                    let opts = EncodeOptions {
+                        threads,
+                        drop_opaque_alpha: false,
+                        ..Default::default()
+                    };
+                    let enc = encode(&img, &engine, &opts).unwrap();
+                    let dec = decode(&enc.bytes, &engine, &DecodeOptions::default()).unwrap();
+                    assert_eq!(dec, img, "{arch:?} {w}×{h}×{c} k={k}");
+                    let bits = (enc.header.payload_len * 8) as f64;
+                    assert!(
+                        bits <= 1.005 * enc.model_bits + 64.0,
+                        "payload {bits} vs model {}",
+                        enc.model_bits
+                    );
+                }
             }
         }
     }

@@ -70,11 +70,27 @@ impl MaskedConv2d {
     }
 }
 
+/// The unmasked 1×1 projection `{p}.cond` (`c → out`) of a multi-scale conditional network's
+/// conditioning map, or None for single-scale models.
+pub fn cond_proj(p: &nn::Path, c: &Config, out: usize) -> Option<MaskedConv2d> {
+    let f = c.cond_features();
+    (f > 0).then(|| MaskedConv2d::new(&(p / "cond"), c, f, out, (1, 1), None, out, false))
+}
+
+/// `pre + proj(m)` when both are present (the conditioning bias of one layer).
+pub fn add_cond(pre: Tensor, proj: &Option<MaskedConv2d>, m: Option<&Tensor>) -> Tensor {
+    match (proj, m) {
+        (Some(p), Some(m)) => pre + p.forward(m),
+        _ => pre,
+    }
+}
+
 /// PixelCNN residual block: ReLU, 1×1 2h→h, ReLU, 3×3 mask B, ReLU, 1×1 h→2h (+ input).
 #[derive(Debug)]
 pub struct ResBlock {
     reduce: MaskedConv2d,
     conv: MaskedConv2d,
+    cond: Option<MaskedConv2d>,
     expand: MaskedConv2d,
     residual: bool,
 }
@@ -85,15 +101,16 @@ impl ResBlock {
         ResBlock {
             reduce: MaskedConv2d::new(&(p / "reduce"), c, h2, h, (1, 1), Some(Mask::B), h, true),
             conv: MaskedConv2d::new(&(p / "conv"), c, h, h, (3, 3), Some(Mask::B), h, true),
+            cond: cond_proj(p, c, h),
             expand: MaskedConv2d::new(&(p / "expand"), c, h, h2, (1, 1), Some(Mask::B), h2, true),
             residual: c.residual,
         }
     }
 
-    /// `[B, 2h, H, W] → [B, 2h, H, W]`.
-    pub fn forward(&self, x: &Tensor) -> Tensor {
+    /// `[B, 2h, H, W] → [B, 2h, H, W]`; `m`: the conditioning map `[B, c, H, W]` (multi-scale).
+    pub fn forward(&self, x: &Tensor, m: Option<&Tensor>) -> Tensor {
         let a = self.reduce.forward(&x.relu()).relu();
-        let b = self.conv.forward(&a).relu();
+        let b = add_cond(self.conv.forward(&a), &self.cond, m).relu();
         let e = self.expand.forward(&b);
         if self.residual {
             x + e
@@ -116,6 +133,7 @@ fn lstm_cell(gates: &Tensor, c: &Tensor) -> (Tensor, Tensor) {
 #[derive(Debug)]
 pub struct RowLstm {
     is: MaskedConv2d,
+    cond: Option<MaskedConv2d>,
     ss: MaskedConv2d,
     h0: Tensor,
     c0: Tensor,
@@ -129,6 +147,7 @@ impl RowLstm {
         let init = nn::Init::Uniform { lo: -0.1, up: 0.1 };
         RowLstm {
             is: MaskedConv2d::new(&(p / "is"), c, h2, 4 * h, (1, 3), Some(Mask::B), h, true),
+            cond: cond_proj(p, c, 4 * h),
             ss: MaskedConv2d::new(&(p / "ss"), c, h, 4 * h, (1, 3), None, 4 * h, false),
             h0: p.var("h0", &[h as i64], init),
             c0: p.var("c0", &[h as i64], init),
@@ -137,11 +156,11 @@ impl RowLstm {
         }
     }
 
-    /// `[B, 2h, H, W] → [B, 2h, H, W]`.
-    pub fn forward(&self, x: &Tensor) -> Tensor {
+    /// `[B, 2h, H, W] → [B, 2h, H, W]`; `m` as for [`ResBlock::forward`].
+    pub fn forward(&self, x: &Tensor, m: Option<&Tensor>) -> Tensor {
         let (b, _, hgt, w) = x.size4().expect("4-d input");
         let hd = self.h0.size()[0];
-        let is = self.is.forward(x);
+        let is = add_cond(self.is.forward(x), &self.cond, m);
         let mut hp = self.h0.view([1, hd, 1]).expand([b, hd, w], false);
         let mut cp = self.c0.view([1, hd, 1]).expand([b, hd, w], false);
         let mut rows = Vec::with_capacity(hgt as usize);
@@ -165,6 +184,7 @@ impl RowLstm {
 #[derive(Debug)]
 pub struct DiagonalLstm {
     is: MaskedConv2d,
+    cond: Option<MaskedConv2d>,
     ss: Tensor,
     h0: Tensor,
     c0: Tensor,
@@ -193,6 +213,7 @@ impl DiagonalLstm {
         let init = nn::Init::Uniform { lo: -0.1, up: 0.1 };
         DiagonalLstm {
             is: MaskedConv2d::new(&(p / "is"), c, h2, 4 * h, (1, 1), Some(Mask::B), h, true),
+            cond: cond_proj(p, c, 4 * h),
             ss: (p / "ss").var(
                 "weight",
                 &[4 * h as i64, h as i64, 2, 1],
@@ -204,11 +225,11 @@ impl DiagonalLstm {
     }
 
     /// `[B, 2h, H, W] → [B, h, H, W]`: h at (i, j) from (i, j−1) and (i−1, j); positions outside
-    /// the image hold the learned initial state.
-    pub fn forward(&self, x: &Tensor) -> Tensor {
+    /// the image hold the learned initial state. `m` as for [`ResBlock::forward`].
+    pub fn forward(&self, x: &Tensor, m: Option<&Tensor>) -> Tensor {
         let (b, _, hgt, w) = x.size4().expect("4-d input");
         let hd = self.h0.size()[0];
-        let is = skew(&self.is.forward(x));
+        let is = skew(&add_cond(self.is.forward(x), &self.cond, m));
         let wk = w + hgt - 1;
         let w_top = self.ss.select(3, 0).select(2, 0); // [4h, h], reads (i−1, j)
         let w_cur = self.ss.select(3, 0).select(2, 1); // [4h, h], reads (i, j−1)
@@ -259,11 +280,13 @@ impl DiagonalBiLstm {
         }
     }
 
-    /// `[B, 2h, H, W] → [B, 2h, H, W]`.
-    pub fn forward(&self, x: &Tensor) -> Tensor {
+    /// `[B, 2h, H, W] → [B, 2h, H, W]`; `m` as for [`ResBlock::forward`] (mirrored with the
+    /// input for the backward direction).
+    pub fn forward(&self, x: &Tensor, m: Option<&Tensor>) -> Tensor {
         let hgt = x.size()[2];
-        let f = self.fwd.forward(x);
-        let b = self.bwd.forward(&x.flip([3])).flip([3]);
+        let f = self.fwd.forward(x, m);
+        let mf = m.map(|m| m.flip([3]));
+        let b = self.bwd.forward(&x.flip([3]), mf.as_ref()).flip([3]);
         // Down one row: row i receives the backward state of row i−1 (zeros for row 0).
         let b = b.narrow(2, 0, hgt - 1).constant_pad_nd([0, 0, 1, 0]);
         let e = self.up.forward(&(f + b));
@@ -272,6 +295,41 @@ impl DiagonalBiLstm {
         } else {
             e
         }
+    }
+}
+
+/// The upsampling network of a multi-scale model: unmasked 3×3 convolution of the small image,
+/// ReLU, k×k stride-k transposed convolution, ReLU (names as in [`crate::multiscale`]).
+#[derive(Debug)]
+pub struct Upsample {
+    conv: MaskedConv2d,
+    deconv_w: Tensor,
+    deconv_b: Tensor,
+    k: i64,
+}
+
+impl Upsample {
+    pub fn new(p: &nn::Path, c: &Config) -> Upsample {
+        let (f, k) = (c.cond_features() as i64, c.factor() as i64);
+        let bound = 1.0 / (f as f64).sqrt();
+        let init = nn::Init::Uniform { lo: -bound, up: bound };
+        let d = p / "deconv";
+        Upsample {
+            conv: MaskedConv2d::new(&(p / "conv"), c, c.channels, f as usize, (3, 3), None, f as usize, true),
+            deconv_w: d.var("weight", &[f, f, k, k], init),
+            deconv_b: d.var("bias", &[f], init),
+            k,
+        }
+    }
+
+    /// Scaled small image `[B, C, ⌈H/k⌉, ⌈W/k⌉]` → conditioning map `[B, c, H, W]`.
+    pub fn forward(&self, small: &Tensor, h: i64, w: i64) -> Tensor {
+        let f = self.conv.forward(small).relu();
+        let k = self.k;
+        f.conv_transpose2d(&self.deconv_w, Some(&self.deconv_b), [k, k], [0, 0], [0, 0], 1, [1, 1])
+            .relu()
+            .narrow(2, 0, h)
+            .narrow(3, 0, w)
     }
 }
 

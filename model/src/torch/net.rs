@@ -8,7 +8,9 @@ use tch::{nn, Device, Kind, Tensor};
 use crate::config::{Arch, Config};
 use crate::error::{ModelError, Result};
 use crate::layers::Mask;
-use crate::torch::layers::{DiagonalBiLstm, MaskedConv2d, OutputStack, ResBlock, RowLstm};
+use crate::torch::layers::{
+    add_cond, cond_proj, DiagonalBiLstm, MaskedConv2d, OutputStack, ResBlock, RowLstm, Upsample,
+};
 use crate::weights::{tensor_specs, Tensor as WTensor, Weights};
 
 #[derive(Debug)]
@@ -18,13 +20,16 @@ enum Body {
     Diag(Vec<DiagonalBiLstm>),
 }
 
-/// A PixelCNN, Row LSTM or Diagonal BiLSTM in libtorch.
+/// A PixelCNN, Row LSTM or Diagonal BiLSTM in libtorch; for a multi-scale model, the
+/// conditional network with its small-image network and upsampler.
 #[derive(Debug)]
 pub struct Net {
     pub config: Config,
     input: MaskedConv2d,
+    input_cond: Option<MaskedConv2d>,
     body: Body,
     output: OutputStack,
+    multi: Option<Box<(Net, Upsample)>>,
 }
 
 impl Net {
@@ -55,11 +60,20 @@ impl Net {
                     .collect(),
             ),
         };
+        let multi = match c.small() {
+            Some(small) => Some(Box::new((
+                Net::new(&(root / "small"), &small)?,
+                Upsample::new(&(root / "upsample"), c),
+            ))),
+            None => None,
+        };
         Ok(Net {
             config: c.clone(),
             input,
+            input_cond: cond_proj(&(root / "input"), c, c.stream()),
             body,
             output: OutputStack::new(root, c),
+            multi,
         })
     }
 
@@ -68,15 +82,16 @@ impl Net {
         x.to_kind(Kind::Float) * (2.0 / (self.config.levels - 1) as f64) - 1.0
     }
 
-    /// Scaled input `[B, C, H, W]` → logits `[B, C, levels, H, W]`.
-    pub fn forward(&self, x: &Tensor) -> Tensor {
-        let mut xs = vec![self.input.forward(x)];
+    /// Scaled input `[B, C, H, W]` → logits `[B, C, levels, H, W]`; `m`: the conditioning map
+    /// `[B, c, H, W]` of a multi-scale model's conditional network.
+    pub fn forward(&self, x: &Tensor, m: Option<&Tensor>) -> Tensor {
+        let mut xs = vec![add_cond(self.input.forward(x), &self.input_cond, m)];
         for l in 0..self.config.layers {
             let prev = &xs[l];
             let next = match &self.body {
-                Body::Cnn(b) => b[l].forward(prev),
-                Body::Row(b) => b[l].forward(prev),
-                Body::Diag(b) => b[l].forward(prev),
+                Body::Cnn(b) => b[l].forward(prev, m),
+                Body::Row(b) => b[l].forward(prev, m),
+                Body::Diag(b) => b[l].forward(prev, m),
             };
             xs.push(next);
         }
@@ -85,11 +100,63 @@ impl Net {
         logits.view([b, self.config.channels as i64, self.config.levels as i64, h, w])
     }
 
-    /// NLL in nats of every image of a batch of levels `[B, C, H, W]` (int64): `[B]`.
+    /// For a batch of levels `[B, C, H, W]`: the small image `[B, C, ⌈H/k⌉, ⌈W/k⌉]` and the
+    /// conditioning map `[B, c, H, W]` of a multi-scale model.
+    fn small_and_map(&self, batch: &Tensor) -> Option<(&Net, Tensor, Tensor)> {
+        let (small_net, up) = self.multi.as_deref()?;
+        let k = self.config.factor() as i64;
+        let (_, _, h, w) = batch.size4().expect("4-d batch");
+        let small = batch.slice(2, 0, h, k).slice(3, 0, w, k);
+        let m = up.forward(&self.scale(&small), h, w);
+        Some((small_net, small, m))
+    }
+
+    /// Logits `[B, C, levels, H, W]` of every sub-pixel of a batch of levels, with the
+    /// conditioning a multi-scale model's conditional network needs.
+    pub fn logits(&self, batch: &Tensor) -> Tensor {
+        let m = self.small_and_map(batch).map(|(_, _, m)| m);
+        self.forward(&self.scale(batch), m.as_ref())
+    }
+
+    /// The logits in the order [`crate::Engine::logits`] gives them (one image, flattened): the
+    /// small image's first for a multi-scale model, each H × W × C × levels.
+    pub fn engine_order_logits(&self, batch: &Tensor) -> Tensor {
+        let flat = |t: Tensor| t.permute([0, 3, 4, 1, 2]).flatten(0, -1);
+        match self.small_and_map(batch) {
+            None => flat(self.logits(batch)),
+            Some((small_net, small, m)) => Tensor::cat(
+                &[
+                    flat(small_net.logits(&small)),
+                    flat(self.forward(&self.scale(batch), Some(&m))),
+                ],
+                0,
+            ),
+        }
+    }
+
+    /// NLL in nats of every image of a batch of levels `[B, C, H, W]` (int64): `[B]`. For a
+    /// multi-scale model: the small image's NLL plus that of every pixel it does not hold.
     pub fn nll(&self, batch: &Tensor) -> Tensor {
-        let logits = self.forward(&self.scale(batch));
+        let Some((small_net, small, m)) = self.small_and_map(batch) else {
+            return Self::picked_nll(&self.forward(&self.scale(batch), None), batch, None);
+        };
+        let (_, _, h, w) = batch.size4().expect("4-d batch");
+        let k = self.config.factor() as i64;
+        let dev = batch.device();
+        let on_grid = |n: i64| Tensor::arange(n, (Kind::Int64, dev)).remainder(k).eq(0);
+        let known = on_grid(h).view([h, 1]).logical_and(&on_grid(w).view([1, w]));
+        let unknown = known.logical_not().to_kind(Kind::Float).view([1, 1, 1, h, w]);
+        let full = Self::picked_nll(&self.forward(&self.scale(batch), Some(&m)), batch, Some(&unknown));
+        small_net.nll(&small) + full
+    }
+
+    /// −Σ log p(value) over sub-pixels, weighted by `weight` (`[1, 1, 1, H, W]`) when given.
+    fn picked_nll(logits: &Tensor, batch: &Tensor, weight: Option<&Tensor>) -> Tensor {
         let logp = logits.log_softmax(2, Kind::Float);
-        let picked = logp.gather(2, &batch.unsqueeze(2), false);
+        let mut picked = logp.gather(2, &batch.unsqueeze(2), false);
+        if let Some(wt) = weight {
+            picked = picked * wt;
+        }
         -picked.sum_dim_intlist([1, 2, 3, 4].as_slice(), false, Kind::Float)
     }
 }

@@ -6,6 +6,7 @@ use tch::{Device, Kind, Tensor};
 use crate::config::{Arch, Config};
 use crate::data::Images;
 use crate::engine::Engine;
+use crate::error::ModelError;
 use crate::rng::SplitMix64;
 use crate::torch::net::{batch_tensor, Model};
 use crate::torch::train::evaluate;
@@ -26,7 +27,7 @@ fn check_causal(arch: Arch, channels: usize) {
     let m = Model::new(&c, Device::Cpu).unwrap();
     let (h, w) = (5i64, 6i64);
     let x = (Tensor::rand([1, channels as i64, h, w], (Kind::Float, Device::Cpu)) * 2.0 - 1.0).set_requires_grad(true);
-    let logits = m.net.forward(&x);
+    let logits = m.net.forward(&x, None);
     let proj = Tensor::rand([c.levels as i64], (Kind::Float, Device::Cpu)) + 0.5;
     let n = (h * w) as usize * channels;
     let mut seen_past = 0;
@@ -81,7 +82,7 @@ fn diagonal_bilstm_sees_everything_before() {
     let x = (Tensor::rand([1, 1, 4, 5], (Kind::Float, Device::Cpu)) - 0.5).set_requires_grad(true);
     let y = m
         .net
-        .forward(&x)
+        .forward(&x, None)
         .get(0)
         .get(0)
         .select(1, 3)
@@ -109,24 +110,53 @@ fn export_import_round_trip_every_arch() {
 #[test]
 fn libtorch_and_engine_logits_agree() {
     tch::manual_seed(5);
-    let cases = ARCHS.iter().flat_map(|&a| [(a, 3, 256), (a, 1, 16)]);
-    for (arch, channels, levels) in cases {
-        let c = Config {
+    let cases = ARCHS
+        .iter()
+        .flat_map(|&a| [(a, 3, 256, false), (a, 1, 16, false), (a, 2, 16, true)]);
+    for (arch, channels, levels, multi) in cases {
+        let mut c = Config {
             levels,
             ..Config::pixel_cnn(channels, 8, 3, 16).with_arch(arch)
         };
+        if multi {
+            // Conditional network `arch`, small network the next architecture, k = 2 and 3.
+            let small = ARCHS[(ARCHS.iter().position(|&a| a == arch).unwrap() + 1) % 3];
+            c = crate::consistency::multi(c, 2 + (small as usize) % 2, small);
+        }
         let m = Model::new(&c, Device::Cpu).unwrap();
         let engine = Engine::new(m.export().unwrap()).unwrap();
         let (h, w) = (7, 9);
         let mut rng = SplitMix64::new(3);
         let px: Vec<u8> = (0..h * w * channels).map(|_| rng.below(levels as u64) as u8).collect();
         let x = batch_tensor(&px, 1, h, w, channels, Device::Cpu);
-        let t = tch::no_grad(|| m.net.forward(&m.net.scale(&x)));
-        // [1, C, V, H, W] → H × W × C × V, the engine's order.
-        let t: Vec<f32> = Vec::try_from(t.permute([0, 3, 4, 1, 2]).flatten(0, -1)).unwrap();
+        let t = tch::no_grad(|| m.net.engine_order_logits(&x));
+        let t: Vec<f32> = Vec::try_from(t).unwrap();
         let e = engine.logits(&px, w, h, 1).unwrap();
+        assert_eq!(t.len(), e.len());
         let worst = t.iter().zip(&e).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-        assert!(worst < 1e-4, "{arch:?} C={channels}: max |libtorch − engine| = {worst}");
+        assert!(
+            worst < 1e-4,
+            "{arch:?} C={channels} multi={multi}: max |libtorch − engine| = {worst}"
+        );
+        if multi {
+            // The NLL counts each sub-pixel once: the small image's, then every other pixel's.
+            let nll = tch::no_grad(|| m.net.nll(&x)).double_value(&[0]);
+            let mut want = 0.0f64;
+            let order = engine.coding_order(&px, w, h);
+            let mut i = 0;
+            engine
+                .batch::<ModelError>(&px, w, h, 1, |p| {
+                    want -= (p[order[i] as usize] as f64).ln();
+                    i += 1;
+                    Ok(())
+                })
+                .unwrap();
+            assert_eq!(i, px.len());
+            assert!(
+                (nll - want).abs() < 1e-5 * want,
+                "{arch:?}: libtorch NLL {nll} vs engine {want}"
+            );
+        }
     }
 }
 

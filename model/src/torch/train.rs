@@ -59,6 +59,9 @@ pub struct TrainOptions {
     /// Checkpoint base path: `{checkpoint}.safetensors` and `{checkpoint}.json`.
     pub checkpoint: PathBuf,
     pub resume: bool,
+    /// Start from this weight file's weights (same config) instead of a fresh initialisation
+    /// (ignored when a checkpoint is resumed).
+    pub init: Option<PathBuf>,
     /// CSV learning curve (appended to on resume).
     pub log: Option<PathBuf>,
 }
@@ -184,6 +187,8 @@ pub fn train(data: &Data, opts: &TrainOptions, monitor: &mut dyn Monitor) -> Res
         }
         model.load_weights(&Weights::load(&ckpt_w)?)?;
         state = s;
+    } else if let Some(p) = &opts.init {
+        model.load_weights(&Weights::load(p)?)?;
     }
     let mut opt = match opts.optimizer {
         Optim::Adam => nn::Adam::default().build(&model.vs, state.lr),
