@@ -44,7 +44,7 @@ enum Command {
     /// Decompress .prnn files to images (PNG unless the output's extension says otherwise).
     Decompress(DecompressArgs),
     /// Train a model with libtorch (needs a build with --features torch).
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Evaluate a model's NLL with libtorch and the engine, and its real code length.
     Eval(train::EvalArgs),
     /// Compare pixelrnn with PNG, WebP and JPEG XL on images (sizes, speed, NLL vs code length).

@@ -270,6 +270,7 @@ impl Graph {
         Ok(out)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run_batch<E: From<ModelError>>(
         &self,
         pixels: &[u8],

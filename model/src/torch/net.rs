@@ -155,7 +155,7 @@ impl Net {
         let logp = logits.log_softmax(2, Kind::Float);
         let mut picked = logp.gather(2, &batch.unsqueeze(2), false);
         if let Some(wt) = weight {
-            picked = picked * wt;
+            picked *= wt;
         }
         -picked.sum_dim_intlist([1, 2, 3, 4].as_slice(), false, Kind::Float)
     }
