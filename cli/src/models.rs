@@ -51,8 +51,18 @@ pub fn builtin_name(h: &Header) -> Option<String> {
 /// One-line description of a model.
 pub fn describe(e: &Engine) -> String {
     let c = e.config();
+    let multi = match &c.multiscale {
+        Some(m) => format!(
+            ", multi-scale k={} over a {} h={} layers={}",
+            m.factor,
+            m.small_arch.name(),
+            m.small_hidden,
+            m.small_layers
+        ),
+        None => String::new(),
+    };
     format!(
-        "{} {} (h={}, layers={}, {} parameters)",
+        "{} {} (h={}, layers={}{multi}, {} parameters)",
         c.arch.name(),
         &id_hex(&e.id())[..12],
         c.hidden,

@@ -40,7 +40,10 @@ fuzz_target!(|data: &[u8]| {
         ..Default::default()
     };
     if let Ok(img) = decode(&file, model, &opts) {
-        assert_eq!(img.pixels.len() as u64, img.width as u64 * img.height as u64 * img.channels as u64);
+        assert_eq!(
+            img.pixels.len() as u64,
+            img.width as u64 * img.height as u64 * img.channels as u64
+        );
     }
 });
 

@@ -1,4 +1,5 @@
-//! Arbitrary small image + a tiny seeded model of any architecture: encode then decode must give
+//! Arbitrary small image + a tiny seeded model of any architecture (multi-scale ones with k = 2
+//! and 3 included): encode then decode must give
 //! the image back exactly, and batch and incremental mode must agree (else decoding fails).
 #![no_main]
 
@@ -7,7 +8,7 @@ use std::sync::OnceLock;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Image};
-use pixelrnn_model::{Arch, Config, Engine};
+use pixelrnn_model::{Arch, Config, Engine, MultiScale};
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -23,10 +24,28 @@ struct Input {
 fn model(arch: usize, channels: usize) -> &'static Engine {
     static M: OnceLock<Vec<Engine>> = OnceLock::new();
     let all = M.get_or_init(|| {
+        let archs = [Arch::PixelCnn, Arch::RowLstm, Arch::DiagonalBilstm];
         let mut v = Vec::new();
-        for a in [Arch::PixelCnn, Arch::RowLstm, Arch::DiagonalBilstm] {
+        for a in archs {
             for c in 1..=4 {
                 v.push(Engine::random(&Config::pixel_cnn(c, 4, 2, 8).with_arch(a), 7).unwrap());
+            }
+        }
+        // Multi-scale: each architecture conditioned on the next one's small image.
+        for (i, a) in archs.into_iter().enumerate() {
+            for c in 1..=4 {
+                let config = Config {
+                    multiscale: Some(MultiScale {
+                        factor: 2 + i % 2,
+                        features: 3,
+                        small_arch: archs[(i + 1) % 3],
+                        small_hidden: 4,
+                        small_layers: 1,
+                        small_out_hidden: 8,
+                    }),
+                    ..Config::pixel_cnn(c, 4, 2, 8).with_arch(a)
+                };
+                v.push(Engine::random(&config, 7).unwrap());
             }
         }
         v
@@ -46,7 +65,10 @@ fuzz_target!(|input: Input| {
         drop_opaque_alpha: !input.keep_alpha,
         progress: None,
     };
-    let m = model(input.arch as usize % 3, img.coded_channels(opts.drop_opaque_alpha) as usize);
+    let m = model(
+        input.arch as usize % 6,
+        img.coded_channels(opts.drop_opaque_alpha) as usize,
+    );
     let enc = encode(&img, m, &opts).unwrap();
     let dec = decode(&enc.bytes, m, &DecodeOptions::default()).unwrap();
     assert_eq!(dec, img);
