@@ -97,10 +97,10 @@ impl Engine {
         let (sw, sh) = small_size(width, height, m.k);
         let small = multiscale::subsample(pixels, width, height, ch, m.k);
         m.small.batch(&small, sw, sh, threads, None, &mut sink)?;
-        let cond = m.up.map(&small, sw, sh, self.graph.scale());
+        let mut cond = m.up.map(&small, sw, sh, self.graph.scale());
         let mut i = 0usize;
         self.graph
-            .batch(pixels, width, height, threads, Some(&cond), |p: &[f32]| {
+            .batch(pixels, width, height, threads, Some(&mut cond), |p: &[f32]| {
                 let pos = i / ch;
                 i += 1;
                 if is_known(pos / width, pos % width, m.k) {
@@ -121,8 +121,8 @@ impl Engine {
         let (sw, sh) = small_size(width, height, m.k);
         let small = multiscale::subsample(pixels, width, height, self.channels(), m.k);
         let mut out = m.small.logits(&small, sw, sh, threads, None)?;
-        let cond = m.up.map(&small, sw, sh, self.graph.scale());
-        out.extend(self.graph.logits(pixels, width, height, threads, Some(&cond))?);
+        let mut cond = m.up.map(&small, sw, sh, self.graph.scale());
+        out.extend(self.graph.logits(pixels, width, height, threads, Some(&mut cond))?);
         Ok(out)
     }
 

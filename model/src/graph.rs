@@ -246,7 +246,7 @@ impl Graph {
         width: usize,
         height: usize,
         threads: usize,
-        cond: Option<&CondMap>,
+        cond: Option<&mut CondMap>,
         sink: impl FnMut(&[f32]) -> Result<(), E>,
     ) -> Result<(), E> {
         self.run_batch(pixels, width, height, threads, true, cond, sink)
@@ -260,7 +260,7 @@ impl Graph {
         width: usize,
         height: usize,
         threads: usize,
-        cond: Option<&CondMap>,
+        cond: Option<&mut CondMap>,
     ) -> Result<Vec<f32>> {
         let mut out = Vec::with_capacity(pixels.len() * self.levels);
         self.run_batch::<ModelError>(pixels, width, height, threads, false, cond, |l| {
@@ -278,11 +278,11 @@ impl Graph {
         height: usize,
         threads: usize,
         softmax_on: bool,
-        cond: Option<&CondMap>,
+        mut cond: Option<&mut CondMap>,
         mut sink: impl FnMut(&[f32]) -> Result<(), E>,
     ) -> Result<(), E> {
         self.check(pixels, width, height)?;
-        self.check_cond(cond)?;
+        self.check_cond(cond.as_deref())?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .build()
@@ -298,7 +298,7 @@ impl Graph {
             for (d, &v) in img.row_mut(y).iter_mut().zip(&pixels[y * row_len..(y + 1) * row_len]) {
                 *d = self.scale[v as usize];
             }
-            if let (Some(p), Some(cm)) = (self.cond, cond) {
+            if let (Some(p), Some(cm)) = (self.cond, cond.as_deref_mut()) {
                 cm.row(y, planes[p].row_mut(y));
             }
             for step in &self.steps {
@@ -423,7 +423,7 @@ impl Session<'_> {
 
     /// Fills the conditioning plane's row for the row about to start.
     fn start_row(&mut self) {
-        if let (Some(p), Some(cm)) = (self.g.cond, &self.cond) {
+        if let (Some(p), Some(cm)) = (self.g.cond, &mut self.cond) {
             if self.y < self.height {
                 cm.row(self.y, self.planes[p].row_mut(self.y));
             }

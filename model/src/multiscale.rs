@@ -80,28 +80,17 @@ impl Upsampler {
     }
 
     /// The conditioning map of the small image `small` (⌈H/k⌉ × ⌈W/k⌉ × C levels), each level fed
-    /// as `scale[v]`.
-    pub fn map(&self, small: &[u8], sw: usize, sh: usize, scale: &[f32]) -> CondMap<'_> {
-        let (f, ch) = (self.features, self.channels);
-        let s: Vec<f32> = small.iter().map(|&v| scale[v as usize]).collect();
-        let mut feat = vec![0.0f32; sw * sh * f];
-        for i in 0..sh {
-            for j in 0..sw {
-                let out = &mut feat[(i * sw + j) * f..][..f];
-                for (o, d) in out.iter_mut().enumerate() {
-                    let mut acc = self.conv_b[o];
-                    for tap in 0..9 {
-                        let (yy, xx) = ((i + tap / 3) as isize - 1, (j + tap % 3) as isize - 1);
-                        if yy >= 0 && xx >= 0 && (yy as usize) < sh && (xx as usize) < sw {
-                            let px = &s[(yy as usize * sw + xx as usize) * ch..][..ch];
-                            acc += dot(&self.conv[(o * 9 + tap) * ch..][..ch], px);
-                        }
-                    }
-                    *d = relu(acc);
-                }
-            }
+    /// as `scale[v]`. Computed lazily, one row of small-image features at a time.
+    pub fn map<'a>(&'a self, small: &[u8], sw: usize, sh: usize, scale: &'a [f32]) -> CondMap<'a> {
+        CondMap {
+            up: self,
+            small: small.to_vec(),
+            scale,
+            sw,
+            sh,
+            feat: vec![0.0; sw * self.features],
+            feat_row: None,
         }
-        CondMap { up: self, feat, sw }
     }
 
     /// Multiply-adds per full-image pixel of the upsampling network.
@@ -110,13 +99,18 @@ impl Upsampler {
     }
 }
 
-/// The conditioning map M of one image, computed a row at a time from the small image's
-/// features.
+/// The conditioning map M of one image, computed a row at a time from one row of the small
+/// image's features F (so memory stays at one row of each, besides the small image itself).
 #[derive(Clone, Debug)]
 pub struct CondMap<'u> {
     up: &'u Upsampler,
-    feat: Vec<f32>,
+    small: Vec<u8>,
+    scale: &'u [f32],
     sw: usize,
+    sh: usize,
+    /// Row `feat_row` of F (sw × c).
+    feat: Vec<f32>,
+    feat_row: Option<usize>,
 }
 
 impl CondMap<'_> {
@@ -124,11 +118,40 @@ impl CondMap<'_> {
         self.up.features
     }
 
+    /// Row i of F: `ReLU(conv_b[o] + Σ_taps dot(conv[o][tap], S(i+dy, j+dx)))`, taps in row-major
+    /// order, those outside the small image skipped.
+    fn feature_row(&mut self, i: usize) {
+        if self.feat_row == Some(i) {
+            return;
+        }
+        let (up, sw, sh) = (self.up, self.sw, self.sh);
+        let (f, ch) = (up.features, up.channels);
+        let mut px = [0.0f32; 4];
+        for j in 0..sw {
+            for (o, d) in self.feat[j * f..][..f].iter_mut().enumerate() {
+                let mut acc = up.conv_b[o];
+                for tap in 0..9 {
+                    let (yy, xx) = ((i + tap / 3) as isize - 1, (j + tap % 3) as isize - 1);
+                    if yy >= 0 && xx >= 0 && (yy as usize) < sh && (xx as usize) < sw {
+                        let src = &self.small[(yy as usize * sw + xx as usize) * ch..][..ch];
+                        for (p, &v) in px.iter_mut().zip(src) {
+                            *p = self.scale[v as usize];
+                        }
+                        acc += dot(&up.conv[(o * 9 + tap) * ch..][..ch], &px[..ch]);
+                    }
+                }
+                *d = relu(acc);
+            }
+        }
+        self.feat_row = Some(i);
+    }
+
     /// Row `y` of M into `out` (W × c): `ReLU(deconv_b[o] + dot(deconv[phase][o], F[y/k][x/k]))`.
-    pub fn row(&self, y: usize, out: &mut [f32]) {
+    pub fn row(&mut self, y: usize, out: &mut [f32]) {
         let (f, k) = (self.up.features, self.up.k);
+        self.feature_row(y / k);
         for (x, px) in out.chunks_exact_mut(f).enumerate() {
-            let src = &self.feat[((y / k) * self.sw + x / k) * f..][..f];
+            let src = &self.feat[(x / k) * f..][..f];
             let w = &self.up.deconv[((y % k) * k + x % k) * f * f..][..f * f];
             for (o, d) in px.iter_mut().enumerate() {
                 *d = relu(self.up.deconv_b[o] + dot(&w[o * f..][..f], src));
