@@ -1,8 +1,8 @@
 //! The built-in default models, one per coded channel count, compiled into the binary.
 //!
-//! - 3 channels (RGB): a PixelCNN (h=32, 4 blocks, `rgb-pcnn-32x4-lr3e-3`) trained on the photo corpus
-//!   (`models/README.md` says how); 1 channel (grey): a PixelCNN (h=48, 6 blocks) trained on the
-//!   same photos converted to luminance.
+//! - 3 channels (RGB): a PixelCNN (h=64, 6 blocks, `g3-rgb-pcnn-64x6`) trained on the photo
+//!   corpus (`models/README.md` says how); 1 channel (grey): a PixelCNN (h=48, 6 blocks,
+//!   `g3-grey-pcnn-48x6-cont`) trained on the same photos converted to luminance.
 //! - 2 and 4 channels (grey+alpha, RGBA): small PixelCNNs (h=16, 4 blocks) trained briefly on
 //!   photo crops with synthetic cut-out alpha (soft-edged ellipses; see `models/README.md`). An
 //!   all-opaque alpha channel is not coded at all (see the codec), so most RGBA and grey+alpha
