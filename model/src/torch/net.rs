@@ -100,6 +100,21 @@ impl Net {
         logits.view([b, self.config.channels as i64, self.config.levels as i64, h, w])
     }
 
+    /// For a scaled input `[B, C, H, W]`, the logits of each network in coding order: for a
+    /// multi-scale model the small network's `[B, C, levels, ⌈H/k⌉, ⌈W/k⌉]`, then the conditional
+    /// network's `[B, C, levels, H, W]`; otherwise the one network's. Differentiable in `x`
+    /// (the causality tests take gradients through it).
+    pub fn forward_all(&self, x: &Tensor) -> Vec<Tensor> {
+        let Some((small_net, up)) = self.multi.as_deref() else {
+            return vec![self.forward(x, None)];
+        };
+        let k = self.config.factor() as i64;
+        let (_, _, h, w) = x.size4().expect("4-d input");
+        let small = x.slice(2, 0, h, k).slice(3, 0, w, k);
+        let m = up.forward(&small, h, w);
+        vec![small_net.forward(&small, None), self.forward(x, Some(&m))]
+    }
+
     /// For a batch of levels `[B, C, H, W]`: the small image `[B, C, ⌈H/k⌉, ⌈W/k⌉]` and the
     /// conditioning map `[B, c, H, W]` of a multi-scale model.
     fn small_and_map(&self, batch: &Tensor) -> Option<(&Net, Tensor, Tensor)> {
