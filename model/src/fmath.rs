@@ -30,34 +30,6 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))
 }
 
-/// Four dot products of `w[q]` with the same `x`, each computed in exactly [`dot`]'s order (so
-/// each result has the same bits as `dot(w[q], x)`); sharing the loads of `x` makes it faster.
-#[inline]
-pub fn dot4(w: [&[f32]; 4], x: &[f32]) -> [f32; 4] {
-    let n = x.len();
-    debug_assert!(w.iter().all(|s| s.len() == n));
-    let w = w.map(|s| &s[..n]);
-    let mut l = [[0.0f32; LANES]; 4];
-    let full = n - n % LANES;
-    let mut i = 0;
-    while i < full {
-        let xs: &[f32; LANES] = x[i..i + LANES].try_into().expect("a full chunk");
-        for (lq, wq) in l.iter_mut().zip(&w) {
-            let ws: &[f32; LANES] = wq[i..i + LANES].try_into().expect("a full chunk");
-            for k in 0..LANES {
-                lq[k] += ws[k] * xs[k];
-            }
-        }
-        i += LANES;
-    }
-    for k in 0..n - full {
-        for (lq, wq) in l.iter_mut().zip(&w) {
-            lq[k] += wq[full + k] * x[full + k];
-        }
-    }
-    l.map(|l| ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7])))
-}
-
 /// Sum with the same fixed order as [`dot`].
 #[inline]
 pub fn sum(a: &[f32]) -> f32 {
@@ -155,19 +127,6 @@ pub fn softmax(logits: &[f32], out: &mut [f32]) {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn dot4_has_the_bits_of_four_dots() {
-        let mut r = crate::rng::SplitMix64::new(9);
-        for n in [0, 1, 3, 7, 8, 9, 16, 23, 64, 129] {
-            let w: Vec<Vec<f32>> = (0..4).map(|_| (0..n).map(|_| r.uniform(3.0)).collect()).collect();
-            let x: Vec<f32> = (0..n).map(|_| r.uniform(2.0)).collect();
-            let got = dot4([&w[0], &w[1], &w[2], &w[3]], &x);
-            for q in 0..4 {
-                assert_eq!(got[q].to_bits(), dot(&w[q], &x).to_bits(), "n={n} q={q}");
-            }
-        }
-    }
-
     use super::*;
 
     #[test]

@@ -8,7 +8,7 @@
 use std::ops::Range;
 
 use crate::config::{group_range, Config};
-use crate::fmath::{dot, dot4};
+use crate::fmath::dot;
 use crate::weights::Weights;
 
 /// The last `rows` rows of an H×W×C feature map, channels innermost: row `y` lives in slot
@@ -233,27 +233,6 @@ impl MaskedConv {
         acc
     }
 
-    /// [`MaskedConv::accumulate_resolved`] for four outputs of one channel group at once (the
-    /// same operations per output, so the same bits), sharing the input loads.
-    #[inline]
-    pub fn accumulate4(&self, mut acc: [f32; 4], rows: [usize; 4], xs: &[&[f32]; MAX_TAPS]) -> [f32; 4] {
-        let g = self.out_group[rows[0]];
-        debug_assert!(rows.iter().all(|&o| self.out_group[o] == g));
-        let mut off = rows.map(|o| self.w_off[o]);
-        for (tap, xsl) in self.taps[g as usize].iter().zip(xs) {
-            if !xsl.is_empty() {
-                let d = dot4(off.map(|f| &self.w[f..f + tap.n_in]), xsl);
-                for (a, d) in acc.iter_mut().zip(d) {
-                    *a += d;
-                }
-            }
-            for f in &mut off {
-                *f += tap.n_in;
-            }
-        }
-        acc
-    }
-
     /// Adds this convolution's contribution to outputs `o_range` at (y, x) onto `acc` (one value
     /// per output), as [`MaskedConv::accumulate_resolved`] does for each, with the input slices
     /// looked up once per channel group.
@@ -266,15 +245,7 @@ impl MaskedConv {
                 .find(|&e| self.out_group[e] != g)
                 .unwrap_or(o_range.end);
             let xs = self.resolve(src, y, x, g as usize);
-            let acc = &mut acc[o - o_range.start..end - o_range.start];
-            let mut blocks = acc.chunks_exact_mut(4);
-            for (b, a) in (&mut blocks).enumerate() {
-                let first = o + 4 * b;
-                let r = self.accumulate4([a[0], a[1], a[2], a[3]], [first, first + 1, first + 2, first + 3], &xs);
-                a.copy_from_slice(&r);
-            }
-            let done = o + (end - o) / 4 * 4;
-            for (oo, a) in (done..end).zip(blocks.into_remainder()) {
+            for (oo, a) in (o..end).zip(&mut acc[o - o_range.start..end - o_range.start]) {
                 *a = self.accumulate_resolved(*a, oo, &xs);
             }
             o = end;

@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 use crate::config::Config;
-use crate::fmath::{dot4, sigmoid, tanh};
+use crate::fmath::{dot, sigmoid, tanh};
 use crate::layers::{bias, Mask, MaskedConv, Plane, MAX_TAPS};
 use crate::weights::Weights;
 
@@ -96,7 +96,7 @@ impl LstmParams {
             if self.is.group(k) != group {
                 (group, xs) = (self.is.group(k), self.inputs(planes, y, x, k));
             }
-            let g = self.gates(&xs, cs.as_ref(), k, states);
+            let g: [f32; 4] = std::array::from_fn(|q| self.gate(&xs, cs.as_ref(), q * self.hidden + k, states));
             (out[m], out[n + m]) = cell(g, c_prev(k));
         }
     }
@@ -107,30 +107,24 @@ impl LstmParams {
         self.is.resolve(&planes[self.src], y, x, self.is.group(k))
     }
 
-    /// The four gate pre-activations (i, f, o, g) of unit k, rows `q·h + k`: each is bias,
-    /// input-to-state taps (slices from [`Self::inputs`]), the conditioning projection
-    /// (multi-scale), then the state taps in order. The four rows share their channel group and
-    /// are computed together ([`crate::fmath::dot4`]: the same bits as one at a time).
+    /// Gate pre-activation row `o`: bias, input-to-state taps (slices from [`Self::inputs`]),
+    /// the conditioning projection (multi-scale), then the state taps in order.
     #[inline]
-    fn gates(
+    fn gate(
         &self,
         xs: &[&[f32]; MAX_TAPS],
         cs: Option<&[&[f32]; MAX_TAPS]>,
-        k: usize,
+        o: usize,
         states: &[Option<&[f32]>],
-    ) -> [f32; 4] {
+    ) -> f32 {
         let hd = self.hidden;
-        let rows: [usize; 4] = std::array::from_fn(|q| q * hd + k);
-        let mut acc = self.is.accumulate4(rows.map(|o| self.bias[o]), rows, xs);
+        let mut acc = self.is.accumulate_resolved(self.bias[o], o, xs);
         if let (Some((_, conv)), Some(cs)) = (&self.cond, cs) {
-            acc = conv.accumulate4(acc, rows, cs);
+            acc = conv.accumulate_resolved(acc, o, cs);
         }
         for (t, st) in states.iter().enumerate() {
             if let Some(st) = st {
-                let d = dot4(rows.map(|o| &self.ss[(t * 4 * hd + o) * hd..][..hd]), st);
-                for (a, d) in acc.iter_mut().zip(d) {
-                    *a += d;
-                }
+                acc += dot(&self.ss[(t * 4 * hd + o) * hd..][..hd], st);
             }
         }
         acc
