@@ -16,18 +16,38 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
-    let mut l = [0.0f32; LANES];
+    // Lanes 0–3 and 4–7 of every chunk of eight, kept as two 4-wide accumulators so that the
+    // compiler keeps each in one vector register and loads the inputs contiguously.
+    let (mut lo, mut hi) = ([0.0f32; 4], [0.0f32; 4]);
     let mut ca = a.chunks_exact(LANES);
     let mut cb = b.chunks_exact(LANES);
     for (x, y) in (&mut ca).zip(&mut cb) {
-        for k in 0..LANES {
-            l[k] += x[k] * y[k];
-        }
+        let x: &[f32; LANES] = x.try_into().expect("a chunk of eight");
+        let y: &[f32; LANES] = y.try_into().expect("a chunk of eight");
+        let (xl, xh) = x.split_at(4);
+        let (yl, yh) = y.split_at(4);
+        lo = add4(lo, mul4(xl.try_into().expect("4"), yl.try_into().expect("4")));
+        hi = add4(hi, mul4(xh.try_into().expect("4"), yh.try_into().expect("4")));
     }
     for (k, (x, y)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
-        l[k] += x * y;
+        if k < 4 {
+            lo[k] += x * y;
+        } else {
+            hi[k - 4] += x * y;
+        }
     }
-    ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))
+    let s = add4(lo, hi);
+    (s[0] + s[1]) + (s[2] + s[3])
+}
+
+#[inline(always)]
+fn mul4(a: &[f32; 4], b: &[f32; 4]) -> [f32; 4] {
+    [a[0] * b[0], a[1] * b[1], a[2] * b[2], a[3] * b[3]]
+}
+
+#[inline(always)]
+fn add4(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+    [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]]
 }
 
 /// Sum with the same fixed order as [`dot`].
