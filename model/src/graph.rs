@@ -1,18 +1,19 @@
 //! The engine graph (planes and steps in topological order) and its two modes: batch (row by
 //! row, each row's positions in parallel; used to encode) and incremental (one sub-pixel at a
-//! time; used to decode and sample). Both compute every value with the steps' `point` functions,
-//! and keep only the rows each plane's readers can reach.
+//! time, [`crate::session`]; used to decode and sample). Both compute every value with the steps'
+//! `point` functions, and keep only the rows each plane's readers can reach.
 
 use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::config::{group_range, Config};
+use crate::config::Config;
 use crate::error::{ModelError, Result};
 use crate::fmath::softmax;
 use crate::layers::{Op, Plane};
 use crate::multiscale::CondMap;
 use crate::recurrent::{DiagLstmOp, RowLstmOp};
+pub use crate::session::Session;
 
 #[inline]
 pub(crate) fn relu(v: f32) -> f32 {
@@ -113,7 +114,7 @@ impl Step {
 
     /// Computes and stores `units` at (y, x).
     #[inline]
-    fn run(&self, planes: &mut [Plane], y: usize, x: usize, units: Range<usize>, scratch: &mut [f32]) {
+    pub(crate) fn run(&self, planes: &mut [Plane], y: usize, x: usize, units: Range<usize>, scratch: &mut [f32]) {
         let out = &mut scratch[..units.len() * self.values()];
         self.point(planes, y, x, units.clone(), out);
         self.write(planes, y, x, units, out);
@@ -182,7 +183,7 @@ impl Graph {
         }
     }
 
-    fn planes(&self, width: usize, height: usize) -> Vec<Plane> {
+    pub(crate) fn planes(&self, width: usize, height: usize) -> Vec<Plane> {
         (0..self.plane_ch.len())
             .map(|p| {
                 let mut pl = Plane::default();
@@ -192,7 +193,7 @@ impl Graph {
             .collect()
     }
 
-    fn scratch(&self) -> Vec<f32> {
+    pub(crate) fn scratch(&self) -> Vec<f32> {
         vec![0.0; self.steps.iter().map(|s| s.units() * s.values()).max().unwrap_or(0)]
     }
 
@@ -352,20 +353,7 @@ impl Graph {
     /// Starts incremental mode for a `width`×`height` image; `cond` as for [`Graph::batch`].
     pub fn session<'a>(&'a self, width: usize, height: usize, cond: Option<CondMap<'a>>) -> Result<Session<'a>> {
         self.check_cond(cond.as_ref())?;
-        let mut s = Session {
-            g: self,
-            width,
-            height,
-            planes: self.planes(width, height),
-            y: 0,
-            x: 0,
-            c: 0,
-            computed: false,
-            scratch: self.scratch(),
-            cond,
-        };
-        s.start_row();
-        Ok(s)
+        Ok(Session::new(self, width, height, cond))
     }
 
     /// Multiply-adds per pixel (all channel groups, interior pixel).
@@ -396,91 +384,5 @@ impl From<RowLstmOp> for Step {
 impl From<DiagLstmOp> for Step {
     fn from(op: DiagLstmOp) -> Step {
         Step::Diag(op)
-    }
-}
-
-/// Incremental mode: call [`Session::distribution`] for the next sub-pixel, then
-/// [`Session::push`] its value; each step evaluates one position of every layer for one channel
-/// group (the groups that can see the new sub-pixel), reusing everything computed before.
-pub struct Session<'g> {
-    g: &'g Graph,
-    width: usize,
-    height: usize,
-    planes: Vec<Plane>,
-    y: usize,
-    x: usize,
-    c: usize,
-    computed: bool,
-    scratch: Vec<f32>,
-    cond: Option<CondMap<'g>>,
-}
-
-impl Session<'_> {
-    /// The next sub-pixel: (row, column, channel).
-    pub fn position(&self) -> (usize, usize, usize) {
-        (self.y, self.x, self.c)
-    }
-
-    /// Fills the conditioning plane's row for the row about to start.
-    fn start_row(&mut self) {
-        if let (Some(p), Some(cm)) = (self.g.cond, &mut self.cond) {
-            if self.y < self.height {
-                cm.row(self.y, self.planes[p].row_mut(self.y));
-            }
-        }
-    }
-
-    /// True once every sub-pixel has been pushed.
-    pub fn done(&self) -> bool {
-        self.y >= self.height
-    }
-
-    /// The distribution of the next sub-pixel, written into `probs` (`levels` values).
-    pub fn distribution(&mut self, probs: &mut [f32]) {
-        assert!(!self.done(), "distribution() after the last sub-pixel");
-        let (g, y, x, c) = (self.g, self.y, self.x, self.c);
-        for step in &g.steps {
-            if step.sched() != Sched::RowEnd {
-                let r = group_range(step.units(), g.channels, c);
-                step.run(&mut self.planes, y, x, r, &mut self.scratch);
-            }
-        }
-        let l = &self.planes[g.logits].at(y, x)[c * g.levels..(c + 1) * g.levels];
-        softmax(l, probs);
-        self.computed = true;
-    }
-
-    /// Records the value of the next sub-pixel and advances.
-    pub fn push(&mut self, value: u8) {
-        assert!(!self.done(), "push() after the last sub-pixel");
-        if !self.computed {
-            let mut p = vec![0.0; self.g.levels];
-            self.distribution(&mut p);
-        }
-        let v = (value as usize).min(self.g.levels - 1);
-        self.planes[self.g.image].at_mut(self.y, self.x)[self.c] = self.g.scale[v];
-        self.computed = false;
-        self.c += 1;
-        if self.c == self.g.channels {
-            self.c = 0;
-            self.x += 1;
-            if self.x == self.width {
-                self.finish_row();
-                self.x = 0;
-                self.y += 1;
-                self.start_row();
-            }
-        }
-    }
-
-    /// Runs the row-end steps (the Diagonal BiLSTM's backward direction) over the finished row.
-    fn finish_row(&mut self) {
-        for step in &self.g.steps {
-            if step.sched() == Sched::RowEnd {
-                for x in (0..self.width).rev() {
-                    step.run(&mut self.planes, self.y, x, 0..step.units(), &mut self.scratch);
-                }
-            }
-        }
     }
 }

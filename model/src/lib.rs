@@ -24,6 +24,7 @@ pub mod multiscale;
 pub mod pixel_cnn;
 pub mod recurrent;
 pub mod rng;
+pub mod session;
 #[cfg(feature = "torch")]
 pub mod torch;
 pub mod weights;
