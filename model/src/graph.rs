@@ -48,8 +48,7 @@ impl Step {
     pub fn units(&self) -> usize {
         match self {
             Step::Conv(op) => op.cout,
-            Step::RowLstm(op) => op.hidden(),
-            Step::Diag(op) => op.hidden(),
+            Step::RowLstm(RowLstmOp { p }) | Step::Diag(DiagLstmOp { p, .. }) => p.hidden(),
         }
     }
 
@@ -362,8 +361,7 @@ impl Graph {
             .iter()
             .map(|s| match s {
                 Step::Conv(op) => op.terms.iter().map(|(_, c)| c.macs()).sum(),
-                Step::RowLstm(op) => op.macs(),
-                Step::Diag(op) => op.macs(),
+                Step::RowLstm(RowLstmOp { p }) | Step::Diag(DiagLstmOp { p, .. }) => p.macs(),
             })
             .sum()
     }

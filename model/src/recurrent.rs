@@ -71,8 +71,13 @@ impl LstmParams {
         }
     }
 
+    /// Hidden units h.
+    pub fn hidden(&self) -> usize {
+        self.hidden
+    }
+
     /// Multiply-adds per position (interior pixel).
-    fn macs(&self) -> usize {
+    pub fn macs(&self) -> usize {
         self.is.macs() + self.ss.len() + self.cond.as_ref().map_or(0, |(_, c)| c.macs())
     }
 
@@ -158,15 +163,6 @@ impl RowLstmOp {
         }
     }
 
-    pub fn hidden(&self) -> usize {
-        self.p.hidden
-    }
-
-    /// Multiply-adds per position (interior pixel).
-    pub fn macs(&self) -> usize {
-        self.p.macs()
-    }
-
     /// Units `units` at (y, x): `out[..n]` = h, `out[n..2n]` = c.
     pub fn point(&self, planes: &[Plane], y: usize, x: usize, units: Range<usize>, out: &mut [f32]) {
         let p = &self.p;
@@ -204,15 +200,6 @@ impl DiagLstmOp {
             p: LstmParams::new(w, prefix, cfg, planes, cond),
             reverse,
         }
-    }
-
-    pub fn hidden(&self) -> usize {
-        self.p.hidden
-    }
-
-    /// Multiply-adds per position (interior pixel).
-    pub fn macs(&self) -> usize {
-        self.p.macs()
     }
 
     /// Units `units` at (y, x): `out[..n]` = h, `out[n..2n]` = c.
