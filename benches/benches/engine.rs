@@ -22,7 +22,7 @@ fn run_batch(e: &Engine, px: &[u8], w: usize, h: usize, threads: usize) -> f32 {
 fn run_incremental(e: &Engine, px: &[u8], w: usize, h: usize) -> f32 {
     let mut probs = vec![0.0; e.levels()];
     let mut s = e.session(w, h);
-    for v in e.coding_order(px, w, h) {
+    for &v in e.coding_order(px, w, h).iter() {
         s.distribution(&mut probs);
         s.push(v);
     }

@@ -1,6 +1,8 @@
 //! The interface between the codec and a probability model: the engine implements it, and
 //! codec tests use a tiny mock.
 
+use std::borrow::Cow;
+
 use pixelrnn_model::{Engine, EngineSession, ModelId};
 
 use crate::error::Result;
@@ -27,8 +29,8 @@ pub trait ProbabilityModel: Sync {
     fn sequential<'a>(&'a self, width: usize, height: usize) -> Box<dyn SequentialModel + 'a>;
     /// The sub-pixels of an H×W×C raster in coding order (a permutation; the raster itself
     /// unless the model codes in another order, as multi-scale models do).
-    fn coding_order(&self, pixels: &[u8], _width: usize, _height: usize) -> Vec<u8> {
-        pixels.to_vec()
+    fn coding_order<'p>(&self, pixels: &'p [u8], _width: usize, _height: usize) -> Cow<'p, [u8]> {
+        Cow::Borrowed(pixels)
     }
     /// Inverse of [`ProbabilityModel::coding_order`].
     fn raster(&self, coded: Vec<u8>, _width: usize, _height: usize) -> Vec<u8> {
@@ -70,7 +72,7 @@ impl ProbabilityModel for Engine {
         Box::new(self.session(width, height))
     }
 
-    fn coding_order(&self, pixels: &[u8], width: usize, height: usize) -> Vec<u8> {
+    fn coding_order<'p>(&self, pixels: &'p [u8], width: usize, height: usize) -> Cow<'p, [u8]> {
         Engine::coding_order(self, pixels, width, height)
     }
 

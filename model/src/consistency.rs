@@ -26,7 +26,7 @@ pub(crate) fn incremental_bits(e: &Engine, px: &[u8], w: usize, h: usize) -> Vec
     let mut s = e.session(w, h);
     let mut p = vec![0.0; e.levels()];
     let mut out = Vec::new();
-    for v in e.coding_order(px, w, h) {
+    for &v in e.coding_order(px, w, h).iter() {
         s.distribution(&mut p);
         out.extend(p.iter().map(|x| x.to_bits()));
         s.push(v);
@@ -149,7 +149,7 @@ fn causality_by_perturbation() {
         let (w, h) = (5, 4);
         let px = random_image(w, h, cfg.channels, cfg.levels, 77);
         let base = batch_bits(&e, &px, w, h, 1);
-        let coded = e.coding_order(&px, w, h);
+        let coded = e.coding_order(&px, w, h).into_owned();
         let l = cfg.levels;
         let mut later_changed = 0;
         for t in 0..px.len() {

@@ -1,6 +1,7 @@
 //! The deterministic inference engine: a validated model ready to give sub-pixel distributions
 //! in batch or incremental mode.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use crate::config::{Arch, Config};
@@ -20,7 +21,6 @@ pub struct Engine {
 /// The parts of a multi-scale model besides its conditional network.
 #[derive(Clone, Debug)]
 struct Multi {
-    k: usize,
     small: Graph,
     up: Upsampler,
 }
@@ -39,7 +39,6 @@ impl Engine {
         let graph = build_graph(&weights);
         let multi = match weights.config().small() {
             Some(small) => Some(Multi {
-                k: weights.config().factor(),
                 small: build_graph(&weights.sub(SMALL_PREFIX, small)?),
                 up: Upsampler::new(&weights),
             }),
@@ -93,17 +92,16 @@ impl Engine {
         let Some(m) = &self.multi else {
             return self.graph.batch(pixels, width, height, threads, None, sink);
         };
-        let ch = self.channels();
-        let (sw, sh) = small_size(width, height, m.k);
-        let small = multiscale::subsample(pixels, width, height, ch, m.k);
+        let (ch, k) = (self.channels(), self.config().factor());
+        let (small, sw, sh) = self.small_image(pixels, width, height);
         m.small.batch(&small, sw, sh, threads, None, &mut sink)?;
-        let mut cond = m.up.map(&small, sw, sh, self.graph.scale());
+        let mut cond = m.up.map(small, sw, sh, self.graph.scale());
         let mut i = 0usize;
         self.graph
             .batch(pixels, width, height, threads, Some(&mut cond), |p: &[f32]| {
                 let pos = i / ch;
                 i += 1;
-                if is_known(pos / width, pos % width, m.k) {
+                if is_known(pos / width, pos % width, k) {
                     Ok(())
                 } else {
                     sink(p)
@@ -118,10 +116,9 @@ impl Engine {
         let Some(m) = &self.multi else {
             return self.graph.logits(pixels, width, height, threads, None);
         };
-        let (sw, sh) = small_size(width, height, m.k);
-        let small = multiscale::subsample(pixels, width, height, self.channels(), m.k);
+        let (small, sw, sh) = self.small_image(pixels, width, height);
         let mut out = m.small.logits(&small, sw, sh, threads, None)?;
-        let mut cond = m.up.map(&small, sw, sh, self.graph.scale());
+        let mut cond = m.up.map(small, sw, sh, self.graph.scale());
         out.extend(self.graph.logits(pixels, width, height, threads, Some(&mut cond))?);
         Ok(out)
     }
@@ -135,17 +132,22 @@ impl Engine {
         }
     }
 
-    /// The subsampling factor k of a multi-scale model (1 otherwise).
-    pub fn factor(&self) -> usize {
-        self.multi.as_ref().map_or(1, |m| m.k)
+    /// The small image of a multi-scale model and its size (width, height).
+    fn small_image(&self, pixels: &[u8], width: usize, height: usize) -> (Vec<u8>, usize, usize) {
+        let k = self.config().factor();
+        let (sw, sh) = small_size(width, height, k);
+        (multiscale::subsample(pixels, width, height, self.channels(), k), sw, sh)
     }
 
-    /// The sub-pixels of an H×W×C raster in the order they are coded (the raster itself for
-    /// single-scale models; the small image first for multi-scale ones).
-    pub fn coding_order(&self, pixels: &[u8], width: usize, height: usize) -> Vec<u8> {
+    /// The sub-pixels of an H×W×C raster in the order they are coded (the raster itself, not
+    /// copied, for single-scale models; the small image first for multi-scale ones).
+    pub fn coding_order<'p>(&self, pixels: &'p [u8], width: usize, height: usize) -> Cow<'p, [u8]> {
         match &self.multi {
-            None => pixels.to_vec(),
-            Some(m) => multiscale::coding_order(pixels, width, height, self.channels(), m.k),
+            None => Cow::Borrowed(pixels),
+            Some(_) => {
+                let k = self.config().factor();
+                Cow::Owned(multiscale::coding_order(pixels, width, height, self.channels(), k))
+            }
         }
     }
 
@@ -153,7 +155,7 @@ impl Engine {
     pub fn raster(&self, coded: Vec<u8>, width: usize, height: usize) -> Vec<u8> {
         match &self.multi {
             None => coded,
-            Some(m) => multiscale::raster(&coded, width, height, self.channels(), m.k),
+            Some(_) => multiscale::raster(&coded, width, height, self.channels(), self.config().factor()),
         }
     }
 
@@ -164,7 +166,10 @@ impl Engine {
         let full = self.graph.macs_per_pixel();
         match &self.multi {
             None => full,
-            Some(m) => full + m.small.macs_per_pixel().div_ceil(m.k * m.k) + m.up.macs_per_pixel(),
+            Some(m) => {
+                let k = self.config().factor();
+                full + m.small.macs_per_pixel().div_ceil(k * k) + m.up.macs_per_pixel()
+            }
         }
     }
 }

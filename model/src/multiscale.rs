@@ -81,10 +81,10 @@ impl Upsampler {
 
     /// The conditioning map of the small image `small` (⌈H/k⌉ × ⌈W/k⌉ × C levels), each level fed
     /// as `scale[v]`. Computed lazily, one row of small-image features at a time.
-    pub fn map<'a>(&'a self, small: &[u8], sw: usize, sh: usize, scale: &'a [f32]) -> CondMap<'a> {
+    pub fn map<'a>(&'a self, small: Vec<u8>, sw: usize, sh: usize, scale: &'a [f32]) -> CondMap<'a> {
         CondMap {
             up: self,
-            small: small.to_vec(),
+            small,
             scale,
             sw,
             sh,
@@ -126,17 +126,23 @@ impl CondMap<'_> {
         }
         let (up, sw, sh) = (self.up, self.sw, self.sh);
         let (f, ch) = (up.features, up.channels);
-        let mut px = [0.0f32; 4];
         for j in 0..sw {
+            // The 3×3 neighbourhood of (i, j), scaled once for all outputs (None outside).
+            let taps: [Option<[f32; 4]>; 9] = std::array::from_fn(|tap| {
+                let (yy, xx) = ((i + tap / 3).checked_sub(1)?, (j + tap % 3).checked_sub(1)?);
+                if yy >= sh || xx >= sw {
+                    return None;
+                }
+                let mut px = [0.0f32; 4];
+                for (p, &v) in px.iter_mut().zip(&self.small[(yy * sw + xx) * ch..][..ch]) {
+                    *p = self.scale[v as usize];
+                }
+                Some(px)
+            });
             for (o, d) in self.feat[j * f..][..f].iter_mut().enumerate() {
                 let mut acc = up.conv_b[o];
-                for tap in 0..9 {
-                    let (yy, xx) = ((i + tap / 3) as isize - 1, (j + tap % 3) as isize - 1);
-                    if yy >= 0 && xx >= 0 && (yy as usize) < sh && (xx as usize) < sw {
-                        let src = &self.small[(yy as usize * sw + xx as usize) * ch..][..ch];
-                        for (p, &v) in px.iter_mut().zip(src) {
-                            *p = self.scale[v as usize];
-                        }
+                for (tap, px) in taps.iter().enumerate() {
+                    if let Some(px) = px {
                         acc += dot(&up.conv[(o * 9 + tap) * ch..][..ch], &px[..ch]);
                     }
                 }
@@ -264,7 +270,7 @@ impl<'e> MultiSession<'e> {
                 self.small_px.push(value);
                 if self.small.done() {
                     let (sw, sh) = small_size(self.width, self.height, self.up.k);
-                    let cond = self.up.map(&self.small_px, sw, sh, self.full_graph.scale());
+                    let cond = self.up.map(self.small_px.clone(), sw, sh, self.full_graph.scale());
                     let s = self.full_graph.session(self.width, self.height, Some(cond));
                     self.full = Some(s.expect("the conditional graph takes the map"));
                 }
