@@ -108,52 +108,36 @@ impl Net {
         let Some((small_net, up)) = self.multi.as_deref() else {
             return vec![self.forward(x, None)];
         };
-        let k = self.config.factor() as i64;
         let (_, _, h, w) = x.size4().expect("4-d input");
-        let small = x.slice(2, 0, h, k).slice(3, 0, w, k);
+        let small = self.subsample(x);
         let m = up.forward(&small, h, w);
         vec![small_net.forward(&small, None), self.forward(x, Some(&m))]
     }
 
-    /// For a batch of levels `[B, C, H, W]`: the small image `[B, C, ⌈H/k⌉, ⌈W/k⌉]` and the
-    /// conditioning map `[B, c, H, W]` of a multi-scale model.
-    fn small_and_map(&self, batch: &Tensor) -> Option<(&Net, Tensor, Tensor)> {
-        let (small_net, up) = self.multi.as_deref()?;
+    /// Every k-th pixel each way of `[B, C, H, W]`: the small image of a multi-scale model.
+    fn subsample(&self, t: &Tensor) -> Tensor {
         let k = self.config.factor() as i64;
-        let (_, _, h, w) = batch.size4().expect("4-d batch");
-        let small = batch.slice(2, 0, h, k).slice(3, 0, w, k);
-        let m = up.forward(&self.scale(&small), h, w);
-        Some((small_net, small, m))
-    }
-
-    /// Logits `[B, C, levels, H, W]` of every sub-pixel of a batch of levels, with the
-    /// conditioning a multi-scale model's conditional network needs.
-    pub fn logits(&self, batch: &Tensor) -> Tensor {
-        let m = self.small_and_map(batch).map(|(_, _, m)| m);
-        self.forward(&self.scale(batch), m.as_ref())
+        let (_, _, h, w) = t.size4().expect("4-d input");
+        t.slice(2, 0, h, k).slice(3, 0, w, k)
     }
 
     /// The logits in the order [`crate::Engine::logits`] gives them (one image, flattened): the
     /// small image's first for a multi-scale model, each H × W × C × levels.
     pub fn engine_order_logits(&self, batch: &Tensor) -> Tensor {
-        let flat = |t: Tensor| t.permute([0, 3, 4, 1, 2]).flatten(0, -1);
-        match self.small_and_map(batch) {
-            None => flat(self.logits(batch)),
-            Some((small_net, small, m)) => Tensor::cat(
-                &[
-                    flat(small_net.logits(&small)),
-                    flat(self.forward(&self.scale(batch), Some(&m))),
-                ],
-                0,
-            ),
-        }
+        let flat: Vec<Tensor> = self
+            .forward_all(&self.scale(batch))
+            .into_iter()
+            .map(|t| t.permute([0, 3, 4, 1, 2]).flatten(0, -1))
+            .collect();
+        Tensor::cat(&flat, 0)
     }
 
     /// NLL in nats of every image of a batch of levels `[B, C, H, W]` (int64): `[B]`. For a
     /// multi-scale model: the small image's NLL plus that of every pixel it does not hold.
     pub fn nll(&self, batch: &Tensor) -> Tensor {
-        let Some((small_net, small, m)) = self.small_and_map(batch) else {
-            return Self::picked_nll(&self.forward(&self.scale(batch), None), batch, None);
+        let outs = self.forward_all(&self.scale(batch));
+        let [small_logits, full_logits] = outs.as_slice() else {
+            return Self::picked_nll(&outs[0], batch, None);
         };
         let (_, _, h, w) = batch.size4().expect("4-d batch");
         let k = self.config.factor() as i64;
@@ -161,8 +145,8 @@ impl Net {
         let on_grid = |n: i64| Tensor::arange(n, (Kind::Int64, dev)).remainder(k).eq(0);
         let known = on_grid(h).view([h, 1]).logical_and(&on_grid(w).view([1, w]));
         let unknown = known.logical_not().to_kind(Kind::Float).view([1, 1, 1, h, w]);
-        let full = Self::picked_nll(&self.forward(&self.scale(batch), Some(&m)), batch, Some(&unknown));
-        small_net.nll(&small) + full
+        Self::picked_nll(small_logits, &self.subsample(batch), None)
+            + Self::picked_nll(full_logits, batch, Some(&unknown))
     }
 
     /// −Σ log p(value) over sub-pixels, weighted by `weight` (`[1, 1, 1, H, W]`) when given.
