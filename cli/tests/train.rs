@@ -30,6 +30,21 @@ fn run(dir: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// The sizes and settings of every tiny CLI training run here.
+const TINY: [&str; 11] = [
+    "--hidden",
+    "4",
+    "--layers",
+    "1",
+    "--out-hidden",
+    "8",
+    "--batch",
+    "8",
+    "--device",
+    "cpu",
+    "--json",
+];
+
 #[test]
 fn train_resume_and_eval_every_arch() {
     let d = tempfile::tempdir().unwrap();
@@ -38,27 +53,11 @@ fn train_resume_and_eval_every_arch() {
     for arch in ["pixel-cnn", "row-lstm", "diagonal-bilstm"] {
         let out = format!("{arch}.safetensors");
         let common = [
-            "train",
-            "--arch",
-            arch,
-            "--data",
-            ".",
-            "--out",
-            &out,
-            "--hidden",
-            "4",
-            "--layers",
-            "1",
-            "--out-hidden",
-            "8",
-            "--batch",
-            "8",
-            "--device",
-            "cpu",
-            "--json",
-            "--lr",
-            "5e-3",
-        ];
+            &["train", "--arch", arch, "--data", ".", "--out", &out][..],
+            &TINY,
+            &["--lr", "5e-3"],
+        ]
+        .concat();
         let (ok, stdout, stderr) = run(d.path(), &[&common[..], &["--epochs", "2"]].concat());
         assert!(ok, "{arch}: {stderr}");
         let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
@@ -150,20 +149,10 @@ fn multiscale_trains_inits_and_evaluates() {
             "3",
             "--data",
             ".",
-            "--hidden",
-            "4",
-            "--layers",
-            "1",
-            "--out-hidden",
-            "8",
-            "--batch",
-            "8",
-            "--device",
-            "cpu",
-            "--json",
             "--epochs",
             "2",
         ];
+        let common = [&common[..], &TINY].concat();
         let (ok, _, stderr) = run(d.path(), &[&common[..], &["--out", &out]].concat());
         assert!(ok, "k={k}: {stderr}");
         let w = pixelrnn_model::Weights::load(&d.path().join(&out)).unwrap();
