@@ -11,7 +11,7 @@ use pixelrnn_model::{default_engine, Arch, Config, Engine, ModelError, MultiScal
 
 fn run_batch(e: &Engine, px: &[u8], w: usize, h: usize, threads: usize) -> f32 {
     let mut acc = 0.0f32;
-    e.batch::<ModelError>(px, w, h, threads, |p| {
+    e.batch::<ModelError>(px, w, h, threads, |p, _| {
         acc += p[0];
         Ok(())
     })

@@ -314,11 +314,8 @@ mod with_torch {
         let mut total = 0.0;
         for i in 0..images.n {
             let px = images.image(i);
-            let order = engine.coding_order(px, images.w, images.h);
-            let mut k = 0;
-            engine.batch::<ModelError>(px, images.w, images.h, threads, |p| {
-                total -= (p[order[k] as usize] as f64).ln();
-                k += 1;
+            engine.batch::<ModelError>(px, images.w, images.h, threads, |p, v| {
+                total -= (p[v as usize] as f64).ln();
                 Ok(())
             })?;
         }

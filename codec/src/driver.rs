@@ -85,13 +85,12 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
         )));
     }
     let (width, height) = (image.width as usize, image.height as usize);
-    let order = model.coding_order(&coded, width, height);
     let total = coded.len() as u64;
     let mut enc = DefaultRangeEncoder::new();
     let mut cdf = Vec::with_capacity(model.levels() + 1);
     let (mut i, mut model_bits, mut quantised_bits) = (0usize, 0f64, 0f64);
-    let mut sink = |probs: &[f32]| -> Result<()> {
-        let v = order[i] as usize;
+    let mut sink = |probs: &[f32], v: u8| -> Result<()> {
+        let v = v as usize;
         quantize(probs, &mut cdf);
         enc.encode_symbol(v, Cdf(&cdf))
             .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;

@@ -37,12 +37,19 @@ impl ProbabilityModel for Mock {
     fn id(&self) -> ModelId {
         self.id
     }
-    fn batch(&self, px: &[u8], _: usize, _: usize, _: usize, sink: &mut dyn FnMut(&[f32]) -> Result<()>) -> Result<()> {
+    fn batch(
+        &self,
+        px: &[u8],
+        _: usize,
+        _: usize,
+        _: usize,
+        sink: &mut dyn FnMut(&[f32], u8) -> Result<()>,
+    ) -> Result<()> {
         let mut probs = vec![0.0; self.levels];
         let mut prev = 0;
         for &v in px {
             dist(prev, self.levels, &mut probs);
-            sink(&probs)?;
+            sink(&probs, v)?;
             prev = v;
         }
         Ok(())

@@ -1,8 +1,6 @@
 //! The interface between the codec and a probability model: the engine implements it, and
 //! codec tests use a tiny mock.
 
-use std::borrow::Cow;
-
 use pixelrnn_model::{Engine, EngineSession, ModelId};
 
 use crate::error::Result;
@@ -16,23 +14,20 @@ pub trait ProbabilityModel: Sync {
     fn levels(&self) -> usize;
     /// Identifies the model in the `.prnn` header.
     fn id(&self) -> ModelId;
-    /// Every sub-pixel's distribution (`levels` probabilities), in coding order.
+    /// Every sub-pixel's distribution (`levels` probabilities) with its value, in coding order.
     fn batch(
         &self,
         pixels: &[u8],
         width: usize,
         height: usize,
         threads: usize,
-        sink: &mut dyn FnMut(&[f32]) -> Result<()>,
+        sink: &mut dyn FnMut(&[f32], u8) -> Result<()>,
     ) -> Result<()>;
     /// A sequential decoder state for a `width`×`height` image.
     fn sequential<'a>(&'a self, width: usize, height: usize) -> Box<dyn SequentialModel + 'a>;
-    /// The sub-pixels of an H×W×C raster in coding order (a permutation; the raster itself
-    /// unless the model codes in another order, as multi-scale models do).
-    fn coding_order<'p>(&self, pixels: &'p [u8], _width: usize, _height: usize) -> Cow<'p, [u8]> {
-        Cow::Borrowed(pixels)
-    }
-    /// Inverse of [`ProbabilityModel::coding_order`].
+    /// The H×W×C raster of sub-pixel values given in coding order (the order of `batch` and of
+    /// the sequential model): the values themselves unless the model codes in another order, as
+    /// multi-scale models do.
     fn raster(&self, coded: Vec<u8>, _width: usize, _height: usize) -> Vec<u8> {
         coded
     }
@@ -63,17 +58,13 @@ impl ProbabilityModel for Engine {
         width: usize,
         height: usize,
         threads: usize,
-        sink: &mut dyn FnMut(&[f32]) -> Result<()>,
+        sink: &mut dyn FnMut(&[f32], u8) -> Result<()>,
     ) -> Result<()> {
         Engine::batch(self, pixels, width, height, threads, sink)
     }
 
     fn sequential<'a>(&'a self, width: usize, height: usize) -> Box<dyn SequentialModel + 'a> {
         Box::new(self.session(width, height))
-    }
-
-    fn coding_order<'p>(&self, pixels: &'p [u8], width: usize, height: usize) -> Cow<'p, [u8]> {
-        Engine::coding_order(self, pixels, width, height)
     }
 
     fn raster(&self, coded: Vec<u8>, width: usize, height: usize) -> Vec<u8> {

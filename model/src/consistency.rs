@@ -13,7 +13,7 @@ pub(crate) fn random_image(w: usize, h: usize, c: usize, levels: usize, seed: u6
 /// All distributions from batch mode, as bits.
 pub(crate) fn batch_bits(e: &Engine, px: &[u8], w: usize, h: usize, threads: usize) -> Vec<u32> {
     let mut out = Vec::new();
-    e.batch::<ModelError>(px, w, h, threads, |p| {
+    e.batch::<ModelError>(px, w, h, threads, |p, _| {
         out.extend(p.iter().map(|x| x.to_bits()));
         Ok(())
     })
@@ -179,7 +179,7 @@ fn rejects_bad_pixel_buffers() {
         ..Config::pixel_cnn(1, 2, 1, 2)
     };
     let e = Engine::random(&cfg, 1).unwrap();
-    let sink = |_: &[f32]| Ok::<(), ModelError>(());
+    let sink = |_: &[f32], _: u8| Ok::<(), ModelError>(());
     assert!(e.batch(&[0, 1, 2], 2, 2, 1, sink).is_err());
     assert!(e.batch(&[0, 1, 2, 4], 2, 2, 1, sink).is_err());
     assert!(e.batch(&[], 0, 0, 1, sink).is_err());
@@ -191,10 +191,27 @@ fn distributions_are_normalised() {
     let cfg = Config::pixel_cnn(3, 6, 2, 9);
     let e = Engine::random(&cfg, 3).unwrap();
     let px = random_image(4, 3, 3, 256, 1);
-    e.batch::<ModelError>(&px, 4, 3, 1, |p| {
+    e.batch::<ModelError>(&px, 4, 3, 1, |p, _| {
         let s: f64 = p.iter().map(|&x| x as f64).sum();
         assert!((s - 1.0).abs() < 1e-4 && p.iter().all(|&x| x > 0.0));
         Ok(())
     })
     .unwrap();
+}
+
+/// Batch mode hands every distribution over with its sub-pixel's value, in coding order.
+#[test]
+fn batch_values_come_in_coding_order() {
+    for (i, cfg) in configs().into_iter().enumerate() {
+        let e = Engine::random(&cfg, 300 + i as u64).unwrap();
+        let (w, h) = (7, 5);
+        let px = random_image(w, h, cfg.channels, cfg.levels, 5);
+        let mut got = Vec::new();
+        e.batch::<ModelError>(&px, w, h, 2, |_, v| {
+            got.push(v);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, *e.coding_order(&px, w, h), "config {i}");
+    }
 }

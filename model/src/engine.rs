@@ -78,7 +78,7 @@ impl Engine {
         self.graph.levels
     }
 
-    /// Batch mode: every sub-pixel's distribution, in coding order, to `sink`: raster order for
+    /// Batch mode: every sub-pixel's distribution and value, in coding order, to `sink`: raster order for
     /// single-scale models (see [`Graph::batch`]); for multi-scale ones the small image, then
     /// the full image's other pixels ([`Engine::coding_order`]).
     pub fn batch<E: From<ModelError>>(
@@ -87,7 +87,7 @@ impl Engine {
         width: usize,
         height: usize,
         threads: usize,
-        mut sink: impl FnMut(&[f32]) -> Result<(), E>,
+        mut sink: impl FnMut(&[f32], u8) -> Result<(), E>,
     ) -> Result<(), E> {
         let Some(m) = &self.multi else {
             return self.graph.batch(pixels, width, height, threads, None, sink);
@@ -98,13 +98,13 @@ impl Engine {
         let mut cond = m.up.map(small, sw, sh, self.graph.scale());
         let mut i = 0usize;
         self.graph
-            .batch(pixels, width, height, threads, Some(&mut cond), |p: &[f32]| {
+            .batch(pixels, width, height, threads, Some(&mut cond), |p: &[f32], v: u8| {
                 let pos = i / ch;
                 i += 1;
                 if is_known(pos / width, pos % width, k) {
                     Ok(())
                 } else {
-                    sink(p)
+                    sink(p, v)
                 }
             })
     }

@@ -238,7 +238,7 @@ impl Graph {
     }
 
     /// Batch mode: the distribution (`levels` probabilities) of every sub-pixel of `pixels`
-    /// (H×W×C, raster order), handed to `sink` in raster order. Results do not depend on `threads`.
+    /// (H×W×C, raster order), handed to `sink` with the sub-pixel's value, in raster order. Results do not depend on `threads`.
     /// `cond`: the conditioning map, for (and only for) a multi-scale model's conditional network.
     pub fn batch<E: From<ModelError>>(
         &self,
@@ -247,7 +247,7 @@ impl Graph {
         height: usize,
         threads: usize,
         cond: Option<&mut CondMap>,
-        sink: impl FnMut(&[f32]) -> Result<(), E>,
+        sink: impl FnMut(&[f32], u8) -> Result<(), E>,
     ) -> Result<(), E> {
         self.run_batch(pixels, width, height, threads, true, cond, sink)
     }
@@ -263,7 +263,7 @@ impl Graph {
         cond: Option<&mut CondMap>,
     ) -> Result<Vec<f32>> {
         let mut out = Vec::with_capacity(pixels.len() * self.levels);
-        self.run_batch::<ModelError>(pixels, width, height, threads, false, cond, |l| {
+        self.run_batch::<ModelError>(pixels, width, height, threads, false, cond, |l, _| {
             out.extend_from_slice(l);
             Ok(())
         })?;
@@ -279,7 +279,7 @@ impl Graph {
         threads: usize,
         softmax_on: bool,
         mut cond: Option<&mut CondMap>,
-        mut sink: impl FnMut(&[f32]) -> Result<(), E>,
+        mut sink: impl FnMut(&[f32], u8) -> Result<(), E>,
     ) -> Result<(), E> {
         self.check(pixels, width, height)?;
         self.check_cond(cond.as_deref())?;
@@ -342,8 +342,8 @@ impl Graph {
                         .for_each(|(p, l)| softmax(l, p))
                 });
             }
-            for p in probs.chunks_exact(levels) {
-                sink(p)?;
+            for (p, &v) in probs.chunks_exact(levels).zip(&pixels[y * row_len..(y + 1) * row_len]) {
+                sink(p, v)?;
             }
         }
         Ok(())

@@ -218,8 +218,9 @@ fn libtorch_and_engine_logits_agree() {
             let order = engine.coding_order(&px, w, h);
             let mut i = 0;
             engine
-                .batch::<ModelError>(&px, w, h, 1, |p| {
-                    want -= (p[order[i] as usize] as f64).ln();
+                .batch::<ModelError>(&px, w, h, 1, |p, v| {
+                    assert_eq!(v, order[i], "batch hands over the values in coding order");
+                    want -= (p[v as usize] as f64).ln();
                     i += 1;
                     Ok(())
                 })
