@@ -2,13 +2,13 @@
 
 use constriction::stream::queue::{DefaultRangeDecoder, DefaultRangeEncoder};
 use constriction::stream::{Decode, Encode};
-use pixelrnn_model::id_hex;
+use pixelrnn_model::{id_hex, Dist};
 
 use crate::container::{Header, Limits, FLAG_OPAQUE_ALPHA, HEADER_LEN};
 use crate::error::{CodecError, Result};
 use crate::image::Image;
 use crate::model::ProbabilityModel;
-use crate::quantize::{quantize, Cdf};
+use crate::quantize::{quantize, Cdf, Lazy};
 
 /// Progress callback: (sub-pixels done, sub-pixels in all).
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
@@ -89,14 +89,22 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
     let mut enc = DefaultRangeEncoder::new();
     let mut cdf = Vec::with_capacity(model.levels() + 1);
     let (mut i, mut model_bits, mut quantised_bits) = (0usize, 0f64, 0f64);
-    let mut sink = |probs: &[f32], v: u8| -> Result<()> {
+    let mut sink = |dist: Dist<'_>, v: u8| -> Result<()> {
         let v = v as usize;
-        quantize(probs, &mut cdf);
-        enc.encode_symbol(v, Cdf(&cdf))
-            .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;
+        let coder = |e| CodecError::BadParameter(format!("range coder: {e}"));
+        match dist {
+            Dist::Probs(probs) => {
+                quantize(probs, &mut cdf);
+                enc.encode_symbol(v, Cdf(&cdf)).map_err(coder)?;
+                quantised_bits += Cdf(&cdf).bits(v);
+            }
+            Dist::Mixture(m) => {
+                enc.encode_symbol(v, Lazy(m)).map_err(coder)?;
+                quantised_bits += Lazy(m).bits(v);
+            }
+        }
         // A probability that underflowed to 0 in f32 still codes (at the quantiser's floor).
-        model_bits -= (probs[v] as f64).max(1.0 / crate::quantize::TOTAL as f64).log2();
-        quantised_bits += Cdf(&cdf).bits(v);
+        model_bits -= dist.prob(v).max(1.0 / crate::quantize::TOTAL as f64).log2();
         i += 1;
         if let Some(p) = opts.progress {
             if (i as u64).is_multiple_of(PROGRESS_EVERY) {
@@ -170,13 +178,17 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
     let mut dec = DefaultRangeDecoder::from_compressed(words)
         .map_err(|_| CodecError::corrupt("payload", "a range-coder stream", "an unreadable start"))?;
     let mut seq = model.sequential(w, hgt);
-    let mut probs = vec![0.0f32; model.levels()];
     let mut cdf = Vec::with_capacity(model.levels() + 1);
     let mut coded = Vec::with_capacity(total as usize);
     for i in 0..total {
-        seq.distribution(&mut probs);
-        quantize(&probs, &mut cdf);
-        let v = dec.decode_symbol(Cdf(&cdf)).map_err(|_| {
+        let got = match seq.next() {
+            Dist::Probs(probs) => {
+                quantize(probs, &mut cdf);
+                dec.decode_symbol(Cdf(&cdf))
+            }
+            Dist::Mixture(m) => dec.decode_symbol(Lazy(m)),
+        };
+        let v = got.map_err(|_| {
             CodecError::corrupt(
                 "payload",
                 "valid range-coder data",

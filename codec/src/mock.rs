@@ -1,7 +1,7 @@
 //! A tiny mock model for codec tests: each sub-pixel's distribution peaks at the previous
 //! sub-pixel's value, so the coder sees skewed, context-dependent distributions.
 
-use pixelrnn_model::ModelId;
+use pixelrnn_model::{Dist, ModelId};
 
 use crate::container::Limits;
 use crate::driver::{decode, encode, DecodeOptions, EncodeOptions};
@@ -43,13 +43,13 @@ impl ProbabilityModel for Mock {
         _: usize,
         _: usize,
         _: usize,
-        sink: &mut dyn FnMut(&[f32], u8) -> Result<()>,
+        sink: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>,
     ) -> Result<()> {
         let mut probs = vec![0.0; self.levels];
         let mut prev = 0;
         for &v in px {
             dist(prev, self.levels, &mut probs);
-            sink(&probs, v)?;
+            sink(Dist::Probs(&probs), v)?;
             prev = v;
         }
         Ok(())
@@ -58,6 +58,7 @@ impl ProbabilityModel for Mock {
         Box::new(MockSeq {
             levels: self.levels,
             prev: 0,
+            probs: vec![0.0; self.levels],
         })
     }
 }
@@ -65,11 +66,13 @@ impl ProbabilityModel for Mock {
 struct MockSeq {
     levels: usize,
     prev: u8,
+    probs: Vec<f32>,
 }
 
 impl SequentialModel for MockSeq {
-    fn distribution(&mut self, probs: &mut [f32]) {
-        dist(self.prev, self.levels, probs);
+    fn next(&mut self) -> Dist<'_> {
+        dist(self.prev, self.levels, &mut self.probs);
+        Dist::Probs(&self.probs)
     }
     fn push(&mut self, value: u8) {
         self.prev = value;

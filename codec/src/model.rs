@@ -1,7 +1,7 @@
 //! The interface between the codec and a probability model: the engine implements it, and
 //! codec tests use a tiny mock.
 
-use pixelrnn_model::{Engine, EngineSession, ModelId};
+use pixelrnn_model::{Dist, Engine, EngineSession, ModelId};
 
 use crate::error::Result;
 
@@ -14,14 +14,14 @@ pub trait ProbabilityModel: Sync {
     fn levels(&self) -> usize;
     /// Identifies the model in the `.prnn` header.
     fn id(&self) -> ModelId;
-    /// Every sub-pixel's distribution (`levels` probabilities) with its value, in coding order.
+    /// Every sub-pixel's distribution with its value, in coding order.
     fn batch(
         &self,
         pixels: &[u8],
         width: usize,
         height: usize,
         threads: usize,
-        sink: &mut dyn FnMut(&[f32], u8) -> Result<()>,
+        sink: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>,
     ) -> Result<()>;
     /// A sequential decoder state for a `width`×`height` image.
     fn sequential<'a>(&'a self, width: usize, height: usize) -> Box<dyn SequentialModel + 'a>;
@@ -33,9 +33,10 @@ pub trait ProbabilityModel: Sync {
     }
 }
 
-/// One sub-pixel at a time: `distribution`, then `push` the value, repeated in coding order.
+/// One sub-pixel at a time: `next` (the distribution), then `push` the value, repeated in
+/// coding order.
 pub trait SequentialModel {
-    fn distribution(&mut self, probs: &mut [f32]);
+    fn next(&mut self) -> Dist<'_>;
     fn push(&mut self, value: u8);
 }
 
@@ -58,7 +59,7 @@ impl ProbabilityModel for Engine {
         width: usize,
         height: usize,
         threads: usize,
-        sink: &mut dyn FnMut(&[f32], u8) -> Result<()>,
+        sink: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>,
     ) -> Result<()> {
         Engine::batch(self, pixels, width, height, threads, sink)
     }
@@ -73,8 +74,8 @@ impl ProbabilityModel for Engine {
 }
 
 impl SequentialModel for EngineSession<'_> {
-    fn distribution(&mut self, probs: &mut [f32]) {
-        EngineSession::distribution(self, probs)
+    fn next(&mut self) -> Dist<'_> {
+        EngineSession::next(self)
     }
 
     fn push(&mut self, value: u8) {

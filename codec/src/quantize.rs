@@ -6,6 +6,7 @@ use std::borrow::Borrow;
 use std::num::NonZeroU32;
 
 use constriction::stream::model::{DecoderModel, EncoderModel, EntropyModel};
+use pixelrnn_model::mixture::MixCdf;
 
 /// Fixed-point precision of the frequencies (constriction's default for 32-bit words).
 pub const PRECISION: usize = 24;
@@ -87,6 +88,44 @@ impl DecoderModel<PRECISION> for Cdf<'_> {
         // Last index with cdf[i] <= quantile; cdf[0] = 0 and cdf[n] = 2^24 > quantile.
         let s = self.0.partition_point(|&c| c <= quantile) - 1;
         let (left, right) = (self.0[s], self.0[s + 1]);
+        (s, left, NonZeroU32::new(right - left).expect("every level is nonzero"))
+    }
+}
+
+/// A logistic mixture's CDF, evaluated lazily ([`MixCdf::cum`]): two evaluations to encode, a
+/// binary search to decode.
+#[derive(Clone, Copy, Debug)]
+pub struct Lazy<'a>(pub &'a MixCdf<'a>);
+
+const _: () = assert!(pixelrnn_model::mixture::PRECISION as usize == PRECISION);
+
+impl Lazy<'_> {
+    /// −log2 of the quantised probability of `symbol`.
+    pub fn bits(&self, symbol: usize) -> f64 {
+        let f = self.0.cum(symbol + 1) - self.0.cum(symbol);
+        PRECISION as f64 - (f as f64).log2()
+    }
+}
+
+impl EntropyModel<PRECISION> for Lazy<'_> {
+    type Symbol = usize;
+    type Probability = u32;
+}
+
+impl EncoderModel<PRECISION> for Lazy<'_> {
+    fn left_cumulative_and_probability(&self, symbol: impl Borrow<usize>) -> Option<(u32, NonZeroU32)> {
+        let s = *symbol.borrow();
+        if s >= self.0.levels() {
+            return None;
+        }
+        let (left, right) = (self.0.cum(s), self.0.cum(s + 1));
+        Some((left, NonZeroU32::new(right - left)?))
+    }
+}
+
+impl DecoderModel<PRECISION> for Lazy<'_> {
+    fn quantile_function(&self, quantile: u32) -> (usize, u32, NonZeroU32) {
+        let (s, left, right) = self.0.find(quantile);
         (s, left, NonZeroU32::new(right - left).expect("every level is nonzero"))
     }
 }

@@ -7,8 +7,7 @@ use crate::error::{ModelError, Result};
 /// Version of the config schema written into weight files.
 pub const CONFIG_VERSION: u32 = 1;
 
-/// The network family. All three train with libtorch; the engine runs `PixelCnn` today and
-/// refuses the others with a clear error.
+/// The network family. Every one trains with libtorch and runs in the engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Arch {
@@ -18,6 +17,10 @@ pub enum Arch {
     RowLstm,
     /// Diagonal BiLSTM: two diagonal LSTMs over the skewed map, the second shifted down a row.
     DiagonalBilstm,
+    /// Gated PixelCNN (van den Oord et al. 2016, "Conditional Image Generation with PixelCNN
+    /// Decoders"): a vertical stack over the rows above and a horizontal stack along the row,
+    /// gated tanh × sigmoid units, no blind spot ([`crate::gated`]).
+    GatedPixelCnn,
 }
 
 impl Arch {
@@ -26,9 +29,43 @@ impl Arch {
             Arch::PixelCnn => "pixel_cnn",
             Arch::RowLstm => "row_lstm",
             Arch::DiagonalBilstm => "diagonal_bilstm",
+            Arch::GatedPixelCnn => "gated_pixel_cnn",
         }
     }
 }
+
+/// The output head: how the network's last layer becomes sub-pixel distributions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Head {
+    /// A `levels`-way softmax per sub-pixel (the paper's); channel group c of every map serves
+    /// sub-pixel c, so later sub-pixels of a pixel see the earlier ones through the network.
+    #[default]
+    Softmax,
+    /// A discretized mixture of logistics per pixel (PixelCNN++, Salimans et al. 2017) with
+    /// `components` components: one network evaluation per pixel (it sees only earlier pixels),
+    /// each channel's means linear in the earlier channels of the same pixel ([`crate::mixture`]).
+    LogisticMixture { components: usize },
+}
+
+impl Head {
+    pub fn is_softmax(&self) -> bool {
+        matches!(self, Head::Softmax)
+    }
+
+    /// Mixture components (0 for the softmax head).
+    pub fn components(&self) -> usize {
+        match self {
+            Head::Softmax => 0,
+            Head::LogisticMixture { components } => *components,
+        }
+    }
+}
+
+/// Default number of mixture components.
+pub const DEFAULT_COMPONENTS: usize = 10;
+/// Most mixture components a config may ask for.
+pub const MAX_COMPONENTS: usize = 64;
 
 /// Hyper-parameters of a model. Serialised as JSON into the weight file's metadata.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +92,10 @@ pub struct Config {
     /// the JSON of single-scale models (whose files, and ids, stay as they were).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multiscale: Option<MultiScale>,
+    /// The output head. Absent from the JSON of softmax models (whose files, and ids, stay as
+    /// they were).
+    #[serde(default, skip_serializing_if = "Head::is_softmax")]
+    pub head: Head,
 }
 
 /// The multi-scale part of a [`Config`] (van den Oord et al. 2016, section 3.4): an unconditional
@@ -96,6 +137,15 @@ impl Config {
             residual: true,
             skip: true,
             multiscale: None,
+            head: Head::Softmax,
+        }
+    }
+
+    /// The same model with the logistic-mixture head of `components` components.
+    pub fn with_mixture(&self, components: usize) -> Config {
+        Config {
+            head: Head::LogisticMixture { components },
+            ..self.clone()
         }
     }
 
@@ -140,7 +190,27 @@ impl Config {
                 format!("{} (at most {MAX_LAYERS})", self.layers),
             ));
         }
+        if let Head::LogisticMixture { components } = self.head {
+            if !(1..=MAX_COMPONENTS).contains(&components) {
+                return Err(ModelError::bad(
+                    "head.components",
+                    format!("{components} (must be 1–{MAX_COMPONENTS})"),
+                ));
+            }
+        }
         if let Some(m) = &self.multiscale {
+            if self.arch == Arch::GatedPixelCnn || m.small_arch == Arch::GatedPixelCnn {
+                return Err(ModelError::bad(
+                    "multiscale",
+                    "multi-scale models use pixel-cnn, row-lstm or diagonal-bilstm networks, not gated-pixel-cnn",
+                ));
+            }
+            if !self.head.is_softmax() {
+                return Err(ModelError::bad(
+                    "multiscale",
+                    "multi-scale models use the softmax head (the logistic mixture is for single-scale models)",
+                ));
+            }
             if !(2..=MAX_FACTOR).contains(&m.factor) {
                 return Err(ModelError::bad(
                     "multiscale.factor",
@@ -181,14 +251,30 @@ impl Config {
         self.multiscale.as_ref().map_or(0, |m| m.features)
     }
 
-    /// Features of the residual stream (2h).
+    /// Features of the residual stream: 2h (h for the gated PixelCNN, whose stacks are h wide).
     pub fn stream(&self) -> usize {
-        2 * self.hidden
+        match self.arch {
+            Arch::GatedPixelCnn => self.hidden,
+            _ => 2 * self.hidden,
+        }
     }
 
-    /// Logits per pixel: `channels × levels`.
+    /// Outputs of the last layer per pixel: `channels × levels` logits for the softmax head,
+    /// the mixture's parameters ([`crate::mixture::params`]) for the mixture head.
     pub fn logits(&self) -> usize {
-        self.channels * self.levels
+        match self.head {
+            Head::Softmax => self.channels * self.levels,
+            Head::LogisticMixture { components } => crate::mixture::params(self.channels, components),
+        }
+    }
+
+    /// Channel groups of every feature map: one per sub-pixel for the softmax head (group c
+    /// serves sub-pixel c), one for the mixture head (the whole network sees earlier pixels only).
+    pub fn groups(&self) -> usize {
+        match self.head {
+            Head::Softmax => self.channels,
+            Head::LogisticMixture { .. } => 1,
+        }
     }
 
     /// The same sizes with another architecture.
@@ -200,15 +286,16 @@ impl Config {
 impl std::str::FromStr for Arch {
     type Err = ModelError;
 
-    /// Accepts `pixel-cnn`/`pixel_cnn`, `row-lstm`, `diagonal-bilstm`.
+    /// Accepts `pixel-cnn`/`pixel_cnn`, `row-lstm`, `diagonal-bilstm`, `gated-pixel-cnn`.
     fn from_str(s: &str) -> Result<Arch> {
         match s.replace('-', "_").as_str() {
             "pixel_cnn" | "pixelcnn" => Ok(Arch::PixelCnn),
             "row_lstm" => Ok(Arch::RowLstm),
             "diagonal_bilstm" => Ok(Arch::DiagonalBilstm),
+            "gated_pixel_cnn" | "gated_pixelcnn" | "gated" => Ok(Arch::GatedPixelCnn),
             _ => Err(ModelError::bad(
                 "arch",
-                format!("'{s}' (use pixel-cnn, row-lstm or diagonal-bilstm)"),
+                format!("'{s}' (use pixel-cnn, row-lstm, diagonal-bilstm or gated-pixel-cnn)"),
             )),
         }
     }
@@ -246,6 +333,23 @@ mod tests {
                 assert_eq!(next, n);
             }
         }
+    }
+
+    #[test]
+    fn softmax_configs_serialise_as_before() {
+        let c = Config::pixel_cnn(3, 8, 2, 16);
+        let j = serde_json::to_string(&c).unwrap();
+        assert!(!j.contains("head"), "{j}");
+        let m = c.with_mixture(10);
+        let j = serde_json::to_string(&m).unwrap();
+        assert!(
+            j.contains(r#""head":{"kind":"logistic_mixture","components":10}"#),
+            "{j}"
+        );
+        assert_eq!(serde_json::from_str::<Config>(&j).unwrap(), m);
+        assert_eq!(m.groups(), 1);
+        assert_eq!(c.groups(), 3);
+        assert_eq!(m.logits(), 10 * (1 + 6 + 3));
     }
 
     #[test]
@@ -293,6 +397,8 @@ mod tests {
                 version: 99,
                 ..good.clone()
             },
+            good.with_mixture(0),
+            good.with_mixture(MAX_COMPONENTS + 1),
         ] {
             assert!(bad.validate().is_err(), "{bad:?}");
         }

@@ -1,6 +1,7 @@
 //! Engine-wide tests: batch vs incremental bit-exactness, thread independence and causality.
 
 use crate::config::{Arch, Config, MultiScale};
+use crate::dist::Dist;
 use crate::engine::Engine;
 use crate::rng::SplitMix64;
 use crate::ModelError;
@@ -10,11 +11,20 @@ pub(crate) fn random_image(w: usize, h: usize, c: usize, levels: usize, seed: u6
     (0..w * h * c).map(|_| rng.below(levels as u64) as u8).collect()
 }
 
+/// What the coder sees of a distribution, as `levels` integers: the softmax's probabilities as
+/// bits, the mixture's quantised CDF F(1..=levels).
+pub(crate) fn fingerprint(d: Dist<'_>, out: &mut Vec<u32>) {
+    match d {
+        Dist::Probs(p) => out.extend(p.iter().map(|x| x.to_bits())),
+        Dist::Mixture(m) => out.extend((1..=m.levels()).map(|v| m.cum(v))),
+    }
+}
+
 /// All distributions from batch mode, as bits.
 pub(crate) fn batch_bits(e: &Engine, px: &[u8], w: usize, h: usize, threads: usize) -> Vec<u32> {
     let mut out = Vec::new();
     e.batch::<ModelError>(px, w, h, threads, |p, _| {
-        out.extend(p.iter().map(|x| x.to_bits()));
+        fingerprint(p, &mut out);
         Ok(())
     })
     .unwrap();
@@ -24,11 +34,9 @@ pub(crate) fn batch_bits(e: &Engine, px: &[u8], w: usize, h: usize, threads: usi
 /// All distributions from incremental mode, as bits.
 pub(crate) fn incremental_bits(e: &Engine, px: &[u8], w: usize, h: usize) -> Vec<u32> {
     let mut s = e.session(w, h);
-    let mut p = vec![0.0; e.levels()];
     let mut out = Vec::new();
     for &v in e.coding_order(px, w, h).iter() {
-        s.distribution(&mut p);
-        out.extend(p.iter().map(|x| x.to_bits()));
+        fingerprint(s.next(), &mut out);
         s.push(v);
     }
     assert!(s.done());
@@ -103,6 +111,28 @@ fn configs() -> Vec<Config> {
             skip: false,
             ..Config::pixel_cnn(2, 4, 1, 5).with_arch(Arch::DiagonalBilstm)
         },
+        Config {
+            levels: 16,
+            ..Config::pixel_cnn(3, 6, 2, 9).with_arch(Arch::GatedPixelCnn)
+        },
+        Config {
+            residual: false,
+            ..Config::pixel_cnn(1, 4, 2, 12).with_arch(Arch::GatedPixelCnn)
+        },
+        Config::pixel_cnn(3, 6, 2, 9).with_mixture(4),
+        Config {
+            levels: 16,
+            ..Config::pixel_cnn(4, 5, 2, 7)
+                .with_arch(Arch::GatedPixelCnn)
+                .with_mixture(3)
+        },
+        Config::pixel_cnn(2, 4, 1, 5).with_arch(Arch::RowLstm).with_mixture(2),
+        Config {
+            levels: 8,
+            ..Config::pixel_cnn(1, 4, 1, 5)
+                .with_arch(Arch::DiagonalBilstm)
+                .with_mixture(5)
+        },
     ]
 }
 
@@ -122,11 +152,13 @@ fn batch_and_incremental_agree_bit_for_bit() {
 
 #[test]
 fn thread_count_does_not_change_results() {
-    for arch in [Arch::PixelCnn, Arch::RowLstm, Arch::DiagonalBilstm] {
-        for cfg in [
-            Config::pixel_cnn(3, 6, 2, 9).with_arch(arch),
-            multi(Config::pixel_cnn(3, 6, 2, 9).with_arch(arch), 2, arch),
-        ] {
+    for arch in [Arch::PixelCnn, Arch::RowLstm, Arch::DiagonalBilstm, Arch::GatedPixelCnn] {
+        let base = Config::pixel_cnn(3, 6, 2, 9).with_arch(arch);
+        let mut cfgs = vec![base.clone(), base.with_mixture(3)];
+        if arch != Arch::GatedPixelCnn {
+            cfgs.push(multi(base, 2, arch));
+        }
+        for cfg in cfgs {
             let e = Engine::random(&cfg, 5).unwrap();
             let px = random_image(13, 17, 3, 256, 9);
             let one = batch_bits(&e, &px, 13, 17, 1);
@@ -179,7 +211,7 @@ fn rejects_bad_pixel_buffers() {
         ..Config::pixel_cnn(1, 2, 1, 2)
     };
     let e = Engine::random(&cfg, 1).unwrap();
-    let sink = |_: &[f32], _: u8| Ok::<(), ModelError>(());
+    let sink = |_: Dist<'_>, _: u8| Ok::<(), ModelError>(());
     assert!(e.batch(&[0, 1, 2], 2, 2, 1, sink).is_err());
     assert!(e.batch(&[0, 1, 2, 4], 2, 2, 1, sink).is_err());
     assert!(e.batch(&[], 0, 0, 1, sink).is_err());
@@ -188,15 +220,23 @@ fn rejects_bad_pixel_buffers() {
 
 #[test]
 fn distributions_are_normalised() {
-    let cfg = Config::pixel_cnn(3, 6, 2, 9);
-    let e = Engine::random(&cfg, 3).unwrap();
-    let px = random_image(4, 3, 3, 256, 1);
-    e.batch::<ModelError>(&px, 4, 3, 1, |p, _| {
-        let s: f64 = p.iter().map(|&x| x as f64).sum();
-        assert!((s - 1.0).abs() < 1e-4 && p.iter().all(|&x| x > 0.0));
-        Ok(())
-    })
-    .unwrap();
+    for cfg in [
+        Config::pixel_cnn(3, 6, 2, 9),
+        Config::pixel_cnn(3, 6, 2, 9).with_mixture(5),
+    ] {
+        let e = Engine::random(&cfg, 3).unwrap();
+        let px = random_image(4, 3, 3, 256, 1);
+        let mut p = vec![0.0; 256];
+        e.batch::<ModelError>(&px, 4, 3, 1, |d, _| {
+            d.probs_into(&mut p);
+            let s: f64 = p.iter().map(|&x| x as f64).sum();
+            assert!((s - 1.0).abs() < 1e-4 && p.iter().all(|&x| x > 0.0));
+            let exact: f64 = (0..256).map(|v| d.prob(v)).sum();
+            assert!((exact - 1.0).abs() < 1e-6, "{exact}");
+            Ok(())
+        })
+        .unwrap();
+    }
 }
 
 /// Batch mode hands every distribution over with its sub-pixel's value, in coding order.

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use crate::config::{Arch, Config};
+use crate::dist::Dist;
 use crate::error::{ModelError, Result};
 use crate::graph::{Graph, Session};
 use crate::multiscale::{self, is_known, small_size, MultiSession, Upsampler};
@@ -29,6 +30,7 @@ fn build_graph(w: &Weights) -> Graph {
     match w.config().arch {
         Arch::PixelCnn => crate::pixel_cnn::graph(w),
         Arch::RowLstm | Arch::DiagonalBilstm => crate::lstm::graph(w),
+        Arch::GatedPixelCnn => crate::gated::graph(w),
     }
 }
 
@@ -87,7 +89,7 @@ impl Engine {
         width: usize,
         height: usize,
         threads: usize,
-        mut sink: impl FnMut(&[f32], u8) -> Result<(), E>,
+        mut sink: impl FnMut(Dist<'_>, u8) -> Result<(), E>,
     ) -> Result<(), E> {
         let Some(m) = &self.multi else {
             return self.graph.batch(pixels, width, height, threads, None, sink);
@@ -98,7 +100,7 @@ impl Engine {
         let mut cond = m.up.map(small, sw, sh, self.graph.scale());
         let mut i = 0usize;
         self.graph
-            .batch(pixels, width, height, threads, Some(&mut cond), |p: &[f32], v: u8| {
+            .batch(pixels, width, height, threads, Some(&mut cond), |p: Dist<'_>, v: u8| {
                 let pos = i / ch;
                 i += 1;
                 if is_known(pos / width, pos % width, k) {
@@ -109,7 +111,8 @@ impl Engine {
             })
     }
 
-    /// Raw logits of every sub-pixel (H×W×C×levels), before the softmax. For a multi-scale
+    /// Raw logits of every sub-pixel (H×W×C×levels), before the softmax (the mixture head: its
+    /// parameters, H×W×P). For a multi-scale
     /// model: the small image's logits, then the conditional network's logits of every full-image
     /// sub-pixel (known ones included).
     pub fn logits(&self, pixels: &[u8], width: usize, height: usize, threads: usize) -> Result<Vec<f32>> {
@@ -181,6 +184,14 @@ pub enum EngineSession<'e> {
 }
 
 impl EngineSession<'_> {
+    /// The distribution of the next sub-pixel in coding order.
+    pub fn next(&mut self) -> Dist<'_> {
+        match self {
+            EngineSession::Single(s) => s.next(),
+            EngineSession::Multi(s) => s.next(),
+        }
+    }
+
     /// True once every sub-pixel has been pushed.
     pub fn done(&self) -> bool {
         match self {
@@ -189,12 +200,10 @@ impl EngineSession<'_> {
         }
     }
 
-    /// The distribution of the next sub-pixel in coding order, written into `probs`.
+    /// The distribution of the next sub-pixel in coding order as `levels` probabilities (the
+    /// mixture head's quantised ones), written into `probs`.
     pub fn distribution(&mut self, probs: &mut [f32]) {
-        match self {
-            EngineSession::Single(s) => s.distribution(probs),
-            EngineSession::Multi(s) => s.distribution(probs),
-        }
+        self.next().probs_into(probs);
     }
 
     /// Records the value of the next sub-pixel in coding order and advances.

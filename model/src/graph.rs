@@ -7,10 +7,13 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::config::Config;
+use crate::config::{Config, Head};
+use crate::dist::Dist;
 use crate::error::{ModelError, Result};
 use crate::fmath::softmax;
+use crate::gated::GatedOp;
 use crate::layers::{Op, Plane};
+use crate::mixture::{Layout, PixelMixture};
 use crate::multiscale::CondMap;
 use crate::recurrent::{DiagLstmOp, RowLstmOp};
 pub use crate::session::Session;
@@ -33,6 +36,9 @@ pub enum Sched {
     LeftToRight,
     /// Right to left once the row's input is complete; its results are read one row later.
     RowEnd,
+    /// Depends on rows above only: in incremental mode the whole row is computed when it
+    /// starts (the gated PixelCNN's vertical stack); any order, in parallel, in batch mode.
+    RowStart,
 }
 
 /// One layer of the graph.
@@ -41,6 +47,7 @@ pub enum Step {
     Conv(Op),
     RowLstm(RowLstmOp),
     Diag(DiagLstmOp),
+    Gated(GatedOp),
 }
 
 impl Step {
@@ -49,6 +56,7 @@ impl Step {
         match self {
             Step::Conv(op) => op.cout,
             Step::RowLstm(RowLstmOp { p }) | Step::Diag(DiagLstmOp { p, .. }) => p.hidden(),
+            Step::Gated(op) => op.hidden,
         }
     }
 
@@ -56,6 +64,7 @@ impl Step {
     fn values(&self) -> usize {
         match self {
             Step::Conv(_) => 1,
+            Step::Gated(_) => 3,
             _ => 2,
         }
     }
@@ -63,6 +72,8 @@ impl Step {
     pub fn sched(&self) -> Sched {
         match self {
             Step::Conv(_) | Step::RowLstm(_) => Sched::Parallel,
+            Step::Gated(op) if op.vertical => Sched::RowStart,
+            Step::Gated(_) => Sched::Parallel,
             Step::Diag(op) if op.reverse => Sched::RowEnd,
             Step::Diag(_) => Sched::LeftToRight,
         }
@@ -77,6 +88,7 @@ impl Step {
                 v
             }
             Step::RowLstm(RowLstmOp { p }) | Step::Diag(DiagLstmOp { p, .. }) => vec![(p.src, 0), (p.h, 1), (p.c, 1)],
+            Step::Gated(op) => op.terms.iter().map(|(p, c)| (*p, c.up)).collect(),
         }
     }
 
@@ -86,6 +98,7 @@ impl Step {
             Step::Conv(op) => op.point(planes, y, x, units, out),
             Step::RowLstm(op) => op.point(planes, y, x, units, out),
             Step::Diag(op) => op.point(planes, y, x, units, out),
+            Step::Gated(op) => op.point(planes, y, x, units, out),
         }
     }
 
@@ -108,6 +121,7 @@ impl Step {
                 planes[p.h].at_mut(y, x)[units.clone()].copy_from_slice(&out[..n]);
                 planes[p.c].at_mut(y, x)[units].copy_from_slice(&out[n..2 * n]);
             }
+            Step::Gated(op) => op.write(planes, y, x, units, out),
         }
     }
 
@@ -125,6 +139,10 @@ impl Step {
 pub struct Graph {
     pub channels: usize,
     pub levels: usize,
+    /// Channel groups of every map ([`Config::groups`]).
+    pub groups: usize,
+    /// The logistic-mixture head's parameter layout and bin edges (None: softmax).
+    pub mixture: Option<(Layout, Vec<f32>)>,
     pub plane_ch: Vec<usize>,
     pub steps: Vec<Step>,
     pub image: usize,
@@ -141,15 +159,28 @@ pub struct Graph {
 impl Graph {
     pub(crate) fn new(c: &Config) -> Graph {
         let den = (c.levels - 1) as f32;
+        let scale: Vec<f32> = (0..c.levels).map(|v| v as f32 * 2.0 / den - 1.0).collect();
+        let mixture = match c.head {
+            Head::Softmax => None,
+            Head::LogisticMixture { components } => Some((
+                Layout {
+                    channels: c.channels,
+                    k: components,
+                },
+                crate::mixture::edges(&scale),
+            )),
+        };
         let mut g = Graph {
             channels: c.channels,
             levels: c.levels,
+            groups: c.groups(),
+            mixture,
             plane_ch: vec![c.channels],
             steps: Vec::new(),
             image: 0,
             logits: 0,
             cond: None,
-            scale: (0..c.levels).map(|v| v as f32 * 2.0 / den - 1.0).collect(),
+            scale,
             ring_rows: Vec::new(),
         };
         if c.multiscale.is_some() {
@@ -247,13 +278,13 @@ impl Graph {
         height: usize,
         threads: usize,
         cond: Option<&mut CondMap>,
-        sink: impl FnMut(&[f32], u8) -> Result<(), E>,
+        sink: impl FnMut(Dist<'_>, u8) -> Result<(), E>,
     ) -> Result<(), E> {
         self.run_batch(pixels, width, height, threads, true, cond, sink)
     }
 
-    /// The raw logits (before the softmax) of every sub-pixel, H×W×C×levels; for checking the
-    /// engine against the libtorch model.
+    /// The raw outputs of the last layer (before the softmax) of every sub-pixel, H×W×C×levels
+    /// (the mixture head: its parameters, H×W×P); for checking the engine against libtorch.
     pub fn logits(
         &self,
         pixels: &[u8],
@@ -262,9 +293,11 @@ impl Graph {
         threads: usize,
         cond: Option<&mut CondMap>,
     ) -> Result<Vec<f32>> {
-        let mut out = Vec::with_capacity(pixels.len() * self.levels);
+        let mut out = Vec::with_capacity(width * height * self.plane_ch[self.logits]);
         self.run_batch::<ModelError>(pixels, width, height, threads, false, cond, |l, _| {
-            out.extend_from_slice(l);
+            if let Dist::Probs(l) = l {
+                out.extend_from_slice(l);
+            }
             Ok(())
         })?;
         Ok(out)
@@ -279,7 +312,7 @@ impl Graph {
         threads: usize,
         softmax_on: bool,
         mut cond: Option<&mut CondMap>,
-        mut sink: impl FnMut(&[f32], u8) -> Result<(), E>,
+        mut sink: impl FnMut(Dist<'_>, u8) -> Result<(), E>,
     ) -> Result<(), E> {
         self.check(pixels, width, height)?;
         self.check_cond(cond.as_deref())?;
@@ -304,7 +337,7 @@ impl Graph {
             for step in &self.steps {
                 let units = step.units();
                 match step.sched() {
-                    Sched::Parallel => {
+                    Sched::Parallel | Sched::RowStart => {
                         let per = units * step.values();
                         tmp.resize(width * per, 0.0);
                         let pl = &planes;
@@ -332,8 +365,30 @@ impl Graph {
                 }
             }
             let levels = self.levels;
+            let row_px = &pixels[y * row_len..(y + 1) * row_len];
+            if let (Some((layout, edges)), true) = (&self.mixture, softmax_on) {
+                let np = self.plane_ch[self.logits];
+                for (params, px) in planes[self.logits]
+                    .row_mut(y)
+                    .chunks_exact(np)
+                    .zip(row_px.chunks_exact(self.channels))
+                {
+                    let mut mix = PixelMixture::new(*layout, params);
+                    for (c, &v) in px.iter().enumerate() {
+                        let cdf = mix.channel(params, c, edges);
+                        sink(Dist::Mixture(&cdf), v)?;
+                        mix.observe(&cdf, c, v as usize, self.scale[v as usize]);
+                    }
+                }
+                continue;
+            }
+            if !softmax_on {
+                // The raw outputs of the whole row at once (Graph::logits).
+                sink(Dist::Probs(planes[self.logits].row_mut(y)), 0)?;
+                continue;
+            }
             probs.copy_from_slice(planes[self.logits].row_mut(y));
-            if softmax_on {
+            {
                 let lg = planes[self.logits].row_mut(y);
                 pool.install(|| {
                     probs
@@ -342,8 +397,8 @@ impl Graph {
                         .for_each(|(p, l)| softmax(l, p))
                 });
             }
-            for (p, &v) in probs.chunks_exact(levels).zip(&pixels[y * row_len..(y + 1) * row_len]) {
-                sink(p, v)?;
+            for (p, &v) in probs.chunks_exact(levels).zip(row_px) {
+                sink(Dist::Probs(p), v)?;
             }
         }
         Ok(())
@@ -362,6 +417,7 @@ impl Graph {
             .map(|s| match s {
                 Step::Conv(op) => op.terms.iter().map(|(_, c)| c.macs()).sum(),
                 Step::RowLstm(RowLstmOp { p }) | Step::Diag(DiagLstmOp { p, .. }) => p.macs(),
+                Step::Gated(op) => op.terms.iter().map(|(_, c)| c.macs()).sum(),
             })
             .sum()
     }
@@ -376,6 +432,12 @@ impl From<Op> for Step {
 impl From<RowLstmOp> for Step {
     fn from(op: RowLstmOp) -> Step {
         Step::RowLstm(op)
+    }
+}
+
+impl From<GatedOp> for Step {
+    fn from(op: GatedOp) -> Step {
+        Step::Gated(op)
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use crate::config::{group_range, Config};
+use crate::config::{group_of, group_range, Config};
 use crate::fmath::dot;
 use crate::weights::Weights;
 
@@ -59,12 +59,17 @@ impl Plane {
 
 /// Mask A (the first layer: the centre sees only earlier channel groups) or mask B (later
 /// layers: the centre sees groups up to its own); `Open` leaves the centre unmasked (the 1×1
-/// conditioning projections of multi-scale models, whose input is known before any pixel).
+/// conditioning projections of multi-scale models, whose input is known before any pixel, and
+/// the gated PixelCNN's vertical-to-horizontal link). The gated PixelCNN's vertical stack uses
+/// `Above` (rows above the centre only: its first layer, over the image) and `Vertical` (rows
+/// above and the whole centre row: later layers, whose input depends only on rows above).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mask {
     A,
     B,
     Open,
+    Above,
+    Vertical,
 }
 
 /// The causal mask of every layer: how many leading input features kernel position (ky, kx) of a
@@ -72,6 +77,7 @@ pub enum Mask {
 /// centre and positions left of it read all `cin`; the centre reads the input groups before
 /// `out_group` (mask A) or up to it (mask B); everything else reads nothing. Inputs are split into
 /// `groups` contiguous groups ([`group_range`]), so the allowed inputs are always a prefix.
+/// (`Above` and `Vertical` ignore groups: see [`Mask`].)
 pub fn tap_inputs(
     mask: Mask,
     (kh, kw): (usize, usize),
@@ -81,6 +87,11 @@ pub fn tap_inputs(
     out_group: usize,
 ) -> usize {
     let (cy, cx) = (kh / 2, kw / 2);
+    match mask {
+        Mask::Above => return if ky < cy { cin } else { 0 },
+        Mask::Vertical => return if ky <= cy { cin } else { 0 },
+        _ => {}
+    }
     if ky < cy || (ky == cy && kx < cx) {
         cin
     } else if ky == cy && kx == cx {
@@ -88,7 +99,7 @@ pub fn tap_inputs(
         match mask {
             Mask::A => r.start,
             Mask::B => r.end,
-            Mask::Open => cin,
+            Mask::Open | Mask::Above | Mask::Vertical => cin,
         }
     } else {
         0
@@ -108,8 +119,8 @@ pub struct Tap {
 }
 
 /// A k_h×k_w convolution `cin → cout` with a causal channel-group mask, weights packed per output
-/// in tap order. The kernel is centred; rows below the centre and positions right of the centre
-/// on its row are masked out entirely.
+/// in tap order. The kernel is centred; rows below the centre are masked out entirely, and so
+/// are positions right of the centre on its row except under [`Mask::Vertical`].
 #[derive(Clone, Debug)]
 pub struct MaskedConv {
     pub cin: usize,
@@ -136,7 +147,7 @@ impl MaskedConv {
     pub fn with_period(weights: &Weights, prefix: &str, config: &Config, mask: Mask, period: usize) -> MaskedConv {
         let t = weights.get(&format!("{prefix}.weight"));
         let (cout, cin, kh, kw) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3]);
-        let groups = config.channels;
+        let groups = config.groups();
         let (cy, cx) = (kh / 2, kw / 2);
         let taps: Vec<Vec<Tap>> = (0..groups)
             .map(|g| {
@@ -164,7 +175,7 @@ impl MaskedConv {
         let mut w_off = Vec::with_capacity(cout);
         for o in 0..cout {
             w_off.push(w.len());
-            let g = crate::config::group_of(o % period, period, groups);
+            let g = group_of(o % period, period, groups);
             for tap in &taps[g] {
                 let ky = (tap.dy + cy as isize) as usize;
                 let kx = (tap.dx + cx as isize) as usize;
@@ -177,9 +188,7 @@ impl MaskedConv {
             cin,
             cout,
             up: cy,
-            out_group: (0..cout)
-                .map(|o| crate::config::group_of(o % period, period, groups) as u8)
-                .collect(),
+            out_group: (0..cout).map(|o| group_of(o % period, period, groups) as u8).collect(),
             taps,
             w,
             w_off,

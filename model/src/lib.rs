@@ -14,12 +14,15 @@ pub mod config;
 #[cfg(feature = "torch")]
 pub mod data;
 pub mod defaults;
+pub mod dist;
 pub mod engine;
 pub mod error;
 pub mod fmath;
+pub mod gated;
 pub mod graph;
 pub mod layers;
 pub mod lstm;
+pub mod mixture;
 pub mod multiscale;
 pub mod pixel_cnn;
 pub mod recurrent;
@@ -32,8 +35,9 @@ pub mod weights;
 #[cfg(test)]
 mod consistency;
 
-pub use config::{Arch, Config, MultiScale};
+pub use config::{Arch, Config, Head, MultiScale};
 pub use defaults::default_engine;
+pub use dist::Dist;
 pub use engine::{Engine, EngineSession};
 pub use error::{ModelError, Result};
 pub use graph::Session;

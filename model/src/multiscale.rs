@@ -254,10 +254,10 @@ impl<'e> MultiSession<'e> {
     }
 
     /// The distribution of the next coded sub-pixel.
-    pub fn distribution(&mut self, probs: &mut [f32]) {
+    pub fn next(&mut self) -> crate::dist::Dist<'_> {
         match &mut self.full {
-            Some(s) => s.distribution(probs),
-            None => self.small.distribution(probs),
+            Some(s) => s.next(),
+            None => self.small.next(),
         }
     }
 

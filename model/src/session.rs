@@ -1,14 +1,17 @@
 //! Incremental mode of an engine graph: one sub-pixel at a time, for decoding and sampling.
 
 use crate::config::group_range;
+use crate::dist::Dist;
 use crate::fmath::softmax;
 use crate::graph::{Graph, Sched};
 use crate::layers::Plane;
+use crate::mixture::{MixCdf, PixelMixture};
 use crate::multiscale::CondMap;
 
-/// Incremental mode: call [`Session::distribution`] for the next sub-pixel, then
+/// Incremental mode: call [`Session::next`] for the next sub-pixel's distribution, then
 /// [`Session::push`] its value; each step evaluates one position of every layer for one channel
-/// group (the groups that can see the new sub-pixel), reusing everything computed before.
+/// group (the groups that can see the new sub-pixel), reusing everything computed before. With
+/// the mixture head (one group) the network runs once per pixel, at its first sub-pixel.
 pub struct Session<'g> {
     g: &'g Graph,
     width: usize,
@@ -20,6 +23,10 @@ pub struct Session<'g> {
     computed: bool,
     scratch: Vec<f32>,
     cond: Option<CondMap<'g>>,
+    probs: Vec<f32>,
+    /// The current pixel's mixture state and its parameters (mixture head).
+    mix: Option<(PixelMixture, Vec<f32>)>,
+    cdf: Option<MixCdf<'g>>,
 }
 
 impl<'g> Session<'g> {
@@ -36,6 +43,9 @@ impl<'g> Session<'g> {
             computed: false,
             scratch: g.scratch(),
             cond,
+            probs: vec![0.0; g.levels],
+            mix: None,
+            cdf: None,
         };
         s.start_row();
         s
@@ -46,11 +56,20 @@ impl<'g> Session<'g> {
         (self.y, self.x, self.c)
     }
 
-    /// Fills the conditioning plane's row for the row about to start.
+    /// Fills the conditioning plane's row for the row about to start, and runs the steps that
+    /// depend on rows above only ([`Sched::RowStart`]) over the whole row.
     fn start_row(&mut self) {
+        if self.y >= self.height {
+            return;
+        }
         if let (Some(p), Some(cm)) = (self.g.cond, &mut self.cond) {
-            if self.y < self.height {
-                cm.row(self.y, self.planes[p].row_mut(self.y));
+            cm.row(self.y, self.planes[p].row_mut(self.y));
+        }
+        for step in &self.g.steps {
+            if step.sched() == Sched::RowStart {
+                for x in 0..self.width {
+                    step.run(&mut self.planes, self.y, x, 0..step.units(), &mut self.scratch);
+                }
             }
         }
     }
@@ -60,29 +79,57 @@ impl<'g> Session<'g> {
         self.y >= self.height
     }
 
-    /// The distribution of the next sub-pixel, written into `probs` (`levels` values).
-    pub fn distribution(&mut self, probs: &mut [f32]) {
-        assert!(!self.done(), "distribution() after the last sub-pixel");
+    /// The distribution of the next sub-pixel.
+    pub fn next(&mut self) -> Dist<'_> {
+        assert!(!self.done(), "next() after the last sub-pixel");
         let (g, y, x, c) = (self.g, self.y, self.x, self.c);
-        for step in &g.steps {
-            if step.sched() != Sched::RowEnd {
-                let r = group_range(step.units(), g.channels, c);
-                step.run(&mut self.planes, y, x, r, &mut self.scratch);
+        if !self.computed {
+            if c < g.groups {
+                for step in &g.steps {
+                    if matches!(step.sched(), Sched::Parallel | Sched::LeftToRight) {
+                        let r = group_range(step.units(), g.groups, c);
+                        step.run(&mut self.planes, y, x, r, &mut self.scratch);
+                    }
+                }
             }
+            match &g.mixture {
+                None => {
+                    let l = &self.planes[g.logits].at(y, x)[c * g.levels..(c + 1) * g.levels];
+                    softmax(l, &mut self.probs);
+                }
+                Some((layout, edges)) => {
+                    if c == 0 {
+                        let params = self.planes[g.logits].at(y, x).to_vec();
+                        self.mix = Some((PixelMixture::new(*layout, &params), params));
+                    }
+                    let (mix, params) = self.mix.as_ref().expect("set at channel 0");
+                    self.cdf = Some(mix.channel(params, c, edges));
+                }
+            }
+            self.computed = true;
         }
-        let l = &self.planes[g.logits].at(y, x)[c * g.levels..(c + 1) * g.levels];
-        softmax(l, probs);
-        self.computed = true;
+        match &self.cdf {
+            Some(cdf) if g.mixture.is_some() => Dist::Mixture(cdf),
+            _ => Dist::Probs(&self.probs),
+        }
+    }
+
+    /// The distribution of the next sub-pixel as `levels` probabilities (the mixture head's
+    /// quantised ones), written into `probs`.
+    pub fn distribution(&mut self, probs: &mut [f32]) {
+        self.next().probs_into(probs);
     }
 
     /// Records the value of the next sub-pixel and advances.
     pub fn push(&mut self, value: u8) {
         assert!(!self.done(), "push() after the last sub-pixel");
         if !self.computed {
-            let mut p = vec![0.0; self.g.levels];
-            self.distribution(&mut p);
+            self.next();
         }
         let v = (value as usize).min(self.g.levels - 1);
+        if let (Some((mix, _)), Some(cdf)) = (&mut self.mix, &self.cdf) {
+            mix.observe(cdf, self.c, v, self.g.scale()[v]);
+        }
         self.planes[self.g.image].at_mut(self.y, self.x)[self.c] = self.g.scale()[v];
         self.computed = false;
         self.c += 1;

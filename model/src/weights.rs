@@ -73,6 +73,7 @@ pub fn tensor_specs(config: &Config) -> Vec<TensorSpec> {
     let mut v = match config.arch {
         Arch::PixelCnn => crate::pixel_cnn::tensor_specs(config),
         Arch::RowLstm | Arch::DiagonalBilstm => crate::lstm::tensor_specs(config),
+        Arch::GatedPixelCnn => crate::gated::tensor_specs(config),
     };
     if let Some(small) = config.small() {
         v.extend(tensor_specs(&small).into_iter().map(|s| TensorSpec {
