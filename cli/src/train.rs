@@ -29,9 +29,16 @@ pub struct DataArgs {
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// pixel-cnn, row-lstm or diagonal-bilstm.
+    /// pixel-cnn, row-lstm, diagonal-bilstm or gated-pixel-cnn.
     #[arg(long, default_value = "pixel-cnn")]
     pub arch: String,
+    /// Output head: softmax (256-way per sub-pixel, the paper's) or logistic-mixture
+    /// (PixelCNN++'s discretized mixture of logistics with channel coupling).
+    #[arg(long, default_value = "softmax")]
+    pub head: String,
+    /// Mixture components of the logistic-mixture head.
+    #[arg(long, default_value_t = pixelrnn_model::config::DEFAULT_COMPONENTS)]
+    pub components: usize,
     /// IDX file or folder (MNIST, Fashion-MNIST), CIFAR-10 binary folder, or image folder
     /// (with train/ and valid/ subfolders, or plain).
     #[arg(long)]
@@ -61,9 +68,29 @@ pub struct TrainArgs {
     /// adam or rmsprop.
     #[arg(long, default_value = "adam")]
     pub optimizer: String,
-    /// Learning rate multiplier after each epoch.
+    /// Learning-rate schedule: exp (× --lr-decay after each epoch) or cosine (down to --lr-min
+    /// over this run's --minutes, or its --epochs; a warm restart on every --resume).
+    #[arg(long, default_value = "exp")]
+    pub schedule: String,
+    /// Learning rate multiplier after each epoch (--schedule exp).
     #[arg(long, default_value_t = 0.99)]
     pub lr_decay: f64,
+    /// Final learning rate of --schedule cosine (default: --lr / 100).
+    #[arg(long)]
+    pub lr_min: Option<f64>,
+    /// Linear learning-rate warm-up over this many steps of each run.
+    #[arg(long, default_value_t = 0)]
+    pub warmup: usize,
+    /// Dropout probability inside every layer (training only).
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f64,
+    /// Polyak averaging of the weights with this decay (e.g. 0.999); the average is validated
+    /// and written. 0 = off.
+    #[arg(long, default_value_t = 0.0)]
+    pub ema: f64,
+    /// Arithmetic on CUDA: tf32, fp16 (autocast, dynamic loss scaling) or fp32.
+    #[arg(long, default_value = "tf32")]
+    pub precision: String,
     /// Gradient-norm clipping (0 = off).
     #[arg(long, default_value_t = 1.0)]
     pub clip: f64,
@@ -180,7 +207,7 @@ mod with_torch {
     use pixelrnn_codec::{encode, EncodeOptions, Image};
     use pixelrnn_model::data::{self, DataOptions, Images};
     use pixelrnn_model::torch::{self, train::EpochInfo, Model, Monitor, StepInfo, TrainOptions};
-    use pixelrnn_model::{Config, Engine, ModelError, MultiScale, Weights};
+    use pixelrnn_model::{Config, Engine, Head, ModelError, MultiScale, Weights};
     use serde::Serialize;
     use std::time::Instant;
 
@@ -240,7 +267,18 @@ mod with_torch {
         }))
     }
 
+    fn parse_head(head: &str, components: usize) -> Result<Head> {
+        match head {
+            "softmax" => Ok(Head::Softmax),
+            "logistic-mixture" | "logistic_mixture" | "mixture" => Ok(Head::LogisticMixture { components }),
+            other => bail!("--head '{other}' is not known (use softmax or logistic-mixture)"),
+        }
+    }
+
     pub fn train(rep: &Reporter, a: &TrainArgs) -> Result<()> {
+        if !(0.0..1.0).contains(&a.dropout) || !(0.0..1.0).contains(&a.ema) {
+            bail!("--dropout and --ema must be in [0, 1)");
+        }
         let data = open_data(&a.data, &a.data_args)?;
         let config = Config {
             arch: parse_arch(&a.arch)?,
@@ -252,6 +290,7 @@ mod with_torch {
             residual: !a.no_residual,
             skip: !a.no_skip,
             multiscale: multiscale(a)?,
+            head: parse_head(&a.head, a.components)?,
             ..Config::pixel_cnn(1, 1, 1, 1)
         };
         config.validate()?;
@@ -261,7 +300,17 @@ mod with_torch {
             batch: a.batch.max(1),
             lr: a.lr,
             optimizer: a.optimizer.parse()?,
-            lr_decay: a.lr_decay,
+            schedule: match a.schedule.as_str() {
+                "exp" => torch::Schedule::Exponential { decay: a.lr_decay },
+                "cosine" => torch::Schedule::Cosine {
+                    min: a.lr_min.unwrap_or(a.lr / 100.0),
+                },
+                other => bail!("--schedule '{other}' is not known (use exp or cosine)"),
+            },
+            warmup: a.warmup,
+            dropout: a.dropout,
+            ema: (a.ema > 0.0).then_some(a.ema),
+            precision: a.precision.parse()?,
             clip: a.clip,
             epochs: a.epochs,
             minutes: a.minutes,
@@ -296,12 +345,13 @@ mod with_torch {
             summary: &summary,
         };
         rep.result(&out, &format!(
-            "{}: {} epochs, {} images in {:.0} s ({:.2} s per 1000 images), validation {:.4} bits/dim (best {:.4}), wrote {}",
+            "{}: {} epochs, {} images in {:.0} s ({:.2} s per 1000 images, {:.0} sub-pixels/s), validation {:.4} bits/dim (best {:.4}), wrote {}",
             config.arch.name(),
             summary.epochs,
             summary.images,
             summary.seconds,
             summary.seconds_per_1000_images,
+            summary.subpixels_per_sec,
             summary.last_valid_bits_per_dim,
             summary.best_valid_bits_per_dim,
             a.out.display()
@@ -315,7 +365,7 @@ mod with_torch {
         for i in 0..images.n {
             let px = images.image(i);
             engine.batch::<ModelError>(px, images.w, images.h, threads, |p, v| {
-                total -= (p[v as usize] as f64).ln();
+                total -= p.prob(v as usize).ln();
                 Ok(())
             })?;
         }

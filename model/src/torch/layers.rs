@@ -38,10 +38,10 @@ impl MaskedConv2d {
         let mask = mask.map(|m| {
             let mut v = vec![0f32; cout * cin * kh * kw];
             for o in 0..cout {
-                let g = group_of(o % period, period, c.channels);
+                let g = group_of(o % period, period, c.groups());
                 for ky in 0..kh {
                     for kx in 0..kw {
-                        let n = tap_inputs(m, (kh, kw), (ky, kx), cin, c.channels, g);
+                        let n = tap_inputs(m, (kh, kw), (ky, kx), cin, c.groups(), g);
                         for i in 0..n {
                             v[((o * cin + i) * kh + ky) * kw + kx] = 1.0;
                         }
@@ -107,16 +107,26 @@ impl ResBlock {
         }
     }
 
-    /// `[B, 2h, H, W] → [B, 2h, H, W]`; `m`: the conditioning map `[B, c, H, W]` (multi-scale).
-    pub fn forward(&self, x: &Tensor, m: Option<&Tensor>) -> Tensor {
+    /// `[B, 2h, H, W] → [B, 2h, H, W]`; `m`: the conditioning map `[B, c, H, W]` (multi-scale);
+    /// `drop`: dropout probability before the last 1×1 (training only; 0 = off).
+    pub fn forward(&self, x: &Tensor, m: Option<&Tensor>, drop: f64) -> Tensor {
         let a = self.reduce.forward(&x.relu()).relu();
-        let b = add_cond(self.conv.forward(&a), &self.cond, m).relu();
+        let b = dropout(add_cond(self.conv.forward(&a), &self.cond, m).relu(), drop);
         let e = self.expand.forward(&b);
         if self.residual {
             x + e
         } else {
             e
         }
+    }
+}
+
+/// Dropout with probability `p` (identity for p = 0).
+pub fn dropout(t: Tensor, p: f64) -> Tensor {
+    if p > 0.0 {
+        t.dropout(p, true)
+    } else {
+        t
     }
 }
 
@@ -156,8 +166,8 @@ impl RowLstm {
         }
     }
 
-    /// `[B, 2h, H, W] → [B, 2h, H, W]`; `m` as for [`ResBlock::forward`].
-    pub fn forward(&self, x: &Tensor, m: Option<&Tensor>) -> Tensor {
+    /// `[B, 2h, H, W] → [B, 2h, H, W]`; `m`, `drop` as for [`ResBlock::forward`].
+    pub fn forward(&self, x: &Tensor, m: Option<&Tensor>, drop: f64) -> Tensor {
         let (b, _, hgt, w) = x.size4().expect("4-d input");
         let hd = self.h0.size()[0];
         let is = add_cond(self.is.forward(x), &self.cond, m);
@@ -170,7 +180,7 @@ impl RowLstm {
             rows.push(hn.shallow_clone());
             (hp, cp) = (hn, cn);
         }
-        let hs = Tensor::stack(&rows, 2);
+        let hs = dropout(Tensor::stack(&rows, 2), drop);
         let e = self.up.forward(&hs);
         if self.residual {
             x + e
@@ -280,21 +290,68 @@ impl DiagonalBiLstm {
         }
     }
 
-    /// `[B, 2h, H, W] → [B, 2h, H, W]`; `m` as for [`ResBlock::forward`] (mirrored with the
-    /// input for the backward direction).
-    pub fn forward(&self, x: &Tensor, m: Option<&Tensor>) -> Tensor {
+    /// `[B, 2h, H, W] → [B, 2h, H, W]`; `m`, `drop` as for [`ResBlock::forward`] (`m` mirrored
+    /// with the input for the backward direction).
+    pub fn forward(&self, x: &Tensor, m: Option<&Tensor>, drop: f64) -> Tensor {
         let hgt = x.size()[2];
         let f = self.fwd.forward(x, m);
         let mf = m.map(|m| m.flip([3]));
         let b = self.bwd.forward(&x.flip([3]), mf.as_ref()).flip([3]);
         // Down one row: row i receives the backward state of row i−1 (zeros for row 0).
         let b = b.narrow(2, 0, hgt - 1).constant_pad_nd([0, 0, 1, 0]);
-        let e = self.up.forward(&(f + b));
+        let e = self.up.forward(&dropout(f + b, drop));
         if self.residual {
             x + e
         } else {
             e
         }
+    }
+}
+
+/// `tanh(t[:h]) · σ(t[h:])` over the feature dimension of `[B, 2h, H, W]`.
+fn gate(t: &Tensor) -> Tensor {
+    let g = t.chunk(2, 1);
+    g[0].tanh() * g[1].sigmoid()
+}
+
+/// One layer of the gated PixelCNN ([`crate::gated`]): vertical stack, horizontal stack with the
+/// vertical-to-horizontal link, gated units, 1×1 output (+ residual after the first layer).
+#[derive(Debug)]
+pub struct GatedLayer {
+    v: MaskedConv2d,
+    h: MaskedConv2d,
+    v2h: MaskedConv2d,
+    out: MaskedConv2d,
+    residual: bool,
+}
+
+impl GatedLayer {
+    /// The input layer (`first`: from the image, 7 wide) or a block (3 wide).
+    pub fn new(p: &nn::Path, c: &Config, first: bool) -> GatedLayer {
+        use crate::gated::{BLOCK_KERNEL, INPUT_KERNEL};
+        let h = c.hidden;
+        let (cin, k, vm, hm) = if first {
+            (c.channels, INPUT_KERNEL, Mask::Above, Mask::A)
+        } else {
+            (h, BLOCK_KERNEL, Mask::Vertical, Mask::B)
+        };
+        GatedLayer {
+            v: MaskedConv2d::new(&(p / "v"), c, cin, 2 * h, (k, k), Some(vm), h, true),
+            h: MaskedConv2d::new(&(p / "h"), c, cin, 2 * h, (1, k), Some(hm), h, true),
+            v2h: MaskedConv2d::new(&(p / "v2h"), c, 2 * h, 2 * h, (1, 1), None, h, false),
+            out: MaskedConv2d::new(&(p / "out"), c, h, h, (1, 1), Some(Mask::B), h, true),
+            residual: c.residual && !first,
+        }
+    }
+
+    /// (vertical stack `[B, cin, H, W]`, horizontal stack `[B, cin, H, W]`) → (vertical `[B, h,
+    /// H, W]`, horizontal `[B, h, H, W]`); `drop` as for [`ResBlock::forward`].
+    pub fn forward(&self, v: &Tensor, x: &Tensor, drop: f64) -> (Tensor, Tensor) {
+        let vp = self.v.forward(v);
+        let hp = self.h.forward(x) + self.v2h.forward(&vp);
+        let e = self.out.forward(&dropout(gate(&hp), drop));
+        let x = if self.residual { x + e } else { e };
+        (gate(&vp), x)
     }
 }
 

@@ -5,11 +5,14 @@ use std::collections::BTreeMap;
 
 use tch::{nn, Device, Kind, Tensor};
 
-use crate::config::{Arch, Config};
+use std::cell::Cell;
+
+use crate::config::{Arch, Config, Head};
 use crate::error::{ModelError, Result};
 use crate::layers::Mask;
+use crate::mixture::Layout;
 use crate::torch::layers::{
-    add_cond, cond_proj, DiagonalBiLstm, MaskedConv2d, OutputStack, ResBlock, RowLstm, Upsample,
+    add_cond, cond_proj, DiagonalBiLstm, GatedLayer, MaskedConv2d, OutputStack, ResBlock, RowLstm, Upsample,
 };
 use crate::weights::{tensor_specs, Tensor as WTensor, Weights};
 
@@ -18,14 +21,19 @@ enum Body {
     Cnn(Vec<ResBlock>),
     Row(Vec<RowLstm>),
     Diag(Vec<DiagonalBiLstm>),
+    /// The input layer and the blocks.
+    Gated(Vec<GatedLayer>),
 }
 
-/// A PixelCNN, Row LSTM or Diagonal BiLSTM in libtorch; for a multi-scale model, the
-/// conditional network with its small-image network and upsampler.
+/// A PixelCNN, Row LSTM, Diagonal BiLSTM or gated PixelCNN in libtorch; for a multi-scale
+/// model, the conditional network with its small-image network and upsampler.
 #[derive(Debug)]
 pub struct Net {
     pub config: Config,
-    input: MaskedConv2d,
+    /// Dropout probability inside every layer while training (0: off, as for evaluation).
+    pub dropout: Cell<f64>,
+    /// The 7×7 mask-A input layer (the gated PixelCNN has its own, in its body).
+    input: Option<MaskedConv2d>,
     input_cond: Option<MaskedConv2d>,
     body: Body,
     output: OutputStack,
@@ -37,16 +45,18 @@ impl Net {
     pub fn new(root: &nn::Path, config: &Config) -> Result<Net> {
         config.validate()?;
         let c = config;
-        let input = MaskedConv2d::new(
-            &(root / "input"),
-            c,
-            c.channels,
-            c.stream(),
-            (7, 7),
-            Some(Mask::A),
-            c.stream(),
-            true,
-        );
+        let input = (c.arch != Arch::GatedPixelCnn).then(|| {
+            MaskedConv2d::new(
+                &(root / "input"),
+                c,
+                c.channels,
+                c.stream(),
+                (7, 7),
+                Some(Mask::A),
+                c.stream(),
+                true,
+            )
+        });
         let body = match c.arch {
             Arch::PixelCnn => Body::Cnn(
                 (0..c.layers)
@@ -59,6 +69,11 @@ impl Net {
                     .map(|l| DiagonalBiLstm::new(&(root / "layers" / l), c))
                     .collect(),
             ),
+            Arch::GatedPixelCnn => Body::Gated(
+                std::iter::once(GatedLayer::new(&(root / "input"), c, true))
+                    .chain((0..c.layers).map(|l| GatedLayer::new(&(root / "blocks" / l), c, false)))
+                    .collect(),
+            ),
         };
         let multi = match c.small() {
             Some(small) => Some(Box::new((
@@ -69,6 +84,7 @@ impl Net {
         };
         Ok(Net {
             config: c.clone(),
+            dropout: Cell::new(0.0),
             input,
             input_cond: cond_proj(&(root / "input"), c, c.stream()),
             body,
@@ -82,22 +98,54 @@ impl Net {
         x.to_kind(Kind::Float) * (2.0 / (self.config.levels - 1) as f64) - 1.0
     }
 
-    /// Scaled input `[B, C, H, W]` → logits `[B, C, levels, H, W]`; `m`: the conditioning map
-    /// `[B, c, H, W]` of a multi-scale model's conditional network.
+    /// Scaled input `[B, C, H, W]` → logits `[B, C, levels, H, W]` (softmax head) or the
+    /// mixture's parameters `[B, P, H, W]`; `m`: the conditioning map `[B, c, H, W]` of a
+    /// multi-scale model's conditional network.
     pub fn forward(&self, x: &Tensor, m: Option<&Tensor>) -> Tensor {
-        let mut xs = vec![add_cond(self.input.forward(x), &self.input_cond, m)];
-        for l in 0..self.config.layers {
-            let prev = &xs[l];
-            let next = match &self.body {
-                Body::Cnn(b) => b[l].forward(prev, m),
-                Body::Row(b) => b[l].forward(prev, m),
-                Body::Diag(b) => b[l].forward(prev, m),
-            };
-            xs.push(next);
-        }
+        let drop = self.dropout.get();
+        let xs = match (&self.body, &self.input) {
+            (Body::Gated(layers), _) => {
+                let (mut v, mut h) = (x.shallow_clone(), x.shallow_clone());
+                let mut xs = Vec::with_capacity(layers.len());
+                for layer in layers {
+                    (v, h) = layer.forward(&v, &h, drop);
+                    xs.push(h.shallow_clone());
+                }
+                xs
+            }
+            (body, Some(input)) => {
+                let mut xs = vec![add_cond(input.forward(x), &self.input_cond, m)];
+                for l in 0..self.config.layers {
+                    let prev = &xs[l];
+                    let next = match body {
+                        Body::Cnn(b) => b[l].forward(prev, m, drop),
+                        Body::Row(b) => b[l].forward(prev, m, drop),
+                        Body::Diag(b) => b[l].forward(prev, m, drop),
+                        Body::Gated(_) => unreachable!("handled above"),
+                    };
+                    xs.push(next);
+                }
+                xs
+            }
+            (_, None) => unreachable!("every other architecture has an input layer"),
+        };
         let logits = self.output.forward(&xs);
+        if !self.config.head.is_softmax() {
+            return logits;
+        }
         let (b, _, h, w) = logits.size4().expect("4-d logits");
         logits.view([b, self.config.channels as i64, self.config.levels as i64, h, w])
+    }
+
+    /// The mixture head's parameter layout (None for the softmax head).
+    pub fn mixture(&self) -> Option<Layout> {
+        match self.config.head {
+            Head::Softmax => None,
+            Head::LogisticMixture { components } => Some(Layout {
+                channels: self.config.channels,
+                k: components,
+            }),
+        }
     }
 
     /// For a scaled input `[B, C, H, W]`, the logits of each network in coding order: for a
@@ -127,7 +175,10 @@ impl Net {
         let flat: Vec<Tensor> = self
             .forward_all(&self.scale(batch))
             .into_iter()
-            .map(|t| t.permute([0, 3, 4, 1, 2]).flatten(0, -1))
+            .map(|t| match t.dim() {
+                4 => t.permute([0, 2, 3, 1]).flatten(0, -1),
+                _ => t.permute([0, 3, 4, 1, 2]).flatten(0, -1),
+            })
             .collect();
         Tensor::cat(&flat, 0)
     }
@@ -137,7 +188,10 @@ impl Net {
     pub fn nll(&self, batch: &Tensor) -> Tensor {
         let outs = self.forward_all(&self.scale(batch));
         let [small_logits, full_logits] = outs.as_slice() else {
-            return Self::picked_nll(&outs[0], batch, None);
+            return match self.mixture() {
+                Some(layout) => crate::torch::mixture::nll(&outs[0], batch, layout, self.config.levels, None),
+                None => Self::picked_nll(&outs[0], batch, None),
+            };
         };
         let (_, _, h, w) = batch.size4().expect("4-d batch");
         let k = self.config.factor() as i64;
@@ -151,7 +205,7 @@ impl Net {
 
     /// −Σ log p(value) over sub-pixels, weighted by `weight` (`[1, 1, 1, H, W]`) when given.
     fn picked_nll(logits: &Tensor, batch: &Tensor, weight: Option<&Tensor>) -> Tensor {
-        let logp = logits.log_softmax(2, Kind::Float);
+        let logp = logits.to_kind(Kind::Float).log_softmax(2, Kind::Float);
         let mut picked = logp.gather(2, &batch.unsqueeze(2), false);
         if let Some(wt) = weight {
             picked *= wt;

@@ -1,18 +1,22 @@
-//! The training loop: Adam or RMSProp, learning-rate decay, gradient clipping, validation each
-//! epoch, a CSV learning curve, a time budget, and checkpoints that a later run resumes from.
+//! The training loop: Adam or RMSProp ([`crate::torch::optim`]), exponential or cosine
+//! learning-rate schedules with warm-up, gradient clipping, dropout, Polyak averaging, fp16 with
+//! loss scaling or TF32 on CUDA, batches cut on the device, validation each epoch, a CSV learning
+//! curve, a time budget, and checkpoints (optimiser state included) that a later run resumes from.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use tch::{nn, nn::OptimizerConfig, Device, Kind};
+use tch::{Device, Kind};
 
 use crate::config::Config;
 use crate::data::{Data, Images};
 use crate::error::{ModelError, Result};
 use crate::rng::SplitMix64;
+use crate::torch::batches::Batches;
 use crate::torch::net::{batch_tensor, Model};
+use crate::torch::optim::{LossScale, Optimizer, Schedule};
 use crate::weights::Weights;
 
 /// The optimiser.
@@ -35,6 +39,39 @@ impl std::str::FromStr for Optim {
     }
 }
 
+/// Arithmetic of the forward and backward passes on CUDA (on the CPU everything is fp32).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Plain fp32 (TF32 switched off with `NVIDIA_TF32_OVERRIDE=0`).
+    Fp32,
+    /// fp32 tensors, TF32 matrix units for convolutions (cuDNN's default) and matrix products.
+    Tf32,
+    /// fp16 autocast with dynamic loss scaling; weights, optimiser and loss stay fp32.
+    Fp16,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Precision> {
+        match s {
+            "fp32" => Ok(Precision::Fp32),
+            "tf32" => Ok(Precision::Tf32),
+            "fp16" => Ok(Precision::Fp16),
+            _ => Err(ModelError::bad("precision", format!("'{s}' (use fp32, tf32 or fp16)"))),
+        }
+    }
+}
+
+/// Sets the process-wide switches `precision` needs; call before the first CUDA operation.
+pub fn set_precision(precision: Precision) {
+    match precision {
+        Precision::Fp32 => std::env::set_var("NVIDIA_TF32_OVERRIDE", "0"),
+        Precision::Tf32 => std::env::set_var("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE", "1"),
+        Precision::Fp16 => {}
+    }
+}
+
 /// Everything `train` needs besides the data.
 #[derive(Clone, Debug)]
 pub struct TrainOptions {
@@ -42,8 +79,15 @@ pub struct TrainOptions {
     pub batch: usize,
     pub lr: f64,
     pub optimizer: Optim,
-    /// Learning rate multiplied by this after every epoch.
-    pub lr_decay: f64,
+    pub schedule: Schedule,
+    /// Linear learning-rate warm-up over this many steps of each run.
+    pub warmup: usize,
+    /// Dropout probability inside every layer (0 = off).
+    pub dropout: f64,
+    /// Polyak averaging of the weights with this decay (None = off); the average is what gets
+    /// validated and exported.
+    pub ema: Option<f64>,
+    pub precision: Precision,
     /// Gradient-norm clipping (0 = off).
     pub clip: f64,
     pub epochs: usize,
@@ -86,6 +130,8 @@ pub struct EpochInfo {
     pub train_bits_per_dim: f64,
     pub valid_bits_per_dim: f64,
     pub valid_nats_per_image: f64,
+    /// Training throughput of this epoch (validation excluded).
+    pub subpixels_per_sec: f64,
 }
 
 /// Called as training goes (the CLI draws a progress bar).
@@ -104,6 +150,10 @@ pub struct TrainSummary {
     pub last_valid_bits_per_dim: f64,
     /// Wall-clock seconds per 1,000 training images in this run (validation excluded).
     pub seconds_per_1000_images: f64,
+    /// Training sub-pixels per second in this run (validation excluded).
+    pub subpixels_per_sec: f64,
+    /// Whether batches were cut on the training device.
+    pub batches_on_device: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -114,6 +164,13 @@ struct State {
     seconds: f64,
     lr: f64,
     best_valid: f64,
+    /// The loss scale of an fp16 run.
+    #[serde(default = "one")]
+    loss_scale: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// Mean NLL over `images`: (nats per image, bits per sub-pixel).
@@ -158,11 +215,17 @@ pub fn train(data: &Data, opts: &TrainOptions, monitor: &mut dyn Monitor) -> Res
             found: format!("{} channel(s), {} levels", data.channels(), data.levels()),
         });
     }
+    let cuda = opts.device.is_cuda();
+    if cuda {
+        set_precision(opts.precision);
+        tch::Cuda::cudnn_set_benchmark(true);
+    }
     tch::manual_seed(opts.seed as i64);
     let mut model = Model::new(c, opts.device)?;
-    let (ckpt_w, ckpt_s) = (
+    let (ckpt_w, ckpt_s, ckpt_o) = (
         with_ext(&opts.checkpoint, ".safetensors"),
         with_ext(&opts.checkpoint, ".json"),
+        with_ext(&opts.checkpoint, ".optim.safetensors"),
     );
     let mut state = State {
         config: c.clone(),
@@ -171,8 +234,10 @@ pub fn train(data: &Data, opts: &TrainOptions, monitor: &mut dyn Monitor) -> Res
         seconds: 0.0,
         lr: opts.lr,
         best_valid: f64::INFINITY,
+        loss_scale: 1.0,
     };
-    if opts.resume && ckpt_s.exists() {
+    let resuming = opts.resume && ckpt_s.exists();
+    if resuming {
         let s: State = serde_json::from_slice(&std::fs::read(&ckpt_s).map_err(|source| ModelError::Io {
             path: ckpt_s.display().to_string(),
             source,
@@ -190,41 +255,25 @@ pub fn train(data: &Data, opts: &TrainOptions, monitor: &mut dyn Monitor) -> Res
     } else if let Some(p) = &opts.init {
         model.load_weights(&Weights::load(p)?)?;
     }
-    let mut opt = match opts.optimizer {
-        Optim::Adam => nn::Adam::default().build(&model.vs, state.lr),
-        Optim::Rmsprop => nn::RmsProp::default().build(&model.vs, state.lr),
+    let mut opt = Optimizer::new(opts.optimizer, model.vs.variables().into_iter().collect(), opts.ema);
+    if resuming && ckpt_o.exists() {
+        opt.load(&ckpt_o)?;
     }
-    .map_err(|e| ModelError::bad("optimizer", e.to_string()))?;
-    let mut log = match &opts.log {
-        Some(p) => {
-            let fresh = !(opts.resume && p.exists());
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(!fresh)
-                .write(true)
-                .truncate(fresh)
-                .open(p)
-                .map_err(|source| ModelError::Io {
-                    path: p.display().to_string(),
-                    source,
-                })?;
-            if fresh {
-                let _ = writeln!(
-                    f,
-                    "epoch,images,seconds,lr,train_bits_per_dim,valid_bits_per_dim,valid_nats_per_image"
-                );
-            }
-            Some(f)
-        }
-        None => None,
-    };
+    let fp16 = cuda && opts.precision == Precision::Fp16;
+    let mut scale = LossScale::new(fp16);
+    if fp16 && resuming {
+        scale.scale = state.loss_scale.max(1.0);
+    }
+    let mut log = open_log(opts)?;
     let valid = data.valid_set(opts.valid_size);
+    let batches = Batches::new(data, opts.device);
     let dims = c.channels as f64;
     let start = Instant::now();
-    let (mut train_time, mut run_images) = (0.0f64, 0u64);
+    let (mut train_time, mut run_images, mut run_subpixels, mut run_steps) = (0.0f64, 0u64, 0f64, 0usize);
     let mut last_valid = f64::NAN;
     let budget = opts.minutes.map(|m| m * 60.0);
     let out_of_time = |t: &Instant| budget.is_some_and(|b| t.elapsed().as_secs_f64() >= b);
+    let first_epoch = state.epoch;
     while state.epoch < opts.epochs && !out_of_time(&start) {
         let mut rng = SplitMix64::new(opts.seed ^ (state.epoch as u64).wrapping_mul(0x9E37_79B9));
         let n_epoch = opts.epoch_size.or(data.train_len()).unwrap_or(4096);
@@ -239,25 +288,38 @@ pub fn train(data: &Data, opts: &TrainOptions, monitor: &mut dyn Monitor) -> Res
             None => vec![0; n_epoch],
         };
         let (mut sum_bpd, mut steps, mut done) = (0.0, 0usize, 0usize);
-        let t_epoch = Instant::now();
+        let (t_epoch, mut epoch_train, mut epoch_subpixels) = (Instant::now(), 0.0f64, 0f64);
+        model.net.dropout.set(opts.dropout);
         for idx in order.chunks(opts.batch) {
             let t = Instant::now();
-            let b = data.train_batch(idx, &mut rng);
-            let x = batch_tensor(&b.pixels, b.n, b.h, b.w, b.c, opts.device);
-            let loss = model.net.nll(&x).mean(Kind::Float);
-            if opts.clip > 0.0 {
-                opt.backward_step_clip_norm(&loss, opts.clip);
-            } else {
-                opt.backward_step(&loss);
-            }
-            let bpd = loss.double_value(&[]) / (dims * (b.h * b.w) as f64) / std::f64::consts::LN_2;
+            let progress = match budget {
+                Some(b) => start.elapsed().as_secs_f64() / b,
+                None => (state.epoch - first_epoch) as f64 / (opts.epochs - first_epoch).max(1) as f64,
+            };
+            state.lr = opts.schedule.lr(opts.lr, progress, state.epoch, run_steps, opts.warmup);
+            let x = batches.batch(idx, &mut rng);
+            let (b, _, h, w) = x.size4().expect("4-d batch");
+            let loss = tch::autocast(fp16, || model.net.nll(&x).mean(Kind::Float));
+            let bpd = loss.double_value(&[]) / (dims * (h * w) as f64) / std::f64::consts::LN_2;
             if !bpd.is_finite() {
                 return Err(ModelError::bad(
                     "lr",
                     format!("training diverged (loss {bpd}); lower --lr or set --clip"),
                 ));
             }
-            train_time += t.elapsed().as_secs_f64();
+            let outcome = opt.step(&loss, scale.scale, state.lr, opts.clip);
+            scale.update(outcome.applied);
+            if !outcome.applied && !fp16 {
+                return Err(ModelError::bad(
+                    "lr",
+                    "training diverged (gradients not finite); lower --lr or set --clip",
+                ));
+            }
+            let dt = t.elapsed().as_secs_f64();
+            let subpixels = (b * h * w) as f64 * dims;
+            (train_time, epoch_train) = (train_time + dt, epoch_train + dt);
+            (run_subpixels, epoch_subpixels) = (run_subpixels + subpixels, epoch_subpixels + subpixels);
+            run_steps += 1;
             sum_bpd += bpd;
             steps += 1;
             done += idx.len();
@@ -273,11 +335,14 @@ pub fn train(data: &Data, opts: &TrainOptions, monitor: &mut dyn Monitor) -> Res
                 break;
             }
         }
-        let (vn, vb) = evaluate(&model, &valid, opts.batch.max(16));
+        model.net.dropout.set(0.0);
+        let ((vn, vb), weights) = opt.with_average(|| (evaluate(&model, &valid, opts.batch.max(16)), model.export()));
+        let weights = weights?;
         last_valid = vb;
         state.epoch += 1;
         state.images += done as u64;
         state.seconds += t_epoch.elapsed().as_secs_f64();
+        state.loss_scale = scale.scale;
         let info = EpochInfo {
             epoch: state.epoch,
             images: state.images,
@@ -286,23 +351,24 @@ pub fn train(data: &Data, opts: &TrainOptions, monitor: &mut dyn Monitor) -> Res
             train_bits_per_dim: sum_bpd / steps.max(1) as f64,
             valid_bits_per_dim: vb,
             valid_nats_per_image: vn,
+            subpixels_per_sec: epoch_subpixels / epoch_train.max(1e-9),
         };
         if let Some(f) = log.as_mut() {
             let _ = writeln!(
                 f,
-                "{},{},{:.1},{:.3e},{:.5},{:.5},{:.3}",
-                info.epoch, info.images, info.seconds, info.lr, info.train_bits_per_dim, vb, vn
+                "{},{},{:.1},{:.3e},{:.5},{:.5},{:.3},{:.0}",
+                info.epoch, info.images, info.seconds, info.lr, info.train_bits_per_dim, vb, vn, info.subpixels_per_sec
             );
         }
         monitor.epoch(&info);
-        let weights = model.export()?;
         if vb < state.best_valid {
             state.best_valid = vb;
             write_atomic(&opts.out, &weights.to_bytes())?;
         }
-        state.lr *= opts.lr_decay;
-        opt.set_lr(state.lr);
-        write_atomic(&ckpt_w, &weights.to_bytes())?;
+        // The checkpoint holds the trained (not averaged) weights; the average is in the
+        // optimiser state.
+        write_atomic(&ckpt_w, &model.export()?.to_bytes())?;
+        opt.save(&ckpt_o)?;
         write_atomic(
             &ckpt_s,
             serde_json::to_string_pretty(&state)
@@ -321,5 +387,30 @@ pub fn train(data: &Data, opts: &TrainOptions, monitor: &mut dyn Monitor) -> Res
         } else {
             f64::NAN
         },
+        subpixels_per_sec: run_subpixels / train_time.max(1e-9),
+        batches_on_device: batches.on_device(),
     })
+}
+
+/// Opens the CSV learning curve (appending on resume).
+fn open_log(opts: &TrainOptions) -> Result<Option<std::fs::File>> {
+    let Some(p) = &opts.log else { return Ok(None) };
+    let fresh = !(opts.resume && p.exists());
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(!fresh)
+        .write(true)
+        .truncate(fresh)
+        .open(p)
+        .map_err(|source| ModelError::Io {
+            path: p.display().to_string(),
+            source,
+        })?;
+    if fresh {
+        let _ = writeln!(
+            f,
+            "epoch,images,seconds,lr,train_bits_per_dim,valid_bits_per_dim,valid_nats_per_image,subpixels_per_sec"
+        );
+    }
+    Ok(Some(f))
 }
