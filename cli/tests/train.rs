@@ -50,7 +50,7 @@ fn train_resume_and_eval_every_arch() {
     let d = tempfile::tempdir().unwrap();
     write_idx(&d.path().join("train-images-idx3-ubyte"), 24, 6, 7);
     write_idx(&d.path().join("t10k-images-idx3-ubyte"), 6, 6, 7);
-    for arch in ["pixel-cnn", "row-lstm", "diagonal-bilstm"] {
+    for arch in ["pixel-cnn", "row-lstm", "diagonal-bilstm", "gated-pixel-cnn"] {
         let out = format!("{arch}.safetensors");
         let common = [
             &["train", "--arch", arch, "--data", ".", "--out", &out][..],
@@ -191,4 +191,69 @@ fn multiscale_trains_inits_and_evaluates() {
         ],
     );
     assert!(!ok && stderr.contains("config"), "{stderr}");
+}
+
+/// The logistic-mixture head trains with every new training option (cosine schedule with
+/// warm-up, Polyak averaging, dropout), resumes with its optimiser state, and evaluates with
+/// libtorch, the engine and the real compressed size agreeing; unknown choices are refused.
+#[test]
+fn mixture_head_trains_resumes_and_evaluates() {
+    let d = tempfile::tempdir().unwrap();
+    write_idx(&d.path().join("train-images-idx3-ubyte"), 24, 6, 7);
+    write_idx(&d.path().join("t10k-images-idx3-ubyte"), 6, 6, 7);
+    for arch in ["pixel-cnn", "gated-pixel-cnn"] {
+        let out = format!("mix-{arch}.safetensors");
+        let common = [
+            &["train", "--arch", arch, "--data", ".", "--out", &out][..],
+            &TINY,
+            &[
+                "--head",
+                "logistic-mixture",
+                "--components",
+                "3",
+                "--schedule",
+                "cosine",
+                "--warmup",
+                "2",
+                "--ema",
+                "0.9",
+                "--dropout",
+                "0.1",
+                "--lr",
+                "5e-3",
+            ],
+        ]
+        .concat();
+        let (ok, _, stderr) = run(d.path(), &[&common[..], &["--epochs", "2"]].concat());
+        assert!(ok, "{arch}: {stderr}");
+        assert!(d.path().join(format!("{out}.ckpt.optim.safetensors")).exists());
+        let (ok, stdout, stderr) = run(d.path(), &[&common[..], &["--epochs", "3", "--resume"]].concat());
+        assert!(ok, "{arch} resume: {stderr}");
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!(v["epochs"], 3);
+        assert!(v["subpixels_per_sec"].as_f64().unwrap() > 0.0);
+        let w = pixelrnn_model::Weights::load(&d.path().join(&out)).unwrap();
+        assert_eq!(w.config().head.components(), 3);
+        let (ok, stdout, stderr) = run(d.path(), &["eval", "--model", &out, ".", "--device", "cpu", "--json"]);
+        assert!(ok, "{stderr}");
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert!(v["difference"].as_f64().unwrap().abs() < 1e-3, "{v}");
+        let (model, actual) = (
+            v["engine_bits_per_dim"].as_f64().unwrap(),
+            v["actual_bits_per_dim"].as_f64().unwrap(),
+        );
+        // The payload is whole 32-bit words: up to 32 bits of slack on each 42-sub-pixel image.
+        assert!(actual >= model * 0.999 && actual < model + 1.0, "{v}");
+    }
+    for (flag, value) in [("--head", "gaussian"), ("--schedule", "linear"), ("--precision", "fp8")] {
+        let (ok, _, stderr) = run(
+            d.path(),
+            &[
+                &["train", "--data", ".", "--out", "x.safetensors", flag, value][..],
+                &TINY,
+            ]
+            .concat(),
+        );
+        assert!(!ok && stderr.contains(value), "{flag} {value}: {stderr}");
+    }
 }

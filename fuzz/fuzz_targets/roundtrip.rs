@@ -48,6 +48,17 @@ fn model(arch: usize, channels: usize) -> &'static Engine {
                 v.push(Engine::random(&config, 7).unwrap());
             }
         }
+        // The gated PixelCNN, and the logistic-mixture head on the PixelCNN and the gated one.
+        let gated = |c| Config::pixel_cnn(c, 4, 2, 8).with_arch(Arch::GatedPixelCnn);
+        for config in [
+            &gated as &dyn Fn(usize) -> Config,
+            &|c| Config::pixel_cnn(c, 4, 2, 8).with_mixture(3),
+            &|c| gated(c).with_mixture(2),
+        ] {
+            for c in 1..=4 {
+                v.push(Engine::random(&config(c), 7).unwrap());
+            }
+        }
         v
     });
     &all[arch * 4 + channels - 1]
@@ -66,7 +77,7 @@ fuzz_target!(|input: Input| {
         progress: None,
     };
     let m = model(
-        input.arch as usize % 6,
+        input.arch as usize % 9,
         img.coded_channels(opts.drop_opaque_alpha) as usize,
     );
     let enc = encode(&img, m, &opts).unwrap();

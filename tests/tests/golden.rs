@@ -114,3 +114,30 @@ fn golden_seeded_multiscale_rgb() {
         "b02638bb54438a570b33863571c83ef567e3eb48d4b0d6da6bbffabca9fccf11"
     );
 }
+
+/// The gated PixelCNN and the logistic-mixture head (its lazy integer CDF) pin their bitstreams.
+#[test]
+fn golden_seeded_gated_and_mixture() {
+    let gated = Engine::random(&Config::pixel_cnn(3, 6, 2, 12).with_arch(Arch::GatedPixelCnn), 2025).unwrap();
+    let mixture = Engine::random(&Config::pixel_cnn(3, 6, 2, 12).with_mixture(5), 2026).unwrap();
+    let gated_mixture = Engine::random(
+        &Config::pixel_cnn(4, 6, 2, 12)
+            .with_arch(Arch::GatedPixelCnn)
+            .with_mixture(3),
+        2027,
+    )
+    .unwrap();
+    let got = [
+        golden(&gated, 17, 11, 3, 3),
+        golden(&mixture, 17, 11, 3, 4),
+        golden(&gated_mixture, 13, 9, 4, 5),
+    ];
+    assert_eq!(
+        got,
+        [
+            "c4edadd500bb12595ecef220dee82957eef9f0761825ead7b108890d5bf46296",
+            "b7cf7aa3c26209b6192fa32f4e5f971670533b3be1a5374cfbff02d899801761",
+            "1ae26ecbf9f5838ae3b077c59a3f536dd8baa7b09fe5e25d366e4fbd8f5619d3",
+        ]
+    );
+}

@@ -12,8 +12,17 @@ use pixelrnn_tests::{make_opaque, smooth_image};
 use sha2::{Digest, Sha256};
 
 /// Architectures; "multiscale" is a multi-scale model (PixelCNN conditioned on a Diagonal
-/// BiLSTM's small image, k = 2).
-const ARCHS: [&str; 4] = ["pixel-cnn", "row-lstm", "diagonal-bilstm", "multiscale"];
+/// BiLSTM's small image, k = 2); "mixture-pixel-cnn" and "mixture-gated" use the logistic-mixture
+/// head (4 and 3 components). No name is a prefix of another's files.
+const ARCHS: [&str; 7] = [
+    "pixel-cnn",
+    "row-lstm",
+    "diagonal-bilstm",
+    "multiscale",
+    "gated-pixel-cnn",
+    "mixture-pixel-cnn",
+    "mixture-gated",
+];
 /// (name, channels, all-opaque alpha)
 const LAYOUTS: [(&str, u8, bool); 5] = [
     ("grey", 1, false),
@@ -41,6 +50,8 @@ fn model(arch: &str, coded: usize) -> Engine {
             }),
             ..base
         },
+        "mixture-pixel-cnn" => base.with_mixture(4),
+        "mixture-gated" => base.with_arch(Arch::GatedPixelCnn).with_mixture(3),
         a => base.with_arch(a.parse().unwrap()),
     };
     Engine::random(&config, 0x601D + coded as u64).unwrap()
