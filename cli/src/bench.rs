@@ -52,6 +52,11 @@ pub struct Row {
     pub encode_s: f64,
     pub decode_s: f64,
     pub verified: bool,
+    /// The coding the encoder kept: "model" or "classical" (format version 2's choice).
+    pub mode: &'static str,
+    /// Payload bytes of the model's coding and of the classical one.
+    pub model_payload_bytes: Option<u64>,
+    pub classical_payload_bytes: Option<u64>,
 }
 
 impl Row {
@@ -127,7 +132,19 @@ pub fn bench(rep: &Reporter, a: &BenchArgs) -> Result<()> {
     let (webp, jxl) = (!a.no_external && on_path("cwebp"), !a.no_external && on_path("cjxl"));
     let tmp = tempfile::tempdir()?;
     let mut rows = Vec::new();
-    for path in image_files(&a.inputs)? {
+    let paths = image_files(&a.inputs)?;
+    let mut sizes = Vec::with_capacity(paths.len());
+    for p in &paths {
+        // Sizes from the headers only, for the progress bar's ETA.
+        let (w, h) = image::image_dimensions(p).unwrap_or((0, 0));
+        sizes.push(w as u64 * h as u64);
+    }
+    let all: u64 = sizes.iter().sum();
+    let bar = rep.progress(all.max(1 << 17), "bench");
+    bar.set_length(all);
+    let mut done_before = 0u64;
+    let n_images = paths.len();
+    for (i, path) in paths.into_iter().enumerate() {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -139,11 +156,14 @@ pub fn bench(rep: &Reporter, a: &BenchArgs) -> Result<()> {
         }
         let engine = models::for_encoding(a.model.as_deref(), img.coded_channels(true) as usize)?;
         let t = Instant::now();
+        let coded = img.coded_channels(true) as u64;
+        let progress = |done: u64, _: u64| bar.set_position(done_before + done / coded.max(1));
         let enc = encode(
             &img,
             &engine,
             &EncodeOptions {
                 threads,
+                progress: Some(&progress),
                 ..Default::default()
             },
         )?;
@@ -168,6 +188,9 @@ pub fn bench(rep: &Reporter, a: &BenchArgs) -> Result<()> {
             encode_s,
             decode_s,
             verified: back == img,
+            mode: crate::report::mode_name(enc.header.mode),
+            model_payload_bytes: enc.candidates.0,
+            classical_payload_bytes: enc.candidates.1,
             ..Default::default()
         };
         if webp {
@@ -191,14 +214,22 @@ pub fn bench(rep: &Reporter, a: &BenchArgs) -> Result<()> {
         if !row.verified {
             bail!("{name}: the decoded image differs from the original");
         }
-        rep.detail(&format!(
-            "{name}: {:.4} bits/dim ({:.1} s encode, {:.1} s decode)",
-            row.bpd(row.prnn_bytes),
-            encode_s,
-            decode_s
-        ));
+        done_before += sizes[i];
+        bar.set_position(done_before);
+        bar.suspend(|| {
+            rep.line(&format!(
+                "[{}/{n_images}] {name}: {:.4} bits/dim ({} coding; PNG {:.4}), {:.1} s encode, {:.1} s decode",
+                i + 1,
+                row.bpd(row.prnn_bytes),
+                row.mode,
+                row.bpd(row.png_bytes),
+                encode_s,
+                decode_s
+            ))
+        });
         rows.push(row);
     }
+    bar.finish_and_clear();
     let total = totals(&rows);
     if let Some(svg) = &a.svg {
         chart(svg, &rows, &total)?;
@@ -241,7 +272,7 @@ fn totals(rows: &[Row]) -> Row {
 
 fn markdown(rows: &[Row], total: &Row) -> String {
     let mut s = String::from(
-        "| image | size | pixelrnn bits/dim | model NLL | gap | PNG | WebP | JPEG XL | encode s | decode s |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| image | size | pixelrnn bits/dim | coding | model NLL | gap | PNG | WebP | JPEG XL | encode s | decode s |\n|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let opt = |r: &Row, b: Option<u64>| b.map_or("–".to_string(), |b| format!("{:.3}", r.bpd(b)));
     for r in rows.iter().chain(std::iter::once(total)) {
@@ -252,11 +283,17 @@ fn markdown(rows: &[Row], total: &Row) -> String {
         } else {
             format!("{} sub-pixels", r.subpixels)
         };
+        let mode = if r.width > 0 {
+            r.mode.to_string()
+        } else {
+            format!("{} classical", rows.iter().filter(|r| r.mode == "classical").count())
+        };
         s.push_str(&format!(
-            "| {} | {} | {:.3} | {:.3} | {:+.2}% | {:.3} | {} | {} | {:.1} | {:.1} |\n",
+            "| {} | {} | {:.3} | {} | {:.3} | {:+.2}% | {:.3} | {} | {} | {:.1} | {:.1} |\n",
             r.image,
             size,
             ours,
+            mode,
             nll,
             100.0 * (ours / nll - 1.0),
             r.bpd(r.png_bytes),

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Header, Limits};
+use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Header, Limits, ModeChoice};
 
 use report::{Reporter, Stats};
 
@@ -93,6 +93,13 @@ struct CompressArgs {
     /// Decode the result and compare it with the input before writing anything.
     #[arg(long)]
     verify: bool,
+    /// auto (the smaller of the model's coding and the classical one), model, or classical (PNG
+    /// row filters and Brotli: fast, needs no model to decode).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "model", "classical"])]
+    mode: String,
+    /// Format version to write: 2, or 1 for readers older than this pixelrnn (model coding only).
+    #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=2))]
+    format_version: u8,
 }
 
 #[derive(Args)]
@@ -193,6 +200,12 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
         threads: threads(c),
         drop_opaque_alpha: !a.keep_alpha,
         progress: Some(&progress),
+        version: a.format_version,
+        mode: match a.mode.as_str() {
+            "model" => ModeChoice::Model,
+            "classical" => ModeChoice::Classical,
+            _ => ModeChoice::Auto,
+        },
     };
     let enc = encode(&image, &engine, &opts).with_context(|| format!("{input}: compression failed"))?;
     bar.finish_and_clear();

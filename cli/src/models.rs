@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use pixelrnn_codec::Header;
+use pixelrnn_codec::{Header, Mode};
 use pixelrnn_model::{default_engine, id_hex, Engine};
 
 /// The model to encode an image with `coded` channels.
@@ -24,8 +24,17 @@ pub fn for_encoding(path: Option<&Path>, coded: usize) -> Result<Engine> {
     }
 }
 
-/// The model a file needs: `--model PATH` or the built-in default with the file's model id.
+/// The model a file needs: `--model PATH` or the built-in model with the file's model id (a
+/// classical file needs none; the default is returned and not used).
 pub fn for_decoding(path: Option<&Path>, h: &Header) -> Result<Engine> {
+    if h.mode == Mode::Classical && path.is_none() {
+        return Ok(default_engine(h.coded_channels as usize)?);
+    }
+    if let (None, Some(i)) = (path, h.builtin) {
+        if let Some(e) = pixelrnn_model::defaults::builtin_engine(i) {
+            return Ok(e?);
+        }
+    }
     match path {
         Some(p) => Engine::load(p).with_context(|| format!("cannot load the model {}", p.display())),
         None => {
@@ -42,10 +51,15 @@ pub fn for_decoding(path: Option<&Path>, h: &Header) -> Result<Engine> {
     }
 }
 
-/// "built-in default (…)" when the header's model is one of ours.
+/// "built-in model #i (…)" when the header's model is one of ours.
 pub fn builtin_name(h: &Header) -> Option<String> {
+    let i = pixelrnn_model::defaults::builtin_index(&h.model_id)?;
     let e = default_engine(h.coded_channels as usize).ok()?;
-    (e.id() == h.model_id).then(|| format!("built-in default for {} channel(s)", h.coded_channels))
+    let default = if e.id() == h.model_id { ", the default" } else { "" };
+    Some(format!(
+        "built-in model #{i} for {} channel(s){default}",
+        h.coded_channels
+    ))
 }
 
 /// One-line description of a model.
@@ -61,8 +75,12 @@ pub fn describe(e: &Engine) -> String {
         ),
         None => String::new(),
     };
+    let head = match c.head {
+        pixelrnn_model::Head::Softmax => String::new(),
+        pixelrnn_model::Head::LogisticMixture { components } => format!(", logistic mixture K={components}"),
+    };
     format!(
-        "{} {} (h={}, layers={}{multi}, {} parameters)",
+        "{} {} (h={}, layers={}{multi}{head}, {} parameters)",
         c.arch.name(),
         &id_hex(&e.id())[..12],
         c.hidden,

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pixelrnn_codec::Header;
+use pixelrnn_codec::{Header, Mode};
 use serde::Serialize;
 
 /// Sub-pixels below which no progress bar is shown (such images take a moment at most).
@@ -35,7 +35,17 @@ pub struct Stats {
     /// The model's NLL in bits per coded sub-pixel (compress only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_bits_per_subpixel: Option<f64>,
+    /// How the payload codes the pixels: "model" or "classical" (PNG filters + Brotli).
+    pub mode: &'static str,
     pub seconds: f64,
+}
+
+/// The name of a coding mode.
+pub fn mode_name(m: Mode) -> &'static str {
+    match m {
+        Mode::Model => "model",
+        Mode::Classical => "classical",
+    }
 }
 
 impl Stats {
@@ -53,13 +63,15 @@ impl Stats {
             raw_bytes: raw,
             bits_per_subpixel: prnn_bytes as f64 * 8.0 / raw as f64,
             model_bits_per_subpixel: None,
+            mode: mode_name(h.mode),
             seconds: t.as_secs_f64(),
         }
     }
 
     pub fn with_model_bits(mut self, bits: f64) -> Stats {
-        self.model_bits_per_subpixel =
-            Some(bits / (self.width as f64 * self.height as f64 * self.coded_channels as f64));
+        self.model_bits_per_subpixel = bits
+            .is_finite()
+            .then(|| bits / (self.width as f64 * self.height as f64 * self.coded_channels as f64));
         self
     }
 }
@@ -75,7 +87,8 @@ struct Info<'a> {
     coded_channels: u8,
     opaque_alpha_dropped: bool,
     levels: u16,
-    model_id: String,
+    mode: &'static str,
+    model_id: Option<String>,
     model: Option<String>,
     pixel_crc32: String,
     payload_bytes: u64,
@@ -149,10 +162,13 @@ impl Reporter {
         if self.quiet {
             return;
         }
-        let model = s
+        let mut model = s
             .model_bits_per_subpixel
             .map(|b| format!(" (model {b:.4})"))
             .unwrap_or_default();
+        if s.mode != "model" {
+            model.push_str(&format!(", {} coding", s.mode));
+        }
         eprintln!(
             "{} -> {}: {}x{}x{}, {} bytes .prnn, {:.4} bits/sub-pixel{model}, {:.1}% of raw, {:.2} s",
             s.input,
@@ -171,14 +187,15 @@ impl Reporter {
         let i = Info {
             file,
             file_bytes: size,
-            version: pixelrnn_codec::VERSION,
+            version: h.version,
             width: h.width,
             height: h.height,
             channels: h.channels,
             coded_channels: h.coded_channels,
             opaque_alpha_dropped: h.opaque_alpha_dropped(),
             levels: h.levels,
-            model_id: h.model_hex(),
+            mode: mode_name(h.mode),
+            model_id: (h.mode == Mode::Model).then(|| h.model_hex()),
             model: builtin,
             pixel_crc32: format!("{:08x}", h.pixel_crc),
             payload_bytes: h.payload_len,
@@ -202,11 +219,13 @@ impl Reporter {
             }
         );
         println!("  levels           {}", i.levels);
-        println!(
-            "  model            {}{}",
-            i.model_id,
-            i.model.map(|m| format!(" ({m})")).unwrap_or_default()
-        );
+        match &i.model_id {
+            Some(id) => println!(
+                "  model            {id}{}",
+                i.model.map(|m| format!(" ({m})")).unwrap_or_default()
+            ),
+            None => println!("  model            none (classical coding: PNG row filters and Brotli)"),
+        }
         println!("  pixel CRC-32     {}", i.pixel_crc32);
         println!("  payload          {} bytes", i.payload_bytes);
         println!(

@@ -443,6 +443,7 @@ mod with_torch {
                         &engine,
                         &EncodeOptions {
                             threads,
+                            mode: pixelrnn_codec::ModeChoice::Model,
                             ..Default::default()
                         },
                     )?;

@@ -112,7 +112,7 @@ fn streams_through_stdin_and_stdout() {
 fn json_and_info() {
     let d = tempfile::tempdir().unwrap();
     write_png(d.path(), "j.png", 8, 8, 4);
-    let o = run(d.path(), &["compress", "--json", "j.png"]);
+    let o = run(d.path(), &["compress", "--json", "--mode", "model", "j.png"]);
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["width"], 8);
@@ -122,16 +122,50 @@ fn json_and_info() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["height"], 8);
     assert_eq!(v["levels"], 256);
+    assert_eq!(v["version"], 2);
+    assert_eq!(v["mode"], "model");
     let o = run(d.path(), &["info", "j.png.prnn"]);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("built-in default"));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("built-in model #4") && out.contains("the default"),
+        "{out}"
+    );
+    // A flat image keeps the classical coding, which needs no model.
+    let flat = vec![9u8; 20 * 10 * 3];
+    image::save_buffer(d.path().join("flat.png"), &flat, 20, 10, image::ExtendedColorType::Rgb8).unwrap();
+    let o = run(d.path(), &["compress", "--json", "flat.png"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["mode"], "classical", "{v}");
+    assert!(v["prnn_bytes"].as_u64().unwrap() < 40, "{v}");
+    let o = run(d.path(), &["info", "flat.png.prnn"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("classical"));
+    let o = run(
+        d.path(),
+        &[
+            "decompress",
+            "flat.png.prnn",
+            "-o",
+            "flat2.png",
+            "--model",
+            "missing.safetensors",
+        ],
+    );
+    assert!(!o.status.success(), "a named model must exist even when unused");
+    let o = run(d.path(), &["decompress", "flat.png.prnn", "-o", "flat2.png"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(pixels(&d.path().join("flat.png")), pixels(&d.path().join("flat2.png")));
 }
 
 #[test]
 fn bad_inputs_fail_cleanly() {
     let d = tempfile::tempdir().unwrap();
     write_png(d.path(), "b.png", 9, 6, 3);
-    assert!(run(d.path(), &["compress", "b.png"]).status.success());
+    // Version 1 files (the 80-byte header) and version 2 (compact) files.
+    let v1 = ["compress", "b.png", "--mode", "model", "--format-version", "1"];
+    assert!(run(d.path(), &v1).status.success());
     let good = std::fs::read(d.path().join("b.png.prnn")).unwrap();
+    assert!(run(d.path(), &["compress", "b.png", "-o", "b2.prnn"]).status.success());
+    let good2 = std::fs::read(d.path().join("b2.prnn")).unwrap();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("trunc.prnn", good[..good.len() - 3].to_vec(), "truncated"),
         ("short.prnn", good[..30].to_vec(), "truncated"),
@@ -157,6 +191,22 @@ fn bad_inputs_fail_cleanly() {
             "corrupt",
         ),
         ("empty.prnn", Vec::new(), "magic"),
+        ("trunc2.prnn", good2[..good2.len() - 3].to_vec(), "truncated"),
+        ("short2.prnn", good2[..12].to_vec(), "truncated"),
+        (
+            "version2.prnn",
+            [&good2[..5], &[7u8], &good2[6..]].concat(),
+            "version 7",
+        ),
+        (
+            "header2.prnn",
+            {
+                let mut g = good2.clone();
+                g[9] ^= 4;
+                g
+            },
+            "header check",
+        ),
     ];
     for (name, bytes, msg) in &cases {
         std::fs::write(d.path().join(name), bytes).unwrap();
@@ -197,7 +247,7 @@ fn bad_inputs_fail_cleanly() {
         stderr(&o)
     );
     let mut names: Vec<&str> = cases.iter().map(|c| c.0).collect();
-    names.extend(["b.png", "b.png.prnn", "text.png", "deep.png"]);
+    names.extend(["b.png", "b.png.prnn", "b2.prnn", "text.png", "deep.png"]);
     assert_files(d.path(), &names);
 }
 
@@ -207,7 +257,10 @@ fn model_flag_uses_a_weight_file() {
     write_png(d.path(), "m.png", 7, 5, 1);
     let w = pixelrnn_model::Weights::random(&pixelrnn_model::Config::pixel_cnn(1, 4, 1, 8), 3).unwrap();
     w.save(&d.path().join("grey.safetensors")).unwrap();
-    let o = run(d.path(), &["compress", "m.png", "--model", "grey.safetensors"]);
+    let o = run(
+        d.path(),
+        &["compress", "m.png", "--model", "grey.safetensors", "--mode", "model"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     // Without the model the decoder names the one it needs.
     let o = run(d.path(), &["decompress", "m.png.prnn", "-o", "x.png"]);

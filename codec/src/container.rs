@@ -1,4 +1,6 @@
-//! The `.prnn` header (see `FORMAT.md`): writing, parsing and validation against [`Limits`].
+//! The `.prnn` header (see `FORMAT.md`): the fields, writing, parsing and validation against
+//! [`Limits`] of format version 1 (fixed 80 bytes); version 2 (compact, with the coding mode) is
+//! in [`crate::v2`].
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 use pixelrnn_model::{id_hex, ModelId};
@@ -6,7 +8,9 @@ use pixelrnn_model::{id_hex, ModelId};
 use crate::error::{CodecError, Result};
 
 pub const MAGIC: [u8; 8] = *b"\x89PRNN\r\n\x1a";
-pub const VERSION: u8 = 1;
+/// The newest format version, the one the encoder writes by default.
+pub const VERSION: u8 = 2;
+/// Length of a version 1 header.
 pub const HEADER_LEN: usize = 80;
 /// Flag bit 0: an all-255 alpha channel was dropped before coding.
 pub const FLAG_OPAQUE_ALPHA: u8 = 1;
@@ -30,9 +34,24 @@ impl Default for Limits {
     }
 }
 
+/// How the payload codes the pixels (format version 2; version 1 files are all `Model`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Range coding with the model's distributions.
+    Model,
+    /// PNG row filters and Brotli ([`crate::classical`]); needs no model.
+    Classical,
+}
+
 /// The fields of a `.prnn` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
+    /// Format version (1 or 2).
+    pub version: u8,
+    pub mode: Mode,
+    /// The permanent index of the model when it is a built-in one (version 2 writes the index
+    /// instead of the id).
+    pub builtin: Option<u32>,
     pub flags: u8,
     pub channels: u8,
     pub coded_channels: u8,
@@ -63,11 +82,27 @@ impl Header {
         self.flags & FLAG_OPAQUE_ALPHA != 0
     }
 
-    /// The 80 header bytes, CRC included.
-    pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
+    /// The header bytes, CRC included, in the header's version.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self.version {
+            1 => self.to_bytes_v1().to_vec(),
+            _ => self.to_bytes_v2(),
+        }
+    }
+
+    /// The header's length in bytes (where the payload starts).
+    pub fn header_len(&self) -> usize {
+        match self.version {
+            1 => HEADER_LEN,
+            _ => self.to_bytes_v2().len(),
+        }
+    }
+
+    /// The 80 bytes of a version 1 header, CRC included.
+    fn to_bytes_v1(&self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];
         b[..8].copy_from_slice(&MAGIC);
-        b[8] = VERSION;
+        b[8] = 1;
         b[9] = self.flags;
         b[10] = self.channels;
         b[11] = self.coded_channels;
@@ -83,9 +118,21 @@ impl Header {
         b
     }
 
-    /// Parses and validates a header from the start of `file`, including that the payload
-    /// length matches the bytes present. Nothing is allocated.
+    /// Parses and validates a header of any version from the start of `file`, including that
+    /// the payload length matches the bytes present. Nothing is allocated.
     pub fn parse(file: &[u8], limits: &Limits) -> Result<Header> {
+        if file.len() >= 6 && file[..5] == MAGIC[..5] && file[5] != MAGIC[5] {
+            return match file[5] {
+                2 => Header::parse_v2(file, limits),
+                v => Err(CodecError::Unsupported(format!(
+                    "format version {v} (this build reads versions 1 and 2; a newer pixelrnn may read it)"
+                ))),
+            };
+        }
+        Header::parse_v1(file, limits)
+    }
+
+    fn parse_v1(file: &[u8], limits: &Limits) -> Result<Header> {
         if file.len() < MAGIC.len() || file[..8] != MAGIC {
             let found = &file[..file.len().min(8)];
             return Err(CodecError::corrupt(
@@ -101,9 +148,9 @@ impl Header {
                 format!("{} bytes (truncated)", file.len()),
             ));
         }
-        if file[8] != VERSION {
+        if file[8] != 1 {
             return Err(CodecError::Unsupported(format!(
-                "format version {} (this build reads version {VERSION}; a newer pixelrnn may read it)",
+                "format version {} (this build reads versions 1 and 2; a newer pixelrnn may read it)",
                 file[8]
             )));
         }
@@ -125,6 +172,9 @@ impl Header {
             ));
         }
         let h = Header {
+            version: 1,
+            mode: Mode::Model,
+            builtin: None,
             flags: b[9],
             channels: b[10],
             coded_channels: b[11],
@@ -141,6 +191,41 @@ impl Header {
                 h.flags
             )));
         }
+        if LE::read_u16(&b[14..16]) != 0 {
+            return Err(CodecError::corrupt("reserved field", 0, LE::read_u16(&b[14..16])));
+        }
+        let (tw, th) = (LE::read_u32(&b[56..60]), LE::read_u32(&b[60..64]));
+        if tw != 0 || th != 0 {
+            return Err(CodecError::Unsupported(format!(
+                "tiled coding ({tw}×{th} tiles) needs a newer pixelrnn"
+            )));
+        }
+        h.check(limits)?;
+        if !h.payload_len.is_multiple_of(4) {
+            return Err(CodecError::corrupt("payload length", "a multiple of 4", h.payload_len));
+        }
+        let present = (file.len() - HEADER_LEN) as u64;
+        if present < h.payload_len {
+            return Err(CodecError::corrupt(
+                "payload",
+                format!("{} bytes", h.payload_len),
+                format!("{present} bytes (the file is truncated)"),
+            ));
+        }
+        if present > h.payload_len {
+            return Err(CodecError::corrupt(
+                "file length",
+                format!("{} payload bytes", h.payload_len),
+                format!("{} trailing bytes after the payload", present - h.payload_len),
+            ));
+        }
+        Ok(h)
+    }
+
+    /// The checks every version shares: layout, levels, size and the limits (before anything is
+    /// allocated).
+    pub(crate) fn check(&self, limits: &Limits) -> Result<()> {
+        let h = self;
         if !(1..=4).contains(&h.channels) {
             return Err(CodecError::corrupt("channels", "1–4", h.channels));
         }
@@ -161,15 +246,6 @@ impl Header {
         }
         if !(2..=256).contains(&h.levels) {
             return Err(CodecError::corrupt("levels", "2–256", h.levels));
-        }
-        if LE::read_u16(&b[14..16]) != 0 {
-            return Err(CodecError::corrupt("reserved field", 0, LE::read_u16(&b[14..16])));
-        }
-        let (tw, th) = (LE::read_u32(&b[56..60]), LE::read_u32(&b[60..64]));
-        if tw != 0 || th != 0 {
-            return Err(CodecError::Unsupported(format!(
-                "tiled coding ({tw}×{th} tiles) needs a newer pixelrnn"
-            )));
         }
         if h.width == 0 || h.height == 0 {
             return Err(CodecError::corrupt(
@@ -194,25 +270,7 @@ impl Header {
                 hint: "",
             });
         }
-        if !h.payload_len.is_multiple_of(4) {
-            return Err(CodecError::corrupt("payload length", "a multiple of 4", h.payload_len));
-        }
-        let present = (file.len() - HEADER_LEN) as u64;
-        if present < h.payload_len {
-            return Err(CodecError::corrupt(
-                "payload",
-                format!("{} bytes", h.payload_len),
-                format!("{present} bytes (the file is truncated)"),
-            ));
-        }
-        if present > h.payload_len {
-            return Err(CodecError::corrupt(
-                "file length",
-                format!("{} payload bytes", h.payload_len),
-                format!("{} trailing bytes after the payload", present - h.payload_len),
-            ));
-        }
-        Ok(h)
+        Ok(())
     }
 
     /// The model id as hex.
@@ -231,6 +289,9 @@ mod tests {
 
     fn sample() -> Header {
         Header {
+            version: 1,
+            mode: Mode::Model,
+            builtin: None,
             flags: FLAG_OPAQUE_ALPHA,
             channels: 4,
             coded_channels: 3,
@@ -244,7 +305,7 @@ mod tests {
     }
 
     fn file(h: &Header) -> Vec<u8> {
-        let mut f = h.to_bytes().to_vec();
+        let mut f = h.to_bytes();
         f.extend(std::iter::repeat_n(0u8, h.payload_len as usize));
         f
     }

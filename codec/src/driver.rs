@@ -4,7 +4,7 @@ use constriction::stream::queue::{DefaultRangeDecoder, DefaultRangeEncoder};
 use constriction::stream::{Decode, Encode};
 use pixelrnn_model::{id_hex, Dist};
 
-use crate::container::{Header, Limits, FLAG_OPAQUE_ALPHA, HEADER_LEN};
+use crate::container::{Header, Limits, Mode, FLAG_OPAQUE_ALPHA, VERSION};
 use crate::error::{CodecError, Result};
 use crate::image::Image;
 use crate::model::ProbabilityModel;
@@ -12,6 +12,17 @@ use crate::quantize::{quantize, Cdf, Lazy};
 
 /// Progress callback: (sub-pixels done, sub-pixels in all).
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// Which coding the encoder uses (format version 2; version 1 always codes with the model).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModeChoice {
+    /// The smaller of the model's stream and the classical one (the default).
+    Auto,
+    /// The model only.
+    Model,
+    /// The classical path only (fast; needs no model to decode).
+    Classical,
+}
 
 /// How to encode.
 #[derive(Clone, Copy)]
@@ -21,6 +32,9 @@ pub struct EncodeOptions<'a> {
     /// Code an all-255 alpha channel as a header flag instead of coding it.
     pub drop_opaque_alpha: bool,
     pub progress: Option<Progress<'a>>,
+    /// Format version to write (1 or 2).
+    pub version: u8,
+    pub mode: ModeChoice,
 }
 
 impl Default for EncodeOptions<'_> {
@@ -29,6 +43,8 @@ impl Default for EncodeOptions<'_> {
             threads: 1,
             drop_opaque_alpha: true,
             progress: None,
+            version: VERSION,
+            mode: ModeChoice::Auto,
         }
     }
 }
@@ -50,13 +66,82 @@ pub struct Encoded {
     pub model_bits: f64,
     /// Σ −log2 of the quantised probabilities (what an ideal coder would spend).
     pub quantised_bits: f64,
+    /// Payload bytes of each path tried: (model, classical); None where not tried.
+    pub candidates: (Option<u64>, Option<u64>),
 }
 
 /// How often progress is reported, in sub-pixels.
 const PROGRESS_EVERY: u64 = 1 << 12;
 
-/// Encodes `image` with `model`; the model must have as many channels as are coded.
+/// Encodes `image` with `model` (the model must have as many channels as are coded) and/or the
+/// classical path, as `opts.mode` says, keeping the smaller payload.
 pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions) -> Result<Encoded> {
+    if !(1..=VERSION).contains(&opts.version) {
+        return Err(CodecError::BadParameter(format!(
+            "format version {} (this build writes 1 and 2)",
+            opts.version
+        )));
+    }
+    let mode = if opts.version == 1 {
+        ModeChoice::Model
+    } else {
+        opts.mode
+    };
+    let mut best: Option<Encoded> = None;
+    if mode != ModeChoice::Classical {
+        best = Some(encode_model(image, model, opts)?);
+    }
+    if mode != ModeChoice::Model {
+        let dropped = image.coded_channels(opts.drop_opaque_alpha) != image.channels;
+        let coded: std::borrow::Cow<[u8]> = if dropped {
+            image.without_alpha().into()
+        } else {
+            (&image.pixels[..]).into()
+        };
+        let payload = crate::classical::encode(
+            &coded,
+            image.width as usize,
+            image.height as usize,
+            image.coded_channels(opts.drop_opaque_alpha) as usize,
+        );
+        let model_len = best.as_ref().map(|b| b.header.payload_len);
+        let candidates = (model_len, Some(payload.len() as u64));
+        if model_len.is_none_or(|m| (payload.len() as u64) < m) {
+            let header = Header {
+                version: 2,
+                mode: Mode::Classical,
+                builtin: None,
+                flags: if dropped { FLAG_OPAQUE_ALPHA } else { 0 },
+                channels: image.channels,
+                coded_channels: image.coded_channels(opts.drop_opaque_alpha),
+                levels: model.levels() as u16,
+                width: image.width,
+                height: image.height,
+                model_id: [0; 32],
+                pixel_crc: image.crc(),
+                payload_len: payload.len() as u64,
+            };
+            let mut bytes = header.to_bytes();
+            bytes.extend_from_slice(&payload);
+            let (model_bits, quantised_bits) = best
+                .as_ref()
+                .map_or((f64::NAN, f64::NAN), |b| (b.model_bits, b.quantised_bits));
+            best = Some(Encoded {
+                bytes,
+                header,
+                model_bits,
+                quantised_bits,
+                candidates,
+            });
+        } else if let Some(b) = best.as_mut() {
+            b.candidates = candidates;
+        }
+    }
+    Ok(best.expect("at least one path ran"))
+}
+
+/// The model path of [`encode`].
+fn encode_model(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions) -> Result<Encoded> {
     let coded_channels = image.coded_channels(opts.drop_opaque_alpha);
     let dropped = coded_channels != image.channels;
     if model.channels() != coded_channels as usize {
@@ -124,6 +209,9 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
         .into_compressed()
         .map_err(|e| CodecError::BadParameter(format!("range coder: {e:?}")))?;
     let header = Header {
+        version: opts.version,
+        mode: Mode::Model,
+        builtin: pixelrnn_model::defaults::builtin_index(&model.id()),
         flags: if dropped { FLAG_OPAQUE_ALPHA } else { 0 },
         channels: image.channels,
         coded_channels,
@@ -134,8 +222,9 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
         pixel_crc: image.crc(),
         payload_len: words.len() as u64 * 4,
     };
-    let mut bytes = Vec::with_capacity(HEADER_LEN + words.len() * 4);
-    bytes.extend_from_slice(&header.to_bytes());
+    let header_payload = header.payload_len;
+    let mut bytes = header.to_bytes();
+    bytes.reserve(words.len() * 4);
     for w in &words {
         bytes.extend_from_slice(&w.to_le_bytes());
     }
@@ -147,12 +236,22 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
         header,
         model_bits,
         quantised_bits,
+        candidates: (Some(header_payload), None),
     })
 }
 
-/// Decodes a `.prnn` file with `model` (whose id must match the header's).
+/// Decodes a `.prnn` file of any version with `model` (whose id must match the header's; a
+/// classical file needs no model, and `model` is not used).
 pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -> Result<Image> {
     let h = Header::parse(file, &opts.limits)?;
+    if h.mode == Mode::Classical {
+        let payload = &file[h.header_len()..];
+        let coded = crate::classical::decode(payload, h.width as usize, h.height as usize, h.coded_channels as usize)?;
+        if let Some(&v) = coded.iter().find(|&&v| v as u16 >= h.levels) {
+            return Err(CodecError::corrupt("pixels", format!("values below {}", h.levels), v));
+        }
+        return finish(&h, coded, opts);
+    }
     if h.model_id != model.id() {
         return Err(CodecError::ModelMismatch(format!(
             "the file was compressed with model {} but the model given is {}; pass the right one with --model",
@@ -171,7 +270,7 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
     }
     let (w, hgt) = (h.width as usize, h.height as usize);
     let total = h.coded_subpixels();
-    let words: Vec<u32> = file[HEADER_LEN..]
+    let words: Vec<u32> = file[h.header_len()..]
         .chunks_exact(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
@@ -181,7 +280,7 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
     let mut cdf = Vec::with_capacity(model.levels() + 1);
     let mut coded = Vec::with_capacity(total as usize);
     for i in 0..total {
-        let got = match seq.next() {
+        let got = match seq.next_dist() {
             Dist::Probs(probs) => {
                 quantize(probs, &mut cdf);
                 dec.decode_symbol(Cdf(&cdf))
@@ -205,6 +304,13 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
     }
     drop(seq);
     let coded = model.raster(coded, w, hgt);
+    finish(&h, coded, opts)
+}
+
+/// The decoded image from the coded sub-pixels (in raster order), checked against the header's
+/// pixel checksum.
+fn finish(h: &Header, coded: Vec<u8>, opts: &DecodeOptions) -> Result<Image> {
+    let total = h.coded_subpixels();
     let pixels = if h.opaque_alpha_dropped() {
         Image::with_opaque_alpha(&coded, h.coded_channels as usize)
     } else {

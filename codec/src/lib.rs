@@ -1,20 +1,22 @@
 //! pixelrnn-codec: the `.prnn` container (see `FORMAT.md`), probability quantisation, range
 //! coding with constriction, and the encoder/decoder drivers. No libtorch, ever.
 
+pub mod classical;
 pub mod container;
 pub mod driver;
 pub mod error;
 pub mod image;
 pub mod model;
 pub mod quantize;
+pub mod v2;
 
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
 mod props;
 
-pub use container::{Header, Limits, HEADER_LEN, MAGIC, VERSION};
-pub use driver::{decode, encode, DecodeOptions, EncodeOptions, Encoded, Progress};
+pub use container::{Header, Limits, Mode, HEADER_LEN, MAGIC, VERSION};
+pub use driver::{decode, encode, DecodeOptions, EncodeOptions, Encoded, ModeChoice, Progress};
 pub use error::{CodecError, Result};
 pub use image::Image;
 pub use model::{ProbabilityModel, SequentialModel};

@@ -4,7 +4,7 @@
 use pixelrnn_model::{Dist, ModelId};
 
 use crate::container::Limits;
-use crate::driver::{decode, encode, DecodeOptions, EncodeOptions};
+use crate::driver::{decode, encode, DecodeOptions, EncodeOptions, ModeChoice};
 use crate::error::{CodecError, Result};
 use crate::image::Image;
 use crate::model::{ProbabilityModel, SequentialModel};
@@ -70,12 +70,21 @@ struct MockSeq {
 }
 
 impl SequentialModel for MockSeq {
-    fn next(&mut self) -> Dist<'_> {
+    fn next_dist(&mut self) -> Dist<'_> {
         dist(self.prev, self.levels, &mut self.probs);
         Dist::Probs(&self.probs)
     }
     fn push(&mut self, value: u8) {
         self.prev = value;
+    }
+}
+
+/// The model path only (these tests are about it); the classical path and the choice are tested
+/// at the end.
+fn model_only() -> EncodeOptions<'static> {
+    EncodeOptions {
+        mode: ModeChoice::Model,
+        ..Default::default()
     }
 }
 
@@ -100,7 +109,7 @@ fn round_trips_every_layout_and_shape() {
         for (w, h) in [(1, 1), (1, 9), (9, 1), (7, 5), (16, 3)] {
             let img = smooth(w, h, c, w * 7 + h);
             let m = mock(img.coded_channels(true) as usize);
-            let enc = encode(&img, &m, &EncodeOptions::default()).unwrap();
+            let enc = encode(&img, &m, &model_only()).unwrap();
             let dec = decode(&enc.bytes, &m, &DecodeOptions::default()).unwrap();
             assert_eq!(dec, img, "{w}×{h}×{c}");
         }
@@ -113,13 +122,13 @@ fn opaque_alpha_is_dropped_and_restored() {
     for p in img.pixels.chunks_exact_mut(4) {
         p[3] = 255;
     }
-    let enc = encode(&img, &mock(3), &EncodeOptions::default()).unwrap();
+    let enc = encode(&img, &mock(3), &model_only()).unwrap();
     assert_eq!(enc.header.coded_channels, 3);
     assert!(enc.header.opaque_alpha_dropped());
     assert_eq!(decode(&enc.bytes, &mock(3), &DecodeOptions::default()).unwrap(), img);
     let keep = EncodeOptions {
         drop_opaque_alpha: false,
-        ..Default::default()
+        ..model_only()
     };
     let enc4 = encode(&img, &mock(4), &keep).unwrap();
     assert_eq!(decode(&enc4.bytes, &mock(4), &DecodeOptions::default()).unwrap(), img);
@@ -130,10 +139,10 @@ fn opaque_alpha_is_dropped_and_restored() {
 fn wrong_model_is_refused() {
     let img = smooth(4, 4, 3, 2);
     assert!(matches!(
-        encode(&img, &mock(1), &EncodeOptions::default()),
+        encode(&img, &mock(1), &model_only()),
         Err(CodecError::ModelMismatch(_))
     ));
-    let enc = encode(&img, &mock(3), &EncodeOptions::default()).unwrap();
+    let enc = encode(&img, &mock(3), &model_only()).unwrap();
     let other = Mock { id: [9; 32], ..mock(3) };
     let e = decode(&enc.bytes, &other, &DecodeOptions::default()).unwrap_err();
     assert!(matches!(e, CodecError::ModelMismatch(_)), "{e}");
@@ -144,8 +153,8 @@ fn wrong_model_is_refused() {
 fn damaged_payload_never_decodes_silently() {
     let img = smooth(12, 9, 3, 3);
     let m = mock(3);
-    let enc = encode(&img, &m, &EncodeOptions::default()).unwrap();
-    for byte in crate::container::HEADER_LEN..enc.bytes.len() {
+    let enc = encode(&img, &m, &model_only()).unwrap();
+    for byte in enc.header.header_len()..enc.bytes.len() {
         for bit in [0, 3, 7] {
             let mut f = enc.bytes.clone();
             f[byte] ^= 1 << bit;
@@ -162,7 +171,7 @@ fn damaged_payload_never_decodes_silently() {
 #[test]
 fn limits_refuse_large_images() {
     let img = smooth(8, 8, 1, 4);
-    let enc = encode(&img, &mock(1), &EncodeOptions::default()).unwrap();
+    let enc = encode(&img, &mock(1), &model_only()).unwrap();
     let opts = DecodeOptions {
         limits: Limits {
             max_pixels: 63,
@@ -179,7 +188,7 @@ fn limits_refuse_large_images() {
 #[test]
 fn code_length_matches_model_bits() {
     let img = smooth(40, 30, 3, 5);
-    let enc = encode(&img, &mock(3), &EncodeOptions::default()).unwrap();
+    let enc = encode(&img, &mock(3), &model_only()).unwrap();
     let payload_bits = (enc.header.payload_len * 8) as f64;
     assert!(
         payload_bits <= enc.model_bits * 1.005 + 64.0,
@@ -187,4 +196,77 @@ fn code_length_matches_model_bits() {
         enc.model_bits
     );
     assert!(payload_bits >= enc.quantised_bits - 64.0);
+}
+
+/// Auto mode keeps the smaller stream: the classical one for a flat image, the model's for the
+/// noise the mock model predicts; both decode, the classical one with any model; version 1 files
+/// are still written (model only) and read.
+#[test]
+fn auto_mode_keeps_the_smaller_stream_and_every_version_decodes() {
+    use crate::container::Mode;
+    let flat = Image::new(40, 30, 3, vec![77; 40 * 30 * 3]).unwrap();
+    let m = mock(3);
+    let auto = encode(&flat, &m, &EncodeOptions::default()).unwrap();
+    assert_eq!(auto.header.mode, Mode::Classical);
+    let (model_len, classical_len) = auto.candidates;
+    assert!(classical_len.unwrap() < model_len.unwrap());
+    assert_eq!(
+        auto.header.header_len(),
+        auto.bytes.len() - classical_len.unwrap() as usize
+    );
+    let other = Mock { id: [9; 32], ..mock(3) };
+    assert_eq!(decode(&auto.bytes, &other, &DecodeOptions::default()).unwrap(), flat);
+    let noisy = smooth(40, 30, 3, 8);
+    let auto = encode(&noisy, &m, &EncodeOptions::default()).unwrap();
+    let (a, b) = auto.candidates;
+    assert_eq!(
+        auto.header.payload_len,
+        a.unwrap().min(b.unwrap()),
+        "the smaller is kept"
+    );
+    assert_eq!(auto.header.version, 2);
+    assert_eq!(decode(&auto.bytes, &m, &DecodeOptions::default()).unwrap(), noisy);
+    for img in [&flat, &noisy] {
+        let v1 = encode(
+            img,
+            &m,
+            &EncodeOptions {
+                version: 1,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!((v1.header.version, v1.header.mode), (1, Mode::Model));
+        assert_eq!(decode(&v1.bytes, &m, &DecodeOptions::default()).unwrap(), *img);
+        let c = encode(
+            img,
+            &m,
+            &EncodeOptions {
+                mode: ModeChoice::Classical,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.header.mode, Mode::Classical);
+        assert_eq!(decode(&c.bytes, &m, &DecodeOptions::default()).unwrap(), *img);
+        // A damaged classical payload is reported, never decoded silently.
+        for byte in c.header.header_len()..c.bytes.len() {
+            let mut f = c.bytes.clone();
+            f[byte] ^= 0x10;
+            match decode(&f, &m, &DecodeOptions::default()) {
+                Err(CodecError::Corrupt { .. }) => {}
+                Ok(dec) if dec == *img => {}
+                other => panic!("byte {byte}: {other:?}"),
+            }
+        }
+    }
+    assert!(encode(
+        &flat,
+        &m,
+        &EncodeOptions {
+            version: 3,
+            ..Default::default()
+        }
+    )
+    .is_err());
 }

@@ -36,7 +36,7 @@ pub trait ProbabilityModel: Sync {
 /// One sub-pixel at a time: `next` (the distribution), then `push` the value, repeated in
 /// coding order.
 pub trait SequentialModel {
-    fn next(&mut self) -> Dist<'_>;
+    fn next_dist(&mut self) -> Dist<'_>;
     fn push(&mut self, value: u8);
 }
 
@@ -74,8 +74,8 @@ impl ProbabilityModel for Engine {
 }
 
 impl SequentialModel for EngineSession<'_> {
-    fn next(&mut self) -> Dist<'_> {
-        EngineSession::next(self)
+    fn next_dist(&mut self) -> Dist<'_> {
+        EngineSession::next_dist(self)
     }
 
     fn push(&mut self, value: u8) {

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 
-use crate::container::{Header, Limits, FLAG_OPAQUE_ALPHA, HEADER_LEN};
+use crate::container::{Header, Limits, Mode, FLAG_OPAQUE_ALPHA};
 use crate::quantize::{quantize, TOTAL};
 
 fn header() -> impl Strategy<Value = Header> {
@@ -15,27 +15,46 @@ fn header() -> impl Strategy<Value = Header> {
         any::<[u8; 32]>(),
         any::<u32>(),
         0u64..64,
+        (0u8..4, 1u32..=4),
     )
-        .prop_map(|(channels, drop, levels, width, height, model_id, pixel_crc, words)| {
-            let drop = drop && channels % 2 == 0;
-            Header {
-                flags: if drop { FLAG_OPAQUE_ALPHA } else { 0 },
-                channels,
-                coded_channels: channels - u8::from(drop),
-                levels,
-                width,
-                height,
-                model_id,
-                pixel_crc,
-                payload_len: words * 4,
-            }
-        })
+        .prop_map(
+            |(channels, drop, levels, width, height, model_id, pixel_crc, words, (kind, index))| {
+                let drop = drop && channels % 2 == 0;
+                // kind 0: version 1; version 2 with 1: a built-in model, 2: a model by id, 3: classical.
+                let (version, mode, builtin, model_id, payload_len) = match kind {
+                    0 => (1, Mode::Model, None, model_id, words * 4),
+                    1 => (
+                        2,
+                        Mode::Model,
+                        Some(index),
+                        pixelrnn_model::defaults::builtin_id(index).unwrap(),
+                        words * 4 + 4,
+                    ),
+                    2 => (2, Mode::Model, None, model_id, words * 4 + 4),
+                    _ => (2, Mode::Classical, None, [0; 32], words * 3 + 1),
+                };
+                Header {
+                    version,
+                    mode,
+                    builtin,
+                    flags: if drop { FLAG_OPAQUE_ALPHA } else { 0 },
+                    channels,
+                    coded_channels: channels - u8::from(drop),
+                    levels,
+                    width,
+                    height,
+                    model_id,
+                    pixel_crc,
+                    payload_len,
+                }
+            },
+        )
 }
 
 proptest! {
     #[test]
     fn parse_after_write_is_identity(h in header(), fill in any::<u8>()) {
-        let mut f = h.to_bytes().to_vec();
+        let mut f = h.to_bytes();
         f.extend(std::iter::repeat_n(fill, h.payload_len as usize));
         let limits = Limits { max_pixels: u64::MAX, max_payload: u64::MAX };
         prop_assert_eq!(Header::parse(&f, &limits).unwrap(), h);
@@ -47,8 +66,9 @@ proptest! {
     }
 
     #[test]
-    fn single_byte_changes_in_the_header_are_rejected(h in header(), at in 0..HEADER_LEN, x in 1u8..=255) {
-        let mut f = h.to_bytes().to_vec();
+    fn single_byte_changes_in_the_header_are_rejected(h in header(), at in 0..1000usize, x in 1u8..=255) {
+        let mut f = h.to_bytes();
+        let at = at % f.len();
         f.extend(std::iter::repeat_n(0, h.payload_len as usize));
         f[at] ^= x;
         let limits = Limits { max_pixels: u64::MAX, max_payload: u64::MAX };

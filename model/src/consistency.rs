@@ -36,7 +36,7 @@ pub(crate) fn incremental_bits(e: &Engine, px: &[u8], w: usize, h: usize) -> Vec
     let mut s = e.session(w, h);
     let mut out = Vec::new();
     for &v in e.coding_order(px, w, h).iter() {
-        fingerprint(s.next(), &mut out);
+        fingerprint(s.next_dist(), &mut out);
         s.push(v);
     }
     assert!(s.done());

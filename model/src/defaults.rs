@@ -8,9 +8,13 @@
 //!   all-opaque alpha channel is not coded at all (see the codec), so most RGBA and grey+alpha
 //!   images use the RGB and grey models.
 
+use std::sync::OnceLock;
+
+use sha2::{Digest, Sha256};
+
 use crate::engine::Engine;
 use crate::error::{ModelError, Result};
-use crate::weights::Weights;
+use crate::weights::{ModelId, Weights};
 
 static RGB: &[u8] = include_bytes!("../defaults/rgb.safetensors");
 static GREY: &[u8] = include_bytes!("../defaults/grey.safetensors");
@@ -26,6 +30,34 @@ pub fn default_engine(channels: usize) -> Result<Engine> {
         4 => Engine::new(Weights::from_bytes(RGBA)?),
         _ => Err(ModelError::bad("channels", format!("{channels} (must be 1–4)"))),
     }
+}
+
+/// Every built-in model this build carries, by its permanent index (format version 2 names a
+/// built-in model by this index instead of its 32-byte id). An index is never reused: a new
+/// default gets the next index, and a build that no longer carries an old model still knows its
+/// id (so `--model` with that weight file works).
+const BUILTIN: [&[u8]; 4] = [GREY, GREY_ALPHA, RGB, RGBA];
+
+fn builtin_ids() -> &'static [ModelId] {
+    static IDS: OnceLock<Vec<ModelId>> = OnceLock::new();
+    IDS.get_or_init(|| BUILTIN.iter().map(|b| Sha256::digest(b).into()).collect())
+}
+
+/// The permanent index (1, 2, …) of the built-in model with this id.
+pub fn builtin_index(id: &ModelId) -> Option<u32> {
+    builtin_ids().iter().position(|b| b == id).map(|i| i as u32 + 1)
+}
+
+/// The id of built-in model `index` (None for an index this build does not know).
+pub fn builtin_id(index: u32) -> Option<ModelId> {
+    let i = (index as usize).checked_sub(1)?;
+    builtin_ids().get(i).copied()
+}
+
+/// Built-in model `index` as an engine.
+pub fn builtin_engine(index: u32) -> Option<Result<Engine>> {
+    let i = (index as usize).checked_sub(1)?;
+    BUILTIN.get(i).map(|b| Engine::new(Weights::from_bytes(b)?))
 }
 
 #[cfg(test)]
@@ -47,5 +79,18 @@ mod tests {
             assert_eq!(e.id(), ids[c - 1], "deterministic");
         }
         assert!(default_engine(0).is_err() && default_engine(5).is_err());
+    }
+
+    #[test]
+    fn builtin_indices_are_permanent() {
+        // Indices 1–4 are written into files: they must keep naming these models.
+        for (index, channels) in [(1, 1), (2, 2), (3, 3), (4, 4)] {
+            let id = default_engine(channels).unwrap().id();
+            assert_eq!(builtin_index(&id), Some(index));
+            assert_eq!(builtin_id(index), Some(id));
+            assert_eq!(builtin_engine(index).unwrap().unwrap().id(), id);
+        }
+        assert!(builtin_id(0).is_none() && builtin_id(5).is_none() && builtin_engine(9).is_none());
+        assert_eq!(builtin_index(&[0; 32]), None);
     }
 }

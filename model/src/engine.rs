@@ -177,7 +177,9 @@ impl Engine {
     }
 }
 
-/// An incremental session of either kind of model.
+/// An incremental session of either kind of model. (One exists per decode, so the size of the
+/// inline single-scale session does not matter.)
+#[allow(clippy::large_enum_variant)]
 pub enum EngineSession<'e> {
     Single(Session<'e>),
     Multi(Box<MultiSession<'e>>),
@@ -185,10 +187,10 @@ pub enum EngineSession<'e> {
 
 impl EngineSession<'_> {
     /// The distribution of the next sub-pixel in coding order.
-    pub fn next(&mut self) -> Dist<'_> {
+    pub fn next_dist(&mut self) -> Dist<'_> {
         match self {
-            EngineSession::Single(s) => s.next(),
-            EngineSession::Multi(s) => s.next(),
+            EngineSession::Single(s) => s.next_dist(),
+            EngineSession::Multi(s) => s.next_dist(),
         }
     }
 
@@ -203,7 +205,7 @@ impl EngineSession<'_> {
     /// The distribution of the next sub-pixel in coding order as `levels` probabilities (the
     /// mixture head's quantised ones), written into `probs`.
     pub fn distribution(&mut self, probs: &mut [f32]) {
-        self.next().probs_into(probs);
+        self.next_dist().probs_into(probs);
     }
 
     /// Records the value of the next sub-pixel in coding order and advances.

@@ -90,8 +90,7 @@ fn table() -> &'static [u32; ENTRIES] {
 /// NaN), 2^24 from 16 up.
 #[inline]
 pub fn logistic_cdf(t: f32) -> u32 {
-    // Comparisons written so that NaN goes to 0.
-    if !(t > -16.0) {
+    if t.is_nan() || t <= -16.0 {
         return 0;
     }
     if t >= 16.0 {
@@ -391,7 +390,7 @@ mod tests {
             let px: Vec<usize> = (0..3).map(|_| 100 + rng.below(50) as usize).collect();
             let mut mix = PixelMixture::new(layout, &p);
             let mut chain = 1.0f64;
-            let mut joint_terms = vec![0f64; 4];
+            let mut joint_terms = [0f64; 4];
             let pi = {
                 let m = p[..4].iter().cloned().fold(f32::MIN, f32::max) as f64;
                 let e: Vec<f64> = p[..4].iter().map(|&l| (l as f64 - m).exp()).collect();

@@ -254,10 +254,10 @@ impl<'e> MultiSession<'e> {
     }
 
     /// The distribution of the next coded sub-pixel.
-    pub fn next(&mut self) -> crate::dist::Dist<'_> {
+    pub fn next_dist(&mut self) -> crate::dist::Dist<'_> {
         match &mut self.full {
-            Some(s) => s.next(),
-            None => self.small.next(),
+            Some(s) => s.next_dist(),
+            None => self.small.next_dist(),
         }
     }
 

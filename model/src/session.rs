@@ -80,7 +80,7 @@ impl<'g> Session<'g> {
     }
 
     /// The distribution of the next sub-pixel.
-    pub fn next(&mut self) -> Dist<'_> {
+    pub fn next_dist(&mut self) -> Dist<'_> {
         assert!(!self.done(), "next() after the last sub-pixel");
         let (g, y, x, c) = (self.g, self.y, self.x, self.c);
         if !self.computed {
@@ -117,14 +117,14 @@ impl<'g> Session<'g> {
     /// The distribution of the next sub-pixel as `levels` probabilities (the mixture head's
     /// quantised ones), written into `probs`.
     pub fn distribution(&mut self, probs: &mut [f32]) {
-        self.next().probs_into(probs);
+        self.next_dist().probs_into(probs);
     }
 
     /// Records the value of the next sub-pixel and advances.
     pub fn push(&mut self, value: u8) {
         assert!(!self.done(), "push() after the last sub-pixel");
         if !self.computed {
-            self.next();
+            self.next_dist();
         }
         let v = (value as usize).min(self.g.levels - 1);
         if let (Some((mix, _)), Some(cdf)) = (&mut self.mix, &self.cdf) {

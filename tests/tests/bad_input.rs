@@ -1,12 +1,22 @@
 //! Damaged and mismatched files give typed errors, never a panic and never wrong pixels.
 
-use pixelrnn_codec::{decode, encode, CodecError, DecodeOptions, EncodeOptions, Limits, HEADER_LEN};
+use pixelrnn_codec::{decode, encode, CodecError, DecodeOptions, EncodeOptions, Header, Limits, ModeChoice};
 use pixelrnn_tests::{smooth_image, tiny_engine};
 
-fn sample() -> (Vec<u8>, pixelrnn_model::Engine) {
+/// A model-coded file of format `version` (1 or 2), and its model.
+fn sample_v(version: u8) -> (Vec<u8>, pixelrnn_model::Engine) {
     let e = tiny_engine(3, 1);
     let img = smooth_image(9, 7, 3, 1);
-    (encode(&img, &e, &EncodeOptions::default()).unwrap().bytes, e)
+    let opts = EncodeOptions {
+        version,
+        mode: ModeChoice::Model,
+        ..Default::default()
+    };
+    (encode(&img, &e, &opts).unwrap().bytes, e)
+}
+
+fn sample() -> (Vec<u8>, pixelrnn_model::Engine) {
+    sample_v(1)
 }
 
 fn dec(f: &[u8], e: &pixelrnn_model::Engine) -> Result<pixelrnn_codec::Image, CodecError> {
@@ -15,16 +25,25 @@ fn dec(f: &[u8], e: &pixelrnn_model::Engine) -> Result<pixelrnn_codec::Image, Co
 
 #[test]
 fn truncated_files_are_corrupt() {
-    let (f, e) = sample();
-    for n in [0, 1, 7, 8, 9, 40, HEADER_LEN - 1, HEADER_LEN, f.len() - 4, f.len() - 1] {
-        let err = dec(&f[..n], &e).unwrap_err();
-        assert!(matches!(err, CodecError::Corrupt { .. }), "{n} bytes: {err}");
+    for v in [1, 2] {
+        let (f, e) = sample_v(v);
+        let hl = Header::parse(&f, &Limits::default()).unwrap().header_len();
+        for n in [0, 1, 5, 7, 8, 9, 12, hl - 1, hl, f.len() - 4, f.len() - 1] {
+            let err = dec(&f[..n], &e).unwrap_err();
+            assert!(matches!(err, CodecError::Corrupt { .. }), "v{v} {n} bytes: {err}");
+        }
     }
 }
 
 #[test]
 fn flipped_bits_are_caught() {
-    let (f, e) = sample();
+    for v in [1, 2] {
+        flipped_bits_are_caught_in(v);
+    }
+}
+
+fn flipped_bits_are_caught_in(v: u8) {
+    let (f, e) = sample_v(v);
     let good = dec(&f, &e).unwrap();
     for i in 0..f.len() {
         let mut g = f.clone();
@@ -39,26 +58,30 @@ fn flipped_bits_are_caught() {
 
 #[test]
 fn wrong_magic_and_version() {
-    let (f, e) = sample();
-    let mut g = f.clone();
-    g[..8].copy_from_slice(b"\x89PNG\r\n\x1a\n");
-    assert!(dec(&g, &e).unwrap_err().to_string().contains("magic"));
-    let mut g = f.clone();
-    g[8] = 9;
-    let err = dec(&g, &e).unwrap_err();
-    assert!(
-        matches!(err, CodecError::Unsupported(_)) && err.to_string().contains("version 9"),
-        "{err}"
-    );
+    for (v, at) in [(1, 8), (2, 5)] {
+        let (f, e) = sample_v(v);
+        let mut g = f.clone();
+        g[..8].copy_from_slice(b"\x89PNG\r\n\x1a\n");
+        assert!(dec(&g, &e).unwrap_err().to_string().contains("magic"));
+        let mut g = f.clone();
+        g[at] = 9;
+        let err = dec(&g, &e).unwrap_err();
+        assert!(
+            matches!(err, CodecError::Unsupported(_)) && err.to_string().contains("version 9"),
+            "v{v}: {err}"
+        );
+    }
 }
 
 #[test]
 fn model_mismatch_is_reported() {
-    let (f, _) = sample();
-    let err = dec(&f, &tiny_engine(3, 2)).unwrap_err();
-    assert!(matches!(err, CodecError::ModelMismatch(_)), "{err}");
-    let err = dec(&f, &tiny_engine(1, 1)).unwrap_err();
-    assert!(matches!(err, CodecError::ModelMismatch(_)), "{err}");
+    for v in [1, 2] {
+        let (f, _) = sample_v(v);
+        let err = dec(&f, &tiny_engine(3, 2)).unwrap_err();
+        assert!(matches!(err, CodecError::ModelMismatch(_)), "{err}");
+        let err = dec(&f, &tiny_engine(1, 1)).unwrap_err();
+        assert!(matches!(err, CodecError::ModelMismatch(_)), "{err}");
+    }
 }
 
 #[test]

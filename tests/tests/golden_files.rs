@@ -75,7 +75,13 @@ fn bless() {
         for (li, (ln, c, opaque)) in LAYOUTS.iter().enumerate() {
             let img = image(*c, *opaque, (ai * 10 + li) as u64);
             let m = model(an, img.coded_channels(true) as usize);
-            let enc = encode(&img, &m, &EncodeOptions::default()).unwrap();
+            // The checked-in set is format version 1 (model coding), which must keep decoding.
+            let opts = EncodeOptions {
+                version: 1,
+                mode: pixelrnn_codec::ModeChoice::Model,
+                ..Default::default()
+            };
+            let enc = encode(&img, &m, &opts).unwrap();
             let name = format!("{an}-{ln}.prnn");
             std::fs::write(dir().join(&name), &enc.bytes).unwrap();
             sums.push_str(&format!("{}  {name}\n", sha(&img.pixels)));

@@ -1,6 +1,6 @@
 //! Exact round-trips through the real engine, thread-count independence and code length.
 
-use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Image};
+use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Image, ModeChoice};
 use pixelrnn_model::{Arch, Config, Engine};
 use pixelrnn_tests::{make_opaque, random_image, smooth_image, tiny_arch_engine, tiny_engine, tiny_multiscale_engine};
 
@@ -58,7 +58,11 @@ fn tall_image_wraps_every_ring_buffer_many_times() {
 fn payload_size_matches_model_likelihood() {
     let img = smooth_image(48, 40, 3, 11);
     let engine = tiny_engine(3, 5);
-    let enc = encode(&img, &engine, &EncodeOptions::default()).unwrap();
+    let opts = EncodeOptions {
+        mode: ModeChoice::Model,
+        ..Default::default()
+    };
+    let enc = encode(&img, &engine, &opts).unwrap();
     let bits = (enc.header.payload_len * 8) as f64;
     let nll = enc.model_bits;
     assert!(
@@ -149,6 +153,7 @@ fn gated_and_mixture_models_round_trip() {
                     let opts = EncodeOptions {
                         threads: 2,
                         drop_opaque_alpha: false,
+                        mode: ModeChoice::Model,
                         ..Default::default()
                     };
                     let enc = encode(&img, &engine, &opts).unwrap();

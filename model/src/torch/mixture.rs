@@ -17,7 +17,11 @@ pub fn nll(params: &Tensor, batch: &Tensor, layout: Layout, levels: usize, weigh
     for c in 0..layout.channels {
         let mut m = p.narrow(1, layout.mean(c) as i64, k);
         for e in 0..c {
-            m = m + p.narrow(1, layout.coeff(c, e) as i64, k).tanh() * x.narrow(1, e as i64, 1);
+            // Not `+=`: that would add in place into the narrowed view of the parameters.
+            #[allow(clippy::assign_op_pattern)]
+            {
+                m = m + p.narrow(1, layout.coeff(c, e) as i64, k).tanh() * x.narrow(1, e as i64, 1);
+            }
         }
         let ls = p
             .narrow(1, layout.log_scale(c) as i64, k)
