@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Image, Limits};
+use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Image, Limits, ModeChoice};
 use serde::Serialize;
 
 use crate::files;
@@ -35,6 +35,10 @@ pub struct BenchArgs {
     /// Skip cwebp and cjxl even when they are on PATH.
     #[arg(long)]
     pub no_external: bool,
+    /// auto (the smaller of the model's coding and the classical one, as `compress` does),
+    /// model, or classical.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "model", "classical"])]
+    pub mode: String,
 }
 
 #[derive(Serialize, Default, Clone)]
@@ -164,6 +168,11 @@ pub fn bench(rep: &Reporter, a: &BenchArgs) -> Result<()> {
             &EncodeOptions {
                 threads,
                 progress: Some(&progress),
+                mode: match a.mode.as_str() {
+                    "model" => ModeChoice::Model,
+                    "classical" => ModeChoice::Classical,
+                    _ => ModeChoice::Auto,
+                },
                 ..Default::default()
             },
         )?;

@@ -1,7 +1,12 @@
-//! The classical path of format version 2 (`FORMAT.md`): PNG's row filters (None, Sub, Up,
-//! Average, Paeth) and Brotli, for images a learned model codes badly (screenshots, diagrams,
-//! pixel art, flat synthetic images). The encoder keeps it when it is smaller than the model's
-//! stream, so no image costs more than its PNG beyond a few bytes of header.
+//! The classical path of format version 2 (`FORMAT.md`): a pixel transform (none, a palette of at
+//! most 256 colours, or WebP's subtract-green), PNG's row filters (None, Sub, Up, Average, Paeth)
+//! and Brotli, for images a learned model codes badly (screenshots, diagrams, pixel art, flat
+//! synthetic images). The encoder keeps it when it is smaller than the model's stream, so images
+//! cost about what their PNG does, or less, beyond a few bytes of header.
+//!
+//! The Brotli stream holds: the transform byte (0 none, 1 palette, 2 subtract-green); for the
+//! palette, its size − 1 and its colours (`channels` bytes each); then the filtered rows, each
+//! starting with its PNG filter byte (one byte per pixel for the palette, `channels` otherwise).
 
 use std::io::{Read, Write};
 
@@ -14,9 +19,14 @@ const UP: u8 = 2;
 const AVG: u8 = 3;
 const PAETH: u8 = 4;
 
-/// Brotli's densest settings: quality 11, a 16 MiB window.
+/// Brotli's densest settings: quality 11, a 16 MiB window; candidates are ranked at quality 9.
 const QUALITY: u32 = 11;
+const TRIAL_QUALITY: u32 = 9;
 const LGWIN: u32 = 24;
+/// Transforms.
+const DIRECT: u8 = 0;
+const PALETTE: u8 = 1;
+const SUBTRACT_GREEN: u8 = 2;
 
 #[inline]
 fn paeth(a: u8, b: u8, c: u8) -> u8 {
@@ -83,52 +93,84 @@ fn filter(pixels: &[u8], width: usize, height: usize, bpp: usize, adaptive: bool
     out
 }
 
-fn brotli(data: &[u8]) -> Vec<u8> {
+fn brotli(data: &[u8], quality: u32) -> Vec<u8> {
     let mut out = Vec::new();
     {
-        let mut w = brotli::CompressorWriter::new(&mut out, 1 << 16, QUALITY, LGWIN);
+        let mut w = brotli::CompressorWriter::new(&mut out, 1 << 16, quality, LGWIN);
         w.write_all(data).expect("writing to a Vec cannot fail");
     }
     out
 }
 
-/// The classical stream of an H×W×C raster: the smaller of the adaptively filtered and the
-/// unfiltered rows, Brotli-compressed.
-pub fn encode(pixels: &[u8], width: usize, height: usize, channels: usize) -> Vec<u8> {
-    let a = brotli(&filter(pixels, width, height, channels, true));
-    let b = brotli(&filter(pixels, width, height, channels, false));
-    if b.len() < a.len() {
-        b
-    } else {
-        a
+/// The palette of a raster (colours in order of first appearance) and its indices, when it has
+/// at most 256 colours.
+fn palette(pixels: &[u8], channels: usize) -> Option<(Vec<u8>, Vec<u8>)> {
+    let mut colours: Vec<&[u8]> = Vec::new();
+    let mut map = std::collections::HashMap::new();
+    let mut idx = Vec::with_capacity(pixels.len() / channels);
+    for p in pixels.chunks_exact(channels) {
+        let next = colours.len();
+        let i = *map.entry(p).or_insert(next);
+        if i == next {
+            if next == 256 {
+                return None;
+            }
+            colours.push(p);
+        }
+        idx.push(i as u8);
     }
+    Some((colours.concat(), idx))
 }
 
-/// Decodes a classical stream to the H×W×C raster; the size is known from the header, so the
-/// decompressor never produces more than that.
-pub fn decode(payload: &[u8], width: usize, height: usize, channels: usize) -> Result<Vec<u8>> {
-    let stride = width * channels;
-    let want = height * (stride + 1);
-    let mut filtered = Vec::with_capacity(want);
-    let mut r = brotli::Decompressor::new(payload, 1 << 16).take(want as u64 + 1);
-    r.read_to_end(&mut filtered).map_err(|e| {
-        CodecError::corrupt(
-            "classical payload",
-            "a complete Brotli stream",
-            format!("{e} (the file is damaged or truncated)"),
-        )
-    })?;
-    if filtered.len() != want {
-        return Err(CodecError::corrupt(
-            "classical payload",
-            format!("{want} bytes of filtered rows"),
-            format!(
-                "{}{} bytes (the file is damaged or truncated)",
-                filtered.len(),
-                if filtered.len() > want { "+" } else { "" }
-            ),
-        ));
+/// WebP's subtract-green: R − G and B − G (mod 256) for 3- and 4-channel rasters.
+fn subtract_green(pixels: &[u8], channels: usize, sign: i8) -> Vec<u8> {
+    let mut out = pixels.to_vec();
+    for p in out.chunks_exact_mut(channels) {
+        let g = p[1];
+        let d = |v: u8| if sign < 0 { v.wrapping_sub(g) } else { v.wrapping_add(g) };
+        p[0] = d(p[0]);
+        p[2] = d(p[2]);
     }
+    out
+}
+
+/// The classical stream of an H×W×C raster: every transform that applies, each with adaptive and
+/// with no filtering, ranked at a fast Brotli quality; the best is compressed at the densest.
+pub fn encode(pixels: &[u8], width: usize, height: usize, channels: usize) -> Vec<u8> {
+    let mut candidates: Vec<Vec<u8>> = Vec::new();
+    for adaptive in [true, false] {
+        let mut direct = vec![DIRECT];
+        direct.extend(filter(pixels, width, height, channels, adaptive));
+        candidates.push(direct);
+        if channels >= 3 {
+            let mut sg = vec![SUBTRACT_GREEN];
+            sg.extend(filter(
+                &subtract_green(pixels, channels, -1),
+                width,
+                height,
+                channels,
+                adaptive,
+            ));
+            candidates.push(sg);
+        }
+    }
+    if let Some((colours, idx)) = palette(pixels, channels) {
+        for adaptive in [true, false] {
+            let mut pal = vec![PALETTE, (colours.len() / channels - 1) as u8];
+            pal.extend_from_slice(&colours);
+            pal.extend(filter(&idx, width, height, 1, adaptive));
+            candidates.push(pal);
+        }
+    }
+    let best = candidates
+        .iter()
+        .min_by_key(|c| brotli(c, TRIAL_QUALITY).len())
+        .expect("at least the direct transform");
+    brotli(best, QUALITY)
+}
+
+/// Reverses PNG filtering in place: `filtered` holds `height` rows of `1 + stride` bytes.
+fn unfilter(filtered: &[u8], height: usize, stride: usize, bpp: usize) -> Result<Vec<u8>> {
     let mut out = vec![0u8; height * stride];
     for y in 0..height {
         let f = filtered[y * (stride + 1)];
@@ -144,9 +186,9 @@ pub fn decode(payload: &[u8], width: usize, height: usize, channels: usize) -> R
         let prev: &[u8] = if y > 0 { &done[(y - 1) * stride..] } else { &[] };
         let row = &mut rest[..stride];
         for i in 0..stride {
-            let a = if i >= channels { row[i - channels] } else { 0 };
+            let a = if i >= bpp { row[i - bpp] } else { 0 };
             let b = if y > 0 { prev[i] } else { 0 };
-            let c = if y > 0 && i >= channels { prev[i - channels] } else { 0 };
+            let c = if y > 0 && i >= bpp { prev[i - bpp] } else { 0 };
             let p = match f {
                 SUB => a,
                 UP => b,
@@ -158,6 +200,56 @@ pub fn decode(payload: &[u8], width: usize, height: usize, channels: usize) -> R
         }
     }
     Ok(out)
+}
+
+fn damaged(what: String) -> CodecError {
+    CodecError::corrupt(
+        "classical payload",
+        "a complete stream",
+        format!("{what} (the file is damaged or truncated)"),
+    )
+}
+
+/// Decodes a classical stream to the H×W×C raster; the size is known from the header, so the
+/// decompressor never produces more than the largest stream of that size.
+pub fn decode(payload: &[u8], width: usize, height: usize, channels: usize) -> Result<Vec<u8>> {
+    let most = 2 + 256 * channels + height * (width * channels + 1);
+    let mut data = Vec::with_capacity(most.min(1 << 24));
+    let mut r = brotli::Decompressor::new(payload, 1 << 16).take(most as u64 + 1);
+    r.read_to_end(&mut data).map_err(|e| damaged(e.to_string()))?;
+    let (&transform, rest) = data.split_first().ok_or_else(|| damaged("no data".into()))?;
+    let rows = |bpp: usize, rows: &[u8]| -> Result<Vec<u8>> {
+        let want = height * (width * bpp + 1);
+        if rows.len() != want {
+            return Err(damaged(format!(
+                "{} bytes of filtered rows, {want} expected",
+                rows.len()
+            )));
+        }
+        unfilter(rows, height, width * bpp, bpp)
+    };
+    match transform {
+        DIRECT => rows(channels, rest),
+        SUBTRACT_GREEN if channels >= 3 => Ok(subtract_green(&rows(channels, rest)?, channels, 1)),
+        PALETTE => {
+            let (&n1, rest) = rest.split_first().ok_or_else(|| damaged("no palette size".into()))?;
+            let n = n1 as usize + 1;
+            if rest.len() < n * channels {
+                return Err(damaged("a short palette".into()));
+            }
+            let (colours, rest) = rest.split_at(n * channels);
+            let idx = rows(1, rest)?;
+            let mut out = Vec::with_capacity(idx.len() * channels);
+            for &i in &idx {
+                if i as usize >= n {
+                    return Err(damaged(format!("palette index {i} of {n} colours")));
+                }
+                out.extend_from_slice(&colours[i as usize * channels..][..channels]);
+            }
+            Ok(out)
+        }
+        t => Err(damaged(format!("transform {t}"))),
+    }
 }
 
 #[cfg(test)]
@@ -174,6 +266,30 @@ mod tests {
             assert!(decode(&enc[..enc.len() / 2], w, h, c).is_err(), "truncation is caught");
         }
         assert!(decode(b"not brotli at all", 3, 3, 3).is_err());
+    }
+
+    #[test]
+    fn every_transform_round_trips() {
+        // Few colours (palette), smooth colour (subtract-green), noise (direct).
+        let (w, h) = (23, 11);
+        let few: Vec<u8> = (0..w * h)
+            .flat_map(|i| [[10u8, 20, 30, 255], [200, 5, 5, 0]][i % 7 / 4])
+            .collect();
+        let smooth: Vec<u8> = (0..w * h)
+            .flat_map(|i| [(i % w * 9) as u8, (i / w * 20) as u8, (i % w * 9 + 3) as u8])
+            .collect();
+        let noise: Vec<u8> = (0..w * h * 2)
+            .map(|i| ((i as u64 * 2_654_435_761) >> 13) as u8)
+            .collect();
+        for (px, c) in [(few, 4), (smooth, 3), (noise, 2)] {
+            let enc = encode(&px, w, h, c);
+            assert_eq!(decode(&enc, w, h, c).unwrap(), px, "{c} channels");
+        }
+        let many: Vec<u8> = (0..300usize)
+            .flat_map(|j| [(j % 256) as u8, (j / 256) as u8, 7])
+            .collect();
+        assert!(palette(&many, 3).is_none(), "over 256 colours");
+        assert_eq!(decode(&encode(&many, 30, 10, 3), 30, 10, 3).unwrap(), many);
     }
 
     #[test]

@@ -168,7 +168,7 @@ fn golden_v2() {
         [
             "e326b6e0a0181a46fe297beeb6c5bcdfffe94b125e821d9588e2a129b69edf4e",
             "973fe1a0bf3f12e8199d6975020bc6e5fe4382d62f671fa4b8c2dfed3defbe09",
-            "afcf4c68ef384c77219a5ef6cc77be49b0140790b0e6a2546da431c541fcc50c",
+            "6951cc21d11589f680789d5c81726c3bcb8661ad77d9c81965cd56029778eb7e",
         ]
     );
 }
