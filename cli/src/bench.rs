@@ -61,6 +61,9 @@ pub struct Row {
     /// Payload bytes of the model's coding and of the classical one.
     pub model_payload_bytes: Option<u64>,
     pub classical_payload_bytes: Option<u64>,
+    /// The adaptive coding's payload bytes and what the expert alone would have cost (bits).
+    pub adaptive_payload_bytes: Option<u64>,
+    pub expert_bits: Option<f64>,
 }
 
 impl Row {
@@ -200,6 +203,8 @@ pub fn bench(rep: &Reporter, a: &BenchArgs) -> Result<()> {
             mode: crate::report::mode_name(enc.header.mode),
             model_payload_bytes: enc.candidates.0,
             classical_payload_bytes: enc.candidates.1,
+            adaptive_payload_bytes: enc.adapt.map(|a| a.1),
+            expert_bits: enc.adapt.map(|a| a.0.expert_bits),
             ..Default::default()
         };
         if webp {
@@ -275,13 +280,17 @@ fn totals(rows: &[Row]) -> Row {
         encode_s: rows.iter().map(|r| r.encode_s).sum(),
         decode_s: rows.iter().map(|r| r.decode_s).sum(),
         verified: rows.iter().all(|r| r.verified),
+        model_payload_bytes: sum(&|r| r.model_payload_bytes),
+        classical_payload_bytes: sum(&|r| r.classical_payload_bytes),
+        adaptive_payload_bytes: sum(&|r| r.adaptive_payload_bytes),
+        expert_bits: rows.iter().map(|r| r.expert_bits).sum(),
         ..Default::default()
     }
 }
 
 fn markdown(rows: &[Row], total: &Row) -> String {
     let mut s = String::from(
-        "| image | size | pixelrnn bits/dim | coding | model NLL | gap | PNG | WebP | JPEG XL | encode s | decode s |\n|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| image | size | pixelrnn bits/dim | coding | model NLL | model coded | + adaptive | expert alone | classical | PNG | WebP | JPEG XL | encode s | decode s |\n|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let opt = |r: &Row, b: Option<u64>| b.map_or("–".to_string(), |b| format!("{:.3}", r.bpd(b)));
     for r in rows.iter().chain(std::iter::once(total)) {
@@ -297,14 +306,18 @@ fn markdown(rows: &[Row], total: &Row) -> String {
         } else {
             format!("{} classical", rows.iter().filter(|r| r.mode == "classical").count())
         };
+        let bits = |b: Option<f64>| b.map_or("–".to_string(), |b| format!("{:.3}", b / r.subpixels as f64));
         s.push_str(&format!(
-            "| {} | {} | {:.3} | {} | {:.3} | {:+.2}% | {:.3} | {} | {} | {:.1} | {:.1} |\n",
+            "| {} | {} | {:.3} | {} | {:.3} | {} | {} | {} | {} | {:.3} | {} | {} | {:.1} | {:.1} |\n",
             r.image,
             size,
             ours,
             mode,
             nll,
-            100.0 * (ours / nll - 1.0),
+            opt(r, r.model_payload_bytes),
+            opt(r, r.adaptive_payload_bytes),
+            bits(r.expert_bits),
+            opt(r, r.classical_payload_bytes),
             r.bpd(r.png_bytes),
             opt(r, r.webp_bytes),
             opt(r, r.jxl_bytes),

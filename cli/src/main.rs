@@ -97,6 +97,10 @@ struct CompressArgs {
     /// row filters and Brotli: fast, needs no model to decode).
     #[arg(long, default_value = "auto", value_parser = ["auto", "model", "classical"])]
     mode: String,
+    /// Do not try the adaptive coding (the model mixed with an expert that learns from the
+    /// image as it is coded; kept only when smaller).
+    #[arg(long)]
+    no_adapt: bool,
     /// Format version to write: 2, or 1 for readers older than this pixelrnn (model coding only).
     #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=2))]
     format_version: u8,
@@ -201,6 +205,7 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
         drop_opaque_alpha: !a.keep_alpha,
         progress: Some(&progress),
         version: a.format_version,
+        adapt: !a.no_adapt,
         mode: match a.mode.as_str() {
             "model" => ModeChoice::Model,
             "classical" => ModeChoice::Classical,

@@ -88,6 +88,7 @@ struct Info<'a> {
     opaque_alpha_dropped: bool,
     levels: u16,
     mode: &'static str,
+    adaptive: bool,
     model_id: Option<String>,
     model: Option<String>,
     pixel_crc32: String,
@@ -195,6 +196,7 @@ impl Reporter {
             opaque_alpha_dropped: h.opaque_alpha_dropped(),
             levels: h.levels,
             mode: mode_name(h.mode),
+            adaptive: h.adaptive(),
             model_id: (h.mode == Mode::Model).then(|| h.model_hex()),
             model: builtin,
             pixel_crc32: format!("{:08x}", h.pixel_crc),
@@ -219,6 +221,9 @@ impl Reporter {
             }
         );
         println!("  levels           {}", i.levels);
+        if i.adaptive {
+            println!("  coding           model mixed with an adaptive expert");
+        }
         match &i.model_id {
             Some(id) => println!(
                 "  model            {id}{}",

@@ -14,6 +14,9 @@ pub const VERSION: u8 = 2;
 pub const HEADER_LEN: usize = 80;
 /// Flag bit 0: an all-255 alpha channel was dropped before coding.
 pub const FLAG_OPAQUE_ALPHA: u8 = 1;
+/// Flag bit 3 (version 2, model coding): the model's distributions were mixed with the adaptive
+/// expert ([`crate::adapt`]).
+pub const FLAG_ADAPTIVE: u8 = 8;
 
 /// Size limits a decoder checks before allocating (in the manner of image-png's `Limits`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +83,11 @@ impl Header {
 
     pub fn opaque_alpha_dropped(&self) -> bool {
         self.flags & FLAG_OPAQUE_ALPHA != 0
+    }
+
+    /// Whether the payload was coded adaptively.
+    pub fn adaptive(&self) -> bool {
+        self.flags & FLAG_ADAPTIVE != 0
     }
 
     /// The header bytes, CRC included, in the header's version.

@@ -4,7 +4,8 @@ use constriction::stream::queue::{DefaultRangeDecoder, DefaultRangeEncoder};
 use constriction::stream::{Decode, Encode};
 use pixelrnn_model::{id_hex, Dist};
 
-use crate::container::{Header, Limits, Mode, FLAG_OPAQUE_ALPHA, VERSION};
+use crate::adapt::{AdaptStats, Adapter};
+use crate::container::{Header, Limits, Mode, FLAG_ADAPTIVE, FLAG_OPAQUE_ALPHA, VERSION};
 use crate::error::{CodecError, Result};
 use crate::image::Image;
 use crate::model::ProbabilityModel;
@@ -35,6 +36,8 @@ pub struct EncodeOptions<'a> {
     /// Format version to write (1 or 2).
     pub version: u8,
     pub mode: ModeChoice,
+    /// Version 2: also code with the adaptive mixture ([`crate::adapt`]) and keep it when smaller.
+    pub adapt: bool,
 }
 
 impl Default for EncodeOptions<'_> {
@@ -45,6 +48,7 @@ impl Default for EncodeOptions<'_> {
             progress: None,
             version: VERSION,
             mode: ModeChoice::Auto,
+            adapt: true,
         }
     }
 }
@@ -66,8 +70,11 @@ pub struct Encoded {
     pub model_bits: f64,
     /// Σ −log2 of the quantised probabilities (what an ideal coder would spend).
     pub quantised_bits: f64,
-    /// Payload bytes of each path tried: (model, classical); None where not tried.
+    /// Payload bytes of each path tried: (model without adaptation, classical); None where not
+    /// tried ([`Encoded::adapt`] has the adaptive one).
     pub candidates: (Option<u64>, Option<u64>),
+    /// The adaptive coding's statistics and payload bytes, when it ran (whether or not kept).
+    pub adapt: Option<(AdaptStats, u64)>,
 }
 
 /// How often progress is reported, in sub-pixels.
@@ -132,6 +139,7 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
                 model_bits,
                 quantised_bits,
                 candidates,
+                adapt: best.as_ref().and_then(|b| b.adapt),
             });
         } else if let Some(b) = best.as_mut() {
             b.candidates = candidates;
@@ -174,9 +182,28 @@ fn encode_model(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOption
     let mut enc = DefaultRangeEncoder::new();
     let mut cdf = Vec::with_capacity(model.levels() + 1);
     let (mut i, mut model_bits, mut quantised_bits) = (0usize, 0f64, 0f64);
+    // The adaptive coding runs beside the plain one (the network dominates the cost); the
+    // smaller stream is kept.
+    let levels = model.levels();
+    let mut adaptive = (opts.version >= 2 && opts.adapt && model.raster_order()).then(|| {
+        (
+            Adapter::new(width, height, coded_channels as usize, levels),
+            DefaultRangeEncoder::new(),
+            vec![0f32; levels],
+            vec![0f32; levels],
+            Vec::with_capacity(levels + 1),
+        )
+    });
     let mut sink = |dist: Dist<'_>, v: u8| -> Result<()> {
         let v = v as usize;
         let coder = |e| CodecError::BadParameter(format!("range coder: {e}"));
+        if let Some((a, enc2, tab, mixed, cdf2)) = adaptive.as_mut() {
+            dist.probs_into(tab);
+            a.mix(tab, mixed);
+            quantize(mixed, cdf2);
+            enc2.encode_symbol(v, Cdf(cdf2)).map_err(coder)?;
+            a.update(v);
+        }
         match dist {
             Dist::Probs(probs) => {
                 quantize(probs, &mut cdf);
@@ -205,14 +232,26 @@ fn encode_model(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOption
             coded.len()
         )));
     }
-    let words = enc
+    let mut words = enc
         .into_compressed()
         .map_err(|e| CodecError::BadParameter(format!("range coder: {e:?}")))?;
+    let plain_len = words.len() as u64 * 4;
+    let mut adapt_stats = None;
+    let mut adapted = false;
+    if let Some((a, enc2, ..)) = adaptive {
+        let w2 = enc2
+            .into_compressed()
+            .map_err(|e| CodecError::BadParameter(format!("range coder: {e:?}")))?;
+        adapt_stats = Some((a.stats, w2.len() as u64 * 4));
+        if w2.len() < words.len() {
+            (words, adapted) = (w2, true);
+        }
+    }
     let header = Header {
         version: opts.version,
         mode: Mode::Model,
         builtin: pixelrnn_model::defaults::builtin_index(&model.id()),
-        flags: if dropped { FLAG_OPAQUE_ALPHA } else { 0 },
+        flags: if dropped { FLAG_OPAQUE_ALPHA } else { 0 } | if adapted { FLAG_ADAPTIVE } else { 0 },
         channels: image.channels,
         coded_channels,
         levels: model.levels() as u16,
@@ -222,7 +261,6 @@ fn encode_model(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOption
         pixel_crc: image.crc(),
         payload_len: words.len() as u64 * 4,
     };
-    let header_payload = header.payload_len;
     let mut bytes = header.to_bytes();
     bytes.reserve(words.len() * 4);
     for w in &words {
@@ -236,7 +274,8 @@ fn encode_model(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOption
         header,
         model_bits,
         quantised_bits,
-        candidates: (Some(header_payload), None),
+        candidates: (Some(plain_len), None),
+        adapt: adapt_stats,
     })
 }
 
@@ -279,13 +318,35 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
     let mut seq = model.sequential(w, hgt);
     let mut cdf = Vec::with_capacity(model.levels() + 1);
     let mut coded = Vec::with_capacity(total as usize);
+    let levels = model.levels();
+    if h.adaptive() && !model.raster_order() {
+        return Err(CodecError::corrupt(
+            "flags",
+            "no adaptive coding with a model that codes out of raster order",
+            "the adaptive flag",
+        ));
+    }
+    let mut adaptive = h.adaptive().then(|| {
+        (
+            Adapter::new(w, hgt, h.coded_channels as usize, levels),
+            vec![0f32; levels],
+            vec![0f32; levels],
+        )
+    });
     for i in 0..total {
-        let got = match seq.next_dist() {
-            Dist::Probs(probs) => {
+        let d = seq.next_dist();
+        let got = match (&mut adaptive, d) {
+            (Some((a, tab, mixed)), d) => {
+                d.probs_into(tab);
+                a.mix(tab, mixed);
+                quantize(mixed, &mut cdf);
+                dec.decode_symbol(Cdf(&cdf))
+            }
+            (None, Dist::Probs(probs)) => {
                 quantize(probs, &mut cdf);
                 dec.decode_symbol(Cdf(&cdf))
             }
-            Dist::Mixture(m) => dec.decode_symbol(Lazy(m)),
+            (None, Dist::Mixture(m)) => dec.decode_symbol(Lazy(m)),
         };
         let v = got.map_err(|_| {
             CodecError::corrupt(
@@ -294,6 +355,9 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
                 format!("invalid data at sub-pixel {i}"),
             )
         })?;
+        if let Some((a, ..)) = adaptive.as_mut() {
+            a.update(v);
+        }
         seq.push(v as u8);
         coded.push(v as u8);
         if let Some(p) = opts.progress {

@@ -1,6 +1,7 @@
 //! pixelrnn-codec: the `.prnn` container (see `FORMAT.md`), probability quantisation, range
 //! coding with constriction, and the encoder/decoder drivers. No libtorch, ever.
 
+pub mod adapt;
 pub mod classical;
 pub mod container;
 pub mod driver;

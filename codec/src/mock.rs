@@ -84,6 +84,7 @@ impl SequentialModel for MockSeq {
 fn model_only() -> EncodeOptions<'static> {
     EncodeOptions {
         mode: ModeChoice::Model,
+        adapt: false,
         ..Default::default()
     }
 }
@@ -219,10 +220,11 @@ fn auto_mode_keeps_the_smaller_stream_and_every_version_decodes() {
     let noisy = smooth(40, 30, 3, 8);
     let auto = encode(&noisy, &m, &EncodeOptions::default()).unwrap();
     let (a, b) = auto.candidates;
+    let adaptive = auto.adapt.unwrap().1;
     assert_eq!(
         auto.header.payload_len,
-        a.unwrap().min(b.unwrap()),
-        "the smaller is kept"
+        a.unwrap().min(b.unwrap()).min(adaptive),
+        "the smallest is kept"
     );
     assert_eq!(auto.header.version, 2);
     assert_eq!(decode(&auto.bytes, &m, &DecodeOptions::default()).unwrap(), noisy);
@@ -269,4 +271,38 @@ fn auto_mode_keeps_the_smaller_stream_and_every_version_decodes() {
         }
     )
     .is_err());
+}
+
+/// The adaptive coding: a gradient the mock model predicts badly codes much smaller with it, the
+/// header says so, and it decodes; damage is still caught; with adaptation off the flag is clear.
+#[test]
+fn adaptive_coding_round_trips_and_is_kept_when_smaller() {
+    let (w, h) = (48, 32);
+    let px: Vec<u8> = (0..w * h * 3)
+        .map(|i| ((i % (w * 3)) / 3 * 5 + (i / (w * 3)) * 3 + (i % 3) * 20) as u8)
+        .collect();
+    let img = Image::new(w as u32, h as u32, 3, px).unwrap();
+    let m = mock(3);
+    let opts = EncodeOptions {
+        mode: ModeChoice::Model,
+        ..Default::default()
+    };
+    let enc = encode(&img, &m, &opts).unwrap();
+    let (stats, adaptive_len) = enc.adapt.unwrap();
+    assert!(enc.header.adaptive(), "{stats:?}");
+    assert_eq!(enc.header.payload_len, adaptive_len);
+    assert!(stats.mixed_bits < 0.5 * stats.model_bits, "{stats:?}");
+    assert_eq!(decode(&enc.bytes, &m, &DecodeOptions::default()).unwrap(), img);
+    for byte in (enc.header.header_len()..enc.bytes.len()).step_by(3) {
+        let mut f = enc.bytes.clone();
+        f[byte] ^= 0x21;
+        match decode(&f, &m, &DecodeOptions::default()) {
+            Err(CodecError::Corrupt { .. }) => {}
+            Ok(dec) if dec == img => {}
+            other => panic!("byte {byte}: {other:?}"),
+        }
+    }
+    let plain = encode(&img, &m, &model_only()).unwrap();
+    assert!(!plain.header.adaptive() && plain.adapt.is_none());
+    assert!(plain.bytes.len() > enc.bytes.len());
 }

@@ -31,6 +31,10 @@ pub trait ProbabilityModel: Sync {
     fn raster(&self, coded: Vec<u8>, _width: usize, _height: usize) -> Vec<u8> {
         coded
     }
+    /// Whether the coding order is the raster order (the adaptive coding needs it).
+    fn raster_order(&self) -> bool {
+        true
+    }
 }
 
 /// One sub-pixel at a time: `next` (the distribution), then `push` the value, repeated in
@@ -70,6 +74,10 @@ impl ProbabilityModel for Engine {
 
     fn raster(&self, coded: Vec<u8>, width: usize, height: usize) -> Vec<u8> {
         Engine::raster(self, coded, width, height)
+    }
+
+    fn raster_order(&self) -> bool {
+        self.config().multiscale.is_none()
     }
 }
 

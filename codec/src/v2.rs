@@ -5,10 +5,11 @@
 use byteorder::{ByteOrder, LittleEndian as LE};
 use pixelrnn_model::defaults::builtin_id;
 
-use crate::container::{Header, Limits, Mode, FLAG_OPAQUE_ALPHA, MAGIC};
+use crate::container::{Header, Limits, Mode, FLAG_ADAPTIVE, FLAG_OPAQUE_ALPHA, MAGIC};
 use crate::error::{CodecError, Result};
 
-/// Flag bits 1–2: the mode (0 model, 1 classical). Bits 3–7 are reserved (zero).
+/// Flag bits 1–2: the mode (0 model, 1 classical). Bit 3: adaptive coding. Bits 4–7 are
+/// reserved (zero).
 const MODE_SHIFT: u8 = 1;
 const MODE_MASK: u8 = 0b110;
 /// Model reference tags.
@@ -59,7 +60,7 @@ impl Header {
             Mode::Model => 0,
             Mode::Classical => 1,
         };
-        b.push((self.flags & FLAG_OPAQUE_ALPHA) | (mode << MODE_SHIFT));
+        b.push((self.flags & (FLAG_OPAQUE_ALPHA | FLAG_ADAPTIVE)) | (mode << MODE_SHIFT));
         b.push(self.channels | (self.coded_channels << 4));
         b.push((self.levels - 1) as u8);
         put_varint(&mut b, self.width);
@@ -128,9 +129,9 @@ impl Header {
         if !tag_ok {
             return Err(CodecError::corrupt("model reference", "tag 0, 1 or 2", tag));
         }
-        if flags & !(FLAG_OPAQUE_ALPHA | MODE_MASK) != 0 {
+        if flags & !(FLAG_OPAQUE_ALPHA | MODE_MASK | FLAG_ADAPTIVE) != 0 {
             return Err(CodecError::Unsupported(format!(
-                "flags {flags:#04x} (this build knows bits 0–2; a newer pixelrnn may read the file)"
+                "flags {flags:#04x} (this build knows bits 0–3; a newer pixelrnn may read the file)"
             )));
         }
         let mode = match (flags & MODE_MASK) >> MODE_SHIFT {
@@ -142,6 +143,13 @@ impl Header {
                 )))
             }
         };
+        if mode == Mode::Classical && flags & FLAG_ADAPTIVE != 0 {
+            return Err(CodecError::corrupt(
+                "flags",
+                "adaptive coding only with a model",
+                "both",
+            ));
+        }
         if (mode == Mode::Classical) != (tag == TAG_NONE) {
             return Err(CodecError::corrupt(
                 "model reference",
@@ -159,7 +167,7 @@ impl Header {
             version: 2,
             mode,
             builtin,
-            flags: flags & FLAG_OPAQUE_ALPHA,
+            flags: flags & (FLAG_OPAQUE_ALPHA | FLAG_ADAPTIVE),
             channels: layout & 0x0f,
             coded_channels: layout >> 4,
             levels,

@@ -13,10 +13,20 @@ fn sha(b: &[u8]) -> String {
 /// The SHA-256 of the format version 1 file (model coding) of a seeded image: version 1 writing
 /// must never change. [`golden_v2`] pins version 2.
 fn golden(engine: &Engine, w: u32, h: u32, c: u8, seed: u64) -> String {
-    golden_with(engine, w, h, c, seed, 1, ModeChoice::Model)
+    golden_with(engine, w, h, c, seed, 1, ModeChoice::Model, false)
 }
 
-fn golden_with(engine: &Engine, w: u32, h: u32, c: u8, seed: u64, version: u8, mode: ModeChoice) -> String {
+#[allow(clippy::too_many_arguments)]
+fn golden_with(
+    engine: &Engine,
+    w: u32,
+    h: u32,
+    c: u8,
+    seed: u64,
+    version: u8,
+    mode: ModeChoice,
+    adapt: bool,
+) -> String {
     let img = smooth_image(w, h, c, seed);
     let mut shas = Vec::new();
     for threads in [1, 3] {
@@ -27,10 +37,16 @@ fn golden_with(engine: &Engine, w: u32, h: u32, c: u8, seed: u64, version: u8, m
                 threads,
                 version,
                 mode,
+                adapt,
                 ..Default::default()
             },
         )
         .unwrap();
+        assert_eq!(
+            enc.header.adaptive(),
+            adapt,
+            "the adaptive stream is kept when asked for here"
+        );
         assert_eq!(decode(&enc.bytes, engine, &DecodeOptions::default()).unwrap(), img);
         shas.push(sha(&enc.bytes));
     }
@@ -150,16 +166,20 @@ fn golden_seeded_gated_and_mixture() {
     );
 }
 
-/// Format version 2: the compact header with a built-in model's index, a model named by id, and
-/// the classical coding.
+/// Format version 2: the compact header with a built-in model's index, a model named by id, the
+/// classical coding, and the adaptive coding (with a softmax and a mixture-head model; the test
+/// checks that the adaptive stream was the one kept).
 #[test]
 fn golden_v2() {
     let builtin = default_engine(1).unwrap();
     let seeded = Engine::random(&Config::pixel_cnn(3, 8, 2, 16), 2024).unwrap();
+    let mixture = Engine::random(&Config::pixel_cnn(3, 6, 2, 12).with_mixture(5), 2026).unwrap();
     let got = [
-        golden_with(&builtin, 11, 7, 1, 6, 2, ModeChoice::Model),
-        golden_with(&seeded, 19, 13, 3, 1, 2, ModeChoice::Model),
-        golden_with(&seeded, 19, 13, 3, 1, 2, ModeChoice::Classical),
+        golden_with(&builtin, 11, 7, 1, 6, 2, ModeChoice::Model, false),
+        golden_with(&seeded, 19, 13, 3, 1, 2, ModeChoice::Model, false),
+        golden_with(&seeded, 19, 13, 3, 1, 2, ModeChoice::Classical, false),
+        golden_with(&builtin, 48, 40, 1, 7, 2, ModeChoice::Model, true),
+        golden_with(&mixture, 40, 30, 3, 8, 2, ModeChoice::Model, true),
     ];
     // The classical file's bytes depend on the Brotli encoder (pinned by Cargo.lock); any
     // conforming Brotli decoder reads it.
@@ -169,6 +189,8 @@ fn golden_v2() {
             "e326b6e0a0181a46fe297beeb6c5bcdfffe94b125e821d9588e2a129b69edf4e",
             "973fe1a0bf3f12e8199d6975020bc6e5fe4382d62f671fa4b8c2dfed3defbe09",
             "6951cc21d11589f680789d5c81726c3bcb8661ad77d9c81965cd56029778eb7e",
+            "65f803999c493e95d886205f7daff1c90156937a9ae3f4f44481a4bbbc5b76d8",
+            "a5d88cae11b4e92830b07b037ae646fb68f5a767007637c68da644fbbf037d8e",
         ]
     );
 }

@@ -60,6 +60,7 @@ fn payload_size_matches_model_likelihood() {
     let engine = tiny_engine(3, 5);
     let opts = EncodeOptions {
         mode: ModeChoice::Model,
+        adapt: false,
         ..Default::default()
     };
     let enc = encode(&img, &engine, &opts).unwrap();
