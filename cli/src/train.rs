@@ -444,6 +444,7 @@ mod with_torch {
                         &EncodeOptions {
                             threads,
                             mode: pixelrnn_codec::ModeChoice::Model,
+                            adapt: false,
                             ..Default::default()
                         },
                     )?;

@@ -112,7 +112,7 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
             image.coded_channels(opts.drop_opaque_alpha) as usize,
         );
         let model_len = best.as_ref().map(|b| b.header.payload_len);
-        let candidates = (model_len, Some(payload.len() as u64));
+        let candidates = (best.as_ref().and_then(|b| b.candidates.0), Some(payload.len() as u64));
         if model_len.is_none_or(|m| (payload.len() as u64) < m) {
             let header = Header {
                 version: 2,
