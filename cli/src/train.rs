@@ -402,6 +402,9 @@ mod with_torch {
             model_bits_per_dim: f64,
             payload_bits_per_dim: f64,
             file_bits_per_dim: f64,
+            /// The adaptive coding's payload, and what its expert alone would cost.
+            adaptive_bits_per_dim: Option<f64>,
+            expert_bits_per_dim: Option<f64>,
         }
         #[derive(Serialize)]
         struct Out {
@@ -410,6 +413,7 @@ mod with_torch {
             engine_bits_per_dim: Option<f64>,
             difference: Option<f64>,
             actual_bits_per_dim: Option<f64>,
+            adaptive_bits_per_dim: Option<f64>,
             libtorch_seconds: f64,
             engine_seconds: Option<f64>,
             per_image: Vec<PerImage>,
@@ -420,6 +424,7 @@ mod with_torch {
             engine_bits_per_dim: None,
             difference: None,
             actual_bits_per_dim: None,
+            adaptive_bits_per_dim: None,
             libtorch_seconds: torch_s,
             engine_seconds: None,
             per_image: Vec::new(),
@@ -429,7 +434,7 @@ mod with_torch {
                 let t = Instant::now();
                 let per = (images.h * images.w * images.c) as f64;
                 let mut nats = 0.0;
-                let mut payload = 0u64;
+                let (mut payload, mut adaptive) = (0u64, 0u64);
                 for i in 0..images.n {
                     let one = Images {
                         n: 1,
@@ -444,17 +449,21 @@ mod with_torch {
                         &EncodeOptions {
                             threads,
                             mode: pixelrnn_codec::ModeChoice::Model,
-                            adapt: false,
                             ..Default::default()
                         },
                     )?;
+                    // The plain model stream (the adaptive one is coded beside it).
+                    let plain = enc.candidates.0.unwrap_or(enc.header.payload_len);
                     nats += n_i;
-                    payload += enc.header.payload_len;
+                    payload += plain;
+                    adaptive += enc.adapt.map_or(plain, |a| a.1);
                     out.per_image.push(PerImage {
                         image: i,
                         model_bits_per_dim: n_i / per / ln2,
-                        payload_bits_per_dim: enc.header.payload_len as f64 * 8.0 / per,
-                        file_bits_per_dim: enc.bytes.len() as f64 * 8.0 / per,
+                        payload_bits_per_dim: plain as f64 * 8.0 / per,
+                        file_bits_per_dim: (enc.bytes.len() as u64 - enc.header.payload_len + plain) as f64 * 8.0 / per,
+                        adaptive_bits_per_dim: enc.adapt.map(|a| a.1 as f64 * 8.0 / per),
+                        expert_bits_per_dim: enc.adapt.map(|a| a.0.expert_bits / per),
                     });
                 }
                 out.engine_seconds = Some(t.elapsed().as_secs_f64());
@@ -462,19 +471,28 @@ mod with_torch {
                 out.engine_bits_per_dim = Some(bpd);
                 out.difference = Some(bpd - torch_bpd);
                 out.actual_bits_per_dim = Some(payload as f64 * 8.0 / dims);
+                out.adaptive_bits_per_dim = Some(adaptive as f64 * 8.0 / dims);
             }
             Err(e) => rep.detail(&format!("engine: {e}")),
         }
         if !rep.json() && !out.per_image.is_empty() {
-            println!("| image | model NLL bits/dim | payload bits/dim | file bits/dim |\n|---:|---:|---:|---:|");
+            println!(
+                "| image | model NLL bits/dim | payload bits/dim | file bits/dim | adaptive payload | expert alone |\n|---:|---:|---:|---:|---:|---:|"
+            );
+            let f = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.4}"));
             for p in &out.per_image {
                 println!(
-                    "| {} | {:.4} | {:.4} | {:.4} |",
-                    p.image, p.model_bits_per_dim, p.payload_bits_per_dim, p.file_bits_per_dim
+                    "| {} | {:.4} | {:.4} | {:.4} | {} | {} |",
+                    p.image,
+                    p.model_bits_per_dim,
+                    p.payload_bits_per_dim,
+                    p.file_bits_per_dim,
+                    f(p.adaptive_bits_per_dim),
+                    f(p.expert_bits_per_dim)
                 );
             }
             if let (Some(m), Some(a)) = (out.engine_bits_per_dim, out.actual_bits_per_dim) {
-                println!("| total | {m:.4} | {a:.4} | |");
+                println!("| total | {m:.4} | {a:.4} | | {} | |", f(out.adaptive_bits_per_dim));
             }
         }
         let fmt = |v: Option<f64>| {

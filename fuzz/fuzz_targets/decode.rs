@@ -1,12 +1,14 @@
 //! Arbitrary bytes as a .prnn file: an image or a typed error, never a panic, never an
-//! allocation past the limits. When the first byte is even, the header's model id and CRC are
-//! patched to match the tiny model, so the fuzzer reaches the payload decoder.
+//! allocation past the limits. When the first byte is 0 mod 4, a version 1 header's model id and
+//! CRC are patched to match the tiny model; when it is 2 mod 4, the input becomes a valid version
+//! 2 header (model or classical coding, adaptive or not, sizes from the input) before the rest of
+//! the bytes as payload; so the fuzzer reaches every payload decoder.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use pixelrnn_codec::{decode, DecodeOptions, Limits, HEADER_LEN};
+use pixelrnn_codec::{decode, DecodeOptions, Header, Limits, Mode, HEADER_LEN};
 use pixelrnn_model::{Arch, Config, Engine};
 
 fn models() -> &'static Vec<Engine> {
@@ -25,9 +27,27 @@ fuzz_target!(|data: &[u8]| {
     let mut file = data.to_vec();
     let coded = file.get(11).map_or(1, |&c| (c as usize).clamp(1, 4));
     let model = &models()[coded - 1];
-    if file.len() >= HEADER_LEN && data[0] % 2 == 0 {
+    if data.len() >= 8 && data[0] % 4 == 2 {
+        let classical = data[1] % 2 == 1;
+        let h = Header {
+            version: 2,
+            mode: if classical { Mode::Classical } else { Mode::Model },
+            builtin: None,
+            flags: if !classical && data[2] % 2 == 1 { 8 } else { 0 },
+            channels: coded as u8,
+            coded_channels: coded as u8,
+            levels: 256,
+            width: data[3] as u32 % 16 + 1,
+            height: data[4] as u32 % 16 + 1,
+            model_id: if classical { [0; 32] } else { model.id() },
+            pixel_crc: u32::from_le_bytes([data[5], data[6], data[7], data[0]]),
+            payload_len: 0,
+        };
+        file = h.to_bytes();
+        file.extend_from_slice(&data[8..]);
+    } else if file.len() >= HEADER_LEN && data[0] % 4 == 0 {
         file[..8].copy_from_slice(&pixelrnn_codec::MAGIC);
-        file[8] = pixelrnn_codec::VERSION;
+        file[8] = 1;
         file[24..56].copy_from_slice(&model.id());
         let crc = crc(&file[..76]);
         file[76..80].copy_from_slice(&crc.to_le_bytes());

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Image};
+use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Image, ModeChoice};
 use pixelrnn_model::{Arch, Config, Engine, MultiScale};
 
 #[derive(Arbitrary, Debug)]
@@ -75,6 +75,10 @@ fuzz_target!(|input: Input| {
         threads: input.threads as usize % 3 + 1,
         drop_opaque_alpha: !input.keep_alpha,
         progress: None,
+        // Format 1 or 2; auto, model or classical coding; adaptive or not.
+        version: 1 + (input.threads / 4) % 2,
+        mode: [ModeChoice::Auto, ModeChoice::Model, ModeChoice::Classical][(input.threads / 8) as usize % 3],
+        adapt: input.threads / 32 % 2 == 0,
     };
     let m = model(
         input.arch as usize % 9,

@@ -87,8 +87,32 @@ fn bless() {
             sums.push_str(&format!("{}  {name}\n", sha(&img.pixels)));
         }
     }
+    // Format version 2 (decoded on every machine; the classical files' bytes depend on the
+    // Brotli encoder, so they are pinned as files, not as encoder output): the classical and
+    // the adaptive coding of every layout, with the tiny PixelCNN.
+    for (li, (ln, c, opaque)) in LAYOUTS.iter().enumerate() {
+        for (mi, mode) in V2_MODES.iter().enumerate() {
+            let img = image(*c, *opaque, 100 + (li * 2 + mi) as u64);
+            let m = model("pixel-cnn", img.coded_channels(true) as usize);
+            let opts = EncodeOptions {
+                mode: if *mode == "classical" {
+                    pixelrnn_codec::ModeChoice::Classical
+                } else {
+                    pixelrnn_codec::ModeChoice::Model
+                },
+                ..Default::default()
+            };
+            let enc = encode(&img, &m, &opts).unwrap();
+            let name = format!("v2-{mode}-{ln}.prnn");
+            std::fs::write(dir().join(&name), &enc.bytes).unwrap();
+            sums.push_str(&format!("{}  {name}\n", sha(&img.pixels)));
+        }
+    }
     std::fs::write(dir().join("SHA256SUMS"), sums).unwrap();
 }
+
+/// The version 2 files: classical coding, and model coding with the adaptive expert tried.
+const V2_MODES: [&str; 2] = ["classical", "adaptive"];
 
 #[test]
 fn golden_files_decode_to_the_listed_pixels() {
@@ -96,19 +120,26 @@ fn golden_files_decode_to_the_listed_pixels() {
         bless();
     }
     let sums = std::fs::read_to_string(dir().join("SHA256SUMS")).expect("tests/golden/SHA256SUMS");
-    let mut seen = 0;
+    let (mut seen, mut adaptive) = (0, 0);
     for line in sums.lines() {
         let (want, name) = line.split_once("  ").expect("sha  name");
-        let arch = ARCHS
-            .iter()
-            .find(|a| name.starts_with(&format!("{a}-")))
-            .expect("known arch");
+        let arch = if name.starts_with("v2-") {
+            &"pixel-cnn"
+        } else {
+            ARCHS
+                .iter()
+                .find(|a| name.starts_with(&format!("{a}-")))
+                .expect("known arch")
+        };
         let bytes = std::fs::read(dir().join(name)).unwrap();
         let h = Header::parse(&bytes, &Limits::default()).unwrap();
+        assert_eq!(h.version, if name.starts_with("v2-") { 2 } else { 1 }, "{name}");
+        adaptive += usize::from(h.adaptive());
         let m = model(arch, h.coded_channels as usize);
         let img = decode(&bytes, &m, &DecodeOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(sha(&img.pixels), want, "{name}");
         seen += 1;
     }
-    assert_eq!(seen, ARCHS.len() * LAYOUTS.len());
+    assert_eq!(seen, (ARCHS.len() + V2_MODES.len()) * LAYOUTS.len());
+    assert!(adaptive > 0, "no golden file exercises the adaptive decoder");
 }
