@@ -2,32 +2,86 @@
 //! that learns from the pixels already coded, with weights learned online, identically in the
 //! encoder and the decoder.
 //!
-//! The expert is LOCO-I/CALIC-like: it predicts each sub-pixel with the median edge detector
-//! (MED) of its west, north and north-west neighbours in the same channel, corrected by the
-//! earlier channel's prediction error at the same pixel, and keeps adaptive counts of the
-//! prediction residual per context (channel × 8 classes of local activity). The mixture is
-//! `p(v) = w_model · P_model(v) + w_expert · P_expert(v)`, with one weight pair per context,
-//! updated after every sub-pixel as a Bayesian mixture (`w_i ← w_i · P_i(v)`, normalised) with a
-//! small fixed share (so it follows whichever is better in the current region). All arithmetic is
+//! Two experts, LOCO-I- and CALIC-like: each predicts the sub-pixel from its neighbours in the
+//! same channel — the median edge detector (MED) of W, N, NW, or CALIC's gradient-adjusted
+//! predictor (GAP) of W, WW, N, NW, NE, NN, NNE — corrected by the earlier channel's prediction
+//! error at the same pixel, and keeps adaptive counts of its prediction residual per context
+//! (channel × 8 classes of local activity, each expert its own). The mixture is
+//! `p(v) = w_model · P_model(v) + Σ_e w_e · P_e(v)`, with one weight set per MED context, updated
+//! after every sub-pixel as a Bayesian mixture (`w_i ← w_i · P_i(v)`, normalised) with a small
+//! fixed share (so it follows whichever is better in the current region). All arithmetic is
 //! integer or f64 `+ − × ÷` in a fixed order (no libm), so every machine computes the same bits.
 //! The result goes through the same quantiser as the softmax head's probabilities.
 
 /// Activity classes per channel.
 const CLASSES: usize = 8;
+/// Experts.
+const EXPERTS: usize = 2;
 /// Count increment, and the total above which counts are halved.
 const INC: u32 = 24;
 const LIMIT: u32 = 1 << 16;
 /// Fixed share: the fraction of weight spread evenly after each update.
 const SHARE: f64 = 1.0 / 4096.0;
-/// Smallest weight kept (so an expert can come back).
+/// Smallest weight kept (so a source can come back).
 const FLOOR: f64 = 1e-6;
 
 /// What each source would have cost alone, and what the mixture cost, in bits.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct AdaptStats {
     pub model_bits: f64,
+    /// The better expert's cost alone (MED or GAP, whichever codes the image smaller).
     pub expert_bits: f64,
     pub mixed_bits: f64,
+    /// Each expert's cost alone.
+    pub experts_bits: [f64; EXPERTS],
+}
+
+/// One expert's residual statistics and its current prediction.
+struct Expert {
+    counts: Vec<u32>,
+    totals: Vec<u32>,
+    ctx: usize,
+    pred: usize,
+    probs: Vec<f64>,
+}
+
+impl Expert {
+    fn new(contexts: usize, levels: usize) -> Expert {
+        Expert {
+            counts: vec![1; contexts * levels],
+            totals: vec![levels as u32; contexts],
+            ctx: 0,
+            pred: 0,
+            probs: vec![0.0; levels],
+        }
+    }
+
+    /// Sets the prediction and context, and tabulates the distribution.
+    fn predict(&mut self, pred: usize, ctx: usize) {
+        let l = self.probs.len();
+        (self.pred, self.ctx) = (pred, ctx);
+        let counts = &self.counts[ctx * l..(ctx + 1) * l];
+        let inv = 1.0 / self.totals[ctx] as f64;
+        for (v, p) in self.probs.iter_mut().enumerate() {
+            *p = counts[(v + l - pred) % l] as f64 * inv;
+        }
+    }
+
+    fn update(&mut self, v: usize) {
+        let l = self.probs.len();
+        let r = (v + l - self.pred) % l;
+        let base = self.ctx * l;
+        self.counts[base + r] += INC;
+        self.totals[self.ctx] += INC;
+        if self.totals[self.ctx] > LIMIT {
+            let mut t = 0;
+            for k in &mut self.counts[base..base + l] {
+                *k = (*k).div_ceil(2);
+                t += *k;
+            }
+            self.totals[self.ctx] = t;
+        }
+    }
 }
 
 /// The adaptive state of one image being coded in raster order.
@@ -37,18 +91,13 @@ pub struct Adapter {
     levels: usize,
     /// Sub-pixels coded so far (raster order).
     seen: Vec<u8>,
-    /// Residual counts per context, `levels` each, and their totals.
-    counts: Vec<u32>,
-    totals: Vec<u32>,
-    /// (model, expert) weights per context.
-    weights: Vec<[f64; 2]>,
-    /// The current sub-pixel's context, prediction and the two distributions' values.
+    experts: [Expert; EXPERTS],
+    /// (model, experts…) weights per mixing context.
+    weights: Vec<[f64; 1 + EXPERTS]>,
     ctx: usize,
-    pred: usize,
-    expert: Vec<f64>,
     model: Vec<f64>,
-    /// Prediction errors of the current pixel's channels so far.
-    errors: [i32; 4],
+    /// Prediction errors of the current pixel's channels so far, per expert.
+    errors: [[i32; 4]; EXPERTS],
     pub stats: AdaptStats,
 }
 
@@ -63,6 +112,49 @@ fn med(a: i32, b: i32, c: i32) -> i32 {
     }
 }
 
+/// CALIC's gradient-adjusted prediction (integer form) and its activity (dh + dv).
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn gap(w: i32, ww: i32, n: i32, nw: i32, ne: i32, nn: i32, nne: i32) -> (i32, i32) {
+    let dh = (w - ww).abs() + (n - nw).abs() + (n - ne).abs();
+    let dv = (w - nw).abs() + (n - nn).abs() + (ne - nne).abs();
+    let p = if dv - dh > 80 {
+        w
+    } else if dh - dv > 80 {
+        n
+    } else {
+        let t = 2 * (w + n) + (ne - nw); // 4 × ((W + N)/2 + (NE − NW)/4)
+        let t4 = if dv - dh > 32 {
+            (t + 4 * w) / 2
+        } else if dv - dh > 8 {
+            (3 * t + 4 * w) / 4
+        } else if dh - dv > 32 {
+            (t + 4 * n) / 2
+        } else if dh - dv > 8 {
+            (3 * t + 4 * n) / 4
+        } else {
+            t
+        };
+        t4.div_euclid(4)
+    };
+    (p, dh + dv)
+}
+
+/// 8 classes of a local activity (bounds 0, 2, 6, 14, 30, 62, 126).
+#[inline]
+fn class(activity: i32) -> usize {
+    match activity {
+        0 => 0,
+        1..=2 => 1,
+        3..=6 => 2,
+        7..=14 => 3,
+        15..=30 => 4,
+        31..=62 => 5,
+        63..=126 => 6,
+        _ => 7,
+    }
+}
+
 impl Adapter {
     pub fn new(width: usize, height: usize, channels: usize, levels: usize) -> Adapter {
         let contexts = CLASSES * channels;
@@ -71,19 +163,16 @@ impl Adapter {
             channels,
             levels,
             seen: Vec::with_capacity(width * height * channels),
-            counts: vec![1; contexts * levels],
-            totals: vec![levels as u32; contexts],
-            weights: vec![[0.9, 0.1]; contexts],
+            experts: [Expert::new(contexts, levels), Expert::new(contexts, levels)],
+            weights: vec![[0.8, 0.1, 0.1]; contexts],
             ctx: 0,
-            pred: 0,
-            expert: vec![0.0; levels],
             model: vec![0.0; levels],
-            errors: [0; 4],
+            errors: [[0; 4]; EXPERTS],
             stats: AdaptStats::default(),
         }
     }
 
-    /// The value of channel `c` at (y, x) relative to the current position, 0 outside the image.
+    /// The value of channel `c` at (y, x), 0 outside the image.
     #[inline]
     fn at(&self, y: isize, x: isize, c: usize) -> i32 {
         if y < 0 || x < 0 || x >= self.width as isize {
@@ -99,68 +188,60 @@ impl Adapter {
         let c = i % self.channels;
         let pix = i / self.channels;
         let (y, x) = ((pix / self.width) as isize, (pix % self.width) as isize);
-        let (w, n, nw, ne) = (
-            self.at(y, x - 1, c),
-            self.at(y - 1, x, c),
-            self.at(y - 1, x - 1, c),
-            self.at(y - 1, x + 1, c),
-        );
+        let at = |dy: isize, dx: isize| self.at(y + dy, x + dx, c);
+        let (w, n, nw, ne) = (at(0, -1), at(-1, 0), at(-1, -1), at(-1, 1));
+        let (ww, nn, nne) = (at(0, -2), at(-2, 0), at(-2, 1));
         let top = self.levels as i32 - 1;
-        let correction = if c > 0 { self.errors[c - 1] } else { 0 };
-        let pred = (med(w, n, nw) + correction).clamp(0, top);
-        let activity = (w - nw).abs() + (n - nw).abs() + (n - ne).abs();
-        let class = match activity {
-            0 => 0,
-            1..=2 => 1,
-            3..=6 => 2,
-            7..=14 => 3,
-            15..=30 => 4,
-            31..=62 => 5,
-            63..=126 => 6,
-            _ => 7,
-        };
-        self.ctx = c * CLASSES + class;
-        self.pred = pred as usize;
-        let l = self.levels;
-        let counts = &self.counts[self.ctx * l..(self.ctx + 1) * l];
-        let inv = 1.0 / self.totals[self.ctx] as f64;
-        let [wm, we] = self.weights[self.ctx];
-        for v in 0..l {
-            let r = (v + l - self.pred) % l;
-            let pe = counts[r] as f64 * inv;
+        let corr = |e: usize| if c > 0 { self.errors[e][c - 1] } else { 0 };
+        let med_pred = (med(w, n, nw) + corr(0)).clamp(0, top);
+        let med_ctx = c * CLASSES + class((w - nw).abs() + (n - nw).abs() + (n - ne).abs());
+        let (g, energy) = gap(w, ww, n, nw, ne, nn, nne);
+        let gap_pred = (g + corr(1)).clamp(0, top);
+        let gap_ctx = c * CLASSES + class(energy / 2);
+        self.experts[0].predict(med_pred as usize, med_ctx);
+        self.experts[1].predict(gap_pred as usize, gap_ctx);
+        self.ctx = med_ctx;
+        let wt = self.weights[self.ctx];
+        for (v, o) in out.iter_mut().enumerate().take(self.levels) {
             let pm = probs[v] as f64;
-            self.expert[v] = pe;
             self.model[v] = pm;
-            out[v] = (wm * pm + we * pe) as f32;
+            let mut p = wt[0] * pm;
+            for (e, ex) in self.experts.iter().enumerate() {
+                p += wt[1 + e] * ex.probs[v];
+            }
+            *o = p as f32;
         }
     }
 
     /// Records the value `v` of the sub-pixel [`Adapter::mix`] was last called for.
     pub fn update(&mut self, v: usize) {
-        let l = self.levels;
-        let (pm, pe) = (self.model[v].max(1e-12), self.expert[v]);
-        let [wm, we] = self.weights[self.ctx];
-        let mixed = wm * pm + we * pe;
-        self.stats.model_bits -= log2(pm);
-        self.stats.expert_bits -= log2(pe);
-        self.stats.mixed_bits -= log2(mixed.max(1e-12));
-        let (nm, ne) = (wm * pm / mixed, we * pe / mixed);
-        let (nm, ne) = ((1.0 - SHARE) * nm + SHARE * 0.5, (1.0 - SHARE) * ne + SHARE * 0.5);
-        self.weights[self.ctx] = [nm.max(FLOOR), ne.max(FLOOR)];
-        let r = (v + l - self.pred) % l;
-        let base = self.ctx * l;
-        self.counts[base + r] += INC;
-        self.totals[self.ctx] += INC;
-        if self.totals[self.ctx] > LIMIT {
-            let mut t = 0;
-            for k in &mut self.counts[base..base + l] {
-                *k = (*k).div_ceil(2);
-                t += *k;
-            }
-            self.totals[self.ctx] = t;
+        let wt = self.weights[self.ctx];
+        let mut ps = [0f64; 1 + EXPERTS];
+        ps[0] = self.model[v].max(1e-12);
+        for (e, ex) in self.experts.iter().enumerate() {
+            ps[1 + e] = ex.probs[v];
         }
+        let mut mixed = 0.0;
+        for k in 0..1 + EXPERTS {
+            mixed += wt[k] * ps[k];
+        }
+        self.stats.model_bits -= log2(ps[0]);
+        for e in 0..EXPERTS {
+            self.stats.experts_bits[e] -= log2(ps[1 + e]);
+        }
+        self.stats.expert_bits = self.stats.experts_bits.iter().cloned().fold(f64::INFINITY, f64::min);
+        self.stats.mixed_bits -= log2(mixed.max(1e-12));
+        let even = SHARE / (1 + EXPERTS) as f64;
+        let mut next = [0f64; 1 + EXPERTS];
+        for k in 0..1 + EXPERTS {
+            next[k] = ((1.0 - SHARE) * (wt[k] * ps[k] / mixed) + even).max(FLOOR);
+        }
+        self.weights[self.ctx] = next;
         let c = self.seen.len() % self.channels;
-        self.errors[c] = v as i32 - self.pred as i32;
+        for (e, ex) in self.experts.iter_mut().enumerate() {
+            self.errors[e][c] = v as i32 - ex.pred as i32;
+            ex.update(v);
+        }
         self.seen.push(v as u8);
     }
 }

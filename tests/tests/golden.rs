@@ -187,8 +187,8 @@ fn golden_v2() {
         [
             "e326b6e0a0181a46fe297beeb6c5bcdfffe94b125e821d9588e2a129b69edf4e",
             "973fe1a0bf3f12e8199d6975020bc6e5fe4382d62f671fa4b8c2dfed3defbe09",
-            "65f803999c493e95d886205f7daff1c90156937a9ae3f4f44481a4bbbc5b76d8",
-            "a5d88cae11b4e92830b07b037ae646fb68f5a767007637c68da644fbbf037d8e",
+            "ab7c3f392d0bfad8fb58d4a3caace790b01bbb72f768aee3f71482a07b728aa2",
+            "0413ea84f4c5a72976b220cccae2cd6e2655a37eb886ac403f53455f49c88364",
         ]
     );
 }
