@@ -6,7 +6,7 @@ use std::hint::black_box;
 use constriction::stream::queue::{DefaultRangeDecoder, DefaultRangeEncoder};
 use constriction::stream::{Decode, Encode};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use pixelrnn_codec::{quantize, Cdf};
+use pixelrnn_codec::{quantize, Coded, Table};
 use pixelrnn_model::rng::SplitMix64;
 
 fn coder(c: &mut Criterion) {
@@ -33,7 +33,7 @@ fn coder(c: &mut Criterion) {
             let mut enc = DefaultRangeEncoder::new();
             for (d, &s) in dists.iter().zip(&symbols) {
                 quantize(d, &mut cdf);
-                enc.encode_symbol(s, Cdf(&cdf)).unwrap();
+                enc.encode_symbol(s, Coded(Table(&cdf))).unwrap();
             }
             black_box(enc.into_compressed().unwrap())
         })
@@ -41,7 +41,7 @@ fn coder(c: &mut Criterion) {
     let mut enc = DefaultRangeEncoder::new();
     for (d, &s) in dists.iter().zip(&symbols) {
         quantize(d, &mut cdf);
-        enc.encode_symbol(s, Cdf(&cdf)).unwrap();
+        enc.encode_symbol(s, Coded(Table(&cdf))).unwrap();
     }
     let words = enc.into_compressed().unwrap();
     g.bench_function("quantize+decode", |b| {
@@ -50,7 +50,7 @@ fn coder(c: &mut Criterion) {
             let mut sum = 0;
             for d in &dists {
                 quantize(d, &mut cdf);
-                sum += dec.decode_symbol(Cdf(&cdf)).unwrap();
+                sum += dec.decode_symbol(Coded(Table(&cdf))).unwrap();
             }
             black_box(sum)
         })

@@ -9,7 +9,7 @@ use crate::container::{Header, Limits, Mode, FLAG_ADAPTIVE, FLAG_OPAQUE_ALPHA, V
 use crate::error::{CodecError, Result};
 use crate::image::Image;
 use crate::model::ProbabilityModel;
-use crate::quantize::{quantize, Cdf, Lazy};
+use crate::quantize::{quantize, Coded, Table};
 
 /// Progress callback: (sub-pixels done, sub-pixels in all).
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
@@ -201,18 +201,18 @@ fn encode_model(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOption
             dist.probs_into(tab);
             a.mix(tab, mixed);
             quantize(mixed, cdf2);
-            enc2.encode_symbol(v, Cdf(cdf2)).map_err(coder)?;
+            enc2.encode_symbol(v, Coded(Table(cdf2))).map_err(coder)?;
             a.update(v);
         }
         match dist {
             Dist::Probs(probs) => {
                 quantize(probs, &mut cdf);
-                enc.encode_symbol(v, Cdf(&cdf)).map_err(coder)?;
-                quantised_bits += Cdf(&cdf).bits(v);
+                enc.encode_symbol(v, Coded(Table(&cdf))).map_err(coder)?;
+                quantised_bits += Coded(Table(&cdf)).bits(v);
             }
             Dist::Mixture(m) => {
-                enc.encode_symbol(v, Lazy(m)).map_err(coder)?;
-                quantised_bits += Lazy(m).bits(v);
+                enc.encode_symbol(v, Coded(m)).map_err(coder)?;
+                quantised_bits += Coded(m).bits(v);
             }
         }
         // A probability that underflowed to 0 in f32 still codes (at the quantiser's floor).
@@ -340,13 +340,13 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
                 d.probs_into(tab);
                 a.mix(tab, mixed);
                 quantize(mixed, &mut cdf);
-                dec.decode_symbol(Cdf(&cdf))
+                dec.decode_symbol(Coded(Table(&cdf)))
             }
             (None, Dist::Probs(probs)) => {
                 quantize(probs, &mut cdf);
-                dec.decode_symbol(Cdf(&cdf))
+                dec.decode_symbol(Coded(Table(&cdf)))
             }
-            (None, Dist::Mixture(m)) => dec.decode_symbol(Lazy(m)),
+            (None, Dist::Mixture(m)) => dec.decode_symbol(Coded(m)),
         };
         let v = got.map_err(|_| {
             CodecError::corrupt(

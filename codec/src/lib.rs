@@ -21,4 +21,4 @@ pub use driver::{decode, encode, DecodeOptions, EncodeOptions, Encoded, ModeChoi
 pub use error::{CodecError, Result};
 pub use image::Image;
 pub use model::{ProbabilityModel, SequentialModel};
-pub use quantize::{quantize, Cdf, PRECISION};
+pub use quantize::{quantize, Coded, Cumulative, Table, PRECISION};

@@ -57,49 +57,56 @@ pub fn quantize(probs: &[f32], cdf: &mut Vec<u32>) {
     debug_assert_eq!(cdf[n], TOTAL);
 }
 
-/// A quantised distribution over `0..levels`, borrowed from a cumulative table.
+/// A quantised distribution over `0..levels` by its cumulative frequencies: `cum(0) = 0`,
+/// `cum(levels) = 2^24`, strictly increasing. [`Coded`] turns any such into the range coder's
+/// model.
+pub trait Cumulative {
+    fn levels(&self) -> usize;
+    /// F(v) for v = 0..=levels.
+    fn cum(&self, v: usize) -> u32;
+    /// The level whose interval holds `q` (< 2^24), with F at both ends.
+    fn find(&self, q: u32) -> (usize, u32, u32);
+}
+
+/// A tabulated cumulative distribution (the softmax head's, after [`quantize`]).
 #[derive(Clone, Copy, Debug)]
-pub struct Cdf<'a>(pub &'a [u32]);
+pub struct Table<'a>(pub &'a [u32]);
 
-impl Cdf<'_> {
-    /// −log2 of the quantised probability of `symbol`.
-    pub fn bits(&self, symbol: usize) -> f64 {
-        let f = self.0[symbol + 1] - self.0[symbol];
-        PRECISION as f64 - (f as f64).log2()
+impl Cumulative for Table<'_> {
+    fn levels(&self) -> usize {
+        self.0.len() - 1
+    }
+    fn cum(&self, v: usize) -> u32 {
+        self.0[v]
+    }
+    fn find(&self, q: u32) -> (usize, u32, u32) {
+        // Last index with cdf[i] <= q; cdf[0] = 0 and cdf[n] = 2^24 > q.
+        let s = self.0.partition_point(|&c| c <= q) - 1;
+        (s, self.0[s], self.0[s + 1])
     }
 }
 
-impl EntropyModel<PRECISION> for Cdf<'_> {
-    type Symbol = usize;
-    type Probability = u32;
-}
-
-impl EncoderModel<PRECISION> for Cdf<'_> {
-    fn left_cumulative_and_probability(&self, symbol: impl Borrow<usize>) -> Option<(u32, NonZeroU32)> {
-        let s = *symbol.borrow();
-        let left = *self.0.get(s)?;
-        let right = *self.0.get(s + 1)?;
-        Some((left, NonZeroU32::new(right - left)?))
+/// A logistic mixture's CDF, evaluated lazily: two evaluations to encode, a binary search to
+/// decode.
+impl Cumulative for &MixCdf<'_> {
+    fn levels(&self) -> usize {
+        MixCdf::levels(self)
+    }
+    fn cum(&self, v: usize) -> u32 {
+        MixCdf::cum(self, v)
+    }
+    fn find(&self, q: u32) -> (usize, u32, u32) {
+        MixCdf::find(self, q)
     }
 }
-
-impl DecoderModel<PRECISION> for Cdf<'_> {
-    fn quantile_function(&self, quantile: u32) -> (usize, u32, NonZeroU32) {
-        // Last index with cdf[i] <= quantile; cdf[0] = 0 and cdf[n] = 2^24 > quantile.
-        let s = self.0.partition_point(|&c| c <= quantile) - 1;
-        let (left, right) = (self.0[s], self.0[s + 1]);
-        (s, left, NonZeroU32::new(right - left).expect("every level is nonzero"))
-    }
-}
-
-/// A logistic mixture's CDF, evaluated lazily ([`MixCdf::cum`]): two evaluations to encode, a
-/// binary search to decode.
-#[derive(Clone, Copy, Debug)]
-pub struct Lazy<'a>(pub &'a MixCdf<'a>);
 
 const _: () = assert!(pixelrnn_model::mixture::PRECISION as usize == PRECISION);
 
-impl Lazy<'_> {
+/// A [`Cumulative`] distribution as constriction's entropy model.
+#[derive(Clone, Copy, Debug)]
+pub struct Coded<C>(pub C);
+
+impl<C: Cumulative> Coded<C> {
     /// −log2 of the quantised probability of `symbol`.
     pub fn bits(&self, symbol: usize) -> f64 {
         let f = self.0.cum(symbol + 1) - self.0.cum(symbol);
@@ -107,12 +114,12 @@ impl Lazy<'_> {
     }
 }
 
-impl EntropyModel<PRECISION> for Lazy<'_> {
+impl<C: Cumulative> EntropyModel<PRECISION> for Coded<C> {
     type Symbol = usize;
     type Probability = u32;
 }
 
-impl EncoderModel<PRECISION> for Lazy<'_> {
+impl<C: Cumulative> EncoderModel<PRECISION> for Coded<C> {
     fn left_cumulative_and_probability(&self, symbol: impl Borrow<usize>) -> Option<(u32, NonZeroU32)> {
         let s = *symbol.borrow();
         if s >= self.0.levels() {
@@ -123,7 +130,7 @@ impl EncoderModel<PRECISION> for Lazy<'_> {
     }
 }
 
-impl DecoderModel<PRECISION> for Lazy<'_> {
+impl<C: Cumulative> DecoderModel<PRECISION> for Coded<C> {
     fn quantile_function(&self, quantile: u32) -> (usize, u32, NonZeroU32) {
         let (s, left, right) = self.0.find(quantile);
         (s, left, NonZeroU32::new(right - left).expect("every level is nonzero"))
@@ -189,7 +196,7 @@ mod tests {
         let p: Vec<f32> = (0..10).map(|i| (i as f32 + 0.5) / 50.0).collect();
         let mut cdf = Vec::new();
         quantize(&p, &mut cdf);
-        let m = Cdf(&cdf);
+        let m = Coded(Table(&cdf));
         for s in 0..10 {
             let (left, prob) = m.left_cumulative_and_probability(s).unwrap();
             for q in [left, left + prob.get() / 2, left + prob.get() - 1] {
