@@ -4,9 +4,10 @@
 //! synthetic images). The encoder keeps it when it is smaller than the model's stream, so images
 //! cost about what their PNG does, or less, beyond a few bytes of header.
 //!
-//! The Brotli stream holds: the transform byte (0 none, 1 palette, 2 subtract-green); for the
-//! palette, its size − 1 and its colours (`channels` bytes each); then the filtered rows, each
-//! starting with its PNG filter byte (one byte per pixel for the palette, `channels` otherwise).
+//! The Brotli stream holds: the transform byte (0 none, 1 palette, 2 subtract-green, 3 packed
+//! palette); for a palette, its size − 1 and its colours (`channels` bytes each); then the
+//! filtered rows, each starting with its PNG filter byte (one byte per pixel for the palette,
+//! 1, 2 or 4 bits per pixel for the packed one, `channels` bytes otherwise).
 
 use std::io::{Read, Write};
 
@@ -27,6 +28,49 @@ const LGWIN: u32 = 24;
 const DIRECT: u8 = 0;
 const PALETTE: u8 = 1;
 const SUBTRACT_GREEN: u8 = 2;
+/// A palette of at most 16 colours with its indices packed 8, 4 or 2 to a byte (PNG's low bit
+/// depths: 1, 2 or 4 bits for ≤ 2, ≤ 4, ≤ 16 colours), most significant bits first.
+const PACKED_PALETTE: u8 = 3;
+
+/// Bits per index of a packed palette of `n` colours.
+fn index_bits(n: usize) -> usize {
+    match n {
+        0..=2 => 1,
+        3..=4 => 2,
+        _ => 4,
+    }
+}
+
+/// Packs `width`-long rows of indices `bits` at a time, most significant first.
+fn pack(idx: &[u8], width: usize, bits: usize) -> (Vec<u8>, usize) {
+    let per = 8 / bits;
+    let row_bytes = width.div_ceil(per);
+    let mut out = Vec::with_capacity(idx.len() / per + row_bytes);
+    for row in idx.chunks_exact(width) {
+        for group in row.chunks(per) {
+            let mut b = 0u8;
+            for (k, &i) in group.iter().enumerate() {
+                b |= i << (8 - bits * (k + 1));
+            }
+            out.push(b);
+        }
+    }
+    (out, row_bytes)
+}
+
+/// Inverse of [`pack`].
+fn unpack(packed: &[u8], width: usize, bits: usize) -> Vec<u8> {
+    let per = 8 / bits;
+    let row_bytes = width.div_ceil(per);
+    let mask = ((1u16 << bits) - 1) as u8;
+    let mut out = Vec::with_capacity(packed.len() * per);
+    for row in packed.chunks_exact(row_bytes) {
+        for x in 0..width {
+            out.push((row[x / per] >> (8 - bits * (x % per + 1))) & mask);
+        }
+    }
+    out
+}
 
 #[inline]
 fn paeth(a: u8, b: u8, c: u8) -> u8 {
@@ -102,8 +146,7 @@ fn brotli(data: &[u8], quality: u32) -> Vec<u8> {
     out
 }
 
-/// The palette of a raster (colours in order of first appearance) and its indices, when it has
-/// at most 256 colours.
+/// The palette of a raster (colours sorted) and its indices, when it has at most 256 colours.
 fn palette(pixels: &[u8], channels: usize) -> Option<(Vec<u8>, Vec<u8>)> {
     let mut colours: Vec<&[u8]> = Vec::new();
     let mut map = std::collections::HashMap::new();
@@ -119,7 +162,18 @@ fn palette(pixels: &[u8], channels: usize) -> Option<(Vec<u8>, Vec<u8>)> {
         }
         idx.push(i as u8);
     }
-    Some((colours.concat(), idx))
+    // Colours sorted (as byte strings): neighbouring indices then hold similar colours, which
+    // helps the row filters.
+    let mut order: Vec<usize> = (0..colours.len()).collect();
+    order.sort_by_key(|&k| colours[k]);
+    let mut rank = vec![0u8; colours.len()];
+    for (r, &k) in order.iter().enumerate() {
+        rank[k] = r as u8;
+    }
+    for i in &mut idx {
+        *i = rank[*i as usize];
+    }
+    Some((order.iter().map(|&k| colours[k]).collect::<Vec<_>>().concat(), idx))
 }
 
 /// WebP's subtract-green: R − G and B − G (mod 256) for 3- and 4-channel rasters.
@@ -155,11 +209,19 @@ pub fn encode(pixels: &[u8], width: usize, height: usize, channels: usize) -> Ve
         }
     }
     if let Some((colours, idx)) = palette(pixels, channels) {
+        let n = colours.len() / channels;
         for adaptive in [true, false] {
-            let mut pal = vec![PALETTE, (colours.len() / channels - 1) as u8];
+            let mut pal = vec![PALETTE, (n - 1) as u8];
             pal.extend_from_slice(&colours);
             pal.extend(filter(&idx, width, height, 1, adaptive));
             candidates.push(pal);
+            if n <= 16 {
+                let (packed, row_bytes) = pack(&idx, width, index_bits(n));
+                let mut pal = vec![PACKED_PALETTE, (n - 1) as u8];
+                pal.extend_from_slice(&colours);
+                pal.extend(filter(&packed, row_bytes, height, 1, adaptive));
+                candidates.push(pal);
+            }
         }
     }
     let best = candidates
@@ -231,14 +293,24 @@ pub fn decode(payload: &[u8], width: usize, height: usize, channels: usize) -> R
     match transform {
         DIRECT => rows(channels, rest),
         SUBTRACT_GREEN if channels >= 3 => Ok(subtract_green(&rows(channels, rest)?, channels, 1)),
-        PALETTE => {
+        PALETTE | PACKED_PALETTE => {
             let (&n1, rest) = rest.split_first().ok_or_else(|| damaged("no palette size".into()))?;
             let n = n1 as usize + 1;
-            if rest.len() < n * channels {
-                return Err(damaged("a short palette".into()));
+            if rest.len() < n * channels || (transform == PACKED_PALETTE && n > 16) {
+                return Err(damaged("a short or oversized palette".into()));
             }
             let (colours, rest) = rest.split_at(n * channels);
-            let idx = rows(1, rest)?;
+            let idx = if transform == PALETTE {
+                rows(1, rest)?
+            } else {
+                let bits = index_bits(n);
+                let row_bytes = width.div_ceil(8 / bits);
+                let want = height * (row_bytes + 1);
+                if rest.len() != want {
+                    return Err(damaged(format!("{} bytes of packed rows, {want} expected", rest.len())));
+                }
+                unpack(&unfilter(rest, height, row_bytes, 1)?, width, bits)
+            };
             let mut out = Vec::with_capacity(idx.len() * channels);
             for &i in &idx {
                 if i as usize >= n {
@@ -290,6 +362,38 @@ mod tests {
             .collect();
         assert!(palette(&many, 3).is_none(), "over 256 colours");
         assert_eq!(decode(&encode(&many, 30, 10, 3), 30, 10, 3).unwrap(), many);
+    }
+
+    /// Every transform's stream decodes, built by hand (the encoder picks only the smallest).
+    #[test]
+    fn hand_built_streams_of_every_transform_decode() {
+        let (w, h, c) = (7usize, 3usize, 3usize);
+        let colours = [[9u8, 8, 7], [1, 2, 3], [200, 100, 50]];
+        let idx: Vec<u8> = (0..w * h).map(|i| (i * 5 % 3) as u8).collect();
+        let px: Vec<u8> = idx.iter().flat_map(|&i| colours[i as usize]).collect();
+        let mut streams = Vec::new();
+        for (t, bits) in [(PALETTE, 8), (PACKED_PALETTE, 2)] {
+            let mut s = vec![t, 2];
+            s.extend(colours.concat());
+            let (rows, rb) = if bits == 8 {
+                (idx.clone(), w)
+            } else {
+                pack(&idx, w, bits)
+            };
+            s.extend(filter(&rows, rb, h, 1, true));
+            streams.push(s);
+        }
+        for (t, data) in [(DIRECT, px.clone()), (SUBTRACT_GREEN, subtract_green(&px, c, -1))] {
+            let mut s = vec![t];
+            s.extend(filter(&data, w, h, c, true));
+            streams.push(s);
+        }
+        for s in streams {
+            assert_eq!(decode(&brotli(&s, 5), w, h, c).unwrap(), px, "transform {}", s[0]);
+        }
+        let mut bad = vec![9u8];
+        bad.extend(filter(&px, w, h, c, false));
+        assert!(decode(&brotli(&bad, 5), w, h, c).is_err(), "unknown transform");
     }
 
     #[test]

@@ -108,6 +108,27 @@ fn bless() {
             sums.push_str(&format!("{}  {name}\n", sha(&img.pixels)));
         }
     }
+    // Few colours: the palette transforms (packed below 17 colours, one byte per index above).
+    for (name, colours) in [
+        ("v2-classical-palette2-rgb.prnn", 2u32),
+        ("v2-classical-palette40-rgb.prnn", 40),
+    ] {
+        let (w, h) = (61u32, 13u32);
+        let px: Vec<u8> = (0..w * h)
+            .flat_map(|i| {
+                let k = ((i as u64 * 2_654_435_761) >> 7) as u32 % colours;
+                [(k * 37 % 256) as u8, (k * 11) as u8, 200]
+            })
+            .collect();
+        let img = Image::new(w, h, 3, px).unwrap();
+        let opts = EncodeOptions {
+            mode: pixelrnn_codec::ModeChoice::Classical,
+            ..Default::default()
+        };
+        let enc = encode(&img, &model("pixel-cnn", 3), &opts).unwrap();
+        std::fs::write(dir().join(name), &enc.bytes).unwrap();
+        sums.push_str(&format!("{}  {name}\n", sha(&img.pixels)));
+    }
     std::fs::write(dir().join("SHA256SUMS"), sums).unwrap();
 }
 
@@ -140,6 +161,6 @@ fn golden_files_decode_to_the_listed_pixels() {
         assert_eq!(sha(&img.pixels), want, "{name}");
         seen += 1;
     }
-    assert_eq!(seen, (ARCHS.len() + V2_MODES.len()) * LAYOUTS.len());
+    assert_eq!(seen, (ARCHS.len() + V2_MODES.len()) * LAYOUTS.len() + 2);
     assert!(adaptive > 0, "no golden file exercises the adaptive decoder");
 }
