@@ -231,9 +231,10 @@ pub fn encode(pixels: &[u8], width: usize, height: usize, channels: usize) -> Ve
     brotli(best, QUALITY)
 }
 
-/// Reverses PNG filtering in place: `filtered` holds `height` rows of `1 + stride` bytes.
+/// Reverses PNG filtering: `filtered` holds `height` rows of `1 + stride` bytes.
 fn unfilter(filtered: &[u8], height: usize, stride: usize, bpp: usize) -> Result<Vec<u8>> {
     let mut out = vec![0u8; height * stride];
+    let zero = vec![0u8; stride];
     for y in 0..height {
         let f = filtered[y * (stride + 1)];
         if f > PAETH {
@@ -245,20 +246,10 @@ fn unfilter(filtered: &[u8], height: usize, stride: usize, bpp: usize) -> Result
         }
         let src = &filtered[y * (stride + 1) + 1..(y + 1) * (stride + 1)];
         let (done, rest) = out.split_at_mut(y * stride);
-        let prev: &[u8] = if y > 0 { &done[(y - 1) * stride..] } else { &[] };
+        let prev: &[u8] = if y > 0 { &done[(y - 1) * stride..] } else { &zero };
         let row = &mut rest[..stride];
         for i in 0..stride {
-            let a = if i >= bpp { row[i - bpp] } else { 0 };
-            let b = if y > 0 { prev[i] } else { 0 };
-            let c = if y > 0 && i >= bpp { prev[i - bpp] } else { 0 };
-            let p = match f {
-                SUB => a,
-                UP => b,
-                AVG => ((a as u16 + b as u16) / 2) as u8,
-                PAETH => paeth(a, b, c),
-                _ => 0,
-            };
-            row[i] = src[i].wrapping_add(p);
+            row[i] = src[i].wrapping_add(predict(f, row, prev, i, bpp));
         }
     }
     Ok(out)
