@@ -35,7 +35,8 @@ pub struct Stats {
     /// The model's NLL in bits per coded sub-pixel (compress only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_bits_per_subpixel: Option<f64>,
-    /// How the payload codes the pixels: "model" or "classical" (PNG filters + Brotli).
+    /// How the payload codes the pixels: "model", "adaptive" (the model mixed with the adaptive
+    /// experts) or "classical" (PNG filters + Brotli).
     pub mode: &'static str,
     pub seconds: f64,
 }
@@ -63,7 +64,7 @@ impl Stats {
             raw_bytes: raw,
             bits_per_subpixel: prnn_bytes as f64 * 8.0 / raw as f64,
             model_bits_per_subpixel: None,
-            mode: mode_name(h.mode),
+            mode: if h.adaptive() { "adaptive" } else { mode_name(h.mode) },
             seconds: t.as_secs_f64(),
         }
     }
