@@ -94,22 +94,23 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
     } else {
         opts.mode
     };
+    let coded_channels = image.coded_channels(opts.drop_opaque_alpha);
+    let dropped = coded_channels != image.channels;
+    let coded: std::borrow::Cow<[u8]> = if dropped {
+        image.without_alpha().into()
+    } else {
+        (&image.pixels[..]).into()
+    };
     let mut best: Option<Encoded> = None;
     if mode != ModeChoice::Classical {
-        best = Some(encode_model(image, model, opts)?);
+        best = Some(encode_model(image, &coded, coded_channels, model, opts)?);
     }
     if mode != ModeChoice::Model {
-        let dropped = image.coded_channels(opts.drop_opaque_alpha) != image.channels;
-        let coded: std::borrow::Cow<[u8]> = if dropped {
-            image.without_alpha().into()
-        } else {
-            (&image.pixels[..]).into()
-        };
         let payload = crate::classical::encode(
             &coded,
             image.width as usize,
             image.height as usize,
-            image.coded_channels(opts.drop_opaque_alpha) as usize,
+            coded_channels as usize,
         );
         let model_len = best.as_ref().map(|b| b.header.payload_len);
         let candidates = (best.as_ref().and_then(|b| b.candidates.0), Some(payload.len() as u64));
@@ -120,7 +121,7 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
                 builtin: None,
                 flags: if dropped { FLAG_OPAQUE_ALPHA } else { 0 },
                 channels: image.channels,
-                coded_channels: image.coded_channels(opts.drop_opaque_alpha),
+                coded_channels,
                 levels: model.levels() as u16,
                 width: image.width,
                 height: image.height,
@@ -148,9 +149,14 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
     Ok(best.expect("at least one path ran"))
 }
 
-/// The model path of [`encode`].
-fn encode_model(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions) -> Result<Encoded> {
-    let coded_channels = image.coded_channels(opts.drop_opaque_alpha);
+/// The model path of [`encode`]: `coded` is the image's raster without a dropped alpha channel.
+fn encode_model(
+    image: &Image,
+    coded: &[u8],
+    coded_channels: u8,
+    model: &dyn ProbabilityModel,
+    opts: &EncodeOptions,
+) -> Result<Encoded> {
     let dropped = coded_channels != image.channels;
     if model.channels() != coded_channels as usize {
         return Err(CodecError::ModelMismatch(format!(
@@ -166,11 +172,6 @@ fn encode_model(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOption
             model.levels()
         )));
     }
-    let coded: std::borrow::Cow<[u8]> = if dropped {
-        image.without_alpha().into()
-    } else {
-        (&image.pixels[..]).into()
-    };
     if let Some(&v) = coded.iter().find(|&&v| v as usize >= model.levels()) {
         return Err(CodecError::ModelMismatch(format!(
             "the image has the value {v} but the model codes only {} levels",
@@ -225,7 +226,7 @@ fn encode_model(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOption
         }
         Ok(())
     };
-    model.batch(&coded, width, height, opts.threads, &mut sink)?;
+    model.batch(coded, width, height, opts.threads, &mut sink)?;
     if i != coded.len() {
         return Err(CodecError::BadParameter(format!(
             "the model gave {i} distributions for {} sub-pixels",
