@@ -24,8 +24,9 @@ pub struct Session<'g> {
     scratch: Vec<f32>,
     cond: Option<CondMap<'g>>,
     probs: Vec<f32>,
-    /// The current pixel's mixture state and its parameters (mixture head).
-    mix: Option<(PixelMixture, Vec<f32>)>,
+    /// The current pixel's mixture state (mixture head); its parameters stay in the output
+    /// plane until the next pixel.
+    mix: Option<PixelMixture>,
     cdf: Option<MixCdf<'g>>,
 }
 
@@ -98,11 +99,11 @@ impl<'g> Session<'g> {
                     softmax(l, &mut self.probs);
                 }
                 Some((layout, edges)) => {
+                    let params = self.planes[g.logits].at(y, x);
                     if c == 0 {
-                        let params = self.planes[g.logits].at(y, x).to_vec();
-                        self.mix = Some((PixelMixture::new(*layout, &params), params));
+                        self.mix = Some(PixelMixture::new(*layout, params));
                     }
-                    let (mix, params) = self.mix.as_ref().expect("set at channel 0");
+                    let mix = self.mix.as_ref().expect("set at channel 0");
                     self.cdf = Some(mix.channel(params, c, edges));
                 }
             }
@@ -127,7 +128,7 @@ impl<'g> Session<'g> {
             self.next_dist();
         }
         let v = (value as usize).min(self.g.levels - 1);
-        if let (Some((mix, _)), Some(cdf)) = (&mut self.mix, &self.cdf) {
+        if let (Some(mix), Some(cdf)) = (&mut self.mix, &self.cdf) {
             mix.observe(cdf, self.c, v, self.g.scale()[v]);
         }
         self.planes[self.g.image].at_mut(self.y, self.x)[self.c] = self.g.scale()[v];
