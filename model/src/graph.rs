@@ -278,9 +278,12 @@ impl Graph {
         height: usize,
         threads: usize,
         cond: Option<&mut CondMap>,
-        sink: impl FnMut(Dist<'_>, u8) -> Result<(), E>,
+        mut sink: impl FnMut(Dist<'_>, u8) -> Result<(), E>,
     ) -> Result<(), E> {
-        self.run_batch(pixels, width, height, threads, true, cond, sink)
+        let mut probs = Vec::new();
+        self.run_rows(pixels, width, height, threads, cond, |pool, out, px| {
+            self.row_distributions(pool, out, px, &mut probs, &mut sink)
+        })
     }
 
     /// The raw outputs of the last layer (before the softmax) of every sub-pixel, H×W×C×levels
@@ -293,26 +296,60 @@ impl Graph {
         threads: usize,
         cond: Option<&mut CondMap>,
     ) -> Result<Vec<f32>> {
-        let mut out = Vec::with_capacity(width * height * self.plane_ch[self.logits]);
-        self.run_batch::<ModelError>(pixels, width, height, threads, false, cond, |l, _| {
-            if let Dist::Probs(l) = l {
-                out.extend_from_slice(l);
-            }
+        let mut all = Vec::with_capacity(width * height * self.plane_ch[self.logits]);
+        self.run_rows::<ModelError>(pixels, width, height, threads, cond, |_, out, _| {
+            all.extend_from_slice(out);
             Ok(())
         })?;
-        Ok(out)
+        Ok(all)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn run_batch<E: From<ModelError>>(
+    /// One row's distributions from its outputs `out` (W × outputs) and values `px` (W × C), to
+    /// `sink` in raster order: softmaxes (in parallel) or each pixel's mixture, channel by channel.
+    fn row_distributions<E>(
+        &self,
+        pool: &rayon::ThreadPool,
+        out: &[f32],
+        px: &[u8],
+        probs: &mut Vec<f32>,
+        sink: &mut impl FnMut(Dist<'_>, u8) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let Some((layout, edges)) = &self.mixture else {
+            let levels = self.levels;
+            probs.resize(out.len(), 0.0);
+            pool.install(|| {
+                probs
+                    .par_chunks_mut(levels)
+                    .zip(out.par_chunks(levels))
+                    .for_each(|(p, l)| softmax(l, p))
+            });
+            for (p, &v) in probs.chunks_exact(levels).zip(px) {
+                sink(Dist::Probs(p), v)?;
+            }
+            return Ok(());
+        };
+        let np = self.plane_ch[self.logits];
+        for (params, px) in out.chunks_exact(np).zip(px.chunks_exact(self.channels)) {
+            let mut mix = PixelMixture::new(*layout, params);
+            for (c, &v) in px.iter().enumerate() {
+                let cdf = mix.channel(params, c, edges);
+                sink(Dist::Mixture(&cdf), v)?;
+                mix.observe(&cdf, c, v as usize, self.scale[v as usize]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the network over the image a row at a time and hands each finished row's outputs
+    /// (W × outputs) and values (W × C) to `row`, with the thread pool.
+    fn run_rows<E: From<ModelError>>(
         &self,
         pixels: &[u8],
         width: usize,
         height: usize,
         threads: usize,
-        softmax_on: bool,
         mut cond: Option<&mut CondMap>,
-        mut sink: impl FnMut(Dist<'_>, u8) -> Result<(), E>,
+        mut row: impl FnMut(&rayon::ThreadPool, &[f32], &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         self.check(pixels, width, height)?;
         self.check_cond(cond.as_deref())?;
@@ -323,12 +360,11 @@ impl Graph {
         let mut planes = self.planes(width, height);
         let mut scratch = self.scratch();
         let mut tmp = Vec::new();
-        let mut probs = vec![0.0f32; width * self.plane_ch[self.logits]];
         let chunk = width.div_ceil(4 * threads.max(1)).max(1);
         let row_len = width * self.channels;
         for y in 0..height {
-            let img = &mut planes[self.image];
-            for (d, &v) in img.row_mut(y).iter_mut().zip(&pixels[y * row_len..(y + 1) * row_len]) {
+            let row_px = &pixels[y * row_len..(y + 1) * row_len];
+            for (d, &v) in planes[self.image].row_mut(y).iter_mut().zip(row_px) {
                 *d = self.scale[v as usize];
             }
             if let (Some(p), Some(cm)) = (self.cond, cond.as_deref_mut()) {
@@ -364,42 +400,7 @@ impl Graph {
                     }
                 }
             }
-            let levels = self.levels;
-            let row_px = &pixels[y * row_len..(y + 1) * row_len];
-            if let (Some((layout, edges)), true) = (&self.mixture, softmax_on) {
-                let np = self.plane_ch[self.logits];
-                for (params, px) in planes[self.logits]
-                    .row_mut(y)
-                    .chunks_exact(np)
-                    .zip(row_px.chunks_exact(self.channels))
-                {
-                    let mut mix = PixelMixture::new(*layout, params);
-                    for (c, &v) in px.iter().enumerate() {
-                        let cdf = mix.channel(params, c, edges);
-                        sink(Dist::Mixture(&cdf), v)?;
-                        mix.observe(&cdf, c, v as usize, self.scale[v as usize]);
-                    }
-                }
-                continue;
-            }
-            if !softmax_on {
-                // The raw outputs of the whole row at once (Graph::logits).
-                sink(Dist::Probs(planes[self.logits].row_mut(y)), 0)?;
-                continue;
-            }
-            probs.copy_from_slice(planes[self.logits].row_mut(y));
-            {
-                let lg = planes[self.logits].row_mut(y);
-                pool.install(|| {
-                    probs
-                        .par_chunks_mut(levels)
-                        .zip(lg.par_chunks(levels))
-                        .for_each(|(p, l)| softmax(l, p))
-                });
-            }
-            for (p, &v) in probs.chunks_exact(levels).zip(row_px) {
-                sink(Dist::Probs(p), v)?;
-            }
+            row(&pool, planes[self.logits].row_mut(y), row_px)?;
         }
         Ok(())
     }
