@@ -204,7 +204,7 @@ pub fn bench(rep: &Reporter, a: &BenchArgs) -> Result<()> {
             model_payload_bytes: enc.candidates.0,
             classical_payload_bytes: enc.candidates.1,
             adaptive_payload_bytes: enc.adapt.map(|a| a.1),
-            expert_bits: enc.adapt.map(|a| a.0.expert_bits),
+            expert_bits: enc.adapt.map(|a| a.0.expert_bits()),
             ..Default::default()
         };
         if webp {

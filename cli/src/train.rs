@@ -463,7 +463,7 @@ mod with_torch {
                         payload_bits_per_dim: plain as f64 * 8.0 / per,
                         file_bits_per_dim: (enc.bytes.len() as u64 - enc.header.payload_len + plain) as f64 * 8.0 / per,
                         adaptive_bits_per_dim: enc.adapt.map(|a| a.1 as f64 * 8.0 / per),
-                        expert_bits_per_dim: enc.adapt.map(|a| a.0.expert_bits / per),
+                        expert_bits_per_dim: enc.adapt.map(|a| a.0.expert_bits() / per),
                     });
                 }
                 out.engine_seconds = Some(t.elapsed().as_secs_f64());
