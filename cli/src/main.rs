@@ -101,8 +101,9 @@ struct CompressArgs {
     /// image as it is coded; kept only when smaller).
     #[arg(long)]
     no_adapt: bool,
-    /// Format version to write: 2, or 1 for readers older than this pixelrnn (model coding only).
-    #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=2))]
+    /// Format version to write: 3; 2 for readers older than this pixelrnn (the arithmetic before
+    /// the fused kernels, slower), 1 for the oldest (model coding only).
+    #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=3))]
     format_version: u8,
 }
 

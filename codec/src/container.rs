@@ -3,13 +3,13 @@
 //! in [`crate::v2`].
 
 use byteorder::{ByteOrder, LittleEndian as LE};
-use pixelrnn_model::{id_hex, ModelId};
+use pixelrnn_model::{id_hex, Arith, ModelId};
 
 use crate::error::{CodecError, Result};
 
 pub const MAGIC: [u8; 8] = *b"\x89PRNN\r\n\x1a";
 /// The newest format version, the one the encoder writes by default.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 /// Length of a version 1 header.
 pub const HEADER_LEN: usize = 80;
 /// Flag bit 0: an all-255 alpha channel was dropped before coding.
@@ -17,6 +17,17 @@ pub const FLAG_OPAQUE_ALPHA: u8 = 1;
 /// Flag bit 3 (version 2, model coding): the model's distributions were mixed with the adaptive
 /// expert ([`crate::adapt`]).
 pub const FLAG_ADAPTIVE: u8 = 8;
+
+/// The engine arithmetic a format version's model-coded payload was computed with: version 3
+/// uses fused multiply-adds ([`Arith::Fma`], on this CPU's fastest path: every path gives the
+/// same bits), versions 1 and 2 the arithmetic they were written with ([`Arith::Legacy`]).
+pub fn arith_of(version: u8) -> Arith {
+    if version >= 3 {
+        Arith::fma()
+    } else {
+        Arith::Legacy
+    }
+}
 
 /// Size limits a decoder checks before allocating (in the manner of image-png's `Limits`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +60,7 @@ pub enum Mode {
 /// The fields of a `.prnn` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
-    /// Format version (1 or 2).
+    /// Format version (1, 2 or 3).
     pub version: u8,
     pub mode: Mode,
     /// The permanent index of the model when it is a built-in one (version 2 writes the index
@@ -131,9 +142,9 @@ impl Header {
     pub fn parse(file: &[u8], limits: &Limits) -> Result<Header> {
         if file.len() >= 6 && file[..5] == MAGIC[..5] && file[5] != MAGIC[5] {
             return match file[5] {
-                2 => Header::parse_v2(file, limits),
+                2 | 3 => Header::parse_v2(file, limits),
                 v => Err(CodecError::Unsupported(format!(
-                    "format version {v} (this build reads versions 1 and 2; a newer pixelrnn may read it)"
+                    "format version {v} (this build reads versions 1 to 3; a newer pixelrnn may read it)"
                 ))),
             };
         }
@@ -158,7 +169,7 @@ impl Header {
         }
         if file[8] != 1 {
             return Err(CodecError::Unsupported(format!(
-                "format version {} (this build reads versions 1 and 2; a newer pixelrnn may read it)",
+                "format version {} (this build reads versions 1 to 3; a newer pixelrnn may read it)",
                 file[8]
             )));
         }

@@ -5,7 +5,7 @@ use constriction::stream::{Decode, Encode};
 use pixelrnn_model::{id_hex, Dist};
 
 use crate::adapt::{AdaptStats, Adapter};
-use crate::container::{Header, Limits, Mode, FLAG_ADAPTIVE, FLAG_OPAQUE_ALPHA, VERSION};
+use crate::container::{arith_of, Header, Limits, Mode, FLAG_ADAPTIVE, FLAG_OPAQUE_ALPHA, VERSION};
 use crate::error::{CodecError, Result};
 use crate::image::Image;
 use crate::model::ProbabilityModel;
@@ -33,7 +33,7 @@ pub struct EncodeOptions<'a> {
     /// Code an all-255 alpha channel as a header flag instead of coding it.
     pub drop_opaque_alpha: bool,
     pub progress: Option<Progress<'a>>,
-    /// Format version to write (1 or 2).
+    /// Format version to write (1, 2 or 3).
     pub version: u8,
     pub mode: ModeChoice,
     /// Version 2: also code with the adaptive mixture ([`crate::adapt`]) and keep it when smaller.
@@ -85,7 +85,7 @@ const PROGRESS_EVERY: u64 = 1 << 12;
 pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions) -> Result<Encoded> {
     if !(1..=VERSION).contains(&opts.version) {
         return Err(CodecError::BadParameter(format!(
-            "format version {} (this build writes 1 and 2)",
+            "format version {} (this build writes 1 to 3)",
             opts.version
         )));
     }
@@ -116,7 +116,7 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
         let candidates = (best.as_ref().and_then(|b| b.candidates.0), Some(payload.len() as u64));
         if model_len.is_none_or(|m| (payload.len() as u64) < m) {
             let header = Header {
-                version: 2,
+                version: opts.version,
                 mode: Mode::Classical,
                 builtin: None,
                 flags: if dropped { FLAG_OPAQUE_ALPHA } else { 0 },
@@ -226,7 +226,7 @@ fn encode_model(
         }
         Ok(())
     };
-    model.batch(coded, width, height, opts.threads, &mut sink)?;
+    model.batch(arith_of(opts.version), coded, width, height, opts.threads, &mut sink)?;
     if i != coded.len() {
         return Err(CodecError::BadParameter(format!(
             "the model gave {i} distributions for {} sub-pixels",
@@ -316,7 +316,7 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
         .collect();
     let mut dec = DefaultRangeDecoder::from_compressed(words)
         .map_err(|_| CodecError::corrupt("payload", "a range-coder stream", "an unreadable start"))?;
-    let mut seq = model.sequential(w, hgt);
+    let mut seq = model.sequential(arith_of(h.version), w, hgt);
     let mut cdf = Vec::with_capacity(model.levels() + 1);
     let mut coded = Vec::with_capacity(total as usize);
     let levels = model.levels();

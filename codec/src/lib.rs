@@ -16,7 +16,7 @@ mod mock;
 #[cfg(test)]
 mod props;
 
-pub use container::{Header, Limits, Mode, HEADER_LEN, MAGIC, VERSION};
+pub use container::{arith_of, Header, Limits, Mode, HEADER_LEN, MAGIC, VERSION};
 pub use driver::{decode, encode, DecodeOptions, EncodeOptions, Encoded, ModeChoice, Progress};
 pub use error::{CodecError, Result};
 pub use image::Image;

@@ -1,7 +1,7 @@
 //! A tiny mock model for codec tests: each sub-pixel's distribution peaks at the previous
 //! sub-pixel's value, so the coder sees skewed, context-dependent distributions.
 
-use pixelrnn_model::{Dist, ModelId};
+use pixelrnn_model::{Arith, Dist, ModelId};
 
 use crate::container::Limits;
 use crate::driver::{decode, encode, DecodeOptions, EncodeOptions, ModeChoice};
@@ -39,6 +39,7 @@ impl ProbabilityModel for Mock {
     }
     fn batch(
         &self,
+        _: Arith,
         px: &[u8],
         _: usize,
         _: usize,
@@ -54,7 +55,7 @@ impl ProbabilityModel for Mock {
         }
         Ok(())
     }
-    fn sequential<'a>(&'a self, _: usize, _: usize) -> Box<dyn SequentialModel + 'a> {
+    fn sequential<'a>(&'a self, _: Arith, _: usize, _: usize) -> Box<dyn SequentialModel + 'a> {
         Box::new(MockSeq {
             levels: self.levels,
             prev: 0,
@@ -226,8 +227,13 @@ fn auto_mode_keeps_the_smaller_stream_and_every_version_decodes() {
         a.unwrap().min(b.unwrap()).min(adaptive),
         "the smallest is kept"
     );
-    assert_eq!(auto.header.version, 2);
+    assert_eq!(auto.header.version, crate::VERSION);
     assert_eq!(decode(&auto.bytes, &m, &DecodeOptions::default()).unwrap(), noisy);
+    // Version 2 is still written on request, with its own header byte.
+    let v2 = encode(&noisy, &m, &EncodeOptions { version: 2, ..Default::default() }).unwrap();
+    assert_eq!((v2.header.version, v2.bytes[5]), (2, 2));
+    assert_eq!(decode(&v2.bytes, &m, &DecodeOptions::default()).unwrap(), noisy);
+    assert_eq!(auto.bytes[5], 3);
     for img in [&flat, &noisy] {
         let v1 = encode(
             img,
@@ -266,7 +272,7 @@ fn auto_mode_keeps_the_smaller_stream_and_every_version_decodes() {
         &flat,
         &m,
         &EncodeOptions {
-            version: 3,
+            version: 4,
             ..Default::default()
         }
     )

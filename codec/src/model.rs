@@ -1,7 +1,7 @@
 //! The interface between the codec and a probability model: the engine implements it, and
 //! codec tests use a tiny mock.
 
-use pixelrnn_model::{Dist, Engine, EngineSession, ModelId};
+use pixelrnn_model::{Arith, Dist, Engine, EngineSession, ModelId};
 
 use crate::error::Result;
 
@@ -14,17 +14,20 @@ pub trait ProbabilityModel: Sync {
     fn levels(&self) -> usize;
     /// Identifies the model in the `.prnn` header.
     fn id(&self) -> ModelId;
-    /// Every sub-pixel's distribution with its value, in coding order.
+    /// Every sub-pixel's distribution with its value, in coding order, in the engine arithmetic
+    /// `arith` (the file's version decides it: [`crate::arith_of`]).
+    #[allow(clippy::too_many_arguments)]
     fn batch(
         &self,
+        arith: Arith,
         pixels: &[u8],
         width: usize,
         height: usize,
         threads: usize,
         sink: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>,
     ) -> Result<()>;
-    /// A sequential decoder state for a `width`×`height` image.
-    fn sequential<'a>(&'a self, width: usize, height: usize) -> Box<dyn SequentialModel + 'a>;
+    /// A sequential decoder state for a `width`×`height` image, in arithmetic `arith`.
+    fn sequential<'a>(&'a self, arith: Arith, width: usize, height: usize) -> Box<dyn SequentialModel + 'a>;
     /// The H×W×C raster of sub-pixel values given in coding order (the order of `batch` and of
     /// the sequential model): the values themselves unless the model codes in another order, as
     /// multi-scale models do.
@@ -59,17 +62,18 @@ impl ProbabilityModel for Engine {
 
     fn batch(
         &self,
+        arith: Arith,
         pixels: &[u8],
         width: usize,
         height: usize,
         threads: usize,
         sink: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>,
     ) -> Result<()> {
-        Engine::batch(self, pixels, width, height, threads, sink)
+        Engine::batch_with(self, arith, pixels, width, height, threads, sink)
     }
 
-    fn sequential<'a>(&'a self, width: usize, height: usize) -> Box<dyn SequentialModel + 'a> {
-        Box::new(self.session(width, height))
+    fn sequential<'a>(&'a self, arith: Arith, width: usize, height: usize) -> Box<dyn SequentialModel + 'a> {
+        Box::new(self.session_with(arith, width, height))
     }
 
     fn raster(&self, coded: Vec<u8>, width: usize, height: usize) -> Vec<u8> {

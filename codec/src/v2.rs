@@ -1,4 +1,5 @@
-//! Format version 2's compact header (`FORMAT.md`): the coding mode, built-in models named by a
+//! Format version 2's compact header (`FORMAT.md`; version 3 has the same header with its own
+//! version byte): the coding mode, built-in models named by a
 //! permanent index, sizes as varints, and a 16-bit header check; the payload is the rest of the
 //! file. A file coded with a built-in model has a 21-byte header up to 16383 × 16383 pixels.
 
@@ -55,7 +56,7 @@ impl Header {
     pub(crate) fn to_bytes_v2(&self) -> Vec<u8> {
         let mut b = Vec::with_capacity(24);
         b.extend_from_slice(&MAGIC[..5]);
-        b.push(2);
+        b.push(self.version);
         let mode = match self.mode {
             Mode::Model => 0,
             Mode::Classical => 1,
@@ -82,7 +83,8 @@ impl Header {
         b
     }
 
-    /// Parses and validates a version 2 header (`file` starts with the magic and version 2).
+    /// Parses and validates a version 2 or 3 header (`file` starts with the magic and the
+    /// version byte).
     pub(crate) fn parse_v2(file: &[u8], limits: &Limits) -> Result<Header> {
         let n = file.len();
         let byte = |i: usize| file.get(i).copied().ok_or_else(|| truncated(n));
@@ -164,7 +166,7 @@ impl Header {
             )));
         }
         let h = Header {
-            version: 2,
+            version: file[5],
             mode,
             builtin,
             flags: flags & (FLAG_OPAQUE_ALPHA | FLAG_ADAPTIVE),

@@ -3,6 +3,7 @@
 use crate::config::{Arch, Config, MultiScale};
 use crate::dist::Dist;
 use crate::engine::Engine;
+use crate::kernels::{Arith, Isa};
 use crate::rng::SplitMix64;
 use crate::ModelError;
 
@@ -22,8 +23,13 @@ pub(crate) fn fingerprint(d: Dist<'_>, out: &mut Vec<u32>) {
 
 /// All distributions from batch mode, as bits.
 pub(crate) fn batch_bits(e: &Engine, px: &[u8], w: usize, h: usize, threads: usize) -> Vec<u32> {
+    batch_bits_with(Arith::fma(), e, px, w, h, threads)
+}
+
+/// [`batch_bits`] in the given arithmetic.
+pub(crate) fn batch_bits_with(arith: Arith, e: &Engine, px: &[u8], w: usize, h: usize, threads: usize) -> Vec<u32> {
     let mut out = Vec::new();
-    e.batch::<ModelError>(px, w, h, threads, |p, _| {
+    e.batch_with::<ModelError>(arith, px, w, h, threads, |p, _| {
         fingerprint(p, &mut out);
         Ok(())
     })
@@ -33,7 +39,12 @@ pub(crate) fn batch_bits(e: &Engine, px: &[u8], w: usize, h: usize, threads: usi
 
 /// All distributions from incremental mode, as bits.
 pub(crate) fn incremental_bits(e: &Engine, px: &[u8], w: usize, h: usize) -> Vec<u32> {
-    let mut s = e.session(w, h);
+    incremental_bits_with(Arith::fma(), e, px, w, h)
+}
+
+/// [`incremental_bits`] in the given arithmetic.
+pub(crate) fn incremental_bits_with(arith: Arith, e: &Engine, px: &[u8], w: usize, h: usize) -> Vec<u32> {
+    let mut s = e.session_with(arith, w, h);
     let mut out = Vec::new();
     for &v in e.coding_order(px, w, h).iter() {
         fingerprint(s.next_dist(), &mut out);
@@ -136,16 +147,37 @@ fn configs() -> Vec<Config> {
     ]
 }
 
+/// Both arithmetics, the fused one on every path this CPU has.
+fn ariths() -> Vec<Arith> {
+    std::iter::once(Arith::Legacy)
+        .chain(Isa::available().into_iter().map(Arith::Fma))
+        .collect()
+}
+
 #[test]
 fn batch_and_incremental_agree_bit_for_bit() {
-    for (i, cfg) in configs().into_iter().enumerate() {
+    let mut cfgs = configs();
+    // Wide enough for whole SIMD vectors and several blocks of positions.
+    cfgs.push(Config::pixel_cnn(3, 40, 1, 70));
+    cfgs.push(Config::pixel_cnn(3, 24, 1, 40).with_arch(Arch::GatedPixelCnn).with_mixture(3));
+    for (i, cfg) in cfgs.into_iter().enumerate() {
         let e = Engine::random(&cfg, 100 + i as u64).unwrap();
-        for (w, h) in [(1, 1), (5, 1), (1, 6), (7, 5), (9, 11)] {
+        for (w, h) in [(1, 1), (5, 1), (1, 6), (7, 5), (9, 11), (37, 3)] {
             let px = random_image(w, h, cfg.channels, cfg.levels, (w * 31 + h) as u64);
-            let b = batch_bits(&e, &px, w, h, 2);
-            let inc = incremental_bits(&e, &px, w, h);
-            assert_eq!(b.len(), w * h * cfg.channels * cfg.levels);
-            assert!(b == inc, "config {i} {w}×{h}: batch and incremental differ");
+            let mut fused: Option<Vec<u32>> = None;
+            for arith in ariths() {
+                let b = batch_bits_with(arith, &e, &px, w, h, 2);
+                let inc = incremental_bits_with(arith, &e, &px, w, h);
+                assert_eq!(b.len(), w * h * cfg.channels * cfg.levels);
+                assert!(b == inc, "config {i} {w}×{h} {arith:?}: batch and incremental differ");
+                if let Arith::Fma(isa) = arith {
+                    // Every instruction-set path: the portable path's bits.
+                    match &fused {
+                        None => fused = Some(b),
+                        Some(f) => assert!(*f == b, "config {i} {w}×{h}: {isa:?} differs from the portable path"),
+                    }
+                }
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::config::{Arch, Config};
 use crate::dist::Dist;
 use crate::error::{ModelError, Result};
 use crate::graph::{Graph, Session};
+use crate::kernels::Arith;
 use crate::multiscale::{self, is_known, small_size, MultiSession, Upsampler};
 use crate::weights::{ModelId, Weights, SMALL_PREFIX};
 
@@ -82,9 +83,23 @@ impl Engine {
 
     /// Batch mode: every sub-pixel's distribution and value, in coding order, to `sink`: raster order for
     /// single-scale models (see [`Graph::batch`]); for multi-scale ones the small image, then
-    /// the full image's other pixels ([`Engine::coding_order`]).
+    /// the full image's other pixels ([`Engine::coding_order`]). In the fused multiply-add
+    /// arithmetic ([`Arith::fma`]); [`Engine::batch_with`] chooses.
     pub fn batch<E: From<ModelError>>(
         &self,
+        pixels: &[u8],
+        width: usize,
+        height: usize,
+        threads: usize,
+        sink: impl FnMut(Dist<'_>, u8) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.batch_with(Arith::fma(), pixels, width, height, threads, sink)
+    }
+
+    /// [`Engine::batch`] in the given arithmetic (format versions 1 and 2: [`Arith::Legacy`]).
+    pub fn batch_with<E: From<ModelError>>(
+        &self,
+        arith: Arith,
         pixels: &[u8],
         width: usize,
         height: usize,
@@ -92,15 +107,15 @@ impl Engine {
         mut sink: impl FnMut(Dist<'_>, u8) -> Result<(), E>,
     ) -> Result<(), E> {
         let Some(m) = &self.multi else {
-            return self.graph.batch(pixels, width, height, threads, None, sink);
+            return self.graph.batch(arith, pixels, width, height, threads, None, sink);
         };
         let (ch, k) = (self.channels(), self.config().factor());
         let (small, sw, sh) = self.small_image(pixels, width, height);
-        m.small.batch(&small, sw, sh, threads, None, &mut sink)?;
+        m.small.batch(arith, &small, sw, sh, threads, None, &mut sink)?;
         let mut cond = m.up.map(small, sw, sh, self.graph.scale());
         let mut i = 0usize;
         self.graph
-            .batch(pixels, width, height, threads, Some(&mut cond), |p: Dist<'_>, v: u8| {
+            .batch(arith, pixels, width, height, threads, Some(&mut cond), |p: Dist<'_>, v: u8| {
                 let pos = i / ch;
                 i += 1;
                 if is_known(pos / width, pos % width, k) {
@@ -116,22 +131,32 @@ impl Engine {
     /// model: the small image's logits, then the conditional network's logits of every full-image
     /// sub-pixel (known ones included).
     pub fn logits(&self, pixels: &[u8], width: usize, height: usize, threads: usize) -> Result<Vec<f32>> {
+        self.logits_with(Arith::fma(), pixels, width, height, threads)
+    }
+
+    /// [`Engine::logits`] in the given arithmetic.
+    pub fn logits_with(&self, arith: Arith, pixels: &[u8], width: usize, height: usize, threads: usize) -> Result<Vec<f32>> {
         let Some(m) = &self.multi else {
-            return self.graph.logits(pixels, width, height, threads, None);
+            return self.graph.logits(arith, pixels, width, height, threads, None);
         };
         let (small, sw, sh) = self.small_image(pixels, width, height);
-        let mut out = m.small.logits(&small, sw, sh, threads, None)?;
+        let mut out = m.small.logits(arith, &small, sw, sh, threads, None)?;
         let mut cond = m.up.map(small, sw, sh, self.graph.scale());
-        out.extend(self.graph.logits(pixels, width, height, threads, Some(&mut cond))?);
+        out.extend(self.graph.logits(arith, pixels, width, height, threads, Some(&mut cond))?);
         Ok(out)
     }
 
     /// Incremental mode for decoding and sampling: sub-pixels in coding order
     /// ([`Engine::coding_order`]).
     pub fn session(&self, width: usize, height: usize) -> EngineSession<'_> {
+        self.session_with(Arith::fma(), width, height)
+    }
+
+    /// [`Engine::session`] in the given arithmetic (format versions 1 and 2: [`Arith::Legacy`]).
+    pub fn session_with(&self, arith: Arith, width: usize, height: usize) -> EngineSession<'_> {
         match &self.multi {
-            None => EngineSession::Single(self.graph.session(width, height, None).expect("no conditioning")),
-            Some(m) => EngineSession::Multi(Box::new(MultiSession::new(&m.small, &self.graph, &m.up, width, height))),
+            None => EngineSession::Single(self.graph.session(arith, width, height, None).expect("no conditioning")),
+            Some(m) => EngineSession::Multi(Box::new(MultiSession::new(arith, (&m.small, &self.graph, &m.up), width, height))),
         }
     }
 

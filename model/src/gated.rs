@@ -30,6 +30,7 @@ use std::ops::Range;
 use crate::config::Config;
 use crate::fmath::{sigmoid, tanh};
 use crate::graph::Graph;
+use crate::kernels::Arith;
 use crate::layers::{bias, Mask, MaskedConv, Op, Plane};
 use crate::pixel_cnn::{output_specs, output_stack};
 use crate::weights::{TensorSpec, Weights};
@@ -78,22 +79,26 @@ pub struct GatedOp {
 }
 
 impl GatedOp {
-    /// Units `r` at (y, x) into `out`: `[f (n), g (n), gated (n)]` for n = `r.len()`. Each
-    /// pre-activation: bias, then every term's taps in order.
+    /// Units `r` at (y, x0 + p), p < `np`, into `out[p·ld ..]`: `[f (n), g (n), gated (n)]` for
+    /// n = `r.len()`. Each pre-activation: bias, then every term's taps in order.
     #[inline]
-    pub fn point(&self, planes: &[Plane], y: usize, x: usize, r: Range<usize>, out: &mut [f32]) {
+    pub fn block(&self, arith: Arith, planes: &[Plane], (y, x0, np): (usize, usize, usize), r: Range<usize>, out: &mut [f32], ld: usize) {
         let n = r.len();
         let h = self.hidden;
-        let (f, rest) = out.split_at_mut(n);
-        let (g, rest) = rest.split_at_mut(n);
-        f.copy_from_slice(&self.bias[r.clone()]);
-        g.copy_from_slice(&self.bias[h + r.start..h + r.end]);
-        for (src, conv) in &self.terms {
-            conv.accumulate_range(&planes[*src], y, x, r.clone(), f);
-            conv.accumulate_range(&planes[*src], y, x, h + r.start..h + r.end, g);
+        let rg = h + r.start..h + r.end;
+        for p in 0..np {
+            out[p * ld..p * ld + n].copy_from_slice(&self.bias[r.clone()]);
+            out[p * ld + n..p * ld + 2 * n].copy_from_slice(&self.bias[rg.clone()]);
         }
-        for ((o, &a), &b) in rest[..n].iter_mut().zip(f.iter()).zip(g.iter()) {
-            *o = tanh(a) * sigmoid(b);
+        for (src, conv) in &self.terms {
+            conv.accumulate_block(arith, &planes[*src], (y, x0, np), r.clone(), out, ld);
+            conv.accumulate_block(arith, &planes[*src], (y, x0, np), rg.clone(), &mut out[n..], ld);
+        }
+        for p in 0..np {
+            let (fg, rest) = out[p * ld..].split_at_mut(2 * n);
+            for (m, o) in rest[..n].iter_mut().enumerate() {
+                *o = tanh(fg[m]) * sigmoid(fg[n + m]);
+            }
         }
     }
 

@@ -11,7 +11,9 @@ use crate::config::{Config, Head};
 use crate::dist::Dist;
 use crate::error::{ModelError, Result};
 use crate::fmath::softmax;
+use crate::fused::MAX_POSITIONS;
 use crate::gated::GatedOp;
+use crate::kernels::Arith;
 use crate::layers::{Op, Plane};
 use crate::mixture::{Layout, PixelMixture};
 use crate::multiscale::CondMap;
@@ -92,13 +94,16 @@ impl Step {
         }
     }
 
+    /// Computes `units` at (y, x0 + p), p < `np` (at most [`MAX_POSITIONS`]), into
+    /// `out[p·ld ..]` (`units.len()` × [`Step::values`] each).
     #[inline]
-    fn point(&self, planes: &[Plane], y: usize, x: usize, units: Range<usize>, out: &mut [f32]) {
+    fn block(&self, arith: Arith, planes: &[Plane], pos: (usize, usize, usize), units: Range<usize>, out: &mut [f32], ld: usize) {
+        let (y, x0, np) = pos;
         match self {
-            Step::Conv(op) => op.point(planes, y, x, units, out),
-            Step::RowLstm(op) => op.point(planes, y, x, units, out),
-            Step::Diag(op) => op.point(planes, y, x, units, out),
-            Step::Gated(op) => op.point(planes, y, x, units, out),
+            Step::Conv(op) => op.block(arith, planes, pos, units, out, ld),
+            Step::Gated(op) => op.block(arith, planes, pos, units, out, ld),
+            Step::RowLstm(op) => (0..np).for_each(|p| op.point(arith, planes, y, x0 + p, units.clone(), &mut out[p * ld..])),
+            Step::Diag(op) => (0..np).for_each(|p| op.point(arith, planes, y, x0 + p, units.clone(), &mut out[p * ld..])),
         }
     }
 
@@ -127,9 +132,10 @@ impl Step {
 
     /// Computes and stores `units` at (y, x).
     #[inline]
-    pub(crate) fn run(&self, planes: &mut [Plane], y: usize, x: usize, units: Range<usize>, scratch: &mut [f32]) {
-        let out = &mut scratch[..units.len() * self.values()];
-        self.point(planes, y, x, units.clone(), out);
+    pub(crate) fn run(&self, arith: Arith, planes: &mut [Plane], y: usize, x: usize, units: Range<usize>, scratch: &mut [f32]) {
+        let ld = units.len() * self.values();
+        let out = &mut scratch[..ld];
+        self.block(arith, planes, (y, x, 1), units.clone(), out, ld);
         self.write(planes, y, x, units, out);
     }
 }
@@ -271,8 +277,10 @@ impl Graph {
     /// Batch mode: the distribution (`levels` probabilities) of every sub-pixel of `pixels`
     /// (H×W×C, raster order), handed to `sink` with the sub-pixel's value, in raster order. Results do not depend on `threads`.
     /// `cond`: the conditioning map, for (and only for) a multi-scale model's conditional network.
+    #[allow(clippy::too_many_arguments)]
     pub fn batch<E: From<ModelError>>(
         &self,
+        arith: Arith,
         pixels: &[u8],
         width: usize,
         height: usize,
@@ -281,7 +289,7 @@ impl Graph {
         mut sink: impl FnMut(Dist<'_>, u8) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut probs = Vec::new();
-        self.run_rows(pixels, width, height, threads, cond, |pool, out, px| {
+        self.run_rows(arith, pixels, width, height, threads, cond, |pool, out, px| {
             self.row_distributions(pool, out, px, &mut probs, &mut sink)
         })
     }
@@ -290,6 +298,7 @@ impl Graph {
     /// (the mixture head: its parameters, H×W×P); for checking the engine against libtorch.
     pub fn logits(
         &self,
+        arith: Arith,
         pixels: &[u8],
         width: usize,
         height: usize,
@@ -297,7 +306,7 @@ impl Graph {
         cond: Option<&mut CondMap>,
     ) -> Result<Vec<f32>> {
         let mut all = Vec::with_capacity(width * height * self.plane_ch[self.logits]);
-        self.run_rows::<ModelError>(pixels, width, height, threads, cond, |_, out, _| {
+        self.run_rows::<ModelError>(arith, pixels, width, height, threads, cond, |_, out, _| {
             all.extend_from_slice(out);
             Ok(())
         })?;
@@ -342,8 +351,10 @@ impl Graph {
 
     /// Runs the network over the image a row at a time and hands each finished row's outputs
     /// (W × outputs) and values (W × C) to `row`, with the thread pool.
+    #[allow(clippy::too_many_arguments)]
     fn run_rows<E: From<ModelError>>(
         &self,
+        arith: Arith,
         pixels: &[u8],
         width: usize,
         height: usize,
@@ -360,7 +371,8 @@ impl Graph {
         let mut planes = self.planes(width, height);
         let mut scratch = self.scratch();
         let mut tmp = Vec::new();
-        let chunk = width.div_ceil(4 * threads.max(1)).max(1);
+        // Positions per task: a few tasks per thread, each a whole number of kernel blocks.
+        let chunk = width.div_ceil(4 * threads.max(1)).next_multiple_of(MAX_POSITIONS).min(width.max(1));
         let row_len = width * self.channels;
         for y in 0..height {
             let row_px = &pixels[y * row_len..(y + 1) * row_len];
@@ -379,8 +391,9 @@ impl Graph {
                         let pl = &planes;
                         pool.install(|| {
                             tmp.par_chunks_mut(chunk * per).enumerate().for_each(|(i, part)| {
-                                for (j, out) in part.chunks_exact_mut(per).enumerate() {
-                                    step.point(pl, y, i * chunk + j, 0..units, out);
+                                for (j, out) in part.chunks_mut(MAX_POSITIONS * per).enumerate() {
+                                    let pos = (y, i * chunk + j * MAX_POSITIONS, out.len() / per);
+                                    step.block(arith, pl, pos, 0..units, out, per);
                                 }
                             })
                         });
@@ -390,12 +403,12 @@ impl Graph {
                     }
                     Sched::LeftToRight => {
                         for x in 0..width {
-                            step.run(&mut planes, y, x, 0..units, &mut scratch);
+                            step.run(arith, &mut planes, y, x, 0..units, &mut scratch);
                         }
                     }
                     Sched::RowEnd => {
                         for x in (0..width).rev() {
-                            step.run(&mut planes, y, x, 0..units, &mut scratch);
+                            step.run(arith, &mut planes, y, x, 0..units, &mut scratch);
                         }
                     }
                 }
@@ -406,9 +419,9 @@ impl Graph {
     }
 
     /// Starts incremental mode for a `width`×`height` image; `cond` as for [`Graph::batch`].
-    pub fn session<'a>(&'a self, width: usize, height: usize, cond: Option<CondMap<'a>>) -> Result<Session<'a>> {
+    pub fn session<'a>(&'a self, arith: Arith, width: usize, height: usize, cond: Option<CondMap<'a>>) -> Result<Session<'a>> {
         self.check_cond(cond.as_ref())?;
-        Ok(Session::new(self, width, height, cond))
+        Ok(Session::new(self, arith, width, height, cond))
     }
 
     /// Multiply-adds per pixel (all channel groups, interior pixel).

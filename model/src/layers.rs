@@ -9,6 +9,8 @@ use std::ops::Range;
 
 use crate::config::{group_of, group_range, Config};
 use crate::fmath::dot;
+use crate::fused::{Fused, MAX_POSITIONS};
+use crate::kernels::Arith;
 use crate::weights::Weights;
 
 /// The last `rows` rows of an H×W×C feature map, channels innermost: row `y` lives in slot
@@ -134,6 +136,8 @@ pub struct MaskedConv {
     /// Packed weights; output o's start in `w_off[o]`.
     w: Vec<f32>,
     w_off: Vec<usize>,
+    /// The same weights packed for the fused multiply-add kernels (format version 3).
+    fused: Fused,
 }
 
 impl MaskedConv {
@@ -184,11 +188,13 @@ impl MaskedConv {
                 }
             }
         }
+        let out_group: Vec<u8> = (0..cout).map(|o| group_of(o % period, period, groups) as u8).collect();
         MaskedConv {
             cin,
             cout,
             up: cy,
-            out_group: (0..cout).map(|o| group_of(o % period, period, groups) as u8).collect(),
+            fused: Fused::new(t, &taps, &out_group),
+            out_group,
             taps,
             w,
             w_off,
@@ -260,6 +266,31 @@ impl MaskedConv {
             o = end;
         }
     }
+
+    /// Adds this convolution's contribution to outputs `o_range` at positions (y, x0 + p),
+    /// p < `np`, onto `acc[p·ld ..]`, in arithmetic `arith` (the legacy one: as
+    /// [`MaskedConv::accumulate_range`] at each position).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn accumulate_block(
+        &self,
+        arith: Arith,
+        src: &Plane,
+        (y, x0, np): (usize, usize, usize),
+        o_range: Range<usize>,
+        acc: &mut [f32],
+        ld: usize,
+    ) {
+        match arith {
+            Arith::Legacy => {
+                let n = o_range.len();
+                for p in 0..np {
+                    self.accumulate_range(src, y, x0 + p, o_range.clone(), &mut acc[p * ld..p * ld + n]);
+                }
+            }
+            Arith::Fma(isa) => self.fused.accumulate(isa, &self.taps, src, (y, x0, np), o_range, acc, ld),
+        }
+    }
 }
 
 /// A fused layer: `out = Σ_terms conv(src) + bias (+ residual)`, written raw and/or after ReLU.
@@ -274,19 +305,25 @@ pub struct Op {
 }
 
 impl Op {
-    /// Computes outputs `o_range` at (y, x) into `out` (`o_range.len()` values). The one
-    /// per-output code path of the engine: for each output, bias, then every term's unmasked taps
-    /// in order, then the residual.
+    /// Computes outputs `o_range` at (y, x0 + p), p < `np` (at most [`MAX_POSITIONS`]), into
+    /// `out[p·ld ..][..o_range.len()]`. The one per-output code path of the engine: for each
+    /// output, bias, then every term's unmasked taps in order, then `+ residual`.
     #[inline]
-    pub fn point(&self, planes: &[Plane], y: usize, x: usize, o_range: Range<usize>, out: &mut [f32]) {
-        let out = &mut out[..o_range.len()];
-        out.copy_from_slice(&self.bias[o_range.clone()]);
+    pub fn block(&self, arith: Arith, planes: &[Plane], (y, x0, np): (usize, usize, usize), o_range: Range<usize>, out: &mut [f32], ld: usize) {
+        debug_assert!(np <= MAX_POSITIONS);
+        let n = o_range.len();
+        for p in 0..np {
+            out[p * ld..p * ld + n].copy_from_slice(&self.bias[o_range.clone()]);
+        }
         for (src, conv) in &self.terms {
-            conv.accumulate_range(&planes[*src], y, x, o_range.clone(), out);
+            conv.accumulate_block(arith, &planes[*src], (y, x0, np), o_range.clone(), out, ld);
         }
         if let Some(r) = self.residual {
-            for (a, &v) in out.iter_mut().zip(&planes[r].at(y, x)[o_range]) {
-                *a += v;
+            for p in 0..np {
+                let res = &planes[r].at(y, x0 + p)[o_range.clone()];
+                for (a, &v) in out[p * ld..p * ld + n].iter_mut().zip(res) {
+                    *a += v;
+                }
             }
         }
     }

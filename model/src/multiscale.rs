@@ -14,6 +14,7 @@
 
 use crate::config::Config;
 use crate::fmath::dot;
+use crate::kernels::Arith;
 use crate::graph::{relu, Graph, Session};
 use crate::layers::bias;
 use crate::weights::{TensorSpec, Weights};
@@ -226,6 +227,7 @@ pub fn raster(coded: &[u8], width: usize, height: usize, channels: usize, k: usi
 /// unconditional network, then the full image's unknown sub-pixels through the conditional one;
 /// the small image's pixels are pushed into the conditional network without being asked for.
 pub struct MultiSession<'e> {
+    arith: Arith,
     full_graph: &'e Graph,
     up: &'e Upsampler,
     width: usize,
@@ -236,14 +238,20 @@ pub struct MultiSession<'e> {
 }
 
 impl<'e> MultiSession<'e> {
-    pub(crate) fn new(small: &'e Graph, full: &'e Graph, up: &'e Upsampler, width: usize, height: usize) -> Self {
+    pub(crate) fn new(
+        arith: Arith,
+        (small, full, up): (&'e Graph, &'e Graph, &'e Upsampler),
+        width: usize,
+        height: usize,
+    ) -> Self {
         let (sw, sh) = small_size(width, height, up.k);
         MultiSession {
+            arith,
             full_graph: full,
             up,
             width,
             height,
-            small: small.session(sw, sh, None).expect("no conditioning"),
+            small: small.session(arith, sw, sh, None).expect("no conditioning"),
             small_px: Vec::with_capacity(sw * sh * up.channels),
             full: None,
         }
@@ -271,7 +279,7 @@ impl<'e> MultiSession<'e> {
                 if self.small.done() {
                     let (sw, sh) = small_size(self.width, self.height, self.up.k);
                     let cond = self.up.map(self.small_px.clone(), sw, sh, self.full_graph.scale());
-                    let s = self.full_graph.session(self.width, self.height, Some(cond));
+                    let s = self.full_graph.session(self.arith, self.width, self.height, Some(cond));
                     self.full = Some(s.expect("the conditional graph takes the map"));
                 }
             }

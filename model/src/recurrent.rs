@@ -10,6 +10,7 @@ use std::ops::Range;
 
 use crate::config::Config;
 use crate::fmath::{dot, sigmoid, tanh};
+use crate::kernels::{fma_block, Arith};
 use crate::layers::{bias, Mask, MaskedConv, Plane, MAX_TAPS};
 use crate::weights::Weights;
 
@@ -29,6 +30,22 @@ fn pack_taps(w: &Weights, name: &str) -> Vec<f32> {
     v
 }
 
+/// The state-to-state kernel for the fma kernels: `out[(t·h + i)·4h + o]` (inputs × outputs per
+/// tap).
+fn pack_taps_fused(w: &Weights, name: &str) -> Vec<f32> {
+    let t = w.get(name);
+    let (cout, cin, kh, kw) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3]);
+    let mut v = Vec::with_capacity(t.data.len());
+    for tap in 0..kh * kw {
+        for i in 0..cin {
+            for o in 0..cout {
+                v.push(t.data[(o * cin + i) * kh * kw + tap]);
+            }
+        }
+    }
+    v
+}
+
 /// What both LSTM kinds share: the masked input-to-state kernel with its bias, the packed
 /// state-to-state taps, the learned initial state, and the planes read and written.
 #[derive(Clone, Debug)]
@@ -37,6 +54,8 @@ pub struct LstmParams {
     bias: Vec<f32>,
     /// `[taps][4h][h]`.
     ss: Vec<f32>,
+    /// `[taps][h][4h]` (format version 3's fma kernels).
+    ss_fused: Vec<f32>,
     h0: Vec<f32>,
     c0: Vec<f32>,
     /// Multi-scale conditioning: the conditioning plane and its unmasked 1×1 projection to 4h.
@@ -61,6 +80,7 @@ impl LstmParams {
             is: MaskedConv::with_period(w, &format!("{prefix}.is"), cfg, Mask::B, hd),
             bias: bias(w, &format!("{prefix}.is.bias"), 4 * hd),
             ss: pack_taps(w, &format!("{prefix}.ss.weight")),
+            ss_fused: pack_taps_fused(w, &format!("{prefix}.ss.weight")),
             h0: w.get(&format!("{prefix}.h0")).data.clone(),
             c0: w.get(&format!("{prefix}.c0")).data.clone(),
             cond,
@@ -83,9 +103,11 @@ impl LstmParams {
 
     /// h and c of `units` at (y, x) into `out[..n]`, `out[n..2n]`, given the state taps' inputs
     /// and the previous cell value of each unit.
+    #[allow(clippy::too_many_arguments)]
     #[inline]
     fn cells(
         &self,
+        arith: Arith,
         planes: &[Plane],
         (y, x): (usize, usize),
         units: Range<usize>,
@@ -94,6 +116,29 @@ impl LstmParams {
         out: &mut [f32],
     ) {
         let n = units.len();
+        if let Arith::Fma(isa) = arith {
+            // Gate pre-activations q·h + units, each: bias, input taps, conditioning, state taps.
+            let hd = self.hidden;
+            let mut g = vec![0.0f32; 4 * n];
+            for (q, gq) in g.chunks_exact_mut(n).enumerate() {
+                let r = q * hd + units.start..q * hd + units.end;
+                gq.copy_from_slice(&self.bias[r.clone()]);
+                self.is.accumulate_block(arith, &planes[self.src], (y, x, 1), r.clone(), gq, n);
+                if let Some((p, conv)) = &self.cond {
+                    conv.accumulate_block(arith, &planes[*p], (y, x, 1), r.clone(), gq, n);
+                }
+                for (t, st) in states.iter().enumerate() {
+                    if let Some(st) = st {
+                        let w = &self.ss_fused[t * hd * 4 * hd + r.start..];
+                        fma_block(isa, w, 4 * hd, n, hd, &[&st[..hd]], gq, n);
+                    }
+                }
+            }
+            for (m, k) in units.enumerate() {
+                (out[m], out[n + m]) = cell([g[m], g[n + m], g[2 * n + m], g[3 * n + m]], c_prev(k));
+            }
+            return;
+        }
         let mut group = self.is.group(units.start);
         let mut xs = self.inputs(planes, y, x, units.start);
         let cs = self.cond.as_ref().map(|(p, conv)| conv.resolve(&planes[*p], y, x, 0));
@@ -164,7 +209,7 @@ impl RowLstmOp {
     }
 
     /// Units `units` at (y, x): `out[..n]` = h, `out[n..2n]` = c.
-    pub fn point(&self, planes: &[Plane], y: usize, x: usize, units: Range<usize>, out: &mut [f32]) {
+    pub fn point(&self, arith: Arith, planes: &[Plane], y: usize, x: usize, units: Range<usize>, out: &mut [f32]) {
         let p = &self.p;
         let width = planes[p.src].width;
         let states: [Option<&[f32]>; 3] = std::array::from_fn(|t| {
@@ -172,7 +217,7 @@ impl RowLstmOp {
             Some(if y == 0 { &p.h0[..] } else { planes[p.h].at(y - 1, xx) })
         });
         let c_prev = |k: usize| if y == 0 { p.c0[k] } else { planes[p.c].at(y - 1, x)[k] };
-        p.cells(planes, (y, x), units, &states, c_prev, out);
+        p.cells(arith, planes, (y, x), units, &states, c_prev, out);
     }
 }
 
@@ -203,7 +248,7 @@ impl DiagLstmOp {
     }
 
     /// Units `units` at (y, x): `out[..n]` = h, `out[n..2n]` = c.
-    pub fn point(&self, planes: &[Plane], y: usize, x: usize, units: Range<usize>, out: &mut [f32]) {
+    pub fn point(&self, arith: Arith, planes: &[Plane], y: usize, x: usize, units: Range<usize>, out: &mut [f32]) {
         let p = &self.p;
         let width = planes[p.src].width;
         let left = if self.reverse {
@@ -215,6 +260,6 @@ impl DiagLstmOp {
         let h_left: &[f32] = left.map_or(&p.h0[..], |l| planes[p.h].at(y, l));
         let states = [Some(above), Some(h_left)];
         let c_prev = |k: usize| left.map_or(p.c0[k], |l| planes[p.c].at(y, l)[k]);
-        p.cells(planes, (y, x), units, &states, c_prev, out);
+        p.cells(arith, planes, (y, x), units, &states, c_prev, out);
     }
 }

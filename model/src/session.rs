@@ -4,6 +4,7 @@ use crate::config::group_range;
 use crate::dist::Dist;
 use crate::fmath::softmax;
 use crate::graph::{Graph, Sched};
+use crate::kernels::Arith;
 use crate::layers::Plane;
 use crate::mixture::{MixCdf, PixelMixture};
 use crate::multiscale::CondMap;
@@ -14,6 +15,7 @@ use crate::multiscale::CondMap;
 /// the mixture head (one group) the network runs once per pixel, at its first sub-pixel.
 pub struct Session<'g> {
     g: &'g Graph,
+    arith: Arith,
     width: usize,
     height: usize,
     planes: Vec<Plane>,
@@ -32,9 +34,10 @@ pub struct Session<'g> {
 
 impl<'g> Session<'g> {
     /// A session at the first sub-pixel; `cond` already checked against the graph.
-    pub(crate) fn new(g: &'g Graph, width: usize, height: usize, cond: Option<CondMap<'g>>) -> Session<'g> {
+    pub(crate) fn new(g: &'g Graph, arith: Arith, width: usize, height: usize, cond: Option<CondMap<'g>>) -> Session<'g> {
         let mut s = Session {
             g,
+            arith,
             width,
             height,
             planes: g.planes(width, height),
@@ -69,7 +72,7 @@ impl<'g> Session<'g> {
         for step in &self.g.steps {
             if step.sched() == Sched::RowStart {
                 for x in 0..self.width {
-                    step.run(&mut self.planes, self.y, x, 0..step.units(), &mut self.scratch);
+                    step.run(self.arith, &mut self.planes, self.y, x, 0..step.units(), &mut self.scratch);
                 }
             }
         }
@@ -89,7 +92,7 @@ impl<'g> Session<'g> {
                 for step in &g.steps {
                     if matches!(step.sched(), Sched::Parallel | Sched::LeftToRight) {
                         let r = group_range(step.units(), g.groups, c);
-                        step.run(&mut self.planes, y, x, r, &mut self.scratch);
+                        step.run(self.arith, &mut self.planes, y, x, r, &mut self.scratch);
                     }
                 }
             }
@@ -151,7 +154,7 @@ impl<'g> Session<'g> {
         for step in &self.g.steps {
             if step.sched() == Sched::RowEnd {
                 for x in (0..self.width).rev() {
-                    step.run(&mut self.planes, self.y, x, 0..step.units(), &mut self.scratch);
+                    step.run(self.arith, &mut self.planes, self.y, x, 0..step.units(), &mut self.scratch);
                 }
             }
         }

@@ -1,0 +1,110 @@
+//! A masked convolution's weights packed for the fused multiply-add kernels
+//! ([`crate::kernels::fma_block`]): for every run of outputs in one channel group and every
+//! unmasked tap, an inputs × outputs matrix, so that lanes hold outputs. Format version 3's
+//! arithmetic: each output is `bias`, then for each tap in row-major order, for each input in
+//! order, one fma; taps outside the image read zeros.
+
+use std::ops::Range;
+
+use crate::kernels::{fma_block, Isa};
+use crate::layers::{Plane, Tap};
+use crate::weights::Tensor;
+
+/// Most positions one call computes together.
+pub const MAX_POSITIONS: usize = 16;
+
+/// Outputs `start..end` (one channel group) with each tap's matrix at `off[t]`
+/// (`n_in × (end − start)`, row-major).
+#[derive(Clone, Debug)]
+struct Run {
+    start: usize,
+    end: usize,
+    group: usize,
+    off: Vec<usize>,
+}
+
+/// The packed weights of one masked convolution.
+#[derive(Clone, Debug, Default)]
+pub struct Fused {
+    runs: Vec<Run>,
+    w: Vec<f32>,
+    /// What a tap outside the image reads.
+    zeros: Vec<f32>,
+}
+
+impl Fused {
+    /// Packs `t` (`[cout, cin, kh, kw]`) for the given taps per group and the group of every
+    /// output.
+    pub fn new(t: &Tensor, taps: &[Vec<Tap>], out_group: &[u8]) -> Fused {
+        let (cout, cin, kh, kw) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3]);
+        let (cy, cx) = (kh / 2, kw / 2);
+        let mut runs = Vec::new();
+        let mut w = Vec::new();
+        let mut start = 0;
+        while start < cout {
+            let g = out_group[start];
+            let end = (start..cout).find(|&o| out_group[o] != g).unwrap_or(cout);
+            let mut off = Vec::new();
+            for tap in &taps[g as usize] {
+                off.push(w.len());
+                let ky = (tap.dy + cy as isize) as usize;
+                let kx = (tap.dx + cx as isize) as usize;
+                for i in 0..tap.n_in {
+                    for o in start..end {
+                        w.push(t.data[((o * cin + i) * kh + ky) * kw + kx]);
+                    }
+                }
+            }
+            runs.push(Run {
+                start,
+                end,
+                group: g as usize,
+                off,
+            });
+            start = end;
+        }
+        Fused {
+            runs,
+            w,
+            zeros: vec![0.0; cin],
+        }
+    }
+
+    /// Adds the convolution's terms for outputs `o_range` at positions (y, x0 + p), p < `np`,
+    /// onto `acc[p·ld ..][..o_range.len()]`, with the taps `taps` (per group) of its kernel.
+    #[allow(clippy::too_many_arguments)]
+    pub fn accumulate(
+        &self,
+        isa: Isa,
+        taps: &[Vec<Tap>],
+        src: &Plane,
+        (y, x0, np): (usize, usize, usize),
+        o_range: Range<usize>,
+        acc: &mut [f32],
+        ld: usize,
+    ) {
+        assert!(np <= MAX_POSITIONS);
+        for run in &self.runs {
+            let (a, b) = (run.start.max(o_range.start), run.end.min(o_range.end));
+            if a >= b {
+                continue;
+            }
+            let stride = run.end - run.start;
+            for (tap, &off) in taps[run.group].iter().zip(&run.off) {
+                let mut xs: [&[f32]; MAX_POSITIONS] = [&[]; MAX_POSITIONS];
+                let yy = y as isize + tap.dy;
+                for (p, slot) in xs[..np].iter_mut().enumerate() {
+                    let xx = (x0 + p) as isize + tap.dx;
+                    *slot = if yy >= 0 && xx >= 0 && xx < src.width as isize {
+                        &src.at(yy as usize, xx as usize)[..tap.n_in]
+                    } else {
+                        &self.zeros[..tap.n_in]
+                    };
+                }
+                let w = &self.w[off + (a - run.start)..];
+                let acc = &mut acc[a - o_range.start..];
+                fma_block(isa, w, stride, b - a, tap.n_in, &xs[..np], acc, ld);
+            }
+        }
+    }
+}
