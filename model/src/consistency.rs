@@ -37,12 +37,7 @@ pub(crate) fn batch_bits_with(arith: Arith, e: &Engine, px: &[u8], w: usize, h: 
     out
 }
 
-/// All distributions from incremental mode, as bits.
-pub(crate) fn incremental_bits(e: &Engine, px: &[u8], w: usize, h: usize) -> Vec<u32> {
-    incremental_bits_with(Arith::fma(), e, px, w, h)
-}
-
-/// [`incremental_bits`] in the given arithmetic.
+/// All distributions from incremental mode in the given arithmetic, as bits.
 pub(crate) fn incremental_bits_with(arith: Arith, e: &Engine, px: &[u8], w: usize, h: usize) -> Vec<u32> {
     let mut s = e.session_with(arith, w, h);
     let mut out = Vec::new();

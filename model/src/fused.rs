@@ -1,14 +1,29 @@
 //! A masked convolution's weights packed for the fused multiply-add kernels
 //! ([`crate::kernels::fma_block`]): for every run of outputs in one channel group and every
-//! unmasked tap, an inputs × outputs matrix, so that lanes hold outputs. Format version 3's
-//! arithmetic: each output is `bias`, then for each tap in row-major order, for each input in
-//! order, one fma; taps outside the image read zeros.
+//! unmasked tap, an inputs × outputs matrix, so that lanes hold outputs.
+//!
+//! Format version 3's arithmetic, per output of a layer with terms (convolutions) t₁ … t_n:
+//! `bias`; then [`Phase::Around`] of every term in order (its taps other than the centre, in
+//! row-major order, each input in order); then for each input channel group g = 0 … G−1,
+//! [`Phase::Centre`]`(g)` of every term in order (the centre tap's inputs of group g, in order);
+//! one fma per weight; taps outside the image read zeros. A sub-pixel's inputs thus come after
+//! everything known before it, so incremental mode may add them as they arrive.
 
 use std::ops::Range;
 
+use crate::config::group_range;
 use crate::kernels::{fma_block, Isa};
 use crate::layers::{Plane, Tap};
 use crate::weights::Tensor;
+
+/// Which of a term's taps [`Fused::accumulate`] adds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Every tap but the centre.
+    Around,
+    /// The centre tap's inputs of channel group g (of the kernel's groups).
+    Centre(usize),
+}
 
 /// Most positions one call computes together.
 pub const MAX_POSITIONS: usize = 16;
@@ -70,12 +85,13 @@ impl Fused {
         }
     }
 
-    /// Adds the convolution's terms for outputs `o_range` at positions (y, x0 + p), p < `np`,
-    /// onto `acc[p·ld ..][..o_range.len()]`, with the taps `taps` (per group) of its kernel.
+    /// Adds the taps of `phase` for outputs `o_range` at positions (y, x0 + p), p < `np`, onto
+    /// `acc[p·ld ..][..o_range.len()]`, with the taps `taps` (per group) of its kernel.
     #[allow(clippy::too_many_arguments)]
     pub fn accumulate(
         &self,
         isa: Isa,
+        phase: Phase,
         taps: &[Vec<Tap>],
         src: &Plane,
         (y, x0, np): (usize, usize, usize),
@@ -91,19 +107,31 @@ impl Fused {
             }
             let stride = run.end - run.start;
             for (tap, &off) in taps[run.group].iter().zip(&run.off) {
+                let centre = tap.dy == 0 && tap.dx == 0;
+                let inputs = match phase {
+                    Phase::Around if !centre => 0..tap.n_in,
+                    Phase::Centre(g) if centre => {
+                        let r = group_range(self.zeros.len(), taps.len(), g);
+                        r.start.min(tap.n_in)..r.end.min(tap.n_in)
+                    }
+                    _ => continue,
+                };
+                if inputs.is_empty() {
+                    continue;
+                }
                 let mut xs: [&[f32]; MAX_POSITIONS] = [&[]; MAX_POSITIONS];
                 let yy = y as isize + tap.dy;
                 for (p, slot) in xs[..np].iter_mut().enumerate() {
                     let xx = (x0 + p) as isize + tap.dx;
                     *slot = if yy >= 0 && xx >= 0 && xx < src.width as isize {
-                        &src.at(yy as usize, xx as usize)[..tap.n_in]
+                        &src.at(yy as usize, xx as usize)[inputs.clone()]
                     } else {
-                        &self.zeros[..tap.n_in]
+                        &self.zeros[inputs.clone()]
                     };
                 }
-                let w = &self.w[off + (a - run.start)..];
+                let w = &self.w[off + inputs.start * stride + (a - run.start)..];
                 let acc = &mut acc[a - o_range.start..];
-                fma_block(isa, w, stride, b - a, tap.n_in, &xs[..np], acc, ld);
+                fma_block(isa, w, stride, b - a, inputs.len(), &xs[..np], acc, ld);
             }
         }
     }

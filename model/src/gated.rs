@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::fmath::{sigmoid, tanh};
 use crate::graph::Graph;
 use crate::kernels::Arith;
-use crate::layers::{bias, Mask, MaskedConv, Op, Plane};
+use crate::layers::{accumulate_terms, bias, Mask, MaskedConv, Op, Plane};
 use crate::pixel_cnn::{output_specs, output_stack};
 use crate::weights::{TensorSpec, Weights};
 
@@ -90,10 +90,8 @@ impl GatedOp {
             out[p * ld..p * ld + n].copy_from_slice(&self.bias[r.clone()]);
             out[p * ld + n..p * ld + 2 * n].copy_from_slice(&self.bias[rg.clone()]);
         }
-        for (src, conv) in &self.terms {
-            conv.accumulate_block(arith, &planes[*src], (y, x0, np), r.clone(), out, ld);
-            conv.accumulate_block(arith, &planes[*src], (y, x0, np), rg.clone(), &mut out[n..], ld);
-        }
+        accumulate_terms(arith, &self.terms, planes, (y, x0, np), r.clone(), out, ld);
+        accumulate_terms(arith, &self.terms, planes, (y, x0, np), rg, &mut out[n..], ld);
         for p in 0..np {
             let (fg, rest) = out[p * ld..].split_at_mut(2 * n);
             for (m, o) in rest[..n].iter_mut().enumerate() {

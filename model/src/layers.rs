@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use crate::config::{group_of, group_range, Config};
 use crate::fmath::dot;
-use crate::fused::{Fused, MAX_POSITIONS};
+use crate::fused::{Fused, Phase, MAX_POSITIONS};
 use crate::kernels::Arith;
 use crate::weights::Weights;
 
@@ -267,28 +267,60 @@ impl MaskedConv {
         }
     }
 
-    /// Adds this convolution's contribution to outputs `o_range` at positions (y, x0 + p),
-    /// p < `np`, onto `acc[p·ld ..]`, in arithmetic `arith` (the legacy one: as
-    /// [`MaskedConv::accumulate_range`] at each position).
+    /// Adds the taps of `phase` for outputs `o_range` at positions (y, x0 + p), p < `np`, onto
+    /// `acc[p·ld ..]`, with fused multiply-adds ([`crate::fused`]).
     #[allow(clippy::too_many_arguments)]
     #[inline]
-    pub fn accumulate_block(
+    pub fn accumulate_fused(
         &self,
-        arith: Arith,
+        isa: crate::kernels::Isa,
+        phase: Phase,
         src: &Plane,
-        (y, x0, np): (usize, usize, usize),
+        pos: (usize, usize, usize),
         o_range: Range<usize>,
         acc: &mut [f32],
         ld: usize,
     ) {
-        match arith {
-            Arith::Legacy => {
-                let n = o_range.len();
+        self.fused.accumulate(isa, phase, &self.taps, src, pos, o_range, acc, ld)
+    }
+
+    /// Channel groups of the kernel's mask.
+    pub fn groups(&self) -> usize {
+        self.taps.len()
+    }
+}
+
+/// Adds the terms `terms` (plane, convolution) for outputs `o_range` at positions (y, x0 + p),
+/// p < `np`, onto `acc[p·ld ..]` in arithmetic `arith`: the legacy one term after term, each
+/// as [`MaskedConv::accumulate_range`]; the fused one phase by phase ([`crate::fused`]).
+#[inline]
+pub fn accumulate_terms(
+    arith: Arith,
+    terms: &[(usize, MaskedConv)],
+    planes: &[Plane],
+    pos: (usize, usize, usize),
+    o_range: Range<usize>,
+    acc: &mut [f32],
+    ld: usize,
+) {
+    let (y, x0, np) = pos;
+    match arith {
+        Arith::Legacy => {
+            let n = o_range.len();
+            for (src, conv) in terms {
                 for p in 0..np {
-                    self.accumulate_range(src, y, x0 + p, o_range.clone(), &mut acc[p * ld..p * ld + n]);
+                    conv.accumulate_range(&planes[*src], y, x0 + p, o_range.clone(), &mut acc[p * ld..p * ld + n]);
                 }
             }
-            Arith::Fma(isa) => self.fused.accumulate(isa, &self.taps, src, (y, x0, np), o_range, acc, ld),
+        }
+        Arith::Fma(isa) => {
+            let groups = terms.iter().map(|(_, c)| c.groups()).max().unwrap_or(1);
+            let phases = std::iter::once(Phase::Around).chain((0..groups).map(Phase::Centre));
+            for phase in phases {
+                for (src, conv) in terms {
+                    conv.accumulate_fused(isa, phase, &planes[*src], pos, o_range.clone(), acc, ld);
+                }
+            }
         }
     }
 }
@@ -315,9 +347,7 @@ impl Op {
         for p in 0..np {
             out[p * ld..p * ld + n].copy_from_slice(&self.bias[o_range.clone()]);
         }
-        for (src, conv) in &self.terms {
-            conv.accumulate_block(arith, &planes[*src], (y, x0, np), o_range.clone(), out, ld);
-        }
+        accumulate_terms(arith, &self.terms, planes, (y, x0, np), o_range.clone(), out, ld);
         if let Some(r) = self.residual {
             for p in 0..np {
                 let res = &planes[r].at(y, x0 + p)[o_range.clone()];

@@ -10,6 +10,7 @@ use std::ops::Range;
 
 use crate::config::Config;
 use crate::fmath::{dot, sigmoid, tanh};
+use crate::fused::Phase;
 use crate::kernels::{fma_block, Arith};
 use crate::layers::{bias, Mask, MaskedConv, Plane, MAX_TAPS};
 use crate::weights::Weights;
@@ -123,9 +124,13 @@ impl LstmParams {
             for (q, gq) in g.chunks_exact_mut(n).enumerate() {
                 let r = q * hd + units.start..q * hd + units.end;
                 gq.copy_from_slice(&self.bias[r.clone()]);
-                self.is.accumulate_block(arith, &planes[self.src], (y, x, 1), r.clone(), gq, n);
-                if let Some((p, conv)) = &self.cond {
-                    conv.accumulate_block(arith, &planes[*p], (y, x, 1), r.clone(), gq, n);
+                // The input and conditioning terms phase by phase, as every layer ([`crate::fused`]).
+                let phases = std::iter::once(Phase::Around).chain((0..self.is.groups()).map(Phase::Centre));
+                for phase in phases {
+                    self.is.accumulate_fused(isa, phase, &planes[self.src], (y, x, 1), r.clone(), gq, n);
+                    if let Some((p, conv)) = &self.cond {
+                        conv.accumulate_fused(isa, phase, &planes[*p], (y, x, 1), r.clone(), gq, n);
+                    }
                 }
                 for (t, st) in states.iter().enumerate() {
                     if let Some(st) = st {

@@ -99,6 +99,7 @@ impl Arith {
 ///
 /// # Panics
 /// If a slice is too short for `n`, `k`, `stride` and `ld`, or `isa` is not available.
+#[allow(clippy::too_many_arguments)]
 pub fn fma_block(isa: Isa, w: &[f32], stride: usize, n: usize, k: usize, xs: &[&[f32]], acc: &mut [f32], ld: usize) {
     if n == 0 || xs.is_empty() {
         return;
