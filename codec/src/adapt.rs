@@ -89,13 +89,22 @@ impl Expert {
     }
 }
 
-/// The adaptive state of one image being coded in raster order.
+/// The adaptive state of one image being coded in raster order: the pixels seen so far, and
+/// what was learnt from them, kept per substream (row y learns in state y mod S, format
+/// version 3; earlier versions have one) so that substreams can be decoded side by side.
 pub struct Adapter {
     width: usize,
     channels: usize,
     levels: usize,
     /// Sub-pixels coded so far (raster order).
     seen: Vec<u8>,
+    states: Vec<State>,
+    /// The state of the sub-pixel being coded.
+    cur: usize,
+}
+
+/// What one substream's rows have taught the experts and the mixer.
+struct State {
     experts: [Expert; EXPERTS],
     /// (model, experts…) weights per mixing context.
     weights: Vec<[f64; 1 + EXPERTS]>,
@@ -103,7 +112,7 @@ pub struct Adapter {
     model: Vec<f64>,
     /// Prediction errors of the current pixel's channels so far, per expert.
     errors: [[i32; 4]; EXPERTS],
-    pub stats: AdaptStats,
+    stats: AdaptStats,
 }
 
 #[inline]
@@ -161,20 +170,38 @@ fn class(activity: i32) -> usize {
 }
 
 impl Adapter {
-    pub fn new(width: usize, height: usize, channels: usize, levels: usize) -> Adapter {
+    /// An adapter for a `width`×`height` image whose rows are spread over `substreams` states.
+    pub fn new(width: usize, height: usize, channels: usize, levels: usize, substreams: usize) -> Adapter {
         let contexts = CLASSES * channels;
-        Adapter {
-            width,
-            channels,
-            levels,
-            seen: Vec::with_capacity(width * height * channels),
+        let state = || State {
             experts: [Expert::new(contexts, levels), Expert::new(contexts, levels)],
             weights: vec![[0.8, 0.1, 0.1]; contexts],
             ctx: 0,
             model: vec![0.0; levels],
             errors: [[0; 4]; EXPERTS],
             stats: AdaptStats::default(),
+        };
+        Adapter {
+            width,
+            channels,
+            levels,
+            seen: Vec::with_capacity(width * height * channels),
+            states: (0..substreams.max(1)).map(|_| state()).collect(),
+            cur: 0,
         }
+    }
+
+    /// The costs so far, all substreams together.
+    pub fn stats(&self) -> AdaptStats {
+        let mut t = AdaptStats::default();
+        for s in &self.states {
+            t.model_bits += s.stats.model_bits;
+            t.mixed_bits += s.stats.mixed_bits;
+            for e in 0..EXPERTS {
+                t.experts_bits[e] += s.stats.experts_bits[e];
+            }
+        }
+        t
     }
 
     /// The value of channel `c` at (y, x), 0 outside the image.
@@ -193,25 +220,28 @@ impl Adapter {
         let c = i % self.channels;
         let pix = i / self.channels;
         let (y, x) = ((pix / self.width) as isize, (pix % self.width) as isize);
+        self.cur = y as usize % self.states.len();
         let at = |dy: isize, dx: isize| self.at(y + dy, x + dx, c);
         let (w, n, nw, ne) = (at(0, -1), at(-1, 0), at(-1, -1), at(-1, 1));
         let (ww, nn, nne) = (at(0, -2), at(-2, 0), at(-2, 1));
         let top = self.levels as i32 - 1;
-        let corr = |e: usize| if c > 0 { self.errors[e][c - 1] } else { 0 };
+        let levels = self.levels;
+        let s = &mut self.states[self.cur];
+        let corr = |e: usize| if c > 0 { s.errors[e][c - 1] } else { 0 };
         let med_pred = (med(w, n, nw) + corr(0)).clamp(0, top);
         let med_ctx = c * CLASSES + class((w - nw).abs() + (n - nw).abs() + (n - ne).abs());
         let (g, energy) = gap(w, ww, n, nw, ne, nn, nne);
         let gap_pred = (g + corr(1)).clamp(0, top);
         let gap_ctx = c * CLASSES + class(energy / 2);
-        self.experts[0].predict(med_pred as usize, med_ctx);
-        self.experts[1].predict(gap_pred as usize, gap_ctx);
-        self.ctx = med_ctx;
-        let wt = self.weights[self.ctx];
-        for (v, o) in out.iter_mut().enumerate().take(self.levels) {
+        s.experts[0].predict(med_pred as usize, med_ctx);
+        s.experts[1].predict(gap_pred as usize, gap_ctx);
+        s.ctx = med_ctx;
+        let wt = s.weights[s.ctx];
+        for (v, o) in out.iter_mut().enumerate().take(levels) {
             let pm = probs[v] as f64;
-            self.model[v] = pm;
+            s.model[v] = pm;
             let mut p = wt[0] * pm;
-            for (e, ex) in self.experts.iter().enumerate() {
+            for (e, ex) in s.experts.iter().enumerate() {
                 p += wt[1 + e] * ex.probs[v];
             }
             *o = p as f32;
@@ -220,30 +250,31 @@ impl Adapter {
 
     /// Records the value `v` of the sub-pixel [`Adapter::mix`] was last called for.
     pub fn update(&mut self, v: usize) {
-        let wt = self.weights[self.ctx];
+        let c = self.seen.len() % self.channels;
+        let s = &mut self.states[self.cur];
+        let wt = s.weights[s.ctx];
         let mut ps = [0f64; 1 + EXPERTS];
-        ps[0] = self.model[v].max(1e-12);
-        for (e, ex) in self.experts.iter().enumerate() {
+        ps[0] = s.model[v].max(1e-12);
+        for (e, ex) in s.experts.iter().enumerate() {
             ps[1 + e] = ex.probs[v];
         }
         let mut mixed = 0.0;
         for k in 0..1 + EXPERTS {
             mixed += wt[k] * ps[k];
         }
-        self.stats.model_bits -= log2(ps[0]);
+        s.stats.model_bits -= log2(ps[0]);
         for e in 0..EXPERTS {
-            self.stats.experts_bits[e] -= log2(ps[1 + e]);
+            s.stats.experts_bits[e] -= log2(ps[1 + e]);
         }
-        self.stats.mixed_bits -= log2(mixed.max(1e-12));
+        s.stats.mixed_bits -= log2(mixed.max(1e-12));
         let even = SHARE / (1 + EXPERTS) as f64;
         let mut next = [0f64; 1 + EXPERTS];
         for k in 0..1 + EXPERTS {
             next[k] = ((1.0 - SHARE) * (wt[k] * ps[k] / mixed) + even).max(FLOOR);
         }
-        self.weights[self.ctx] = next;
-        let c = self.seen.len() % self.channels;
-        for (e, ex) in self.experts.iter_mut().enumerate() {
-            self.errors[e][c] = v as i32 - ex.pred as i32;
+        s.weights[s.ctx] = next;
+        for (e, ex) in s.experts.iter_mut().enumerate() {
+            s.errors[e][c] = v as i32 - ex.pred as i32;
             ex.update(v);
         }
         self.seen.push(v as u8);
@@ -267,7 +298,7 @@ mod tests {
         let (w, h, c) = (40, 30, 3);
         let uniform = vec![1.0 / 256.0; 256];
         let mut out = vec![0.0f32; 256];
-        let mut a = Adapter::new(w, h, c, 256);
+        let mut a = Adapter::new(w, h, c, 256, 1);
         for y in 0..h {
             for x in 0..w {
                 for k in 0..c {
@@ -278,7 +309,7 @@ mod tests {
                 }
             }
         }
-        let s = a.stats;
+        let s = a.stats();
         assert!(s.mixed_bits < 0.3 * s.model_bits, "{s:?}");
         assert!(s.mixed_bits < s.expert_bits() + 64.0, "{s:?}");
     }

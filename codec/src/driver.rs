@@ -180,7 +180,14 @@ fn encode_model(
     }
     let (width, height) = (image.width as usize, image.height as usize);
     let total = coded.len() as u64;
-    let mut enc = DefaultRangeEncoder::new();
+    // Version 3: rows spread over substreams (row y in y mod S); earlier versions: one stream.
+    let nsub = if opts.version >= 3 {
+        crate::substreams::choose(height, model.raster_order())
+    } else {
+        1
+    };
+    let row_len = width * coded_channels as usize;
+    let mut encs: Vec<DefaultRangeEncoder> = (0..nsub).map(|_| DefaultRangeEncoder::new()).collect();
     let mut cdf = Vec::with_capacity(model.levels() + 1);
     let (mut i, mut model_bits, mut quantised_bits) = (0usize, 0f64, 0f64);
     // The adaptive coding runs beside the plain one (the network dominates the cost); the
@@ -188,8 +195,8 @@ fn encode_model(
     let levels = model.levels();
     let mut adaptive = (opts.version >= 2 && opts.adapt && model.raster_order()).then(|| {
         (
-            Adapter::new(width, height, coded_channels as usize, levels),
-            DefaultRangeEncoder::new(),
+            Adapter::new(width, height, coded_channels as usize, levels, nsub),
+            (0..nsub).map(|_| DefaultRangeEncoder::new()).collect::<Vec<_>>(),
             vec![0f32; levels],
             vec![0f32; levels],
             Vec::with_capacity(levels + 1),
@@ -198,11 +205,13 @@ fn encode_model(
     let mut sink = |dist: Dist<'_>, v: u8| -> Result<()> {
         let v = v as usize;
         let coder = |e| CodecError::BadParameter(format!("range coder: {e}"));
+        let s = (i / row_len) % nsub;
+        let enc = &mut encs[s];
         if let Some((a, enc2, tab, mixed, cdf2)) = adaptive.as_mut() {
             dist.probs_into(tab);
             a.mix(tab, mixed);
             quantize(mixed, cdf2);
-            enc2.encode_symbol(v, Coded(Table(cdf2))).map_err(coder)?;
+            enc2[s].encode_symbol(v, Coded(Table(cdf2))).map_err(coder)?;
             a.update(v);
         }
         match dist {
@@ -233,19 +242,29 @@ fn encode_model(
             coded.len()
         )));
     }
-    let mut words = enc
-        .into_compressed()
-        .map_err(|e| CodecError::BadParameter(format!("range coder: {e:?}")))?;
-    let plain_len = words.len() as u64 * 4;
+    let payload_of = |encs: Vec<DefaultRangeEncoder>| -> Result<Vec<u8>> {
+        let mut streams = Vec::with_capacity(encs.len());
+        for e in encs {
+            let w = e
+                .into_compressed()
+                .map_err(|e| CodecError::BadParameter(format!("range coder: {e:?}")))?;
+            streams.push(w);
+        }
+        Ok(if opts.version >= 3 {
+            crate::substreams::join(&streams)
+        } else {
+            streams[0].iter().flat_map(|w| w.to_le_bytes()).collect()
+        })
+    };
+    let mut payload = payload_of(encs)?;
+    let plain_len = payload.len() as u64;
     let mut adapt_stats = None;
     let mut adapted = false;
     if let Some((a, enc2, ..)) = adaptive {
-        let w2 = enc2
-            .into_compressed()
-            .map_err(|e| CodecError::BadParameter(format!("range coder: {e:?}")))?;
-        adapt_stats = Some((a.stats, w2.len() as u64 * 4));
-        if w2.len() < words.len() {
-            (words, adapted) = (w2, true);
+        let p2 = payload_of(enc2)?;
+        adapt_stats = Some((a.stats(), p2.len() as u64));
+        if p2.len() < payload.len() {
+            (payload, adapted) = (p2, true);
         }
     }
     let header = Header {
@@ -260,13 +279,10 @@ fn encode_model(
         height: image.height,
         model_id: model.id(),
         pixel_crc: image.crc(),
-        payload_len: words.len() as u64 * 4,
+        payload_len: payload.len() as u64,
     };
     let mut bytes = header.to_bytes();
-    bytes.reserve(words.len() * 4);
-    for w in &words {
-        bytes.extend_from_slice(&w.to_le_bytes());
-    }
+    bytes.extend_from_slice(&payload);
     if let Some(p) = opts.progress {
         p(total, total);
     }
@@ -310,12 +326,31 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
     }
     let (w, hgt) = (h.width as usize, h.height as usize);
     let total = h.coded_subpixels();
-    let words: Vec<u32> = file[h.header_len()..]
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    let mut dec = DefaultRangeDecoder::from_compressed(words)
-        .map_err(|_| CodecError::corrupt("payload", "a range-coder stream", "an unreadable start"))?;
+    let payload = &file[h.header_len()..];
+    let streams = if h.version >= 3 {
+        crate::substreams::split(payload, hgt)?
+    } else {
+        vec![payload
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()]
+    };
+    let nsub = streams.len();
+    if nsub > 1 && !model.raster_order() {
+        return Err(CodecError::corrupt(
+            "substreams",
+            "one substream with a model that codes out of raster order",
+            nsub,
+        ));
+    }
+    let mut decs = Vec::with_capacity(nsub);
+    for words in streams {
+        decs.push(
+            DefaultRangeDecoder::from_compressed(words)
+                .map_err(|_| CodecError::corrupt("payload", "a range-coder stream", "an unreadable start"))?,
+        );
+    }
+    let row_len = w * h.coded_channels as usize;
     let mut seq = model.sequential(arith_of(h.version), w, hgt);
     let mut cdf = Vec::with_capacity(model.levels() + 1);
     let mut coded = Vec::with_capacity(total as usize);
@@ -329,12 +364,13 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
     }
     let mut adaptive = h.adaptive().then(|| {
         (
-            Adapter::new(w, hgt, h.coded_channels as usize, levels),
+            Adapter::new(w, hgt, h.coded_channels as usize, levels, nsub),
             vec![0f32; levels],
             vec![0f32; levels],
         )
     });
     for i in 0..total {
+        let dec = &mut decs[(i as usize / row_len) % nsub];
         let d = seq.next_dist();
         let got = match (&mut adaptive, d) {
             (Some((a, tab, mixed)), d) => {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod image;
 pub mod model;
 pub mod quantize;
+pub mod substreams;
 pub mod v2;
 
 #[cfg(test)]

@@ -230,7 +230,15 @@ fn auto_mode_keeps_the_smaller_stream_and_every_version_decodes() {
     assert_eq!(auto.header.version, crate::VERSION);
     assert_eq!(decode(&auto.bytes, &m, &DecodeOptions::default()).unwrap(), noisy);
     // Version 2 is still written on request, with its own header byte.
-    let v2 = encode(&noisy, &m, &EncodeOptions { version: 2, ..Default::default() }).unwrap();
+    let v2 = encode(
+        &noisy,
+        &m,
+        &EncodeOptions {
+            version: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!((v2.header.version, v2.bytes[5]), (2, 2));
     assert_eq!(decode(&v2.bytes, &m, &DecodeOptions::default()).unwrap(), noisy);
     assert_eq!(auto.bytes[5], 3);
@@ -311,4 +319,38 @@ fn adaptive_coding_round_trips_and_is_kept_when_smaller() {
     let plain = encode(&img, &m, &model_only()).unwrap();
     assert!(!plain.header.adaptive() && plain.adapt.is_none());
     assert!(plain.bytes.len() > enc.bytes.len());
+}
+
+/// Format version 3 spreads a tall image's rows over substreams: it round-trips plain and
+/// adaptive, the table says how many, and a damaged table is caught.
+#[test]
+fn substreams_round_trip_and_damage_is_caught() {
+    let img = smooth(20, 200, 3, 4);
+    let m = mock(3);
+    for adapt in [false, true] {
+        let enc = encode(
+            &img,
+            &m,
+            &EncodeOptions {
+                adapt,
+                mode: ModeChoice::Model,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let payload = &enc.bytes[enc.header.header_len()..];
+        assert_eq!(payload[0], 3, "200 rows: three substreams");
+        assert_eq!(decode(&enc.bytes, &m, &DecodeOptions::default()).unwrap(), img);
+        let mut f = enc.bytes.clone();
+        f[enc.header.header_len()] = 0;
+        assert!(matches!(
+            decode(&f, &m, &DecodeOptions::default()),
+            Err(CodecError::Corrupt { .. })
+        ));
+        f[enc.header.header_len()] = 201;
+        assert!(matches!(
+            decode(&f, &m, &DecodeOptions::default()),
+            Err(CodecError::Corrupt { .. })
+        ));
+    }
 }

@@ -187,7 +187,7 @@ impl Header {
                 "none (the file is truncated)",
             ));
         }
-        if mode == Mode::Model && !h.payload_len.is_multiple_of(4) {
+        if mode == Mode::Model && h.version == 2 && !h.payload_len.is_multiple_of(4) {
             return Err(CodecError::corrupt(
                 "payload length",
                 "a multiple of 4 (range-coder words)",

@@ -154,7 +154,11 @@ fn batch_and_incremental_agree_bit_for_bit() {
     let mut cfgs = configs();
     // Wide enough for whole SIMD vectors and several blocks of positions.
     cfgs.push(Config::pixel_cnn(3, 40, 1, 70));
-    cfgs.push(Config::pixel_cnn(3, 24, 1, 40).with_arch(Arch::GatedPixelCnn).with_mixture(3));
+    cfgs.push(
+        Config::pixel_cnn(3, 24, 1, 40)
+            .with_arch(Arch::GatedPixelCnn)
+            .with_mixture(3),
+    );
     for (i, cfg) in cfgs.into_iter().enumerate() {
         let e = Engine::random(&cfg, 100 + i as u64).unwrap();
         for (w, h) in [(1, 1), (5, 1), (1, 6), (7, 5), (9, 11), (37, 3)] {

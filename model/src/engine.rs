@@ -114,8 +114,14 @@ impl Engine {
         m.small.batch(arith, &small, sw, sh, threads, None, &mut sink)?;
         let mut cond = m.up.map(small, sw, sh, self.graph.scale());
         let mut i = 0usize;
-        self.graph
-            .batch(arith, pixels, width, height, threads, Some(&mut cond), |p: Dist<'_>, v: u8| {
+        self.graph.batch(
+            arith,
+            pixels,
+            width,
+            height,
+            threads,
+            Some(&mut cond),
+            |p: Dist<'_>, v: u8| {
                 let pos = i / ch;
                 i += 1;
                 if is_known(pos / width, pos % width, k) {
@@ -123,7 +129,8 @@ impl Engine {
                 } else {
                     sink(p, v)
                 }
-            })
+            },
+        )
     }
 
     /// Raw logits of every sub-pixel (H×W×C×levels), before the softmax (the mixture head: its
@@ -135,14 +142,24 @@ impl Engine {
     }
 
     /// [`Engine::logits`] in the given arithmetic.
-    pub fn logits_with(&self, arith: Arith, pixels: &[u8], width: usize, height: usize, threads: usize) -> Result<Vec<f32>> {
+    pub fn logits_with(
+        &self,
+        arith: Arith,
+        pixels: &[u8],
+        width: usize,
+        height: usize,
+        threads: usize,
+    ) -> Result<Vec<f32>> {
         let Some(m) = &self.multi else {
             return self.graph.logits(arith, pixels, width, height, threads, None);
         };
         let (small, sw, sh) = self.small_image(pixels, width, height);
         let mut out = m.small.logits(arith, &small, sw, sh, threads, None)?;
         let mut cond = m.up.map(small, sw, sh, self.graph.scale());
-        out.extend(self.graph.logits(arith, pixels, width, height, threads, Some(&mut cond))?);
+        out.extend(
+            self.graph
+                .logits(arith, pixels, width, height, threads, Some(&mut cond))?,
+        );
         Ok(out)
     }
 
@@ -156,7 +173,12 @@ impl Engine {
     pub fn session_with(&self, arith: Arith, width: usize, height: usize) -> EngineSession<'_> {
         match &self.multi {
             None => EngineSession::Single(self.graph.session(arith, width, height, None).expect("no conditioning")),
-            Some(m) => EngineSession::Multi(Box::new(MultiSession::new(arith, (&m.small, &self.graph, &m.up), width, height))),
+            Some(m) => EngineSession::Multi(Box::new(MultiSession::new(
+                arith,
+                (&m.small, &self.graph, &m.up),
+                width,
+                height,
+            ))),
         }
     }
 

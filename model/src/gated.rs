@@ -82,7 +82,15 @@ impl GatedOp {
     /// Units `r` at (y, x0 + p), p < `np`, into `out[p·ld ..]`: `[f (n), g (n), gated (n)]` for
     /// n = `r.len()`. Each pre-activation: bias, then every term's taps in order.
     #[inline]
-    pub fn block(&self, arith: Arith, planes: &[Plane], (y, x0, np): (usize, usize, usize), r: Range<usize>, out: &mut [f32], ld: usize) {
+    pub fn block(
+        &self,
+        arith: Arith,
+        planes: &[Plane],
+        (y, x0, np): (usize, usize, usize),
+        r: Range<usize>,
+        out: &mut [f32],
+        ld: usize,
+    ) {
         let n = r.len();
         let h = self.hidden;
         let rg = h + r.start..h + r.end;

@@ -97,13 +97,25 @@ impl Step {
     /// Computes `units` at (y, x0 + p), p < `np` (at most [`MAX_POSITIONS`]), into
     /// `out[p·ld ..]` (`units.len()` × [`Step::values`] each).
     #[inline]
-    fn block(&self, arith: Arith, planes: &[Plane], pos: (usize, usize, usize), units: Range<usize>, out: &mut [f32], ld: usize) {
+    fn block(
+        &self,
+        arith: Arith,
+        planes: &[Plane],
+        pos: (usize, usize, usize),
+        units: Range<usize>,
+        out: &mut [f32],
+        ld: usize,
+    ) {
         let (y, x0, np) = pos;
         match self {
             Step::Conv(op) => op.block(arith, planes, pos, units, out, ld),
             Step::Gated(op) => op.block(arith, planes, pos, units, out, ld),
-            Step::RowLstm(op) => (0..np).for_each(|p| op.point(arith, planes, y, x0 + p, units.clone(), &mut out[p * ld..])),
-            Step::Diag(op) => (0..np).for_each(|p| op.point(arith, planes, y, x0 + p, units.clone(), &mut out[p * ld..])),
+            Step::RowLstm(op) => {
+                (0..np).for_each(|p| op.point(arith, planes, y, x0 + p, units.clone(), &mut out[p * ld..]))
+            }
+            Step::Diag(op) => {
+                (0..np).for_each(|p| op.point(arith, planes, y, x0 + p, units.clone(), &mut out[p * ld..]))
+            }
         }
     }
 
@@ -132,7 +144,15 @@ impl Step {
 
     /// Computes and stores `units` at (y, x).
     #[inline]
-    pub(crate) fn run(&self, arith: Arith, planes: &mut [Plane], y: usize, x: usize, units: Range<usize>, scratch: &mut [f32]) {
+    pub(crate) fn run(
+        &self,
+        arith: Arith,
+        planes: &mut [Plane],
+        y: usize,
+        x: usize,
+        units: Range<usize>,
+        scratch: &mut [f32],
+    ) {
         let ld = units.len() * self.values();
         let out = &mut scratch[..ld];
         self.block(arith, planes, (y, x, 1), units.clone(), out, ld);
@@ -372,7 +392,10 @@ impl Graph {
         let mut scratch = self.scratch();
         let mut tmp = Vec::new();
         // Positions per task: a few tasks per thread, each a whole number of kernel blocks.
-        let chunk = width.div_ceil(4 * threads.max(1)).next_multiple_of(MAX_POSITIONS).min(width.max(1));
+        let chunk = width
+            .div_ceil(4 * threads.max(1))
+            .next_multiple_of(MAX_POSITIONS)
+            .min(width.max(1));
         let row_len = width * self.channels;
         for y in 0..height {
             let row_px = &pixels[y * row_len..(y + 1) * row_len];
@@ -419,7 +442,13 @@ impl Graph {
     }
 
     /// Starts incremental mode for a `width`×`height` image; `cond` as for [`Graph::batch`].
-    pub fn session<'a>(&'a self, arith: Arith, width: usize, height: usize, cond: Option<CondMap<'a>>) -> Result<Session<'a>> {
+    pub fn session<'a>(
+        &'a self,
+        arith: Arith,
+        width: usize,
+        height: usize,
+        cond: Option<CondMap<'a>>,
+    ) -> Result<Session<'a>> {
         self.check_cond(cond.as_ref())?;
         Ok(Session::new(self, arith, width, height, cond))
     }

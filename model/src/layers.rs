@@ -281,7 +281,8 @@ impl MaskedConv {
         acc: &mut [f32],
         ld: usize,
     ) {
-        self.fused.accumulate(isa, phase, &self.taps, src, pos, o_range, acc, ld)
+        self.fused
+            .accumulate(isa, phase, &self.taps, src, pos, o_range, acc, ld)
     }
 
     /// Channel groups of the kernel's mask.
@@ -341,7 +342,15 @@ impl Op {
     /// `out[p·ld ..][..o_range.len()]`. The one per-output code path of the engine: for each
     /// output, bias, then every term's unmasked taps in order, then `+ residual`.
     #[inline]
-    pub fn block(&self, arith: Arith, planes: &[Plane], (y, x0, np): (usize, usize, usize), o_range: Range<usize>, out: &mut [f32], ld: usize) {
+    pub fn block(
+        &self,
+        arith: Arith,
+        planes: &[Plane],
+        (y, x0, np): (usize, usize, usize),
+        o_range: Range<usize>,
+        out: &mut [f32],
+        ld: usize,
+    ) {
         debug_assert!(np <= MAX_POSITIONS);
         let n = o_range.len();
         for p in 0..np {

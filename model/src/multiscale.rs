@@ -14,8 +14,8 @@
 
 use crate::config::Config;
 use crate::fmath::dot;
-use crate::kernels::Arith;
 use crate::graph::{relu, Graph, Session};
+use crate::kernels::Arith;
 use crate::layers::bias;
 use crate::weights::{TensorSpec, Weights};
 

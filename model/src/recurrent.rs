@@ -127,7 +127,8 @@ impl LstmParams {
                 // The input and conditioning terms phase by phase, as every layer ([`crate::fused`]).
                 let phases = std::iter::once(Phase::Around).chain((0..self.is.groups()).map(Phase::Centre));
                 for phase in phases {
-                    self.is.accumulate_fused(isa, phase, &planes[self.src], (y, x, 1), r.clone(), gq, n);
+                    self.is
+                        .accumulate_fused(isa, phase, &planes[self.src], (y, x, 1), r.clone(), gq, n);
                     if let Some((p, conv)) = &self.cond {
                         conv.accumulate_fused(isa, phase, &planes[*p], (y, x, 1), r.clone(), gq, n);
                     }

@@ -34,7 +34,13 @@ pub struct Session<'g> {
 
 impl<'g> Session<'g> {
     /// A session at the first sub-pixel; `cond` already checked against the graph.
-    pub(crate) fn new(g: &'g Graph, arith: Arith, width: usize, height: usize, cond: Option<CondMap<'g>>) -> Session<'g> {
+    pub(crate) fn new(
+        g: &'g Graph,
+        arith: Arith,
+        width: usize,
+        height: usize,
+        cond: Option<CondMap<'g>>,
+    ) -> Session<'g> {
         let mut s = Session {
             g,
             arith,
@@ -72,7 +78,14 @@ impl<'g> Session<'g> {
         for step in &self.g.steps {
             if step.sched() == Sched::RowStart {
                 for x in 0..self.width {
-                    step.run(self.arith, &mut self.planes, self.y, x, 0..step.units(), &mut self.scratch);
+                    step.run(
+                        self.arith,
+                        &mut self.planes,
+                        self.y,
+                        x,
+                        0..step.units(),
+                        &mut self.scratch,
+                    );
                 }
             }
         }
@@ -154,7 +167,14 @@ impl<'g> Session<'g> {
         for step in &self.g.steps {
             if step.sched() == Sched::RowEnd {
                 for x in (0..self.width).rev() {
-                    step.run(self.arith, &mut self.planes, self.y, x, 0..step.units(), &mut self.scratch);
+                    step.run(
+                        self.arith,
+                        &mut self.planes,
+                        self.y,
+                        x,
+                        0..step.units(),
+                        &mut self.scratch,
+                    );
                 }
             }
         }

@@ -4,9 +4,9 @@
 //! fixed order, one correctly rounded fma per term, however many positions and outputs are
 //! computed together.
 
-pub mod soft;
 #[cfg(target_arch = "aarch64")]
 mod neon;
+pub mod soft;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
@@ -104,9 +104,15 @@ pub fn fma_block(isa: Isa, w: &[f32], stride: usize, n: usize, k: usize, xs: &[&
     if n == 0 || xs.is_empty() {
         return;
     }
-    assert!(k == 0 || (stride >= n && w.len() >= (k - 1) * stride + n), "weights too short");
+    assert!(
+        k == 0 || (stride >= n && w.len() >= (k - 1) * stride + n),
+        "weights too short"
+    );
     assert!(xs.iter().all(|x| x.len() >= k), "inputs too short");
-    assert!(ld >= n && acc.len() >= (xs.len() - 1) * ld + n, "accumulators too short");
+    assert!(
+        ld >= n && acc.len() >= (xs.len() - 1) * ld + n,
+        "accumulators too short"
+    );
     if k == 0 {
         return;
     }

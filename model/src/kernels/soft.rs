@@ -104,7 +104,15 @@ mod tests {
         // Halfway cases of the final rounding: (1 + 2^-12)² = 1 + 2^-11 + 2^-24 lies exactly
         // between two f32; a tiny c decides the direction, which double rounding gets wrong.
         let a = 1.0 + 2f32.powi(-12);
-        for c in [0.0, 1e-40, -1e-40, 2f32.powi(-60), -2f32.powi(-60), -1.0, 2f32.powi(-24)] {
+        for c in [
+            0.0,
+            1e-40,
+            -1e-40,
+            2f32.powi(-60),
+            -2f32.powi(-60),
+            -1.0,
+            2f32.powi(-24),
+        ] {
             assert!(same(fma(a, a, c), hw(a, a, c)), "halfway with c = {c:e}");
             assert!(same(fma(-a, a, -c), hw(-a, a, -c)));
         }
@@ -123,7 +131,11 @@ mod tests {
             let r = next();
             let (a, b, c) = if i % 2 == 0 {
                 // Arbitrary bit patterns: every exponent, subnormals, NaNs, infinities.
-                (f32::from_bits(r as u32), f32::from_bits((r >> 32) as u32), f32::from_bits(next() as u32))
+                (
+                    f32::from_bits(r as u32),
+                    f32::from_bits((r >> 32) as u32),
+                    f32::from_bits(next() as u32),
+                )
             } else {
                 // Values of the network's scale, where a + b·c cancels often.
                 let u = |v: u64| ((v & 0xff_ffff) as f32 / 8_388_608.0 - 1.0) * 4.0;
