@@ -8,11 +8,15 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pixelrnn_benches::test_image;
-use pixelrnn_model::{default_engine, Arch, Config, Engine, ModelError, MultiScale};
+use pixelrnn_model::{default_engine, Arch, Arith, Config, Engine, Isa, ModelError, MultiScale};
 
 fn run_batch(e: &Engine, px: &[u8], w: usize, h: usize, threads: usize) -> f32 {
+    run_batch_with(Arith::fma(), e, px, w, h, threads)
+}
+
+fn run_batch_with(arith: Arith, e: &Engine, px: &[u8], w: usize, h: usize, threads: usize) -> f32 {
     let mut acc = 0.0f32;
-    e.batch::<ModelError>(px, w, h, threads, |p, v| {
+    e.batch_with::<ModelError>(arith, px, w, h, threads, |p, v| {
         acc += p.prob(v as usize) as f32;
         Ok(())
     })
@@ -23,7 +27,11 @@ fn run_batch(e: &Engine, px: &[u8], w: usize, h: usize, threads: usize) -> f32 {
 /// Decoding's work: each distribution, and the probability of the value (the mixture head's
 /// lazy CDF at two levels; a decoder's binary search evaluates about eight).
 fn run_incremental(e: &Engine, px: &[u8], w: usize, h: usize) -> f32 {
-    let mut s = e.session(w, h);
+    run_incremental_with(Arith::fma(), e, px, w, h)
+}
+
+fn run_incremental_with(arith: Arith, e: &Engine, px: &[u8], w: usize, h: usize) -> f32 {
+    let mut s = e.session_with(arith, w, h);
     let mut acc = 0.0f32;
     for &v in e.coding_order(px, w, h).iter() {
         acc += s.next_dist().prob(v as usize) as f32;
@@ -90,6 +98,35 @@ fn architectures(c: &mut Criterion) {
     g.finish();
 }
 
+/// The default RGB model's multiply-add rate (criterion's elements/s = MAC/s, the unit of
+/// `reference_sgemm_256`) in both arithmetics and on every kernel path of this CPU, one thread:
+/// batch mode (encoding) and incremental mode (decoding's network, softmax included).
+fn kernel_rates(c: &mut Criterion) {
+    let e = default_engine(3).unwrap();
+    let (w, h) = (48, 48);
+    let px = test_image(w, h, 3);
+    let mut g = c.benchmark_group("mac_rate_default_rgb_48x48");
+    g.throughput(Throughput::Elements((e.macs_per_pixel() * w * h) as u64));
+    g.sample_size(10);
+    let ariths = std::iter::once(Arith::Legacy).chain(Isa::available().into_iter().map(Arith::Fma));
+    for arith in ariths {
+        let name = match arith {
+            Arith::Legacy => "legacy".to_string(),
+            Arith::Fma(isa) => format!("fma_{}", isa.name()),
+        };
+        if arith == Arith::Fma(Isa::Portable) {
+            continue; // the software fma: correct everywhere, not a speed path
+        }
+        g.bench_function(format!("{name}_batch_1t"), |b| {
+            b.iter(|| black_box(run_batch_with(arith, &e, &px, w, h, 1)))
+        });
+        g.bench_function(format!("{name}_incremental"), |b| {
+            b.iter(|| black_box(run_incremental_with(arith, &e, &px, w, h)))
+        });
+    }
+    g.finish();
+}
+
 fn sgemm(c: &mut Criterion) {
     let n = 256;
     let a: Vec<f32> = (0..n * n).map(|i| (i % 17) as f32 * 0.1).collect();
@@ -122,5 +159,5 @@ fn sgemm(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, default_model, architectures, sgemm);
+criterion_group!(benches, default_model, architectures, kernel_rates, sgemm);
 criterion_main!(benches);

@@ -325,7 +325,7 @@ fn adaptive_coding_round_trips_and_is_kept_when_smaller() {
 /// adaptive, the table says how many, and a damaged table is caught.
 #[test]
 fn substreams_round_trip_and_damage_is_caught() {
-    let img = smooth(20, 200, 3, 4);
+    let img = smooth(20, 770, 3, 4);
     let m = mock(3);
     for adapt in [false, true] {
         let enc = encode(
@@ -339,7 +339,7 @@ fn substreams_round_trip_and_damage_is_caught() {
         )
         .unwrap();
         let payload = &enc.bytes[enc.header.header_len()..];
-        assert_eq!(payload[0], 3, "200 rows: three substreams");
+        assert_eq!(payload[0], 3, "770 rows: three substreams");
         assert_eq!(decode(&enc.bytes, &m, &DecodeOptions::default()).unwrap(), img);
         let mut f = enc.bytes.clone();
         f[enc.header.header_len()] = 0;
@@ -347,7 +347,7 @@ fn substreams_round_trip_and_damage_is_caught() {
             decode(&f, &m, &DecodeOptions::default()),
             Err(CodecError::Corrupt { .. })
         ));
-        f[enc.header.header_len()] = 201;
+        f[enc.header.header_len()] = 65;
         assert!(matches!(
             decode(&f, &m, &DecodeOptions::default()),
             Err(CodecError::Corrupt { .. })

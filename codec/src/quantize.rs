@@ -21,10 +21,9 @@ pub fn quantize(probs: &[f32], cdf: &mut Vec<u32>) {
     debug_assert!((2..=1 << 16).contains(&n));
     let free = (TOTAL - n as u32) as f32;
     cdf.clear();
-    cdf.push(0);
-    let mut sum = 0u32;
-    let (mut best, mut best_f) = (0usize, 0u32);
-    for (i, &p) in probs.iter().enumerate() {
+    cdf.resize(n + 1, 0);
+    // Frequencies first (a loop the compiler vectorises), then the sum and the first largest.
+    for (c, &p) in cdf[1..].iter_mut().zip(probs) {
         let p = if p > 0.0 {
             if p < 1.0 {
                 p
@@ -34,13 +33,11 @@ pub fn quantize(probs: &[f32], cdf: &mut Vec<u32>) {
         } else {
             0.0
         };
-        let f = 1 + (p * free) as u32;
-        if f > best_f {
-            (best, best_f) = (i, f);
-        }
-        sum += f;
-        cdf.push(f);
+        *c = 1 + (p * free) as u32;
     }
+    let sum: u32 = cdf[1..].iter().sum();
+    let best_f = cdf[1..].iter().copied().max().unwrap_or(0);
+    let best = cdf[1..].iter().position(|&f| f == best_f).unwrap_or(0);
     let fixed = best_f as i64 + TOTAL as i64 - sum as i64;
     if fixed < 1 {
         // Cannot happen for probabilities summing to ~1; stay decodable anyway.
