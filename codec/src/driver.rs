@@ -251,7 +251,7 @@ fn encode_model(
             streams.push(w);
         }
         Ok(if opts.version >= 3 {
-            crate::substreams::join(&streams)
+            crate::substreams::join(&streams)?
         } else {
             streams[0].iter().flat_map(|w| w.to_le_bytes()).collect()
         })

@@ -11,6 +11,7 @@ pub mod model;
 pub mod quantize;
 pub mod substreams;
 pub mod v2;
+pub mod varint;
 
 #[cfg(test)]
 mod mock;

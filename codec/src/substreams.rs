@@ -5,6 +5,7 @@
 //! last one taking the rest (also a non-zero multiple of 4). Words are little-endian u32.
 
 use crate::error::{CodecError, Result};
+use crate::varint;
 
 /// Most substreams a file may have.
 pub const MAX_SUBSTREAMS: usize = 64;
@@ -22,50 +23,32 @@ pub fn choose(height: usize, raster_order: bool) -> usize {
     (height / ROWS_PER_SUBSTREAM).clamp(1, 4)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
 fn bad(expected: impl std::fmt::Display, found: impl std::fmt::Display) -> CodecError {
     CodecError::corrupt("substreams", expected, found)
 }
 
-/// Reads a minimal LEB128 varint of at most 63 bits.
-fn get_varint(b: &[u8], pos: &mut usize) -> Result<u64> {
-    let mut v = 0u64;
-    for i in 0..9 {
-        let byte = *b
-            .get(*pos)
-            .ok_or_else(|| bad("a complete substream table", "the payload ends"))?;
-        *pos += 1;
-        v |= ((byte & 0x7f) as u64) << (7 * i);
-        if byte & 0x80 == 0 {
-            if i > 0 && byte == 0 {
-                return Err(bad("minimal varints", "a padded one"));
-            }
-            return Ok(v);
-        }
-    }
-    Err(bad("varints of at most 9 bytes", "a longer one"))
+fn get_varint(b: &[u8], pos: &mut usize) -> Result<u32> {
+    varint::get(b, pos, "substreams", || {
+        bad("a complete substream table", "the payload ends")
+    })
 }
 
-/// The payload of the substreams' words.
-pub fn join(streams: &[Vec<u32>]) -> Vec<u8> {
+/// The payload of the substreams' words; an error if a substream is 4 GiB or longer.
+pub fn join(streams: &[Vec<u32>]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    put_varint(&mut out, streams.len() as u64);
+    varint::put(&mut out, streams.len() as u32);
     for s in &streams[..streams.len() - 1] {
-        put_varint(&mut out, s.len() as u64 * 4);
+        let len = u32::try_from(s.len() * 4).map_err(|_| {
+            CodecError::BadParameter(format!("a substream of {} bytes (at most 4 GiB each)", s.len() * 4))
+        })?;
+        varint::put(&mut out, len);
     }
     for s in streams {
         for w in s {
             out.extend_from_slice(&w.to_le_bytes());
         }
     }
-    out
+    Ok(out)
 }
 
 /// Splits a payload into its substreams' words, checking the table against the image height
@@ -80,7 +63,7 @@ pub fn split(payload: &[u8], height: usize) -> Result<Vec<Vec<u32>>> {
     for _ in 1..s {
         lens.push(get_varint(payload, &mut pos)?);
     }
-    let declared: u64 = lens.iter().try_fold(0u64, |a, &l| a.checked_add(l)).unwrap_or(u64::MAX);
+    let declared: u64 = lens.iter().map(|&l| l as u64).sum();
     let rest = (payload.len() - pos) as u64;
     if declared >= rest {
         return Err(bad(
@@ -88,6 +71,7 @@ pub fn split(payload: &[u8], height: usize) -> Result<Vec<Vec<u32>>> {
             format!("{declared} bytes declared"),
         ));
     }
+    let mut lens: Vec<u64> = lens.into_iter().map(u64::from).collect();
     lens.push(rest - declared);
     let mut out = Vec::with_capacity(lens.len());
     for (i, &l) in lens.iter().enumerate() {
@@ -116,7 +100,7 @@ mod tests {
     #[test]
     fn round_trip_and_damage() {
         let streams = vec![vec![1u32, 2], vec![3], vec![4, 5, 6]];
-        let p = join(&streams);
+        let p = join(&streams).unwrap();
         assert_eq!(p[..3], [3, 8, 4]);
         assert_eq!(split(&p, 3).unwrap(), streams);
         assert!(split(&p, 2).is_err(), "more substreams than rows");
@@ -126,7 +110,7 @@ mod tests {
         q[1] = 7;
         assert!(split(&q, 3).is_err(), "a length that is not whole words");
         assert!(split(&[0], 3).is_err() && split(&[], 3).is_err() && split(&[0x80], 3).is_err());
-        assert_eq!(split(&join(&[vec![9]]), 1).unwrap(), vec![vec![9]]);
+        assert_eq!(split(&join(&[vec![9]]).unwrap(), 1).unwrap(), vec![vec![9]]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use pixelrnn_model::defaults::builtin_id;
 
 use crate::container::{Header, Limits, Mode, FLAG_ADAPTIVE, FLAG_OPAQUE_ALPHA, MAGIC};
 use crate::error::{CodecError, Result};
+use crate::varint;
 
 /// Flag bits 1–2: the mode (0 model, 1 classical). Bit 3: adaptive coding. Bits 4–7 are
 /// reserved (zero).
@@ -18,29 +19,9 @@ const TAG_NONE: u8 = 0;
 const TAG_BUILTIN: u8 = 1;
 const TAG_ID: u8 = 2;
 
-fn put_varint(out: &mut Vec<u8>, mut v: u32) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// Reads a minimal LEB128 varint of at most 32 bits at `*pos`.
+/// A version 2 header field's varint ([`varint::get`]), truncation reported as a short header.
 fn get_varint(b: &[u8], pos: &mut usize, what: &'static str) -> Result<u32> {
-    let mut v = 0u64;
-    for i in 0..5 {
-        let byte = *b.get(*pos).ok_or_else(|| truncated(b.len()))?;
-        *pos += 1;
-        v |= ((byte & 0x7f) as u64) << (7 * i);
-        if byte & 0x80 == 0 {
-            if (i > 0 && byte == 0) || v > u32::MAX as u64 {
-                return Err(CodecError::corrupt(what, "a minimal 32-bit varint", format!("{v}")));
-            }
-            return Ok(v as u32);
-        }
-    }
-    Err(CodecError::corrupt(what, "a varint of at most 5 bytes", "a longer one"))
+    varint::get(b, pos, what, || truncated(b.len()))
 }
 
 fn truncated(n: usize) -> CodecError {
@@ -64,13 +45,13 @@ impl Header {
         b.push((self.flags & (FLAG_OPAQUE_ALPHA | FLAG_ADAPTIVE)) | (mode << MODE_SHIFT));
         b.push(self.channels | (self.coded_channels << 4));
         b.push((self.levels - 1) as u8);
-        put_varint(&mut b, self.width);
-        put_varint(&mut b, self.height);
+        varint::put(&mut b, self.width);
+        varint::put(&mut b, self.height);
         match (self.mode, self.builtin) {
             (Mode::Classical, _) => b.push(TAG_NONE),
             (Mode::Model, Some(i)) => {
                 b.push(TAG_BUILTIN);
-                put_varint(&mut b, i);
+                varint::put(&mut b, i);
             }
             (Mode::Model, None) => {
                 b.push(TAG_ID);
@@ -286,23 +267,5 @@ mod tests {
             Header::parse(&file(&big), &Limits::default()),
             Err(CodecError::Limit { .. })
         ));
-    }
-
-    #[test]
-    fn varints_are_minimal() {
-        for v in [0u32, 1, 127, 128, 16383, 16384, u32::MAX] {
-            let mut b = Vec::new();
-            put_varint(&mut b, v);
-            let mut p = 0;
-            assert_eq!(get_varint(&b, &mut p, "x").unwrap(), v);
-            assert_eq!(p, b.len());
-        }
-        let mut p = 0;
-        assert!(get_varint(&[0x80, 0x00], &mut p, "x").is_err(), "a non-minimal varint");
-        let mut p = 0;
-        assert!(
-            get_varint(&[0xff, 0xff, 0xff, 0xff, 0x7f], &mut p, "x").is_err(),
-            "over 32 bits"
-        );
     }
 }
