@@ -23,6 +23,20 @@ pub enum Phase {
     Around,
     /// The centre tap's inputs of channel group g (of the kernel's groups).
     Centre(usize),
+    /// `Around`, then every `Centre`, in one pass.
+    All,
+}
+
+/// The phases in which a layer of `terms` terms over `groups` channel groups adds its terms:
+/// [`Phase::Around`], then [`Phase::Centre`] of each group; for a single term one
+/// [`Phase::All`] pass does the same operations in the same order.
+pub fn phases(terms: usize, groups: usize) -> impl Iterator<Item = Phase> {
+    let single = terms == 1;
+    let split = (!single).then(|| std::iter::once(Phase::Around).chain((0..groups).map(Phase::Centre)));
+    single
+        .then_some(Phase::All)
+        .into_iter()
+        .chain(split.into_iter().flatten())
 }
 
 /// Most positions one call computes together.
@@ -106,9 +120,15 @@ impl Fused {
                 continue;
             }
             let stride = run.end - run.start;
-            for (tap, &off) in taps[run.group].iter().zip(&run.off) {
-                let centre = tap.dy == 0 && tap.dx == 0;
+            // The taps other than the centre first (under `Mask::Vertical` some follow it in
+            // row-major order), then the centre.
+            let is_centre = |t: &&Tap| t.dy == 0 && t.dx == 0;
+            let around = taps[run.group].iter().zip(&run.off).filter(|(t, _)| !is_centre(t));
+            let centre = taps[run.group].iter().zip(&run.off).filter(|(t, _)| is_centre(t));
+            for (tap, &off) in around.chain(centre) {
+                let centre = is_centre(&tap);
                 let inputs = match phase {
+                    Phase::All => 0..tap.n_in,
                     Phase::Around if !centre => 0..tap.n_in,
                     Phase::Centre(g) if centre => {
                         let r = group_range(self.zeros.len(), taps.len(), g);

@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::fmath::{sigmoid, tanh};
 use crate::graph::Graph;
 use crate::kernels::Arith;
-use crate::layers::{accumulate_terms, bias, Mask, MaskedConv, Op, Plane};
+use crate::layers::{accumulate_terms, bias, fill_bias, Mask, MaskedConv, Op, Plane};
 use crate::pixel_cnn::{output_specs, output_stack};
 use crate::weights::{TensorSpec, Weights};
 
@@ -94,10 +94,8 @@ impl GatedOp {
         let n = r.len();
         let h = self.hidden;
         let rg = h + r.start..h + r.end;
-        for p in 0..np {
-            out[p * ld..p * ld + n].copy_from_slice(&self.bias[r.clone()]);
-            out[p * ld + n..p * ld + 2 * n].copy_from_slice(&self.bias[rg.clone()]);
-        }
+        fill_bias(&self.bias[r.clone()], np, out, ld);
+        fill_bias(&self.bias[rg.clone()], np, &mut out[n..], ld);
         accumulate_terms(arith, &self.terms, planes, (y, x0, np), r.clone(), out, ld);
         accumulate_terms(arith, &self.terms, planes, (y, x0, np), rg, &mut out[n..], ld);
         for p in 0..np {

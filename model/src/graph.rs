@@ -62,12 +62,14 @@ impl Step {
         }
     }
 
-    /// Values per unit written by `point` (conv: 1; LSTM: h and c).
+    /// Values per unit that `block` computes (conv: 1; gated: f, g and the output; LSTM: h, c
+    /// and four gates of workspace).
     fn values(&self) -> usize {
         match self {
             Step::Conv(_) => 1,
             Step::Gated(_) => 3,
-            _ => 2,
+            // h and c, then the four gates as the fused arithmetic's workspace.
+            Step::RowLstm(_) | Step::Diag(_) => 6,
         }
     }
 

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use crate::config::{group_of, group_range, Config};
 use crate::fmath::dot;
-use crate::fused::{Fused, Phase, MAX_POSITIONS};
+use crate::fused::{phases, Fused, Phase, MAX_POSITIONS};
 use crate::kernels::Arith;
 use crate::weights::Weights;
 
@@ -291,6 +291,14 @@ impl MaskedConv {
     }
 }
 
+/// Starts the outputs of `np` positions at the bias: `out[p·ld ..][..bias.len()] = bias`.
+#[inline]
+pub fn fill_bias(bias: &[f32], np: usize, out: &mut [f32], ld: usize) {
+    for p in 0..np {
+        out[p * ld..p * ld + bias.len()].copy_from_slice(bias);
+    }
+}
+
 /// Adds the terms `terms` (plane, convolution) for outputs `o_range` at positions (y, x0 + p),
 /// p < `np`, onto `acc[p·ld ..]` in arithmetic `arith`: the legacy one term after term, each
 /// as [`MaskedConv::accumulate_range`]; the fused one phase by phase ([`crate::fused`]).
@@ -316,8 +324,7 @@ pub fn accumulate_terms(
         }
         Arith::Fma(isa) => {
             let groups = terms.iter().map(|(_, c)| c.groups()).max().unwrap_or(1);
-            let phases = std::iter::once(Phase::Around).chain((0..groups).map(Phase::Centre));
-            for phase in phases {
+            for phase in phases(terms.len(), groups) {
                 for (src, conv) in terms {
                     conv.accumulate_fused(isa, phase, &planes[*src], pos, o_range.clone(), acc, ld);
                 }
@@ -353,9 +360,7 @@ impl Op {
     ) {
         debug_assert!(np <= MAX_POSITIONS);
         let n = o_range.len();
-        for p in 0..np {
-            out[p * ld..p * ld + n].copy_from_slice(&self.bias[o_range.clone()]);
-        }
+        fill_bias(&self.bias[o_range.clone()], np, out, ld);
         accumulate_terms(arith, &self.terms, planes, (y, x0, np), o_range.clone(), out, ld);
         if let Some(r) = self.residual {
             for p in 0..np {

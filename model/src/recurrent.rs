@@ -10,8 +10,8 @@ use std::ops::Range;
 
 use crate::config::Config;
 use crate::fmath::{dot, sigmoid, tanh};
-use crate::fused::Phase;
-use crate::kernels::{fma_block, Arith};
+use crate::fused::phases;
+use crate::kernels::{fma_block, Arith, Isa};
 use crate::layers::{bias, Mask, MaskedConv, Plane, MAX_TAPS};
 use crate::weights::Weights;
 
@@ -103,7 +103,8 @@ impl LstmParams {
     }
 
     /// h and c of `units` at (y, x) into `out[..n]`, `out[n..2n]`, given the state taps' inputs
-    /// and the previous cell value of each unit.
+    /// and the previous cell value of each unit; `out[2n..6n]` is the fused arithmetic's
+    /// workspace (the four gates' pre-activations).
     #[allow(clippy::too_many_arguments)]
     #[inline]
     fn cells(
@@ -118,30 +119,10 @@ impl LstmParams {
     ) {
         let n = units.len();
         if let Arith::Fma(isa) = arith {
-            // Gate pre-activations q·h + units, each: bias, input taps, conditioning, state taps.
-            let hd = self.hidden;
-            let mut g = vec![0.0f32; 4 * n];
-            for (q, gq) in g.chunks_exact_mut(n).enumerate() {
-                let r = q * hd + units.start..q * hd + units.end;
-                gq.copy_from_slice(&self.bias[r.clone()]);
-                // The input and conditioning terms phase by phase, as every layer ([`crate::fused`]).
-                let phases = std::iter::once(Phase::Around).chain((0..self.is.groups()).map(Phase::Centre));
-                for phase in phases {
-                    self.is
-                        .accumulate_fused(isa, phase, &planes[self.src], (y, x, 1), r.clone(), gq, n);
-                    if let Some((p, conv)) = &self.cond {
-                        conv.accumulate_fused(isa, phase, &planes[*p], (y, x, 1), r.clone(), gq, n);
-                    }
-                }
-                for (t, st) in states.iter().enumerate() {
-                    if let Some(st) = st {
-                        let w = &self.ss_fused[t * hd * 4 * hd + r.start..];
-                        fma_block(isa, w, 4 * hd, n, hd, &[&st[..hd]], gq, n);
-                    }
-                }
-            }
+            let (hc, g) = out.split_at_mut(2 * n);
+            self.gates_fused(isa, planes, (y, x), units.clone(), states, &mut g[..4 * n]);
             for (m, k) in units.enumerate() {
-                (out[m], out[n + m]) = cell([g[m], g[n + m], g[2 * n + m], g[3 * n + m]], c_prev(k));
+                (hc[m], hc[n + m]) = cell([g[m], g[n + m], g[2 * n + m], g[3 * n + m]], c_prev(k));
             }
             return;
         }
@@ -154,6 +135,38 @@ impl LstmParams {
             }
             let g: [f32; 4] = std::array::from_fn(|q| self.gate(&xs, cs.as_ref(), q * self.hidden + k, states));
             (out[m], out[n + m]) = cell(g, c_prev(k));
+        }
+    }
+
+    /// The gate pre-activations q·h + `units` (q = i, f, o, g) at (y, x) into `g[q·n ..]` in the
+    /// fused arithmetic: bias, the input and conditioning terms phase by phase as in every layer
+    /// ([`crate::fused`]), then the state taps in order.
+    fn gates_fused(
+        &self,
+        isa: Isa,
+        planes: &[Plane],
+        (y, x): (usize, usize),
+        units: Range<usize>,
+        states: &[Option<&[f32]>],
+        g: &mut [f32],
+    ) {
+        let (hd, n) = (self.hidden, units.len());
+        for (q, gq) in g.chunks_exact_mut(n).enumerate() {
+            let r = q * hd + units.start..q * hd + units.end;
+            gq.copy_from_slice(&self.bias[r.clone()]);
+            for phase in phases(1 + self.cond.is_some() as usize, self.is.groups()) {
+                self.is
+                    .accumulate_fused(isa, phase, &planes[self.src], (y, x, 1), r.clone(), gq, n);
+                if let Some((p, conv)) = &self.cond {
+                    conv.accumulate_fused(isa, phase, &planes[*p], (y, x, 1), r.clone(), gq, n);
+                }
+            }
+            for (t, st) in states.iter().enumerate() {
+                if let Some(st) = st {
+                    let w = &self.ss_fused[t * hd * 4 * hd + r.start..];
+                    fma_block(isa, w, 4 * hd, n, hd, &[&st[..hd]], gq, n);
+                }
+            }
         }
     }
 
