@@ -181,7 +181,14 @@ pub fn bench(rep: &Reporter, a: &BenchArgs) -> Result<()> {
         )?;
         let encode_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let back = decode(&enc.bytes, &engine, &DecodeOptions::default())?;
+        let back = decode(
+            &enc.bytes,
+            &engine,
+            &DecodeOptions {
+                threads,
+                ..Default::default()
+            },
+        )?;
         let decode_s = t.elapsed().as_secs_f64();
         let png = png_best(&img)?;
         let oxi = oxipng::optimize_from_memory(&png, &oxipng::Options::max_compression())

@@ -224,6 +224,7 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
                 max_payload: u64::MAX,
             },
             progress: Some(&progress),
+            threads: threads(c),
         };
         let back = decode(&enc.bytes, &engine, &opts).with_context(|| format!("{input}: verification failed"))?;
         bar.finish_and_clear();
@@ -265,6 +266,7 @@ fn decompress(rep: &Reporter, a: &DecompressArgs, input: &str, output: Option<&s
     let opts = DecodeOptions {
         limits,
         progress: Some(&progress),
+        threads: threads(c),
     };
     let image = decode(&bytes, &engine, &opts).with_context(|| format!("{input}: cannot decompress"))?;
     bar.finish_and_clear();

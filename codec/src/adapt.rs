@@ -95,16 +95,16 @@ impl Expert {
 pub struct Adapter {
     width: usize,
     channels: usize,
-    levels: usize,
     /// Sub-pixels coded so far (raster order).
     seen: Vec<u8>,
-    states: Vec<State>,
+    states: Vec<AdaptState>,
     /// The state of the sub-pixel being coded.
     cur: usize,
 }
 
-/// What one substream's rows have taught the experts and the mixer.
-struct State {
+/// What one substream's rows have taught the experts and the mixer. [`Adapter`] keeps one per
+/// substream for a sequential coder; a decoder of rows side by side drives them itself.
+pub struct AdaptState {
     experts: [Expert; EXPERTS],
     /// (model, experts…) weights per mixing context.
     weights: Vec<[f64; 1 + EXPERTS]>,
@@ -169,24 +169,89 @@ fn class(activity: i32) -> usize {
     }
 }
 
-impl Adapter {
-    /// An adapter for a `width`×`height` image whose rows are spread over `substreams` states.
-    pub fn new(width: usize, height: usize, channels: usize, levels: usize, substreams: usize) -> Adapter {
+impl AdaptState {
+    /// A fresh state for `channels` channels of `levels` levels.
+    pub fn new(channels: usize, levels: usize) -> AdaptState {
         let contexts = CLASSES * channels;
-        let state = || State {
+        AdaptState {
             experts: [Expert::new(contexts, levels), Expert::new(contexts, levels)],
             weights: vec![[0.8, 0.1, 0.1]; contexts],
             ctx: 0,
             model: vec![0.0; levels],
             errors: [[0; 4]; EXPERTS],
             stats: AdaptStats::default(),
-        };
+        }
+    }
+
+    /// The mixed distribution of channel `c` of a pixel from the model's `probs`, into `out`;
+    /// `at(dy, dx)` is the same channel's value at that offset (0 outside the image).
+    pub fn mix(&mut self, c: usize, at: impl Fn(isize, isize) -> i32, probs: &[f32], out: &mut [f32]) {
+        let (w, n, nw, ne) = (at(0, -1), at(-1, 0), at(-1, -1), at(-1, 1));
+        let (ww, nn, nne) = (at(0, -2), at(-2, 0), at(-2, 1));
+        let levels = self.model.len();
+        let top = levels as i32 - 1;
+        let corr = |e: usize| if c > 0 { self.errors[e][c - 1] } else { 0 };
+        let med_pred = (med(w, n, nw) + corr(0)).clamp(0, top);
+        let med_ctx = c * CLASSES + class((w - nw).abs() + (n - nw).abs() + (n - ne).abs());
+        let (g, energy) = gap(w, ww, n, nw, ne, nn, nne);
+        let gap_pred = (g + corr(1)).clamp(0, top);
+        let gap_ctx = c * CLASSES + class(energy / 2);
+        self.experts[0].predict(med_pred as usize, med_ctx);
+        self.experts[1].predict(gap_pred as usize, gap_ctx);
+        self.ctx = med_ctx;
+        let wt = self.weights[self.ctx];
+        for (v, o) in out.iter_mut().enumerate().take(levels) {
+            let pm = probs[v] as f64;
+            self.model[v] = pm;
+            let mut p = wt[0] * pm;
+            for (e, ex) in self.experts.iter().enumerate() {
+                p += wt[1 + e] * ex.probs[v];
+            }
+            *o = p as f32;
+        }
+    }
+
+    /// Records the value `v` of channel `c`, the sub-pixel [`AdaptState::mix`] was last called
+    /// for.
+    pub fn update(&mut self, c: usize, v: usize) {
+        let wt = self.weights[self.ctx];
+        let mut ps = [0f64; 1 + EXPERTS];
+        ps[0] = self.model[v].max(1e-12);
+        for (e, ex) in self.experts.iter().enumerate() {
+            ps[1 + e] = ex.probs[v];
+        }
+        let mut mixed = 0.0;
+        for k in 0..1 + EXPERTS {
+            mixed += wt[k] * ps[k];
+        }
+        self.stats.model_bits -= log2(ps[0]);
+        for e in 0..EXPERTS {
+            self.stats.experts_bits[e] -= log2(ps[1 + e]);
+        }
+        self.stats.mixed_bits -= log2(mixed.max(1e-12));
+        let even = SHARE / (1 + EXPERTS) as f64;
+        let mut next = [0f64; 1 + EXPERTS];
+        for k in 0..1 + EXPERTS {
+            next[k] = ((1.0 - SHARE) * (wt[k] * ps[k] / mixed) + even).max(FLOOR);
+        }
+        self.weights[self.ctx] = next;
+        for (e, ex) in self.experts.iter_mut().enumerate() {
+            self.errors[e][c] = v as i32 - ex.pred as i32;
+            ex.update(v);
+        }
+    }
+}
+
+impl Adapter {
+    /// An adapter for a `width`×`height` image whose rows are spread over `substreams` states.
+    pub fn new(width: usize, height: usize, channels: usize, levels: usize, substreams: usize) -> Adapter {
         Adapter {
             width,
             channels,
-            levels,
             seen: Vec::with_capacity(width * height * channels),
-            states: (0..substreams.max(1)).map(|_| state()).collect(),
+            states: (0..substreams.max(1))
+                .map(|_| AdaptState::new(channels, levels))
+                .collect(),
             cur: 0,
         }
     }
@@ -204,81 +269,40 @@ impl Adapter {
         t
     }
 
-    /// The value of channel `c` at (y, x), 0 outside the image.
-    #[inline]
-    fn at(&self, y: isize, x: isize, c: usize) -> i32 {
-        if y < 0 || x < 0 || x >= self.width as isize {
-            return 0;
-        }
-        let i = (y as usize * self.width + x as usize) * self.channels + c;
-        self.seen.get(i).map_or(0, |&v| v as i32)
-    }
-
     /// The mixed distribution of the next sub-pixel from the model's `probs`, into `out`.
     pub fn mix(&mut self, probs: &[f32], out: &mut [f32]) {
+        let (width, channels) = (self.width, self.channels);
         let i = self.seen.len();
-        let c = i % self.channels;
-        let pix = i / self.channels;
-        let (y, x) = ((pix / self.width) as isize, (pix % self.width) as isize);
-        self.cur = y as usize % self.states.len();
-        let at = |dy: isize, dx: isize| self.at(y + dy, x + dx, c);
-        let (w, n, nw, ne) = (at(0, -1), at(-1, 0), at(-1, -1), at(-1, 1));
-        let (ww, nn, nne) = (at(0, -2), at(-2, 0), at(-2, 1));
-        let top = self.levels as i32 - 1;
-        let levels = self.levels;
-        let s = &mut self.states[self.cur];
-        let corr = |e: usize| if c > 0 { s.errors[e][c - 1] } else { 0 };
-        let med_pred = (med(w, n, nw) + corr(0)).clamp(0, top);
-        let med_ctx = c * CLASSES + class((w - nw).abs() + (n - nw).abs() + (n - ne).abs());
-        let (g, energy) = gap(w, ww, n, nw, ne, nn, nne);
-        let gap_pred = (g + corr(1)).clamp(0, top);
-        let gap_ctx = c * CLASSES + class(energy / 2);
-        s.experts[0].predict(med_pred as usize, med_ctx);
-        s.experts[1].predict(gap_pred as usize, gap_ctx);
-        s.ctx = med_ctx;
-        let wt = s.weights[s.ctx];
-        for (v, o) in out.iter_mut().enumerate().take(levels) {
-            let pm = probs[v] as f64;
-            s.model[v] = pm;
-            let mut p = wt[0] * pm;
-            for (e, ex) in s.experts.iter().enumerate() {
-                p += wt[1 + e] * ex.probs[v];
-            }
-            *o = p as f32;
-        }
+        let (c, pix) = (i % channels, i / channels);
+        let (y, x) = (pix / width, pix % width);
+        self.cur = y % self.states.len();
+        let seen = &self.seen;
+        let at = |dy, dx| neighbour(|j| seen.get(j).copied(), (width, channels), (y, x, c), (dy, dx));
+        self.states[self.cur].mix(c, at, probs, out);
     }
 
     /// Records the value `v` of the sub-pixel [`Adapter::mix`] was last called for.
     pub fn update(&mut self, v: usize) {
         let c = self.seen.len() % self.channels;
-        let s = &mut self.states[self.cur];
-        let wt = s.weights[s.ctx];
-        let mut ps = [0f64; 1 + EXPERTS];
-        ps[0] = s.model[v].max(1e-12);
-        for (e, ex) in s.experts.iter().enumerate() {
-            ps[1 + e] = ex.probs[v];
-        }
-        let mut mixed = 0.0;
-        for k in 0..1 + EXPERTS {
-            mixed += wt[k] * ps[k];
-        }
-        s.stats.model_bits -= log2(ps[0]);
-        for e in 0..EXPERTS {
-            s.stats.experts_bits[e] -= log2(ps[1 + e]);
-        }
-        s.stats.mixed_bits -= log2(mixed.max(1e-12));
-        let even = SHARE / (1 + EXPERTS) as f64;
-        let mut next = [0f64; 1 + EXPERTS];
-        for k in 0..1 + EXPERTS {
-            next[k] = ((1.0 - SHARE) * (wt[k] * ps[k] / mixed) + even).max(FLOOR);
-        }
-        s.weights[s.ctx] = next;
-        for (e, ex) in s.experts.iter_mut().enumerate() {
-            s.errors[e][c] = v as i32 - ex.pred as i32;
-            ex.update(v);
-        }
+        self.states[self.cur].update(c, v);
         self.seen.push(v as u8);
     }
+}
+
+/// Channel c's value at (y + dy, x + dx) of a W×H×C raster read by `get` (an index; None for
+/// what is not there yet), 0 outside the image.
+#[inline]
+pub fn neighbour(
+    get: impl Fn(usize) -> Option<u8>,
+    (width, channels): (usize, usize),
+    (y, x, c): (usize, usize, usize),
+    (dy, dx): (isize, isize),
+) -> i32 {
+    let (yy, xx) = (y as isize + dy, x as isize + dx);
+    if yy < 0 || xx < 0 || xx >= width as isize {
+        return 0;
+    }
+    get((yy as usize * width + xx as usize) * channels + c).map_or(0, |v| v as i32)
 }
 
 /// log2 for statistics only (never for coding): f64's own, which may differ in the last bits

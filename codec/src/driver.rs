@@ -1,7 +1,7 @@
 //! Encoder and decoder drivers: image ⇄ `.prnn` bytes through a [`ProbabilityModel`].
 
 use constriction::stream::queue::{DefaultRangeDecoder, DefaultRangeEncoder};
-use constriction::stream::{Decode, Encode};
+use constriction::stream::Encode;
 use pixelrnn_model::{id_hex, Dist};
 
 use crate::adapt::{AdaptStats, Adapter};
@@ -10,6 +10,7 @@ use crate::error::{CodecError, Result};
 use crate::image::Image;
 use crate::model::ProbabilityModel;
 use crate::quantize::{quantize, Coded, Table};
+use crate::symbols::Symbols;
 
 /// Progress callback: (sub-pixels done, sub-pixels in all).
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
@@ -58,6 +59,9 @@ impl Default for EncodeOptions<'_> {
 pub struct DecodeOptions<'a> {
     pub limits: Limits,
     pub progress: Option<Progress<'a>>,
+    /// Threads for decoding format version 3's substreams side by side (0 or 1: one; the
+    /// output never depends on it; models that cannot decode rows side by side use one).
+    pub threads: usize,
 }
 
 /// An encoded file with the statistics the CLI reports.
@@ -350,11 +354,7 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
                 .map_err(|_| CodecError::corrupt("payload", "a range-coder stream", "an unreadable start"))?,
         );
     }
-    let row_len = w * h.coded_channels as usize;
-    let mut seq = model.sequential(arith_of(h.version), w, hgt);
-    let mut cdf = Vec::with_capacity(model.levels() + 1);
-    let mut coded = Vec::with_capacity(total as usize);
-    let levels = model.levels();
+    let (ch, levels) = (h.coded_channels as usize, model.levels());
     if h.adaptive() && !model.raster_order() {
         return Err(CodecError::corrupt(
             "flags",
@@ -362,37 +362,25 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
             "the adaptive flag",
         ));
     }
-    let mut adaptive = h.adaptive().then(|| {
-        (
-            Adapter::new(w, hgt, h.coded_channels as usize, levels, nsub),
-            vec![0f32; levels],
-            vec![0f32; levels],
-        )
-    });
+    let arith = arith_of(h.version);
+    let threads = opts.threads.clamp(1, nsub);
+    if threads > 1 {
+        if let Some(rows) = model.rows(arith, w, hgt, threads) {
+            let geometry = (w, hgt, ch, levels);
+            let coded = crate::parallel::decode_rows(&*rows, decs, h.adaptive(), geometry, threads, opts.progress)?;
+            return finish(&h, coded, opts);
+        }
+    }
+    let row_len = w * ch;
+    let mut seq = model.sequential(arith, w, hgt);
+    let mut symbols = Symbols::new(levels);
+    let mut coded = Vec::with_capacity(total as usize);
+    let mut adaptive = h.adaptive().then(|| Adapter::new(w, hgt, ch, levels, nsub));
     for i in 0..total {
         let dec = &mut decs[(i as usize / row_len) % nsub];
-        let d = seq.next_dist();
-        let got = match (&mut adaptive, d) {
-            (Some((a, tab, mixed)), d) => {
-                d.probs_into(tab);
-                a.mix(tab, mixed);
-                quantize(mixed, &mut cdf);
-                dec.decode_symbol(Coded(Table(&cdf)))
-            }
-            (None, Dist::Probs(probs)) => {
-                quantize(probs, &mut cdf);
-                dec.decode_symbol(Coded(Table(&cdf)))
-            }
-            (None, Dist::Mixture(m)) => dec.decode_symbol(Coded(m)),
-        };
-        let v = got.map_err(|_| {
-            CodecError::corrupt(
-                "payload",
-                "valid range-coder data",
-                format!("invalid data at sub-pixel {i}"),
-            )
-        })?;
-        if let Some((a, ..)) = adaptive.as_mut() {
+        let mix = adaptive.as_mut().map(|a| |t: &[f32], m: &mut [f32]| a.mix(t, m));
+        let v = symbols.decode(dec, seq.next_dist(), mix, i)?;
+        if let Some(a) = adaptive.as_mut() {
             a.update(v);
         }
         seq.push(v as u8);

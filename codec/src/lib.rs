@@ -8,8 +8,10 @@ pub mod driver;
 pub mod error;
 pub mod image;
 pub mod model;
+pub mod parallel;
 pub mod quantize;
 pub mod substreams;
+pub mod symbols;
 pub mod v2;
 pub mod varint;
 

@@ -1,6 +1,7 @@
 //! The interface between the codec and a probability model: the engine implements it, and
 //! codec tests use a tiny mock.
 
+use pixelrnn_model::rows::{RowSession, Rows};
 use pixelrnn_model::{Arith, Dist, Engine, EngineSession, ModelId};
 
 use crate::error::Result;
@@ -38,6 +39,32 @@ pub trait ProbabilityModel: Sync {
     fn raster_order(&self) -> bool {
         true
     }
+    /// Rows decoded side by side on threads, at most `in_flight` at a time (format version
+    /// 3's substreams), with the same distributions as [`ProbabilityModel::sequential`]; None
+    /// when the model cannot.
+    fn rows<'a>(
+        &'a self,
+        _arith: Arith,
+        _width: usize,
+        _height: usize,
+        _in_flight: usize,
+    ) -> Option<Box<dyn RowModel + 'a>> {
+        None
+    }
+}
+
+/// The rows of one image decoded side by side: a session per row, each row driven by one
+/// thread, a thread's rows in increasing order.
+pub trait RowModel: Sync {
+    fn row<'a>(&'a self, y: usize) -> Box<dyn RowSequential + 'a>;
+    /// Makes waiting rows give up (their `next_dist` returns None) after a thread failed.
+    fn abort(&self);
+}
+
+/// One row's sub-pixels in order: `next_dist` (None once aborted), then `push` the value.
+pub trait RowSequential {
+    fn next_dist(&mut self) -> Option<Dist<'_>>;
+    fn push(&mut self, value: u8);
 }
 
 /// One sub-pixel at a time: `next` (the distribution), then `push` the value, repeated in
@@ -82,6 +109,36 @@ impl ProbabilityModel for Engine {
 
     fn raster_order(&self) -> bool {
         self.config().multiscale.is_none()
+    }
+
+    fn rows<'a>(
+        &'a self,
+        arith: Arith,
+        width: usize,
+        height: usize,
+        in_flight: usize,
+    ) -> Option<Box<dyn RowModel + 'a>> {
+        Some(Box::new(self.rows_with(arith, width, height, in_flight)?))
+    }
+}
+
+impl RowModel for Rows<'_> {
+    fn row<'a>(&'a self, y: usize) -> Box<dyn RowSequential + 'a> {
+        Box::new(Rows::row(self, y))
+    }
+
+    fn abort(&self) {
+        Rows::abort(self)
+    }
+}
+
+impl RowSequential for RowSession<'_, '_> {
+    fn next_dist(&mut self) -> Option<Dist<'_>> {
+        RowSession::next_dist(self)
+    }
+
+    fn push(&mut self, value: u8) {
+        RowSession::push(self, value)
     }
 }
 

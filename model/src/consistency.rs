@@ -286,3 +286,81 @@ fn batch_values_come_in_coding_order() {
         assert_eq!(got, *e.coding_order(&px, w, h), "config {i}");
     }
 }
+
+/// Rows decoded side by side on threads give the sequential session's distributions bit for
+/// bit, for every model that can; the others say they cannot.
+#[test]
+fn rows_side_by_side_agree_with_the_session() {
+    let cfgs = [
+        Config::pixel_cnn(3, 8, 2, 12),
+        Config::pixel_cnn(3, 8, 1, 12).with_mixture(3),
+        Config::pixel_cnn(1, 6, 2, 9).with_arch(Arch::RowLstm),
+        Config {
+            residual: false,
+            skip: false,
+            ..Config::pixel_cnn(2, 5, 1, 7)
+        },
+    ];
+    let (w, h) = (13, 9);
+    for (i, cfg) in cfgs.into_iter().enumerate() {
+        let e = Engine::random(&cfg, 400 + i as u64).unwrap();
+        let px = random_image(w, h, cfg.channels, cfg.levels, 3 + i as u64);
+        for arith in [Arith::Legacy, Arith::fma()] {
+            let want = incremental_bits_with(arith, &e, &px, w, h);
+            for threads in [1, 2, 3] {
+                let rows = e
+                    .rows_with(arith, w, h, threads)
+                    .expect("these models decode rows side by side");
+                // The 7×7 input layer reads three columns right of the centre on rows above.
+                assert_eq!(rows.lag(), 3);
+                let per_row: Vec<Vec<u32>> = std::thread::scope(|s| {
+                    let handles: Vec<_> = (0..threads)
+                        .map(|t| {
+                            let (rows, px) = (&rows, &px);
+                            s.spawn(move || {
+                                let mut out = Vec::new();
+                                for y in (t..h).step_by(threads) {
+                                    let mut r = rows.row(y);
+                                    let mut bits = Vec::new();
+                                    for &v in &px[y * w * cfg.channels..(y + 1) * w * cfg.channels] {
+                                        fingerprint(r.next_dist().unwrap(), &mut bits);
+                                        r.push(v);
+                                    }
+                                    assert!(r.done());
+                                    out.push((y, bits));
+                                }
+                                out
+                            })
+                        })
+                        .collect();
+                    let mut all: Vec<(usize, Vec<u32>)> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+                    all.sort_by_key(|(y, _)| *y);
+                    all.into_iter().map(|(_, b)| b).collect()
+                });
+                assert!(per_row.concat() == want, "config {i} {arith:?}, {threads} threads");
+            }
+        }
+    }
+    let whole_rows = [
+        Config::pixel_cnn(3, 6, 1, 9).with_arch(Arch::GatedPixelCnn),
+        Config::pixel_cnn(3, 6, 1, 9).with_arch(Arch::DiagonalBilstm),
+        multi(Config::pixel_cnn(3, 6, 1, 9), 2, Arch::PixelCnn),
+    ];
+    for cfg in whole_rows {
+        let e = Engine::random(&cfg, 1).unwrap();
+        assert!(e.rows_with(Arith::fma(), w, h, 2).is_none(), "{:?}", cfg.arch);
+    }
+}
+
+/// A row whose rows above never come gives up when aborted instead of waiting forever.
+#[test]
+fn aborted_rows_stop_waiting() {
+    let e = Engine::random(&Config::pixel_cnn(1, 4, 1, 6), 9).unwrap();
+    let rows = e.rows_with(Arith::fma(), 4, 3, 2).unwrap();
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| rows.row(1).next_dist().is_none());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        rows.abort();
+        assert!(waiter.join().unwrap(), "row 1 waited for row 0, then gave up");
+    });
+}

@@ -10,6 +10,7 @@ use crate::error::{ModelError, Result};
 use crate::graph::{Graph, Session};
 use crate::kernels::Arith;
 use crate::multiscale::{self, is_known, small_size, MultiSession, Upsampler};
+use crate::rows::Rows;
 use crate::weights::{ModelId, Weights, SMALL_PREFIX};
 
 /// A model loaded into the engine.
@@ -179,6 +180,16 @@ impl Engine {
                 width,
                 height,
             ))),
+        }
+    }
+
+    /// Rows decoded side by side on threads ([`crate::rows`]), at most `in_flight` at a time,
+    /// with the distributions of [`Engine::session_with`]; None for models that cannot
+    /// (multi-scale models, the gated PixelCNN, the Diagonal BiLSTM).
+    pub fn rows_with(&self, arith: Arith, width: usize, height: usize, in_flight: usize) -> Option<Rows<'_>> {
+        match self.multi {
+            None => Rows::new(&self.graph, arith, width, height, in_flight),
+            Some(_) => None,
         }
     }
 

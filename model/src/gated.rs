@@ -106,14 +106,17 @@ impl GatedOp {
         }
     }
 
-    /// Stores what [`GatedOp::point`] computed.
+    /// Stores what [`GatedOp::block`] computed, through shared planes.
+    ///
+    /// # Safety
+    /// No other thread reads or writes position (y, x) of the output planes meanwhile.
     #[inline]
-    pub fn write(&self, planes: &mut [Plane], y: usize, x: usize, r: Range<usize>, out: &[f32]) {
+    pub(crate) unsafe fn write_shared(&self, planes: &[Plane], y: usize, x: usize, r: Range<usize>, out: &[f32]) {
         let n = r.len();
         let h = self.hidden;
-        planes[self.out].at_mut(y, x)[r.clone()].copy_from_slice(&out[2 * n..3 * n]);
+        planes[self.out].at_shared_mut(y, x)[r.clone()].copy_from_slice(&out[2 * n..3 * n]);
         if let Some(p) = self.raw {
-            let px = planes[p].at_mut(y, x);
+            let px = planes[p].at_shared_mut(y, x);
             px[r.clone()].copy_from_slice(&out[..n]);
             px[h + r.start..h + r.end].copy_from_slice(&out[n..2 * n]);
         }

@@ -121,26 +121,36 @@ impl Step {
         }
     }
 
-    /// Stores what `point` computed for `units` at (y, x).
+    /// Stores what `block` computed for `units` at (y, x).
     #[inline]
     fn write(&self, planes: &mut [Plane], y: usize, x: usize, units: Range<usize>, out: &[f32]) {
+        // SAFETY: `&mut` access is exclusive.
+        unsafe { self.write_shared(planes, y, x, units, out) }
+    }
+
+    /// [`Step::write`] through shared planes.
+    ///
+    /// # Safety
+    /// No other thread reads or writes position (y, x) of the step's output planes meanwhile.
+    #[inline]
+    pub(crate) unsafe fn write_shared(&self, planes: &[Plane], y: usize, x: usize, units: Range<usize>, out: &[f32]) {
         let n = units.len();
         match self {
             Step::Conv(op) => {
                 if let Some(p) = op.raw {
-                    planes[p].at_mut(y, x)[units.clone()].copy_from_slice(&out[..n]);
+                    planes[p].at_shared_mut(y, x)[units.clone()].copy_from_slice(&out[..n]);
                 }
                 if let Some(p) = op.relu {
-                    for (d, &v) in planes[p].at_mut(y, x)[units].iter_mut().zip(out) {
+                    for (d, &v) in planes[p].at_shared_mut(y, x)[units].iter_mut().zip(out) {
                         *d = relu(v);
                     }
                 }
             }
             Step::RowLstm(RowLstmOp { p }) | Step::Diag(DiagLstmOp { p, .. }) => {
-                planes[p.h].at_mut(y, x)[units.clone()].copy_from_slice(&out[..n]);
-                planes[p.c].at_mut(y, x)[units].copy_from_slice(&out[n..2 * n]);
+                planes[p.h].at_shared_mut(y, x)[units.clone()].copy_from_slice(&out[..n]);
+                planes[p.c].at_shared_mut(y, x)[units].copy_from_slice(&out[n..2 * n]);
             }
-            Step::Gated(op) => op.write(planes, y, x, units, out),
+            Step::Gated(op) => op.write_shared(planes, y, x, units, out),
         }
     }
 
@@ -155,10 +165,41 @@ impl Step {
         units: Range<usize>,
         scratch: &mut [f32],
     ) {
+        // SAFETY: `&mut` access is exclusive.
+        unsafe { self.run_shared(arith, planes, y, x, units, scratch) }
+    }
+
+    /// [`Step::run`] through shared planes.
+    ///
+    /// # Safety
+    /// As [`Step::write_shared`]; and every input the step reads at (y, x) is final and not
+    /// written meanwhile.
+    #[inline]
+    pub(crate) unsafe fn run_shared(
+        &self,
+        arith: Arith,
+        planes: &[Plane],
+        y: usize,
+        x: usize,
+        units: Range<usize>,
+        scratch: &mut [f32],
+    ) {
         let ld = units.len() * self.values();
         let out = &mut scratch[..ld];
         self.block(arith, planes, (y, x, 1), units.clone(), out, ld);
-        self.write(planes, y, x, units, out);
+        self.write_shared(planes, y, x, units, out);
+    }
+
+    /// How far right of the current column the step reads rows above (the lag a row decoded
+    /// beside the row above must keep); None for steps that need whole rows (the gated
+    /// PixelCNN's vertical stack, the Diagonal BiLSTM).
+    fn reach(&self) -> Option<usize> {
+        match self {
+            Step::Conv(op) => Some(op.terms.iter().map(|(_, c)| c.reach()).max().unwrap_or(0)),
+            Step::Gated(op) if !op.vertical => Some(op.terms.iter().map(|(_, c)| c.reach()).max().unwrap_or(0)),
+            Step::RowLstm(_) => Some(1),
+            Step::Gated(_) | Step::Diag(_) => None,
+        }
     }
 }
 
@@ -242,13 +283,33 @@ impl Graph {
     }
 
     pub(crate) fn planes(&self, width: usize, height: usize) -> Vec<Plane> {
+        self.planes_for(width, height, 1)
+    }
+
+    /// Planes for `rows` rows computed side by side ([`crate::rows`]): each ring `rows − 1`
+    /// rows deeper.
+    pub(crate) fn planes_for(&self, width: usize, height: usize, rows: usize) -> Vec<Plane> {
         (0..self.plane_ch.len())
             .map(|p| {
                 let mut pl = Plane::default();
-                pl.reset(width, self.plane_ch[p], self.ring_rows[p].min(height.max(1)));
+                pl.reset(
+                    width,
+                    self.plane_ch[p],
+                    (self.ring_rows[p] + rows - 1).min(height.max(1)),
+                );
                 pl
             })
             .collect()
+    }
+
+    /// Columns a row must stay behind the row above when rows are decoded side by side (at
+    /// least 1, for the adaptive experts' NE neighbour); None when the model cannot be: steps
+    /// that need whole rows, or a conditioning plane (multi-scale).
+    pub(crate) fn row_lag(&self) -> Option<usize> {
+        if self.cond.is_some() {
+            return None;
+        }
+        self.steps.iter().try_fold(1, |lag, s| Some(lag.max(s.reach()?)))
     }
 
     pub(crate) fn scratch(&self) -> Vec<f32> {

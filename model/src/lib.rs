@@ -29,6 +29,7 @@ pub mod multiscale;
 pub mod pixel_cnn;
 pub mod recurrent;
 pub mod rng;
+pub mod rows;
 pub mod session;
 #[cfg(feature = "torch")]
 pub mod torch;

@@ -25,11 +25,77 @@ pub struct Session<'g> {
     computed: bool,
     scratch: Vec<f32>,
     cond: Option<CondMap<'g>>,
+    dist: PixelDist<'g>,
+}
+
+/// What one sub-pixel's distribution is made from, shared by [`Session`] and the rows decoded
+/// side by side ([`crate::rows`]): the softmax's probabilities, or the pixel's mixture state
+/// and the channel's lazy CDF (the parameters stay in the output plane until the next pixel).
+pub(crate) struct PixelDist<'g> {
+    g: &'g Graph,
     probs: Vec<f32>,
-    /// The current pixel's mixture state (mixture head); its parameters stay in the output
-    /// plane until the next pixel.
     mix: Option<PixelMixture>,
     cdf: Option<MixCdf<'g>>,
+}
+
+impl<'g> PixelDist<'g> {
+    pub(crate) fn new(g: &'g Graph) -> Self {
+        PixelDist {
+            g,
+            probs: vec![0.0; g.levels],
+            mix: None,
+            cdf: None,
+        }
+    }
+
+    /// Runs the steps of channel group `c` at (y, x) (once per group: sub-pixels beyond the
+    /// groups reuse them) and prepares sub-pixel c's distribution from the outputs.
+    ///
+    /// # Safety
+    /// As [`crate::graph::Step::run_shared`] for every step run.
+    pub(crate) unsafe fn compute(
+        &mut self,
+        arith: Arith,
+        planes: &[Plane],
+        (y, x, c): (usize, usize, usize),
+        scratch: &mut [f32],
+    ) {
+        let g = self.g;
+        if c < g.groups {
+            for step in &g.steps {
+                if matches!(step.sched(), Sched::Parallel | Sched::LeftToRight) {
+                    let r = group_range(step.units(), g.groups, c);
+                    step.run_shared(arith, planes, y, x, r, scratch);
+                }
+            }
+        }
+        let out = planes[g.logits].at(y, x);
+        match &g.mixture {
+            None => softmax(&out[c * g.levels..(c + 1) * g.levels], &mut self.probs),
+            Some((layout, edges)) => {
+                if c == 0 {
+                    self.mix = Some(PixelMixture::new(*layout, out));
+                }
+                let mix = self.mix.as_ref().expect("set at channel 0");
+                self.cdf = Some(mix.channel(out, c, edges));
+            }
+        }
+    }
+
+    /// The distribution [`PixelDist::compute`] prepared.
+    pub(crate) fn dist(&self) -> Dist<'_> {
+        match &self.cdf {
+            Some(cdf) if self.g.mixture.is_some() => Dist::Mixture(cdf),
+            _ => Dist::Probs(&self.probs),
+        }
+    }
+
+    /// Records sub-pixel c's level `v` (the mixture's later channels depend on it).
+    pub(crate) fn observe(&mut self, c: usize, v: usize) {
+        if let (Some(mix), Some(cdf)) = (&mut self.mix, &self.cdf) {
+            mix.observe(cdf, c, v, self.g.scale()[v]);
+        }
+    }
 }
 
 impl<'g> Session<'g> {
@@ -53,9 +119,7 @@ impl<'g> Session<'g> {
             computed: false,
             scratch: g.scratch(),
             cond,
-            probs: vec![0.0; g.levels],
-            mix: None,
-            cdf: None,
+            dist: PixelDist::new(g),
         };
         s.start_row();
         s
@@ -99,36 +163,15 @@ impl<'g> Session<'g> {
     /// The distribution of the next sub-pixel.
     pub fn next_dist(&mut self) -> Dist<'_> {
         assert!(!self.done(), "next() after the last sub-pixel");
-        let (g, y, x, c) = (self.g, self.y, self.x, self.c);
         if !self.computed {
-            if c < g.groups {
-                for step in &g.steps {
-                    if matches!(step.sched(), Sched::Parallel | Sched::LeftToRight) {
-                        let r = group_range(step.units(), g.groups, c);
-                        step.run(self.arith, &mut self.planes, y, x, r, &mut self.scratch);
-                    }
-                }
-            }
-            match &g.mixture {
-                None => {
-                    let l = &self.planes[g.logits].at(y, x)[c * g.levels..(c + 1) * g.levels];
-                    softmax(l, &mut self.probs);
-                }
-                Some((layout, edges)) => {
-                    let params = self.planes[g.logits].at(y, x);
-                    if c == 0 {
-                        self.mix = Some(PixelMixture::new(*layout, params));
-                    }
-                    let mix = self.mix.as_ref().expect("set at channel 0");
-                    self.cdf = Some(mix.channel(params, c, edges));
-                }
-            }
+            // SAFETY: the session owns its planes (no other reference exists).
+            unsafe {
+                let pos = (self.y, self.x, self.c);
+                self.dist.compute(self.arith, &self.planes, pos, &mut self.scratch)
+            };
             self.computed = true;
         }
-        match &self.cdf {
-            Some(cdf) if g.mixture.is_some() => Dist::Mixture(cdf),
-            _ => Dist::Probs(&self.probs),
-        }
+        self.dist.dist()
     }
 
     /// The distribution of the next sub-pixel as `levels` probabilities (the mixture head's
@@ -144,9 +187,7 @@ impl<'g> Session<'g> {
             self.next_dist();
         }
         let v = (value as usize).min(self.g.levels - 1);
-        if let (Some(mix), Some(cdf)) = (&mut self.mix, &self.cdf) {
-            mix.observe(cdf, self.c, v, self.g.scale()[v]);
-        }
+        self.dist.observe(self.c, v);
         self.planes[self.g.image].at_mut(self.y, self.x)[self.c] = self.g.scale()[v];
         self.computed = false;
         self.c += 1;

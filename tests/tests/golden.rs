@@ -48,6 +48,12 @@ fn golden_with(
             "the adaptive stream is kept when asked for here"
         );
         assert_eq!(decode(&enc.bytes, engine, &DecodeOptions::default()).unwrap(), img);
+        // Rows side by side (format version 3's substreams): the same image.
+        let opts = DecodeOptions {
+            threads: 2,
+            ..Default::default()
+        };
+        assert_eq!(decode(&enc.bytes, engine, &opts).unwrap(), img);
         shas.push(sha(&enc.bytes));
     }
     assert_eq!(shas[0], shas[1]);

@@ -177,3 +177,53 @@ fn gated_and_mixture_models_round_trip() {
         }
     }
 }
+
+/// Format version 3's substreams decoded side by side on threads give the image of the
+/// sequential decoder (plain and adaptive, softmax and Row LSTM models), and a damaged
+/// substream is an error, not a hang.
+#[test]
+fn substreams_decode_side_by_side() {
+    let engines = [
+        tiny_engine(3, 7),
+        Engine::random(&Config::pixel_cnn(3, 6, 1, 8).with_arch(Arch::RowLstm), 8).unwrap(),
+        Engine::random(&Config::pixel_cnn(3, 6, 1, 8).with_mixture(3), 9).unwrap(),
+    ];
+    let img = smooth_image(9, 770, 3, 5);
+    for (i, engine) in engines.iter().enumerate() {
+        for adapt in [false, true] {
+            let opts = EncodeOptions {
+                adapt,
+                mode: ModeChoice::Model,
+                threads: 2,
+                ..Default::default()
+            };
+            let enc = encode(&img, engine, &opts).unwrap();
+            assert_eq!(enc.header.adaptive(), adapt, "engine {i}");
+            assert_eq!(enc.bytes[enc.header.header_len()], 3, "770 rows: three substreams");
+            for threads in [1, 2, 3, 4] {
+                let dec = decode(
+                    &enc.bytes,
+                    engine,
+                    &DecodeOptions {
+                        threads,
+                        ..Default::default()
+                    },
+                );
+                assert_eq!(dec.unwrap(), img, "engine {i}, adaptive {adapt}, {threads} threads");
+            }
+            // Damage inside the last substream: the thread decoding it fails, the others stop.
+            let mut bad = enc.bytes.clone();
+            let n = bad.len();
+            bad[n - n / 5] ^= 0x5a;
+            assert!(decode(
+                &bad,
+                engine,
+                &DecodeOptions {
+                    threads: 3,
+                    ..Default::default()
+                }
+            )
+            .is_err());
+        }
+    }
+}

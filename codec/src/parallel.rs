@@ -1,0 +1,131 @@
+//! Decoding format version 3's substreams side by side: substream s goes to thread s mod T,
+//! which decodes its rows in order, each a few pixels behind the row above (the model's
+//! [`RowModel`] waits for them). Each substream keeps its range decoder and its adaptive state;
+//! the pixels decoded so far are shared, so the experts read the same neighbours as a
+//! sequential decoder. The output is the sequential decoder's, whatever the thread count.
+
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+
+use constriction::stream::queue::DefaultRangeDecoder;
+
+use crate::adapt::{neighbour, AdaptState};
+use crate::driver::Progress;
+use crate::error::{CodecError, Result};
+use crate::model::RowModel;
+use crate::symbols::Symbols;
+
+/// One substream's decoding state.
+struct Substream {
+    index: usize,
+    dec: DefaultRangeDecoder,
+    adapt: Option<AdaptState>,
+}
+
+/// Decodes the W×H×C sub-pixels of `decs` (substream s holds rows y ≡ s mod S) on `threads`
+/// threads with `rows`; `adaptive`: the experts mix in (one state per substream).
+pub(crate) fn decode_rows(
+    rows: &dyn RowModel,
+    decs: Vec<DefaultRangeDecoder>,
+    adaptive: bool,
+    (width, height, ch, levels): (usize, usize, usize, usize),
+    threads: usize,
+    progress: Option<Progress<'_>>,
+) -> Result<Vec<u8>> {
+    let nsub = decs.len();
+    let image: Vec<AtomicU8> = (0..width * height * ch).map(|_| AtomicU8::new(0)).collect();
+    let mut work: Vec<Vec<Substream>> = (0..threads).map(|_| Vec::new()).collect();
+    for (index, dec) in decs.into_iter().enumerate() {
+        let adapt = adaptive.then(|| AdaptState::new(ch, levels));
+        work[index % threads].push(Substream { index, dec, adapt });
+    }
+    let total = (width * height * ch) as u64;
+    let done = AtomicU64::new(0);
+    let image_ref = &image;
+    let done_ref = &done;
+    let results: Vec<std::result::Result<(), Stop>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = work
+            .into_iter()
+            .map(|mine| {
+                scope.spawn(move || {
+                    let r = decode_substreams(
+                        rows,
+                        mine,
+                        image_ref,
+                        (width, height, ch, levels),
+                        nsub,
+                        (done_ref, progress, total),
+                    );
+                    if r.is_err() {
+                        rows.abort();
+                    }
+                    r
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    // A thread that failed aborted the others: report its error, not theirs.
+    for r in results {
+        if let Err(Stop::Failed(e)) = r {
+            return Err(e);
+        }
+    }
+    Ok(image.into_iter().map(AtomicU8::into_inner).collect())
+}
+
+/// Why a thread stopped early.
+enum Stop {
+    /// Another thread failed and aborted the rows.
+    Aborted,
+    Failed(CodecError),
+}
+
+impl From<CodecError> for Stop {
+    fn from(e: CodecError) -> Stop {
+        Stop::Failed(e)
+    }
+}
+
+/// One thread's work: the rows of its substreams, in order.
+fn decode_substreams(
+    rows: &dyn RowModel,
+    mut mine: Vec<Substream>,
+    image: &[AtomicU8],
+    (width, height, ch, levels): (usize, usize, usize, usize),
+    nsub: usize,
+    (done, progress, total): (&AtomicU64, Option<Progress<'_>>, u64),
+) -> std::result::Result<(), Stop> {
+    let mut symbols = Symbols::new(levels);
+    let get = |j: usize| Some(image[j].load(Ordering::Relaxed));
+    for y in 0..height {
+        let Some(sub) = mine.iter_mut().find(|s| s.index == y % nsub) else {
+            continue;
+        };
+        let mut row = rows.row(y);
+        for x in 0..width {
+            for c in 0..ch {
+                let i = ((y * width + x) * ch + c) as u64;
+                let d = row.next_dist().ok_or(Stop::Aborted)?;
+                let at = |dy, dx| neighbour(get, (width, ch), (y, x, c), (dy, dx));
+                let mix = sub
+                    .adapt
+                    .as_mut()
+                    .map(|a| |t: &[f32], m: &mut [f32]| a.mix(c, at, t, m));
+                let v = symbols.decode(&mut sub.dec, d, mix, i)?;
+                if let Some(a) = sub.adapt.as_mut() {
+                    a.update(c, v);
+                }
+                image[i as usize].store(v as u8, Ordering::Relaxed);
+                row.push(v as u8);
+            }
+        }
+        let n = done.fetch_add((width * ch) as u64, Ordering::Relaxed) + (width * ch) as u64;
+        if let Some(p) = progress {
+            p(n, total);
+        }
+    }
+    Ok(())
+}
