@@ -33,7 +33,8 @@ pub fn quantize(probs: &[f32], cdf: &mut Vec<u32>) {
         } else {
             0.0
         };
-        *c = 1 + (p * free) as u32;
+        // p · free lies in [0, 2^24): through i32, which vectorises, with the same value.
+        *c = 1 + (p * free) as i32 as u32;
     }
     let sum: u32 = cdf[1..].iter().sum();
     let best_f = cdf[1..].iter().copied().max().unwrap_or(0);

@@ -139,19 +139,27 @@ impl Fused {
                 if inputs.is_empty() {
                     continue;
                 }
-                let mut xs: [&[f32]; MAX_POSITIONS] = [&[]; MAX_POSITIONS];
                 let yy = y as isize + tap.dy;
-                for (p, slot) in xs[..np].iter_mut().enumerate() {
+                let input = |p: usize| {
                     let xx = (x0 + p) as isize + tap.dx;
-                    *slot = if yy >= 0 && xx >= 0 && xx < src.width as isize {
+                    if yy >= 0 && xx >= 0 && xx < src.width as isize {
                         &src.at(yy as usize, xx as usize)[inputs.clone()]
                     } else {
                         &self.zeros[inputs.clone()]
-                    };
-                }
+                    }
+                };
                 let w = &self.w[off + inputs.start * stride + (a - run.start)..];
                 let acc = &mut acc[a - o_range.start..];
-                fma_block(isa, w, stride, b - a, inputs.len(), &xs[..np], acc, ld);
+                if np == 1 {
+                    // Incremental mode: no array of positions to fill.
+                    fma_block(isa, w, stride, b - a, inputs.len(), &[input(0)], acc, ld);
+                } else {
+                    let mut xs: [&[f32]; MAX_POSITIONS] = [&[]; MAX_POSITIONS];
+                    for (p, slot) in xs[..np].iter_mut().enumerate() {
+                        *slot = input(p);
+                    }
+                    fma_block(isa, w, stride, b - a, inputs.len(), &xs[..np], acc, ld);
+                }
             }
         }
     }
