@@ -5,6 +5,7 @@ use constriction::stream::Encode;
 use pixelrnn_model::{id_hex, Dist};
 
 use crate::adapt::{AdaptStats, Adapter};
+use crate::adaptive_coder::{AdaptiveCoder, Pipeline};
 use crate::container::{arith_of, Header, Limits, Mode, FLAG_ADAPTIVE, FLAG_OPAQUE_ALPHA, VERSION};
 use crate::error::{CodecError, Result};
 use crate::image::Image;
@@ -194,52 +195,51 @@ fn encode_model(
     let mut encs: Vec<DefaultRangeEncoder> = (0..nsub).map(|_| DefaultRangeEncoder::new()).collect();
     let mut cdf = Vec::with_capacity(model.levels() + 1);
     let (mut i, mut model_bits, mut quantised_bits) = (0usize, 0f64, 0f64);
-    // The adaptive coding runs beside the plain one (the network dominates the cost); the
-    // smaller stream is kept.
+    // The adaptive coding runs beside the plain one, a row at a time (on its own thread when
+    // there are two); the smaller stream is kept.
     let levels = model.levels();
-    let mut adaptive = (opts.version >= 2 && opts.adapt && model.raster_order()).then(|| {
-        (
-            Adapter::new(width, height, coded_channels as usize, levels, nsub),
-            (0..nsub).map(|_| DefaultRangeEncoder::new()).collect::<Vec<_>>(),
-            vec![0f32; levels],
-            vec![0f32; levels],
-            Vec::with_capacity(levels + 1),
-        )
-    });
-    let mut sink = |dist: Dist<'_>, v: u8| -> Result<()> {
-        let v = v as usize;
-        let coder = |e| CodecError::BadParameter(format!("range coder: {e}"));
-        let s = (i / row_len) % nsub;
-        let enc = &mut encs[s];
-        if let Some((a, enc2, tab, mixed, cdf2)) = adaptive.as_mut() {
-            dist.probs_into(tab);
-            a.mix(tab, mixed);
-            quantize(mixed, cdf2);
-            enc2[s].encode_symbol(v, Coded(Table(cdf2))).map_err(coder)?;
-            a.update(v);
-        }
-        match dist {
-            Dist::Probs(probs) => {
-                quantize(probs, &mut cdf);
-                enc.encode_symbol(v, Coded(Table(&cdf))).map_err(coder)?;
-                quantised_bits += Coded(Table(&cdf)).bits(v);
+    let adapt = opts.version >= 2 && opts.adapt && model.raster_order();
+    let adaptive = std::thread::scope(|scope| -> Result<Option<AdaptiveCoder>> {
+        let mut pipeline = adapt.then(|| {
+            let coder = AdaptiveCoder::new(coded, (width, height, coded_channels as usize, levels), nsub);
+            Pipeline::start(scope, coder, opts.threads > 1)
+        });
+        let mut tabs = vec![0f32; if adapt { row_len * levels } else { 0 }];
+        let mut sink = |dist: Dist<'_>, v: u8| -> Result<()> {
+            let v = v as usize;
+            let coder = |e| CodecError::BadParameter(format!("range coder: {e}"));
+            let (y, k) = (i / row_len, i % row_len);
+            let enc = &mut encs[y % nsub];
+            if let Some(p) = pipeline.as_mut() {
+                dist.probs_into(&mut tabs[k * levels..(k + 1) * levels]);
+                if k + 1 == row_len {
+                    tabs = p.row(y, std::mem::take(&mut tabs))?;
+                }
             }
-            Dist::Mixture(m) => {
-                enc.encode_symbol(v, Coded(m)).map_err(coder)?;
-                quantised_bits += Coded(m).bits(v);
+            match dist {
+                Dist::Probs(probs) => {
+                    quantize(probs, &mut cdf);
+                    enc.encode_symbol(v, Coded(Table(&cdf))).map_err(coder)?;
+                    quantised_bits += Coded(Table(&cdf)).bits(v);
+                }
+                Dist::Mixture(m) => {
+                    enc.encode_symbol(v, Coded(m)).map_err(coder)?;
+                    quantised_bits += Coded(m).bits(v);
+                }
             }
-        }
-        // A probability that underflowed to 0 in f32 still codes (at the quantiser's floor).
-        model_bits -= dist.prob(v).max(1.0 / crate::quantize::TOTAL as f64).log2();
-        i += 1;
-        if let Some(p) = opts.progress {
-            if (i as u64).is_multiple_of(PROGRESS_EVERY) {
-                p(i as u64, total);
+            // A probability that underflowed to 0 in f32 still codes (at the quantiser's floor).
+            model_bits -= dist.prob(v).max(1.0 / crate::quantize::TOTAL as f64).log2();
+            i += 1;
+            if let Some(p) = opts.progress {
+                if (i as u64).is_multiple_of(PROGRESS_EVERY) {
+                    p(i as u64, total);
+                }
             }
-        }
-        Ok(())
-    };
-    model.batch(arith_of(opts.version), coded, width, height, opts.threads, &mut sink)?;
+            Ok(())
+        };
+        model.batch(arith_of(opts.version), coded, width, height, opts.threads, &mut sink)?;
+        pipeline.map(Pipeline::finish).transpose()
+    })?;
     if i != coded.len() {
         return Err(CodecError::BadParameter(format!(
             "the model gave {i} distributions for {} sub-pixels",
@@ -264,9 +264,10 @@ fn encode_model(
     let plain_len = payload.len() as u64;
     let mut adapt_stats = None;
     let mut adapted = false;
-    if let Some((a, enc2, ..)) = adaptive {
+    if let Some(coder) = adaptive {
+        let (stats, enc2) = coder.finish();
         let p2 = payload_of(enc2)?;
-        adapt_stats = Some((a.stats(), p2.len() as u64));
+        adapt_stats = Some((stats, p2.len() as u64));
         if p2.len() < payload.len() {
             (payload, adapted) = (p2, true);
         }

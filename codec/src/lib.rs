@@ -2,6 +2,7 @@
 //! coding with constriction, and the encoder/decoder drivers. No libtorch, ever.
 
 pub mod adapt;
+pub mod adaptive_coder;
 pub mod classical;
 pub mod container;
 pub mod driver;
