@@ -31,6 +31,7 @@ pub mod recurrent;
 pub mod rng;
 pub mod rows;
 pub mod session;
+pub mod step;
 #[cfg(feature = "torch")]
 pub mod torch;
 pub mod weights;
