@@ -369,13 +369,15 @@ fn optimiser_state_resumes_exactly() {
             assert!(opt.step(&loss, 1.0, 1e-2, 1.0).applied);
         }
     };
-    tch::manual_seed(12);
+    // Both runs start from the same weights: copied, not re-drawn from libtorch's global
+    // generator, which tests running at the same time also draw from.
     let a = Model::new(&c, Device::Cpu).unwrap();
+    let start = a.export().unwrap();
     let mut oa = Optimizer::new(Optim::Adam, a.vs.variables().into_iter().collect(), Some(0.9));
     run(&a, &mut oa, 6);
 
-    tch::manual_seed(12);
-    let b = Model::new(&c, Device::Cpu).unwrap();
+    let mut b = Model::new(&c, Device::Cpu).unwrap();
+    b.load_weights(&start).unwrap();
     let mut ob = Optimizer::new(Optim::Adam, b.vs.variables().into_iter().collect(), Some(0.9));
     run(&b, &mut ob, 3);
     let dir = tempfile::tempdir().unwrap();
