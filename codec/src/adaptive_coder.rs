@@ -10,14 +10,13 @@ use constriction::stream::Encode;
 
 use crate::adapt::{AdaptStats, Adapter};
 use crate::error::{CodecError, Result};
-use crate::quantize::{quantize, Coded, Table};
+use crate::quantize::Span;
 
 /// The adaptive coding of one image: its adapter and a range coder per substream.
 pub(crate) struct AdaptiveCoder<'a> {
     adapter: Adapter,
     encs: Vec<DefaultRangeEncoder>,
     mixed: Vec<f32>,
-    cdf: Vec<u32>,
     /// The coded sub-pixels (raster order).
     coded: &'a [u8],
     row_len: usize,
@@ -31,7 +30,6 @@ impl<'a> AdaptiveCoder<'a> {
             adapter: Adapter::new(width, height, ch, levels, nsub),
             encs: (0..nsub).map(|_| DefaultRangeEncoder::new()).collect(),
             mixed: vec![0.0; levels],
-            cdf: Vec::with_capacity(levels + 1),
             coded,
             row_len: width * ch,
             levels,
@@ -45,8 +43,7 @@ impl<'a> AdaptiveCoder<'a> {
         let values = &self.coded[y * self.row_len..(y + 1) * self.row_len];
         for (tab, &v) in tabs.chunks_exact(self.levels).zip(values) {
             self.adapter.mix(tab, &mut self.mixed);
-            quantize(&self.mixed, &mut self.cdf);
-            enc.encode_symbol(v as usize, Coded(Table(&self.cdf)))
+            enc.encode_symbol(v as usize, Span::of(&self.mixed, v as usize))
                 .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;
             self.adapter.update(v as usize);
         }

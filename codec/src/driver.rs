@@ -10,7 +10,7 @@ use crate::container::{arith_of, Header, Limits, Mode, FLAG_ADAPTIVE, FLAG_OPAQU
 use crate::error::{CodecError, Result};
 use crate::image::Image;
 use crate::model::ProbabilityModel;
-use crate::quantize::{quantize, Coded, Table};
+use crate::quantize::{Coded, Span};
 use crate::symbols::Symbols;
 
 /// Progress callback: (sub-pixels done, sub-pixels in all).
@@ -193,7 +193,6 @@ fn encode_model(
     };
     let row_len = width * coded_channels as usize;
     let mut encs: Vec<DefaultRangeEncoder> = (0..nsub).map(|_| DefaultRangeEncoder::new()).collect();
-    let mut cdf = Vec::with_capacity(model.levels() + 1);
     let (mut i, mut model_bits, mut quantised_bits) = (0usize, 0f64, 0f64);
     // The adaptive coding runs beside the plain one, a row at a time (on its own thread when
     // there are two); the smaller stream is kept.
@@ -218,9 +217,9 @@ fn encode_model(
             }
             match dist {
                 Dist::Probs(probs) => {
-                    quantize(probs, &mut cdf);
-                    enc.encode_symbol(v, Coded(Table(&cdf))).map_err(coder)?;
-                    quantised_bits += Coded(Table(&cdf)).bits(v);
+                    let span = Span::of(probs, v);
+                    enc.encode_symbol(v, span).map_err(coder)?;
+                    quantised_bits += span.bits();
                 }
                 Dist::Mixture(m) => {
                     enc.encode_symbol(v, Coded(m)).map_err(coder)?;

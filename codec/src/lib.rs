@@ -8,6 +8,7 @@ pub mod container;
 pub mod driver;
 pub mod error;
 pub mod image;
+pub mod interval;
 pub mod model;
 pub mod parallel;
 pub mod quantize;

@@ -8,6 +8,8 @@ use std::num::NonZeroU32;
 use constriction::stream::model::{DecoderModel, EncoderModel, EntropyModel};
 use pixelrnn_model::mixture::MixCdf;
 
+use crate::interval::{fixed, stats, uniform_cum};
+
 /// Fixed-point precision of the frequencies (constriction's default for 32-bit words).
 pub const PRECISION: usize = 24;
 /// Total of every quantised distribution.
@@ -19,38 +21,21 @@ pub const TOTAL: u32 = 1 << PRECISION;
 pub fn quantize(probs: &[f32], cdf: &mut Vec<u32>) {
     let n = probs.len();
     debug_assert!((2..=1 << 16).contains(&n));
-    let free = (TOTAL - n as u32) as f32;
     cdf.clear();
     cdf.resize(n + 1, 0);
-    // Frequencies first (a loop the compiler vectorises), then the sum and the first largest.
-    for (c, &p) in cdf[1..].iter_mut().zip(probs) {
-        let p = if p > 0.0 {
-            if p < 1.0 {
-                p
-            } else {
-                1.0
-            }
-        } else {
-            0.0
-        };
-        // p · free lies in [0, 2^24): through i32, which vectorises, with the same value.
-        *c = 1 + (p * free) as i32 as u32;
-    }
-    let sum: u32 = cdf[1..].iter().sum();
-    let best_f = cdf[1..].iter().copied().max().unwrap_or(0);
-    let best = cdf[1..].iter().position(|&f| f == best_f).unwrap_or(0);
-    let fixed = best_f as i64 + TOTAL as i64 - sum as i64;
-    if fixed < 1 {
+    // Frequencies, their total and the first largest in one vectorised pass.
+    let s = stats(probs, 0, Some(&mut cdf[1..]));
+    match fixed(&s) {
+        Some(f) => cdf[s.best + 1] = f,
         // Cannot happen for probabilities summing to ~1; stay decodable anyway.
-        let base = TOTAL / n as u32;
-        for (i, c) in cdf.iter_mut().enumerate().skip(1) {
-            *c = base + u32::from(((i - 1) as u32) < TOTAL - base * n as u32);
+        None => {
+            for (i, c) in cdf.iter_mut().enumerate().skip(1) {
+                *c = uniform_cum(n, i) - uniform_cum(n, i - 1);
+            }
         }
-    } else {
-        cdf[best + 1] = fixed as u32;
     }
     for i in 1..=n {
-        cdf[i] += cdf[i - 1];
+        cdf[i] = cdf[i].wrapping_add(cdf[i - 1]);
     }
     debug_assert_eq!(cdf[n], TOTAL);
 }
@@ -95,6 +80,35 @@ impl Cumulative for &MixCdf<'_> {
     }
     fn find(&self, q: u32) -> (usize, u32, u32) {
         MixCdf::find(self, q)
+    }
+}
+
+/// One symbol's interval (F(v), f(v)), known beforehand (from [`crate::interval::interval`]):
+/// constriction's encoder model for that symbol alone.
+#[derive(Clone, Copy, Debug)]
+pub struct Span(pub u32, pub NonZeroU32);
+
+impl Span {
+    /// The interval of `v` in the table `quantize` builds from `probs`.
+    pub fn of(probs: &[f32], v: usize) -> Span {
+        let (left, f) = crate::interval::interval(probs, v);
+        Span(left, NonZeroU32::new(f).expect("quantised frequencies are nonzero"))
+    }
+
+    /// −log2 of the quantised probability.
+    pub fn bits(&self) -> f64 {
+        PRECISION as f64 - (self.1.get() as f64).log2()
+    }
+}
+
+impl EntropyModel<PRECISION> for Span {
+    type Symbol = usize;
+    type Probability = u32;
+}
+
+impl EncoderModel<PRECISION> for Span {
+    fn left_cumulative_and_probability(&self, _symbol: impl Borrow<usize>) -> Option<(u32, NonZeroU32)> {
+        Some((self.0, self.1))
     }
 }
 
