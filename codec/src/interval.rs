@@ -1,5 +1,5 @@
 //! [`quantize`](crate::quantize::quantize)'s rule without its serial loops: the frequencies, their
-//! total and the first largest in one pass whose lanes the compiler vectorises (compiled for
+//! total and the first largest in simple passes that the compiler vectorises (compiled for
 //! AVX2 and AVX-512 as well, picked at run time), so that an encoder can take one value's
 //! interval without building the table, and a table is built with one running sum. Every path
 //! gives `quantize`'s bits (tested against its plain loops).
@@ -8,23 +8,20 @@ use crate::quantize::TOTAL;
 #[cfg(target_arch = "x86_64")]
 use pixelrnn_model::Isa;
 
-/// Lanes of the vectorised pass.
+/// Levels per chunk of the search for the first largest.
 const L: usize = 16;
 
 /// The frequency of probability `p` before the fix-up: `1 + ⌊clamp(p, 0, 1) · free⌋`.
 #[inline(always)]
 pub(crate) fn freq(p: f32, free: f32) -> u32 {
-    let p = if p > 0.0 {
-        if p < 1.0 {
-            p
-        } else {
-            1.0
-        }
-    } else {
-        0.0
-    };
-    // p · free lies in [0, 2^24): through i32, which vectorises, with the same value.
-    1 + (p * free) as i32 as u32
+    // Two selects (NaN and p ≤ 0 give 0, p ≥ 1 gives 1), which vectorise.
+    let p = if p > 0.0 { p } else { 0.0 };
+    let p = if p < 1.0 { p } else { 1.0 };
+    // p · free lies in [0, 2^24), so the conversion needs no saturation (which would not
+    // vectorise) and truncates as `as` does.
+    debug_assert!((0.0..16_777_216.0).contains(&(p * free)));
+    // SAFETY: 0 ≤ p ≤ 1 and 0 < free < 2^24, so p · free is finite and in i32's range.
+    1 + unsafe { (p * free).to_int_unchecked::<i32>() } as u32
 }
 
 /// What the fix-up needs: the total of the frequencies (wrapping, as the table's sums), the
@@ -37,67 +34,50 @@ pub(crate) struct Stats {
     pub best: usize,
 }
 
+/// Frequencies of `probs` into `f`, then their total, the total below `v` and the first largest:
+/// simple passes, each of which vectorises.
 #[inline(always)]
-fn stats_body(probs: &[f32], v: usize, mut out: Option<&mut [u32]>) -> Stats {
+fn stats_body(probs: &[f32], v: usize, f: &mut [u32]) -> Stats {
     let free = (TOTAL - probs.len() as u32) as f32;
-    let (mut sum, mut below, mut best, mut at) = ([0u32; L], [0u32; L], [0u32; L], [0u32; L]);
-    let mut lane = |k: usize, i: usize, f: u32| {
-        sum[k] = sum[k].wrapping_add(f);
-        below[k] = below[k].wrapping_add(if i < v { f } else { 0 });
-        let gt = f > best[k];
-        at[k] = if gt { i as u32 } else { at[k] };
-        best[k] = if gt { f } else { best[k] };
-    };
-    let mut chunks = probs.chunks_exact(L);
-    for (j, ch) in (&mut chunks).enumerate() {
-        let f: [u32; L] = std::array::from_fn(|k| freq(ch[k], free));
-        for (k, &f) in f.iter().enumerate() {
-            lane(k, j * L + k, f);
-        }
-        if let Some(o) = out.as_deref_mut() {
-            o[j * L..(j + 1) * L].copy_from_slice(&f);
+    let f = &mut f[..probs.len()];
+    for (f, &p) in f.iter_mut().zip(probs) {
+        *f = freq(p, free);
+    }
+    let total = |f: &[u32]| f.iter().fold(0u32, |a, &b| a.wrapping_add(b));
+    let below = total(&f[..v.min(f.len())]);
+    let sum = below.wrapping_add(total(&f[v.min(f.len())..]));
+    let best_f = f.iter().fold(0u32, |a, &b| a.max(b));
+    // The first largest: the first chunk holding it, then the place in it.
+    let mut best = 0;
+    for (j, ch) in f.chunks(L).enumerate() {
+        if ch.iter().fold(false, |a, &b| a | (b == best_f)) {
+            best = j * L + ch.iter().position(|&b| b == best_f).unwrap_or(0);
+            break;
         }
     }
-    let base = probs.len() - chunks.remainder().len();
-    for (k, &p) in chunks.remainder().iter().enumerate() {
-        let f = freq(p, free);
-        lane(k, base + k, f);
-        if let Some(o) = out.as_deref_mut() {
-            o[base + k] = f;
-        }
+    Stats {
+        sum,
+        below,
+        best_f,
+        best,
     }
-    let mut s = Stats {
-        sum: 0,
-        below: 0,
-        best_f: 0,
-        best: 0,
-    };
-    for k in 0..L {
-        s.sum = s.sum.wrapping_add(sum[k]);
-        s.below = s.below.wrapping_add(below[k]);
-        let first = best[k] == s.best_f && (at[k] as usize) < s.best;
-        if best[k] > s.best_f || first {
-            (s.best_f, s.best) = (best[k], at[k] as usize);
-        }
-    }
-    s
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn stats_avx2(probs: &[f32], v: usize, out: Option<&mut [u32]>) -> Stats {
+unsafe fn stats_avx2(probs: &[f32], v: usize, out: &mut [u32]) -> Stats {
     stats_body(probs, v, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn stats_avx512(probs: &[f32], v: usize, out: Option<&mut [u32]>) -> Stats {
+unsafe fn stats_avx512(probs: &[f32], v: usize, out: &mut [u32]) -> Stats {
     stats_body(probs, v, out)
 }
 
-/// [`Stats`] of `probs` for value `v`, and every frequency into `out` when given (as long as
-/// `probs`).
-pub(crate) fn stats(probs: &[f32], v: usize, out: Option<&mut [u32]>) -> Stats {
+/// [`Stats`] of `probs` for value `v`, with every frequency written to `out` (at least as long
+/// as `probs`).
+pub(crate) fn stats(probs: &[f32], v: usize, out: &mut [u32]) -> Stats {
     #[cfg(target_arch = "x86_64")]
     match Isa::detect() {
         // SAFETY: `detect` only names paths this CPU has (AVX2; AVX-512F, and BW is checked).
@@ -129,7 +109,15 @@ pub(crate) fn uniform_cum(n: usize, i: usize) -> u32 {
 pub fn interval(probs: &[f32], v: usize) -> (u32, u32) {
     let n = probs.len();
     assert!(v < n, "value {v} out of {n} levels");
-    let s = stats(probs, v, None);
+    let mut buf = [0u32; 256];
+    let mut long = Vec::new();
+    let f = if n <= buf.len() {
+        &mut buf[..]
+    } else {
+        long.resize(n, 0);
+        &mut long[..]
+    };
+    let s = stats(probs, v, f);
     match fixed(&s) {
         None => {
             let left = uniform_cum(n, v);
@@ -236,7 +224,7 @@ mod tests {
 
     #[test]
     fn every_path_gives_the_same_stats() {
-        type Path = fn(&[f32], usize, Option<&mut [u32]>) -> Stats;
+        type Path = fn(&[f32], usize, &mut [u32]) -> Stats;
         let mut paths: Vec<(&str, Path)> = vec![("portable", stats_body)];
         #[cfg(target_arch = "x86_64")]
         {
@@ -250,12 +238,11 @@ mod tests {
         for p in cases() {
             for v in [0, p.len() / 2, p.len() - 1] {
                 let mut f0 = vec![0; p.len()];
-                let want = stats_body(&p, v, Some(&mut f0));
+                let want = stats_body(&p, v, &mut f0);
                 for (name, path) in &paths {
-                    let mut f = vec![0; p.len()];
-                    assert_eq!(path(&p, v, Some(&mut f)), want, "{name}");
-                    assert_eq!(f, f0, "{name}");
-                    assert_eq!(path(&p, v, None), want, "{name}");
+                    let mut f = vec![7; p.len() + 3];
+                    assert_eq!(path(&p, v, &mut f), want, "{name}");
+                    assert_eq!(f[..p.len()], f0, "{name}");
                 }
             }
         }

@@ -24,7 +24,7 @@ pub fn quantize(probs: &[f32], cdf: &mut Vec<u32>) {
     cdf.clear();
     cdf.resize(n + 1, 0);
     // Frequencies, their total and the first largest in one vectorised pass.
-    let s = stats(probs, 0, Some(&mut cdf[1..]));
+    let s = stats(probs, 0, &mut cdf[1..]);
     match fixed(&s) {
         Some(f) => cdf[s.best + 1] = f,
         // Cannot happen for probabilities summing to ~1; stay decodable anyway.

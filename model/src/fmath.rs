@@ -151,14 +151,35 @@ pub fn tanh(x: f32) -> f32 {
     }
 }
 
-/// Softmax of `logits` into `out` (same length): `e_i = exp(l_i − max)`, `p_i = e_i / Σe`.
+/// Softmax of `logits` into `out` (same length): `e_i = exp(l_i − max)`, `p_i = e_i / Σe`
+/// (Σ in [`sum`]'s order). Compiled for AVX2 and AVX-512 as well, picked at run time: the same
+/// operations on every path, so the same bits (tested).
 pub fn softmax(logits: &[f32], out: &mut [f32]) {
-    let mut m = f32::NEG_INFINITY;
-    for &l in logits {
-        if l > m {
-            m = l;
-        }
+    #[cfg(target_arch = "x86_64")]
+    match crate::kernels::Isa::detect() {
+        // SAFETY: `detect` names only paths this CPU has.
+        crate::kernels::Isa::Avx512 => return unsafe { softmax_avx512(logits, out) },
+        crate::kernels::Isa::Avx2 => return unsafe { softmax_avx2(logits, out) },
+        _ => {}
     }
+    softmax_body(logits, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn softmax_avx2(logits: &[f32], out: &mut [f32]) {
+    softmax_body(logits, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn softmax_avx512(logits: &[f32], out: &mut [f32]) {
+    softmax_body(logits, out)
+}
+
+#[inline(always)]
+fn softmax_body(logits: &[f32], out: &mut [f32]) {
+    let m = max(logits);
     for (o, &l) in out.iter_mut().zip(logits) {
         *o = exp_branchless(l - m);
     }
@@ -167,6 +188,25 @@ pub fn softmax(logits: &[f32], out: &mut [f32]) {
     for o in out.iter_mut() {
         *o *= inv;
     }
+}
+
+/// The largest of `a` that is not NaN (−∞ if none), in 16 lanes so that it vectorises. Which
+/// of +0 and −0 it returns for a largest zero may differ from a serial scan; `l − max` then
+/// differs only in the sign of a zero, and exp gives 1 for both.
+#[inline(always)]
+fn max(a: &[f32]) -> f32 {
+    const W: usize = 16;
+    let mut lanes = [f32::NEG_INFINITY; W];
+    let mut c = a.chunks_exact(W);
+    for x in &mut c {
+        for k in 0..W {
+            lanes[k] = if x[k] > lanes[k] { x[k] } else { lanes[k] };
+        }
+    }
+    for (k, &x) in c.remainder().iter().enumerate() {
+        lanes[k] = if x > lanes[k] { x } else { lanes[k] };
+    }
+    lanes.iter().fold(f32::NEG_INFINITY, |m, &l| if l > m { l } else { m })
 }
 
 #[cfg(test)]
@@ -189,6 +229,93 @@ mod tests {
         assert_eq!(exp(-100.0), 0.0);
         assert_eq!(exp(100.0), f32::INFINITY);
         assert!(exp(f32::NAN).is_nan());
+    }
+
+    /// Softmax as format versions 1–3 define it, in serial loops with the branching exp.
+    fn softmax_reference(logits: &[f32], out: &mut [f32]) {
+        let mut m = f32::NEG_INFINITY;
+        for &l in logits {
+            if l > m {
+                m = l;
+            }
+        }
+        for (o, &l) in out.iter_mut().zip(logits) {
+            *o = exp(l - m);
+        }
+        let inv = 1.0 / sum(out);
+        for o in out.iter_mut() {
+            *o *= inv;
+        }
+    }
+
+    #[test]
+    fn softmax_gives_the_reference_bits_on_every_path() {
+        type Path = fn(&[f32], &mut [f32]);
+        let mut paths: Vec<(&str, Path)> = vec![("portable", softmax_body), ("dispatched", softmax)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                paths.push(("avx2", |l, o| unsafe { softmax_avx2(l, o) }));
+            }
+            if std::is_x86_feature_detected!("avx512f") {
+                paths.push(("avx512", |l, o| unsafe { softmax_avx512(l, o) }));
+            }
+        }
+        let mut seed = 3u64;
+        let mut rnd = move || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 40) as f32 / 16_777_216.0
+        };
+        for n in [1usize, 2, 7, 15, 16, 17, 33, 255, 256, 257, 768] {
+            for case in 0..12 {
+                let logits: Vec<f32> = (0..n)
+                    .map(|i| match case {
+                        0 => 0.0,
+                        1 => {
+                            if i % 2 == 0 {
+                                0.0
+                            } else {
+                                -0.0
+                            }
+                        }
+                        2 => {
+                            if i % 5 == 1 {
+                                f32::NAN
+                            } else {
+                                rnd() * 20.0 - 10.0
+                            }
+                        }
+                        3 => {
+                            if i % 9 == 4 {
+                                f32::NEG_INFINITY
+                            } else {
+                                rnd()
+                            }
+                        }
+                        4 => {
+                            if i == n / 2 {
+                                f32::INFINITY
+                            } else {
+                                rnd()
+                            }
+                        }
+                        5 => (rnd() - 0.5) * 400.0,
+                        _ => (rnd() - 0.5) * (case as f32 * 3.0),
+                    })
+                    .collect();
+                let mut want = vec![0.0; n];
+                softmax_reference(&logits, &mut want);
+                for (name, path) in &paths {
+                    let mut got = vec![1.0; n];
+                    path(&logits, &mut got);
+                    let same = got
+                        .iter()
+                        .zip(&want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()));
+                    assert!(same, "{name}, n = {n}, case {case}: {got:?} vs {want:?}");
+                }
+            }
+        }
     }
 
     #[test]
