@@ -1,16 +1,13 @@
 //! Encoder and decoder drivers: image ⇄ `.prnn` bytes through a [`ProbabilityModel`].
 
-use constriction::stream::queue::{DefaultRangeDecoder, DefaultRangeEncoder};
-use constriction::stream::Encode;
-use pixelrnn_model::{id_hex, Dist};
+use constriction::stream::queue::DefaultRangeDecoder;
+use pixelrnn_model::id_hex;
 
 use crate::adapt::{AdaptStats, Adapter};
-use crate::adaptive_coder::{AdaptiveCoder, Pipeline};
-use crate::container::{arith_of, Header, Limits, Mode, FLAG_ADAPTIVE, FLAG_OPAQUE_ALPHA, VERSION};
+use crate::container::{arith_of, Header, Limits, Mode, FLAG_OPAQUE_ALPHA, VERSION};
 use crate::error::{CodecError, Result};
 use crate::image::Image;
 use crate::model::ProbabilityModel;
-use crate::quantize::{Coded, Span};
 use crate::symbols::Symbols;
 
 /// Progress callback: (sub-pixels done, sub-pixels in all).
@@ -108,7 +105,13 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
     };
     let mut best: Option<Encoded> = None;
     if mode != ModeChoice::Classical {
-        best = Some(encode_model(image, &coded, coded_channels, model, opts)?);
+        best = Some(crate::encoder::encode_model(
+            image,
+            &coded,
+            coded_channels,
+            model,
+            opts,
+        )?);
     }
     if mode != ModeChoice::Model {
         let payload = crate::classical::encode(
@@ -152,152 +155,6 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
         }
     }
     Ok(best.expect("at least one path ran"))
-}
-
-/// The model path of [`encode`]: `coded` is the image's raster without a dropped alpha channel.
-fn encode_model(
-    image: &Image,
-    coded: &[u8],
-    coded_channels: u8,
-    model: &dyn ProbabilityModel,
-    opts: &EncodeOptions,
-) -> Result<Encoded> {
-    let dropped = coded_channels != image.channels;
-    if model.channels() != coded_channels as usize {
-        return Err(CodecError::ModelMismatch(format!(
-            "the image has {} coded channel(s) but the model {} has {}",
-            coded_channels,
-            short_id(&model.id()),
-            model.channels()
-        )));
-    }
-    if model.levels() > 256 || model.levels() < 2 {
-        return Err(CodecError::BadParameter(format!(
-            "model with {} levels",
-            model.levels()
-        )));
-    }
-    if let Some(&v) = coded.iter().find(|&&v| v as usize >= model.levels()) {
-        return Err(CodecError::ModelMismatch(format!(
-            "the image has the value {v} but the model codes only {} levels",
-            model.levels()
-        )));
-    }
-    let (width, height) = (image.width as usize, image.height as usize);
-    let total = coded.len() as u64;
-    // Version 3: rows spread over substreams (row y in y mod S); earlier versions: one stream.
-    let nsub = if opts.version >= 3 {
-        crate::substreams::choose(height, model.raster_order())
-    } else {
-        1
-    };
-    let row_len = width * coded_channels as usize;
-    let mut encs: Vec<DefaultRangeEncoder> = (0..nsub).map(|_| DefaultRangeEncoder::new()).collect();
-    let (mut i, mut model_bits, mut quantised_bits) = (0usize, 0f64, 0f64);
-    // The adaptive coding runs beside the plain one, a row at a time (on its own thread when
-    // there are two); the smaller stream is kept.
-    let levels = model.levels();
-    let adapt = opts.version >= 2 && opts.adapt && model.raster_order();
-    let adaptive = std::thread::scope(|scope| -> Result<Option<AdaptiveCoder>> {
-        let mut pipeline = adapt.then(|| {
-            let coder = AdaptiveCoder::new(coded, (width, height, coded_channels as usize, levels), nsub);
-            Pipeline::start(scope, coder, opts.threads > 1)
-        });
-        let mut tabs = vec![0f32; if adapt { row_len * levels } else { 0 }];
-        let mut sink = |dist: Dist<'_>, v: u8| -> Result<()> {
-            let v = v as usize;
-            let coder = |e| CodecError::BadParameter(format!("range coder: {e}"));
-            let (y, k) = (i / row_len, i % row_len);
-            let enc = &mut encs[y % nsub];
-            if let Some(p) = pipeline.as_mut() {
-                dist.probs_into(&mut tabs[k * levels..(k + 1) * levels]);
-                if k + 1 == row_len {
-                    tabs = p.row(y, std::mem::take(&mut tabs))?;
-                }
-            }
-            match dist {
-                Dist::Probs(probs) => {
-                    let span = Span::of(probs, v);
-                    enc.encode_symbol(v, span).map_err(coder)?;
-                    quantised_bits += span.bits();
-                }
-                Dist::Mixture(m) => {
-                    enc.encode_symbol(v, Coded(m)).map_err(coder)?;
-                    quantised_bits += Coded(m).bits(v);
-                }
-            }
-            // A probability that underflowed to 0 in f32 still codes (at the quantiser's floor).
-            model_bits -= dist.prob(v).max(1.0 / crate::quantize::TOTAL as f64).log2();
-            i += 1;
-            if let Some(p) = opts.progress {
-                if (i as u64).is_multiple_of(PROGRESS_EVERY) {
-                    p(i as u64, total);
-                }
-            }
-            Ok(())
-        };
-        model.batch(arith_of(opts.version), coded, width, height, opts.threads, &mut sink)?;
-        pipeline.map(Pipeline::finish).transpose()
-    })?;
-    if i != coded.len() {
-        return Err(CodecError::BadParameter(format!(
-            "the model gave {i} distributions for {} sub-pixels",
-            coded.len()
-        )));
-    }
-    let payload_of = |encs: Vec<DefaultRangeEncoder>| -> Result<Vec<u8>> {
-        let mut streams = Vec::with_capacity(encs.len());
-        for e in encs {
-            let w = e
-                .into_compressed()
-                .map_err(|e| CodecError::BadParameter(format!("range coder: {e:?}")))?;
-            streams.push(w);
-        }
-        Ok(if opts.version >= 3 {
-            crate::substreams::join(&streams)?
-        } else {
-            streams[0].iter().flat_map(|w| w.to_le_bytes()).collect()
-        })
-    };
-    let mut payload = payload_of(encs)?;
-    let plain_len = payload.len() as u64;
-    let mut adapt_stats = None;
-    let mut adapted = false;
-    if let Some(coder) = adaptive {
-        let (stats, enc2) = coder.finish();
-        let p2 = payload_of(enc2)?;
-        adapt_stats = Some((stats, p2.len() as u64));
-        if p2.len() < payload.len() {
-            (payload, adapted) = (p2, true);
-        }
-    }
-    let header = Header {
-        version: opts.version,
-        mode: Mode::Model,
-        builtin: pixelrnn_model::defaults::builtin_index(&model.id()),
-        flags: if dropped { FLAG_OPAQUE_ALPHA } else { 0 } | if adapted { FLAG_ADAPTIVE } else { 0 },
-        channels: image.channels,
-        coded_channels,
-        levels: model.levels() as u16,
-        width: image.width,
-        height: image.height,
-        model_id: model.id(),
-        pixel_crc: image.crc(),
-        payload_len: payload.len() as u64,
-    };
-    let mut bytes = header.to_bytes();
-    bytes.extend_from_slice(&payload);
-    if let Some(p) = opts.progress {
-        p(total, total);
-    }
-    Ok(Encoded {
-        bytes,
-        header,
-        model_bits,
-        quantised_bits,
-        candidates: (Some(plain_len), None),
-        adapt: adapt_stats,
-    })
 }
 
 /// Decodes a `.prnn` file of any version with `model` (whose id must match the header's; a
@@ -420,6 +277,6 @@ fn finish(h: &Header, coded: Vec<u8>, opts: &DecodeOptions) -> Result<Image> {
     Ok(image)
 }
 
-fn short_id(id: &[u8; 32]) -> String {
+pub(crate) fn short_id(id: &[u8; 32]) -> String {
     id_hex(id)[..12].to_string()
 }

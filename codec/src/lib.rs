@@ -6,6 +6,7 @@ pub mod adaptive_coder;
 pub mod classical;
 pub mod container;
 pub mod driver;
+mod encoder;
 pub mod error;
 pub mod image;
 pub mod interval;

@@ -2,6 +2,7 @@
 //! codec tests use a tiny mock.
 
 use pixelrnn_model::rows::{RowSession, Rows};
+use pixelrnn_model::wave::RowBatch;
 use pixelrnn_model::{Arith, Dist, Engine, EngineSession, ModelId};
 
 use crate::error::Result;
@@ -50,6 +51,35 @@ pub trait ProbabilityModel: Sync {
         _in_flight: usize,
     ) -> Option<Box<dyn RowModel + 'a>> {
         None
+    }
+    /// Batch mode a raster row at a time: `row(y, dists)` for every row, which must run
+    /// [`RowDists::for_each`] once; rows may be computed side by side on `threads` threads,
+    /// each row's function on the thread that computed it. The same distributions as
+    /// [`ProbabilityModel::batch`]. None when the model has no row form (the encoder then uses
+    /// `batch`).
+    #[allow(clippy::too_many_arguments)]
+    fn batch_rows(
+        &self,
+        _arith: Arith,
+        _pixels: &[u8],
+        _width: usize,
+        _height: usize,
+        _threads: usize,
+        _row: &(dyn Fn(usize, &mut dyn RowDists) -> Result<()> + Sync),
+    ) -> Option<Result<()>> {
+        None
+    }
+}
+
+/// One row of [`ProbabilityModel::batch_rows`].
+pub trait RowDists {
+    /// Every sub-pixel's distribution and value, in order, to `f`.
+    fn for_each(&mut self, f: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>) -> Result<()>;
+}
+
+impl RowDists for RowBatch<'_> {
+    fn for_each(&mut self, f: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>) -> Result<()> {
+        RowBatch::for_each(self, f)
     }
 }
 
@@ -105,6 +135,18 @@ impl ProbabilityModel for Engine {
 
     fn raster(&self, coded: Vec<u8>, width: usize, height: usize) -> Vec<u8> {
         Engine::raster(self, coded, width, height)
+    }
+
+    fn batch_rows(
+        &self,
+        arith: Arith,
+        pixels: &[u8],
+        width: usize,
+        height: usize,
+        threads: usize,
+        row: &(dyn Fn(usize, &mut dyn RowDists) -> Result<()> + Sync),
+    ) -> Option<Result<()>> {
+        self.batch_rows_with(arith, pixels, width, height, threads, |b| row(b.y(), b))
     }
 
     fn raster_order(&self) -> bool {

@@ -11,6 +11,7 @@ use crate::graph::{Graph, Session};
 use crate::kernels::Arith;
 use crate::multiscale::{self, is_known, small_size, MultiSession, Upsampler};
 use crate::rows::Rows;
+use crate::wave::RowBatch;
 use crate::weights::{ModelId, Weights, SMALL_PREFIX};
 
 /// A model loaded into the engine.
@@ -95,6 +96,25 @@ impl Engine {
         sink: impl FnMut(Dist<'_>, u8) -> Result<(), E>,
     ) -> Result<(), E> {
         self.batch_with(Arith::fma(), pixels, width, height, threads, sink)
+    }
+
+    /// Batch mode a row at a time, rows side by side on `threads` threads where the model
+    /// allows ([`Graph::batch_rows`]); None for a multi-scale model, whose coding order is not
+    /// the raster's.
+    #[allow(clippy::too_many_arguments)]
+    pub fn batch_rows_with<E: From<ModelError> + Send>(
+        &self,
+        arith: Arith,
+        pixels: &[u8],
+        width: usize,
+        height: usize,
+        threads: usize,
+        row: impl Fn(&mut RowBatch<'_>) -> Result<(), E> + Sync,
+    ) -> Option<Result<(), E>> {
+        match self.multi {
+            None => Some(self.graph.batch_rows(arith, pixels, width, height, threads, row)),
+            Some(_) => None,
+        }
     }
 
     /// [`Engine::batch`] in the given arithmetic (format versions 1 and 2: [`Arith::Legacy`]).

@@ -113,7 +113,12 @@ pub fn exp(x: f32) -> f32 {
 #[inline(always)]
 fn exp_branchless(x: f32) -> f32 {
     let t = x * LOG2E;
-    let k = (t + if t >= 0.0 { 0.5 } else { -0.5 }) as i32;
+    // Outside [−200, 200] (NaN included) the result is chosen below without k; clamping first
+    // lets the conversion skip saturation, which would not vectorise.
+    let t = if t < 200.0 { t } else { 200.0 };
+    let t = if t > -200.0 { t } else { -200.0 };
+    // SAFETY: |t| ≤ 200.5 after rounding, well inside i32.
+    let k = unsafe { (t + if t >= 0.0 { 0.5 } else { -0.5 }).to_int_unchecked::<i32>() };
     let kf = k as f32;
     let r = (x - kf * LN2_HI) - kf * LN2_LO;
     let p = 1.0

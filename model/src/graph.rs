@@ -147,7 +147,7 @@ impl Graph {
         Ok(())
     }
 
-    fn check(&self, pixels: &[u8], width: usize, height: usize) -> Result<()> {
+    pub(crate) fn check(&self, pixels: &[u8], width: usize, height: usize) -> Result<()> {
         let want = width
             .checked_mul(height)
             .and_then(|n| n.checked_mul(self.channels))
@@ -187,6 +187,10 @@ impl Graph {
         cond: Option<&mut CondMap>,
         mut sink: impl FnMut(Dist<'_>, u8) -> Result<(), E>,
     ) -> Result<(), E> {
+        if threads <= 1 && cond.is_none() && self.wave_ok() {
+            self.check(pixels, width, height)?;
+            return self.batch_blocks(arith, pixels, width, height, sink);
+        }
         let mut probs = Vec::new();
         self.run_rows(arith, pixels, width, height, threads, cond, |pool, out, px| {
             self.row_distributions(pool, out, px, &mut probs, &mut sink)
@@ -251,7 +255,7 @@ impl Graph {
     /// Runs the network over the image a row at a time and hands each finished row's outputs
     /// (W × outputs) and values (W × C) to `row`, with the thread pool.
     #[allow(clippy::too_many_arguments)]
-    fn run_rows<E: From<ModelError>>(
+    pub(crate) fn run_rows<E: From<ModelError>>(
         &self,
         arith: Arith,
         pixels: &[u8],

@@ -34,6 +34,7 @@ pub mod session;
 pub mod step;
 #[cfg(feature = "torch")]
 pub mod torch;
+pub mod wave;
 pub mod weights;
 
 #[cfg(test)]

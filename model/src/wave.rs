@@ -1,0 +1,392 @@
+//! Batch mode with rows side by side (encoding on several threads): thread k computes rows
+//! k, k + T, …, each in blocks of positions, every step of a block before the next block, a
+//! block starting once the row above has published the columns the model reaches (its
+//! [`Graph::row_lag`]). Every value is computed by the same `block` code from the same inputs
+//! as in [`Graph::batch`], so the distributions are bit for bit the same; a row's
+//! distributions go to the caller's row function on the thread that computed the row.
+//!
+//! Synchronisation as in [`crate::rows`]: progress per row (release / acquire), the planes'
+//! rings `T − 1` rows deeper than a sequential pass's. A thread's rows run in increasing order,
+//! so row y starts after row y − T is complete, and with it every row above (each row's last
+//! block waited for the whole row above).
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crate::dist::Dist;
+use crate::error::ModelError;
+use crate::fmath::softmax;
+use crate::fused::MAX_POSITIONS;
+use crate::graph::{Graph, Sched};
+use crate::kernels::Arith;
+use crate::layers::Plane;
+use crate::mixture::PixelMixture;
+
+/// The shared state of the rows of one image computed side by side.
+struct Wave<'a> {
+    g: &'a Graph,
+    arith: Arith,
+    pixels: &'a [u8],
+    width: usize,
+    lag: usize,
+    planes: Vec<Plane>,
+    /// Complete positions per row.
+    progress: Vec<AtomicUsize>,
+    abort: AtomicBool,
+}
+
+/// Where a row's network outputs come from.
+enum Source<'a> {
+    /// Computed block by block on this thread.
+    Wave(&'a Wave<'a>),
+    /// Computed already (W × outputs), by the sequential batch mode.
+    Outputs(&'a [f32]),
+}
+
+/// One row of a batch: [`RowBatch::for_each`] hands every sub-pixel's distribution, in order,
+/// to a function.
+pub struct RowBatch<'a> {
+    g: &'a Graph,
+    y: usize,
+    /// The row's values (W × C).
+    px: &'a [u8],
+    src: Source<'a>,
+    done: bool,
+    aborted: bool,
+}
+
+impl RowBatch<'_> {
+    /// The row this batch computes.
+    pub fn y(&self) -> usize {
+        self.y
+    }
+
+    /// Every sub-pixel's distribution with its value, in order, to `f` (which may fail; then the
+    /// batch stops). Once per row.
+    pub fn for_each<E: From<ModelError>>(&mut self, mut f: impl FnMut(Dist<'_>, u8) -> Result<(), E>) -> Result<(), E> {
+        assert!(!self.done, "for_each() twice for row {}", self.y);
+        self.done = true;
+        let (g, ch) = (self.g, self.g.channels);
+        let mut probs = vec![0.0; g.levels];
+        match self.src {
+            Source::Outputs(out) => g.dists(out, self.px, &mut probs, &mut f),
+            Source::Wave(w) => {
+                let mut scratch =
+                    vec![0.0; MAX_POSITIONS * g.steps.iter().map(|s| s.units() * s.values()).max().unwrap_or(0)];
+                for x0 in (0..w.width).step_by(MAX_POSITIONS) {
+                    let np = MAX_POSITIONS.min(w.width - x0);
+                    if !w.compute(self.y, x0, np, &mut scratch) {
+                        self.aborted = true;
+                        return Err(ModelError::bad("threads", "another thread failed").into());
+                    }
+                    for x in x0..x0 + np {
+                        let out = w.planes[g.logits].at(self.y, x);
+                        g.dists(out, &self.px[x * ch..(x + 1) * ch], &mut probs, &mut f)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Graph {
+    /// Whether [`Graph::batch_rows`] computes rows side by side (else one row at a time).
+    pub(crate) fn wave_ok(&self) -> bool {
+        self.cond.is_none() && self.row_lag().is_some() && self.steps.iter().all(|s| s.sched() == Sched::Parallel)
+    }
+
+    /// The distributions of positions with outputs `out` (n × outputs) and values `px` (n × C)
+    /// to `f`, in order: each sub-pixel's softmax, or each pixel's mixture channel by channel.
+    fn dists<E>(
+        &self,
+        out: &[f32],
+        px: &[u8],
+        probs: &mut [f32],
+        f: &mut impl FnMut(Dist<'_>, u8) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let Some((layout, edges)) = &self.mixture else {
+            for (l, &v) in out.chunks_exact(self.levels).zip(px) {
+                softmax(l, probs);
+                f(Dist::Probs(probs), v)?;
+            }
+            return Ok(());
+        };
+        let np = self.plane_ch[self.logits];
+        for (params, px) in out.chunks_exact(np).zip(px.chunks_exact(self.channels)) {
+            let mut mix = PixelMixture::new(*layout, params);
+            for (c, &v) in px.iter().enumerate() {
+                let cdf = mix.channel(params, c, edges);
+                f(Dist::Mixture(&cdf), v)?;
+                mix.observe(&cdf, c, v as usize, self.scale()[v as usize]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Batch mode for a single-scale model a row at a time: `row(batch)` must call
+    /// [`RowBatch::for_each`]. Rows side by side on `threads` threads when the model allows
+    /// (each row's function runs on the thread that computes the row, a thread's rows in
+    /// increasing order); else in order on this thread, each row's positions on `threads`
+    /// threads. The distributions never depend on `threads`.
+    pub fn batch_rows<E: From<ModelError> + Send>(
+        &self,
+        arith: Arith,
+        pixels: &[u8],
+        width: usize,
+        height: usize,
+        threads: usize,
+        row: impl Fn(&mut RowBatch<'_>) -> Result<(), E> + Sync,
+    ) -> Result<(), E> {
+        self.check(pixels, width, height)?;
+        if self.cond.is_some() {
+            return Err(ModelError::bad("batch_rows", "not for a multi-scale model's conditional network").into());
+        }
+        let row_len = width * self.channels;
+        let skipped = |y| ModelError::bad("batch_rows", format!("the row function skipped row {y}"));
+        if !self.wave_ok() {
+            let mut y = 0;
+            return self.run_rows(arith, pixels, width, height, threads, None, |_, out, px| {
+                let mut b = RowBatch {
+                    g: self,
+                    y,
+                    px,
+                    src: Source::Outputs(out),
+                    done: false,
+                    aborted: false,
+                };
+                row(&mut b)?;
+                if !b.done {
+                    return Err(skipped(y).into());
+                }
+                y += 1;
+                Ok(())
+            });
+        }
+        let t = threads.clamp(1, height);
+        let wave = Wave::new(self, arith, pixels, width, height, t);
+        // Err(None): this thread gave up because another one failed.
+        let work = |k: usize| -> Result<(), Option<E>> {
+            for y in (k..height).step_by(t) {
+                let mut b = RowBatch {
+                    g: self,
+                    y,
+                    px: &pixels[y * row_len..(y + 1) * row_len],
+                    src: Source::Wave(&wave),
+                    done: false,
+                    aborted: false,
+                };
+                let r = row(&mut b).and_then(|()| if b.done { Ok(()) } else { Err(skipped(y).into()) });
+                if let Err(e) = r {
+                    wave.abort.store(true, Ordering::Release);
+                    return Err((!b.aborted).then_some(e));
+                }
+            }
+            Ok(())
+        };
+        let results: Vec<Result<(), Option<E>>> = std::thread::scope(|s| {
+            let work = &work;
+            let handles: Vec<_> = (1..t).map(|k| s.spawn(move || work(k))).collect();
+            let mut v = vec![work(0)];
+            v.extend(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+            );
+            v
+        });
+        let mut first = None;
+        for r in results {
+            match r {
+                Err(Some(e)) => return Err(e),
+                Err(None) => first = first.or(Some(ModelError::bad("threads", "rows were abandoned"))),
+                Ok(()) => {}
+            }
+        }
+        first.map_or(Ok(()), |e| Err(e.into()))
+    }
+}
+
+impl Graph {
+    /// Batch mode on this thread, in blocks of positions through every step (a model with
+    /// [`Graph::wave_ok`]): [`Graph::batch`]'s distributions, to `sink` in raster order.
+    pub(crate) fn batch_blocks<E: From<ModelError>>(
+        &self,
+        arith: Arith,
+        pixels: &[u8],
+        width: usize,
+        height: usize,
+        mut sink: impl FnMut(Dist<'_>, u8) -> Result<(), E>,
+    ) -> Result<(), E> {
+        debug_assert!(self.wave_ok());
+        let wave = Wave::new(self, arith, pixels, width, height, 1);
+        let row_len = width * self.channels;
+        for y in 0..height {
+            let mut b = RowBatch {
+                g: self,
+                y,
+                px: &pixels[y * row_len..(y + 1) * row_len],
+                src: Source::Wave(&wave),
+                done: false,
+                aborted: false,
+            };
+            b.for_each(&mut sink)?;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> Wave<'a> {
+    /// The shared state for `t` rows at a time.
+    fn new(g: &'a Graph, arith: Arith, pixels: &'a [u8], width: usize, height: usize, t: usize) -> Self {
+        Wave {
+            g,
+            arith,
+            pixels,
+            width,
+            lag: g.row_lag().expect("wave_ok"),
+            planes: g.planes_for(width, height, t),
+            progress: (0..height).map(|_| AtomicUsize::new(0)).collect(),
+            abort: AtomicBool::new(false),
+        }
+    }
+
+    /// Waits until row `y` has `n` complete positions; false if aborted.
+    fn wait(&self, y: usize, n: usize) -> bool {
+        let mut spins = 0u32;
+        while self.progress[y].load(Ordering::Acquire) < n {
+            if self.abort.load(Ordering::Acquire) {
+                return false;
+            }
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        true
+    }
+
+    /// Computes every step at positions (y, x0 + p), p < `np`, and publishes them; false if
+    /// aborted while waiting for the row above.
+    fn compute(&self, y: usize, x0: usize, np: usize, scratch: &mut [f32]) -> bool {
+        let g = self.g;
+        if y > 0 && !self.wait(y - 1, (x0 + np + self.lag).min(self.width)) {
+            return false;
+        }
+        if x0 == 0 {
+            let ch = g.channels;
+            let row = &self.pixels[y * self.width * ch..(y + 1) * self.width * ch];
+            for (x, px) in row.chunks_exact(ch).enumerate() {
+                // SAFETY: row y is this thread's and unpublished; its ring slot's last readers
+                // (rows up to y − T) are complete (module docs).
+                let d = unsafe { self.planes[g.image].at_shared_mut(y, x) };
+                for (d, &v) in d.iter_mut().zip(px) {
+                    *d = g.scale()[v as usize];
+                }
+            }
+        }
+        for step in &g.steps {
+            let units = step.units();
+            let per = units * step.values();
+            let out = &mut scratch[..np * per];
+            step.block(self.arith, &self.planes, (y, x0, np), 0..units, out, per);
+            for (p, o) in out.chunks_exact(per).enumerate() {
+                // SAFETY: as above, for positions of row y not yet published; the inputs
+                // `block` read are final (this row's earlier steps and positions, and the
+                // published columns of the rows above).
+                unsafe { step.write_shared(&self.planes, y, x0 + p, 0..units, o) };
+            }
+        }
+        self.progress[y].store(x0 + np, Ordering::Release);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use crate::config::{Arch, Config};
+    use crate::consistency::{batch_bits_with, fingerprint, incremental_bits_with, random_image};
+    use crate::engine::Engine;
+    use crate::error::ModelError;
+    use crate::kernels::Arith;
+
+    /// Every row's distributions, as bits, from `batch_rows` on `threads` threads.
+    fn rows_bits(e: &Engine, arith: Arith, px: &[u8], (w, h): (usize, usize), threads: usize) -> Vec<u32> {
+        let rows = Mutex::new(vec![Vec::new(); h]);
+        e.batch_rows_with::<ModelError>(arith, px, w, h, threads, |b| {
+            let mut bits = Vec::new();
+            b.for_each(|d, _| {
+                fingerprint(d, &mut bits);
+                Ok::<(), ModelError>(())
+            })?;
+            rows.lock().unwrap()[b.y()] = bits;
+            Ok(())
+        })
+        .expect("a single-scale model")
+        .unwrap();
+        rows.into_inner().unwrap().concat()
+    }
+
+    /// Rows side by side (and the one-row-at-a-time path of the models that need whole rows)
+    /// give the distributions of batch mode's row-parallel path and of incremental mode bit
+    /// for bit, for any thread count.
+    #[test]
+    fn rows_side_by_side_agree_with_batch_mode() {
+        let cfgs = [
+            Config::pixel_cnn(3, 8, 2, 12),
+            Config::pixel_cnn(3, 8, 1, 12).with_mixture(3),
+            Config::pixel_cnn(1, 6, 2, 9).with_arch(Arch::RowLstm),
+            Config::pixel_cnn(3, 6, 1, 9).with_arch(Arch::GatedPixelCnn),
+            Config::pixel_cnn(2, 6, 1, 9).with_arch(Arch::DiagonalBilstm),
+        ];
+        // Wider than a block of positions, so rows wait on each other mid-row.
+        let (w, h) = (37, 7);
+        for (i, cfg) in cfgs.into_iter().enumerate() {
+            let e = Engine::random(&cfg, 40 + i as u64).unwrap();
+            let px = random_image(w, h, cfg.channels, cfg.levels, 8 + i as u64);
+            for arith in [Arith::Legacy, Arith::fma()] {
+                let want = incremental_bits_with(arith, &e, &px, w, h);
+                // Two threads: the positions of a row in parallel, rows in turn.
+                assert!(batch_bits_with(arith, &e, &px, w, h, 2) == want, "config {i} {arith:?}");
+                for threads in [1, 2, 3, 8] {
+                    let got = rows_bits(&e, arith, &px, (w, h), threads);
+                    assert!(got == want, "config {i} {arith:?}, {threads} threads");
+                }
+            }
+        }
+    }
+
+    /// A row function's error ends the batch with that error, whichever thread it is on,
+    /// and no thread waits forever for the failed row.
+    #[test]
+    fn a_failing_row_stops_every_thread() {
+        let e = Engine::random(&Config::pixel_cnn(1, 4, 1, 6), 9).unwrap();
+        let (w, h) = (40, 12);
+        let px = random_image(w, h, 1, 256, 1);
+        for bad in [0, 1, 5] {
+            for threads in [1, 2, 3] {
+                let r = e
+                    .batch_rows_with::<ModelError>(Arith::fma(), &px, w, h, threads, |b| {
+                        if b.y() == bad {
+                            return Err(ModelError::bad("test", format!("row {bad} fails")));
+                        }
+                        b.for_each(|_, _| Ok::<(), ModelError>(()))
+                    })
+                    .unwrap();
+                let msg = r.unwrap_err().to_string();
+                assert!(msg.contains(&format!("row {bad} fails")), "{msg}");
+            }
+        }
+        // Skipping a row is an error too, not a hang.
+        let r = e
+            .batch_rows_with::<ModelError>(Arith::fma(), &px, w, h, 2, |b| match b.y() {
+                3 => Ok(()),
+                _ => b.for_each(|_, _| Ok::<(), ModelError>(())),
+            })
+            .unwrap();
+        assert!(r.unwrap_err().to_string().contains("skipped row 3"));
+    }
+}
