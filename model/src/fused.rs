@@ -1,6 +1,6 @@
 //! A masked convolution's weights packed for the fused multiply-add kernels
-//! ([`crate::kernels::fma_block`]): for every run of outputs in one channel group and every
-//! unmasked tap, an inputs × outputs matrix, so that lanes hold outputs.
+//! ([`crate::kernels::fma_block`]): for every unmasked tap an inputs × outputs matrix over all
+//! outputs, so that lanes hold outputs and one call covers every output that reads the tap.
 //!
 //! Format version 3's arithmetic, per output of a layer with terms (convolutions) t₁ … t_n:
 //! `bias`; then [`Phase::Around`] of every term in order (its taps other than the centre, in
@@ -52,57 +52,187 @@ struct Run {
     off: Vec<usize>,
 }
 
-/// The packed weights of one masked convolution.
+/// One tap's packed matrix (`cin`-row capacity, stride `cout`, at `off`) and who reads what:
+/// parts of (inputs, the output ranges that read all of them), inputs in order.
+#[derive(Clone, Debug)]
+struct FTap {
+    dy: isize,
+    dx: isize,
+    /// The kernel's centre (at its own row): added in [`Phase::Centre`], part g = input group g.
+    centre: bool,
+    off: usize,
+    parts: Vec<(Range<usize>, Vec<Range<usize>>)>,
+}
+
+/// The packed weights of one masked convolution: every tap's matrix over all outputs
+/// (`inputs × cout`, row-major), so that one kernel call covers every output that reads a run
+/// of the tap's inputs. An output reads a prefix of each tap's inputs, made of whole input
+/// channel groups, so the outputs reading an input group form a few ranges.
 #[derive(Clone, Debug, Default)]
 pub struct Fused {
-    runs: Vec<Run>,
+    cout: usize,
+    /// Taps in row-major order.
+    taps: Vec<FTap>,
     w: Vec<f32>,
+    /// The same weights per run of outputs in one channel group (`n_in × run`, compact), for
+    /// single positions (incremental mode), which read each weight once per pixel.
+    runs: Vec<Run>,
+    rw: Vec<f32>,
     /// What a tap outside the image reads.
     zeros: Vec<f32>,
+}
+
+/// Contiguous ranges of the outputs for which `reads` holds.
+fn ranges(cout: usize, reads: impl Fn(usize) -> bool) -> Vec<Range<usize>> {
+    let mut v: Vec<Range<usize>> = Vec::new();
+    for o in (0..cout).filter(|&o| reads(o)) {
+        match v.last_mut() {
+            Some(last) if last.end == o => last.end = o + 1,
+            _ => v.push(o..o + 1),
+        }
+    }
+    v
 }
 
 impl Fused {
     /// Packs `t` (`[cout, cin, kh, kw]`) for the given taps per group and the group of every
     /// output.
+    ///
+    /// # Panics
+    /// If a tap's inputs for some group are not whole input groups (no mask of the engine does
+    /// that).
     pub fn new(t: &Tensor, taps: &[Vec<Tap>], out_group: &[u8]) -> Fused {
         let (cout, cin, kh, kw) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3]);
         let (cy, cx) = (kh / 2, kw / 2);
-        let mut runs = Vec::new();
+        let groups = taps.len();
         let mut w = Vec::new();
-        let mut start = 0;
-        while start < cout {
-            let g = out_group[start];
-            let end = (start..cout).find(|&o| out_group[o] != g).unwrap_or(cout);
-            let mut off = Vec::new();
-            for tap in &taps[g as usize] {
-                off.push(w.len());
-                let ky = (tap.dy + cy as isize) as usize;
-                let kx = (tap.dx + cx as isize) as usize;
-                for i in 0..tap.n_in {
-                    for o in start..end {
-                        w.push(t.data[((o * cin + i) * kh + ky) * kw + kx]);
-                    }
+        let mut ftaps = Vec::new();
+        // Every kernel position some group reads, in row-major order.
+        let mut at: Vec<(isize, isize)> = taps.iter().flatten().map(|t| (t.dy, t.dx)).collect();
+        at.sort_unstable();
+        at.dedup();
+        for (dy, dx) in at {
+            // Inputs each output group reads at this position.
+            let n_in: Vec<usize> = (0..groups)
+                .map(|g| taps[g].iter().find(|t| (t.dy, t.dx) == (dy, dx)).map_or(0, |t| t.n_in))
+                .collect();
+            let n = n_in.iter().copied().max().unwrap_or(0);
+            let off = w.len();
+            let (ky, kx) = ((dy + cy as isize) as usize, (dx + cx as isize) as usize);
+            for i in 0..n {
+                for o in 0..cout {
+                    w.push(t.data[((o * cin + i) * kh + ky) * kw + kx]);
                 }
             }
-            runs.push(Run {
-                start,
-                end,
-                group: g as usize,
+            let centre = (dy, dx) == (0, 0);
+            let mut parts: Vec<(Range<usize>, Vec<Range<usize>>)> = Vec::new();
+            for ig in 0..groups {
+                let r = group_range(cin, groups, ig);
+                let reads = |o: usize| {
+                    let k = n_in[out_group[o] as usize];
+                    assert!(k <= r.start || k >= r.end, "a tap's inputs split an input group");
+                    k >= r.end && !r.is_empty()
+                };
+                let outs = ranges(cout, reads);
+                match parts.last_mut() {
+                    // Off the centre, runs of input groups read by the same outputs merge.
+                    Some((inputs, o)) if !centre && *o == outs && inputs.end == r.start => inputs.end = r.end,
+                    _ => parts.push((r, outs)),
+                }
+            }
+            ftaps.push(FTap {
+                dy,
+                dx,
+                centre,
                 off,
+                parts,
             });
-            start = end;
         }
+        let (runs, rw) = pack_runs(t, taps, out_group);
         Fused {
-            runs,
+            cout,
+            taps: ftaps,
             w,
+            runs,
+            rw,
             zeros: vec![0.0; cin],
         }
     }
 
+    /// The same taps reading `rows` rows higher: none is the centre any more (all are added in
+    /// [`Phase::Around`], in row-major order).
+    pub fn shifted_up(mut self, rows: usize) -> Fused {
+        for t in &mut self.taps {
+            t.dy -= rows as isize;
+            t.centre = false;
+        }
+        self
+    }
+
     /// Adds the taps of `phase` for outputs `o_range` at positions (y, x0 + p), p < `np`, onto
-    /// `acc[p·ld ..][..o_range.len()]`, with the taps `taps` (per group) of its kernel.
+    /// `acc[p·ld ..][..o_range.len()]`.
     #[allow(clippy::too_many_arguments)]
     pub fn accumulate(
+        &self,
+        isa: Isa,
+        phase: Phase,
+        src: &Plane,
+        (y, x0, np): (usize, usize, usize),
+        o_range: Range<usize>,
+        acc: &mut [f32],
+        ld: usize,
+    ) {
+        assert!(np <= MAX_POSITIONS);
+        // Inputs `inputs` of tap `t` for the outputs `outs` ∩ `o_range`.
+        let call = |t: &FTap, inputs: &Range<usize>, outs: &Range<usize>, acc: &mut [f32]| {
+            let (a, b) = (outs.start.max(o_range.start), outs.end.min(o_range.end));
+            if a >= b || inputs.is_empty() {
+                return;
+            }
+            let yy = y as isize + t.dy;
+            let input = |p: usize| {
+                let xx = (x0 + p) as isize + t.dx;
+                if yy >= 0 && xx >= 0 && xx < src.width as isize {
+                    &src.at(yy as usize, xx as usize)[inputs.clone()]
+                } else {
+                    &self.zeros[inputs.clone()]
+                }
+            };
+            let w = &self.w[t.off + inputs.start * self.cout + a..];
+            let acc = &mut acc[a - o_range.start..];
+            if np == 1 {
+                // Incremental mode: no array of positions to fill.
+                fma_block(isa, w, self.cout, b - a, inputs.len(), &[input(0)], acc, ld);
+            } else {
+                let mut xs: [&[f32]; MAX_POSITIONS] = [&[]; MAX_POSITIONS];
+                for (p, slot) in xs[..np].iter_mut().enumerate() {
+                    *slot = input(p);
+                }
+                fma_block(isa, w, self.cout, b - a, inputs.len(), &xs[..np], acc, ld);
+            }
+        };
+        let parts = |t: &FTap, acc: &mut [f32], only: Option<usize>| {
+            for (g, (inputs, outs)) in t.parts.iter().enumerate() {
+                if only.is_none_or(|o| o == g) {
+                    outs.iter().for_each(|outs| call(t, inputs, outs, acc));
+                }
+            }
+        };
+        if matches!(phase, Phase::Around | Phase::All) {
+            self.taps.iter().filter(|t| !t.centre).for_each(|t| parts(t, acc, None));
+        }
+        let only = match phase {
+            Phase::Around => return,
+            Phase::Centre(g) => Some(g),
+            Phase::All => None,
+        };
+        self.taps.iter().filter(|t| t.centre).for_each(|t| parts(t, acc, only));
+    }
+
+    /// [`Fused::accumulate`] through the compact per-run matrices (the same bits), with the
+    /// taps `taps` (per group) of its kernel: for single positions.
+    #[allow(clippy::too_many_arguments)]
+    pub fn accumulate_runs(
         &self,
         isa: Isa,
         phase: Phase,
@@ -148,7 +278,7 @@ impl Fused {
                         &self.zeros[inputs.clone()]
                     }
                 };
-                let w = &self.w[off + inputs.start * stride + (a - run.start)..];
+                let w = &self.rw[off + inputs.start * stride + (a - run.start)..];
                 let acc = &mut acc[a - o_range.start..];
                 if np == 1 {
                     // Incremental mode: no array of positions to fill.
@@ -163,4 +293,36 @@ impl Fused {
             }
         }
     }
+}
+
+/// Packs `t` per run of outputs in one channel group and per tap of that group.
+fn pack_runs(t: &Tensor, taps: &[Vec<Tap>], out_group: &[u8]) -> (Vec<Run>, Vec<f32>) {
+    let (cout, cin, kh, kw) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3]);
+    let (cy, cx) = (kh / 2, kw / 2);
+    let mut runs = Vec::new();
+    let mut w = Vec::new();
+    let mut start = 0;
+    while start < cout {
+        let g = out_group[start];
+        let end = (start..cout).find(|&o| out_group[o] != g).unwrap_or(cout);
+        let mut off = Vec::new();
+        for tap in &taps[g as usize] {
+            off.push(w.len());
+            let ky = (tap.dy + cy as isize) as usize;
+            let kx = (tap.dx + cx as isize) as usize;
+            for i in 0..tap.n_in {
+                for o in start..end {
+                    w.push(t.data[((o * cin + i) * kh + ky) * kw + kx]);
+                }
+            }
+        }
+        runs.push(Run {
+            start,
+            end,
+            group: g as usize,
+            off,
+        });
+        start = end;
+    }
+    (runs, w)
 }

@@ -234,6 +234,7 @@ impl MaskedConv {
                 t.dy -= rows as isize;
             }
         }
+        self.fused = self.fused.shifted_up(rows);
         self.up += rows;
         self
     }
@@ -307,8 +308,12 @@ impl MaskedConv {
         acc: &mut [f32],
         ld: usize,
     ) {
-        self.fused
-            .accumulate(isa, phase, &self.taps, src, pos, o_range, acc, ld)
+        if pos.2 == 1 {
+            self.fused
+                .accumulate_runs(isa, phase, &self.taps, src, pos, o_range, acc, ld)
+        } else {
+            self.fused.accumulate(isa, phase, src, pos, o_range, acc, ld)
+        }
     }
 
     /// The rightmost column offset of the taps on rows above (0 if none).
