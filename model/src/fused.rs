@@ -39,6 +39,11 @@ pub fn phases(terms: usize, groups: usize) -> impl Iterator<Item = Phase> {
         .chain(split.into_iter().flatten())
 }
 
+thread_local! {
+    /// The gathered inputs of [`Fused::accumulate`]'s off-centre taps.
+    static GATHER: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Most positions one call computes together.
 pub const MAX_POSITIONS: usize = 16;
 
@@ -71,8 +76,11 @@ struct FTap {
 #[derive(Clone, Debug, Default)]
 pub struct Fused {
     cout: usize,
-    /// Taps in row-major order.
+    /// Taps in row-major order, the centre last.
     taps: Vec<FTap>,
+    /// The off-centre taps as one matrix: (offset, inputs), when they can be
+    /// ([`Fused::around_matrix`]).
+    around: Option<(usize, usize)>,
     w: Vec<f32>,
     /// The same weights per run of outputs in one channel group (`n_in × run`, compact), for
     /// single positions (incremental mode), which read each weight once per pixel.
@@ -107,9 +115,10 @@ impl Fused {
         let groups = taps.len();
         let mut w = Vec::new();
         let mut ftaps = Vec::new();
-        // Every kernel position some group reads, in row-major order.
+        // Every kernel position some group reads, in row-major order, but the centre last (so
+        // that the other taps' matrices are one matrix).
         let mut at: Vec<(isize, isize)> = taps.iter().flatten().map(|t| (t.dy, t.dx)).collect();
-        at.sort_unstable();
+        at.sort_unstable_by_key(|&(dy, dx)| ((dy, dx) == (0, 0), dy, dx));
         at.dedup();
         for (dy, dx) in at {
             // Inputs each output group reads at this position.
@@ -149,14 +158,33 @@ impl Fused {
             });
         }
         let (runs, rw) = pack_runs(t, taps, out_group);
-        Fused {
+        let mut f = Fused {
             cout,
             taps: ftaps,
+            around: None,
             w,
             runs,
             rw,
             zeros: vec![0.0; cin],
+        };
+        f.around = f.around_matrix();
+        f
+    }
+
+    /// The off-centre taps as one matrix (offset, rows) when every output reads all their
+    /// inputs and their matrices follow each other in order.
+    fn around_matrix(&self) -> Option<(usize, usize)> {
+        let mut around = self.taps.iter().filter(|t| !t.centre);
+        let first = around.clone().next()?;
+        let mut next = first.off;
+        for t in &mut around {
+            let [(inputs, outs)] = &t.parts[..] else { return None };
+            if t.off != next || inputs.start != 0 || outs[..] != [0..self.cout] {
+                return None;
+            }
+            next += inputs.end * self.cout;
         }
+        Some((first.off, (next - first.off) / self.cout.max(1)))
     }
 
     /// The same taps reading `rows` rows higher: none is the centre any more (all are added in
@@ -166,6 +194,8 @@ impl Fused {
             t.dy -= rows as isize;
             t.centre = false;
         }
+        self.taps.sort_by_key(|t| (t.dy, t.dx));
+        self.around = self.around_matrix();
         self
     }
 
@@ -219,7 +249,34 @@ impl Fused {
             }
         };
         if matches!(phase, Phase::Around | Phase::All) {
-            self.taps.iter().filter(|t| !t.centre).for_each(|t| parts(t, acc, None));
+            match self.around {
+                // Several positions: their off-centre inputs gathered into one long input each,
+                // one call (each output's terms in the same order).
+                Some((off, k)) if np > 1 && k > 0 => GATHER.with_borrow_mut(|buf| {
+                    buf.resize(np * k, 0.0);
+                    for (p, dst) in buf.chunks_exact_mut(k).enumerate() {
+                        let mut at = 0;
+                        for t in self.taps.iter().filter(|t| !t.centre) {
+                            let n = t.parts[0].0.end;
+                            let (yy, xx) = (y as isize + t.dy, (x0 + p) as isize + t.dx);
+                            let d = &mut dst[at..at + n];
+                            if yy >= 0 && xx >= 0 && xx < src.width as isize {
+                                d.copy_from_slice(&src.at(yy as usize, xx as usize)[..n]);
+                            } else {
+                                d.fill(0.0);
+                            }
+                            at += n;
+                        }
+                    }
+                    let mut xs: [&[f32]; MAX_POSITIONS] = [&[]; MAX_POSITIONS];
+                    for (slot, x) in xs.iter_mut().zip(buf.chunks_exact(k)) {
+                        *slot = x;
+                    }
+                    let w = &self.w[off + o_range.start..];
+                    fma_block(isa, w, self.cout, o_range.len(), k, &xs[..np], acc, ld);
+                }),
+                _ => self.taps.iter().filter(|t| !t.centre).for_each(|t| parts(t, acc, None)),
+            }
         }
         let only = match phase {
             Phase::Around => return,
