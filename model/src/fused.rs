@@ -179,7 +179,8 @@ impl Fused {
         let mut next = first.off;
         for t in &mut around {
             let [(inputs, outs)] = &t.parts[..] else { return None };
-            if t.off != next || inputs.start != 0 || outs[..] != [0..self.cout] {
+            let all = matches!(&outs[..], [o] if *o == (0..self.cout));
+            if t.off != next || inputs.start != 0 || !all {
                 return None;
             }
             next += inputs.end * self.cout;
