@@ -47,14 +47,53 @@ thread_local! {
 /// Most positions one call computes together.
 pub const MAX_POSITIONS: usize = 16;
 
-/// Outputs `start..end` (one channel group) with each tap's matrix at `off[t]`
-/// (`n_in × (end − start)`, row-major).
+/// Outputs `start..end` (one channel group) with each tap's compact matrix
+/// (`n_in × (end − start)`, row-major): the off-centre taps in row-major order, the centre's.
 #[derive(Clone, Debug)]
 struct Run {
     start: usize,
     end: usize,
-    group: usize,
-    off: Vec<usize>,
+    around: Vec<(Tap, usize)>,
+    /// The off-centre taps as one matrix (offset, inputs) when theirs follow each other.
+    joined: Option<(usize, usize)>,
+    centre: Option<(Tap, usize)>,
+}
+
+impl Run {
+    /// Sorts the run's taps (`(tap, offset)` in row-major order) into off-centre and centre.
+    fn new(start: usize, end: usize, taps: Vec<(Tap, usize)>) -> Run {
+        let is_centre = |t: &Tap| t.dy == 0 && t.dx == 0;
+        let centre = taps.iter().copied().find(|(t, _)| is_centre(t));
+        let around: Vec<(Tap, usize)> = taps.into_iter().filter(|(t, _)| !is_centre(t)).collect();
+        let width = end - start;
+        let joined = around.first().and_then(|&(_, first)| {
+            let mut next = first;
+            for &(t, off) in &around {
+                if off != next {
+                    return None;
+                }
+                next = off + t.n_in * width;
+            }
+            Some((first, (next - first) / width))
+        });
+        Run {
+            start,
+            end,
+            around,
+            joined,
+            centre,
+        }
+    }
+
+    /// The same taps `rows` rows higher: the centre is one of the others then.
+    fn shifted_up(self, rows: usize) -> Run {
+        let mut taps: Vec<(Tap, usize)> = self.around.into_iter().chain(self.centre).collect();
+        for (t, _) in &mut taps {
+            t.dy -= rows as isize;
+        }
+        taps.sort_by_key(|(t, _)| (t.dy, t.dx));
+        Run::new(self.start, self.end, taps)
+    }
 }
 
 /// One tap's packed matrix (`cin`-row capacity, stride `cout`, at `off`) and who reads what:
@@ -86,6 +125,8 @@ pub struct Fused {
     /// single positions (incremental mode), which read each weight once per pixel.
     runs: Vec<Run>,
     rw: Vec<f32>,
+    /// Channel groups of the kernel's mask.
+    groups: usize,
     /// What a tap outside the image reads.
     zeros: Vec<f32>,
 }
@@ -165,6 +206,7 @@ impl Fused {
             w,
             runs,
             rw,
+            groups,
             zeros: vec![0.0; cin],
         };
         f.around = f.around_matrix();
@@ -197,6 +239,7 @@ impl Fused {
         }
         self.taps.sort_by_key(|t| (t.dy, t.dx));
         self.around = self.around_matrix();
+        self.runs = self.runs.into_iter().map(|r| r.shifted_up(rows)).collect();
         self
     }
 
@@ -251,7 +294,7 @@ impl Fused {
         };
         if matches!(phase, Phase::Around | Phase::All) {
             match self.around {
-                // Several positions: their off-centre inputs gathered into one long input each,
+                // Several positions: each one's off-centre inputs gathered into one long input,
                 // one call (each output's terms in the same order).
                 Some((off, k)) if np > 1 && k > 0 => GATHER.with_borrow_mut(|buf| {
                     buf.resize(np * k, 0.0);
@@ -287,69 +330,77 @@ impl Fused {
         self.taps.iter().filter(|t| t.centre).for_each(|t| parts(t, acc, only));
     }
 
-    /// [`Fused::accumulate`] through the compact per-run matrices (the same bits), with the
-    /// taps `taps` (per group) of its kernel: for single positions.
+    /// [`Fused::accumulate`] at one position (y, x) through the compact per-run matrices (the
+    /// same bits): incremental mode, where each weight is read once per pixel. A run's
+    /// off-centre taps, when their matrices follow each other, are one call on the gathered
+    /// inputs.
     #[allow(clippy::too_many_arguments)]
     pub fn accumulate_runs(
         &self,
         isa: Isa,
         phase: Phase,
-        taps: &[Vec<Tap>],
         src: &Plane,
-        (y, x0, np): (usize, usize, usize),
+        (y, x): (usize, usize),
         o_range: Range<usize>,
         acc: &mut [f32],
         ld: usize,
     ) {
-        assert!(np <= MAX_POSITIONS);
-        for run in &self.runs {
-            let (a, b) = (run.start.max(o_range.start), run.end.min(o_range.end));
-            if a >= b {
-                continue;
+        let groups = self.groups;
+        let read = |t: &Tap, inputs: Range<usize>| {
+            let (yy, xx) = (y as isize + t.dy, x as isize + t.dx);
+            if yy >= 0 && xx >= 0 && xx < src.width as isize {
+                &src.at(yy as usize, xx as usize)[inputs]
+            } else {
+                &self.zeros[inputs]
             }
-            let stride = run.end - run.start;
-            // The taps other than the centre first (under `Mask::Vertical` some follow it in
-            // row-major order), then the centre.
-            let is_centre = |t: &&Tap| t.dy == 0 && t.dx == 0;
-            let around = taps[run.group].iter().zip(&run.off).filter(|(t, _)| !is_centre(t));
-            let centre = taps[run.group].iter().zip(&run.off).filter(|(t, _)| is_centre(t));
-            for (tap, &off) in around.chain(centre) {
-                let centre = is_centre(&tap);
-                let inputs = match phase {
-                    Phase::All => 0..tap.n_in,
-                    Phase::Around if !centre => 0..tap.n_in,
-                    Phase::Centre(g) if centre => {
-                        let r = group_range(self.zeros.len(), taps.len(), g);
-                        r.start.min(tap.n_in)..r.end.min(tap.n_in)
-                    }
-                    _ => continue,
-                };
-                if inputs.is_empty() {
+        };
+        GATHER.with_borrow_mut(|buf| {
+            // The run whose off-centre inputs `buf` holds (runs of one group read the same).
+            let mut gathered: Option<&Run> = None;
+            for run in &self.runs {
+                let (a, b) = (run.start.max(o_range.start), run.end.min(o_range.end));
+                if a >= b {
                     continue;
                 }
-                let yy = y as isize + tap.dy;
-                let input = |p: usize| {
-                    let xx = (x0 + p) as isize + tap.dx;
-                    if yy >= 0 && xx >= 0 && xx < src.width as isize {
-                        &src.at(yy as usize, xx as usize)[inputs.clone()]
-                    } else {
-                        &self.zeros[inputs.clone()]
-                    }
-                };
-                let w = &self.rw[off + inputs.start * stride + (a - run.start)..];
+                let stride = run.end - run.start;
                 let acc = &mut acc[a - o_range.start..];
-                if np == 1 {
-                    // Incremental mode: no array of positions to fill.
-                    fma_block(isa, w, stride, b - a, inputs.len(), &[input(0)], acc, ld);
-                } else {
-                    let mut xs: [&[f32]; MAX_POSITIONS] = [&[]; MAX_POSITIONS];
-                    for (p, slot) in xs[..np].iter_mut().enumerate() {
-                        *slot = input(p);
+                if matches!(phase, Phase::Around | Phase::All) {
+                    if let Some((off, k)) = run.joined {
+                        let same = gathered.is_some_and(|g| {
+                            g.around.len() == run.around.len()
+                                && g.around.iter().zip(&run.around).all(|(p, q)| p.0 == q.0)
+                        });
+                        if !same {
+                            buf.clear();
+                            for (t, _) in &run.around {
+                                buf.extend_from_slice(read(t, 0..t.n_in));
+                            }
+                            gathered = Some(run);
+                        }
+                        let w = &self.rw[off + (a - run.start)..];
+                        fma_block(isa, w, stride, b - a, k, &[&buf[..]], acc, ld);
+                    } else {
+                        for (t, off) in &run.around {
+                            let w = &self.rw[off + (a - run.start)..];
+                            fma_block(isa, w, stride, b - a, t.n_in, &[read(t, 0..t.n_in)], acc, ld);
+                        }
                     }
-                    fma_block(isa, w, stride, b - a, inputs.len(), &xs[..np], acc, ld);
+                }
+                let Some((t, off)) = &run.centre else { continue };
+                let inputs = match phase {
+                    Phase::All => 0..t.n_in,
+                    Phase::Centre(g) => {
+                        let r = group_range(self.zeros.len(), groups, g);
+                        r.start.min(t.n_in)..r.end.min(t.n_in)
+                    }
+                    Phase::Around => continue,
+                };
+                if !inputs.is_empty() {
+                    let w = &self.rw[off + inputs.start * stride + (a - run.start)..];
+                    fma_block(isa, w, stride, b - a, inputs.len(), &[read(t, inputs)], acc, ld);
                 }
             }
-        }
+        })
     }
 }
 
@@ -363,9 +414,9 @@ fn pack_runs(t: &Tensor, taps: &[Vec<Tap>], out_group: &[u8]) -> (Vec<Run>, Vec<
     while start < cout {
         let g = out_group[start];
         let end = (start..cout).find(|&o| out_group[o] != g).unwrap_or(cout);
-        let mut off = Vec::new();
+        let mut packed = Vec::new();
         for tap in &taps[g as usize] {
-            off.push(w.len());
+            packed.push((*tap, w.len()));
             let ky = (tap.dy + cy as isize) as usize;
             let kx = (tap.dx + cx as isize) as usize;
             for i in 0..tap.n_in {
@@ -374,12 +425,7 @@ fn pack_runs(t: &Tensor, taps: &[Vec<Tap>], out_group: &[u8]) -> (Vec<Run>, Vec<
                 }
             }
         }
-        runs.push(Run {
-            start,
-            end,
-            group: g as usize,
-            off,
-        });
+        runs.push(Run::new(start, end, packed));
         start = end;
     }
     (runs, w)

@@ -309,8 +309,8 @@ impl MaskedConv {
         ld: usize,
     ) {
         if pos.2 == 1 {
-            self.fused
-                .accumulate_runs(isa, phase, &self.taps, src, pos, o_range, acc, ld)
+            let (y, x, _) = pos;
+            self.fused.accumulate_runs(isa, phase, src, (y, x), o_range, acc, ld)
         } else {
             self.fused.accumulate(isa, phase, src, pos, o_range, acc, ld)
         }
