@@ -129,51 +129,105 @@ macro_rules! single {
     }};
 }
 
-/// AVX2 + FMA: 4 positions × 16 outputs per block; single positions in up to 64 outputs.
+/// `PB` positions from `p` on, every output, in blocks of up to 16 outputs.
+///
+/// # Safety
+/// AVX2 and FMA are available; bounds as checked by [`super::fma_block`].
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn positions2<const PB: usize>(
+    wp: *const f32,
+    stride: usize,
+    n: usize,
+    k: usize,
+    xs: &[&[f32]],
+    p: usize,
+    ap: *mut f32,
+    ld: usize,
+) {
+    let x: [*const f32; PB] = std::array::from_fn(|q| xs[p + q].as_ptr());
+    let mut j = 0;
+    while j < n {
+        let lanes = (n - j).min(16);
+        let a: [*mut f32; PB] = std::array::from_fn(|q| ap.add((p + q) * ld + j));
+        if lanes > 8 {
+            block_avx2::<PB, 2>(wp.add(j), stride, k, &x, &a, lanes);
+        } else {
+            block_avx2::<PB, 1>(wp.add(j), stride, k, &x, &a, lanes);
+        }
+        j += lanes;
+    }
+}
+
+/// AVX2 + FMA: blocks of 6 (then 4) positions × 16 outputs (12 accumulators of the 16
+/// registers); single positions in up to 64 outputs.
 ///
 /// # Safety
 /// AVX2 and FMA are available; bounds as checked by [`super::fma_block`].
 pub unsafe fn block2(w: &[f32], stride: usize, n: usize, k: usize, xs: &[&[f32]], acc: &mut [f32], ld: usize) {
     let (wp, ap) = (w.as_ptr(), acc.as_mut_ptr());
-    let full = xs.len() / 4 * 4;
-    for p in (0..full).step_by(4) {
-        let x: [*const f32; 4] = std::array::from_fn(|q| xs[p + q].as_ptr());
-        let mut j = 0;
-        while j < n {
-            let lanes = (n - j).min(16);
-            let a: [*mut f32; 4] = std::array::from_fn(|q| ap.add((p + q) * ld + j));
-            block_avx2::<4, 2>(wp.add(j), stride, k, &x, &a, lanes);
-            j += lanes;
-        }
+    let mut p = 0;
+    while xs.len() - p >= 6 {
+        positions2::<6>(wp, stride, n, k, xs, p, ap, ld);
+        p += 6;
     }
-    for (p, x) in xs.iter().enumerate().skip(full) {
-        single!(block_avx2, 8, wp, stride, n, k, [x.as_ptr()], ap.add(p * ld));
+    if xs.len() - p >= 4 {
+        positions2::<4>(wp, stride, n, k, xs, p, ap, ld);
+        p += 4;
+    }
+    for (q, x) in xs.iter().enumerate().skip(p) {
+        single!(block_avx2, 8, wp, stride, n, k, [x.as_ptr()], ap.add(q * ld));
     }
 }
 
-/// AVX-512F: 4 positions × 64 outputs per block; single positions in up to 128 outputs.
+/// `PB` positions from `p` on, every output, in blocks of up to 64 outputs.
+///
+/// # Safety
+/// AVX-512F is available; bounds as checked by [`super::fma_block`].
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn positions512<const PB: usize>(
+    wp: *const f32,
+    stride: usize,
+    n: usize,
+    k: usize,
+    xs: &[&[f32]],
+    p: usize,
+    ap: *mut f32,
+    ld: usize,
+) {
+    let x: [*const f32; PB] = std::array::from_fn(|q| xs[p + q].as_ptr());
+    let mut j = 0;
+    while j < n {
+        let lanes = (n - j).min(64);
+        let a: [*mut f32; PB] = std::array::from_fn(|q| ap.add((p + q) * ld + j));
+        match lanes.div_ceil(16) {
+            1 => block_avx512::<PB, 1>(wp.add(j), stride, k, &x, &a, lanes),
+            2 => block_avx512::<PB, 2>(wp.add(j), stride, k, &x, &a, lanes),
+            3 => block_avx512::<PB, 3>(wp.add(j), stride, k, &x, &a, lanes),
+            _ => block_avx512::<PB, 4>(wp.add(j), stride, k, &x, &a, lanes),
+        }
+        j += lanes;
+    }
+}
+
+/// AVX-512F: blocks of 6 (then 4) positions × 64 outputs (24 accumulators of the 32
+/// registers); single positions in up to 128 outputs.
 ///
 /// # Safety
 /// AVX-512F is available; bounds as checked by [`super::fma_block`].
 pub unsafe fn block512(w: &[f32], stride: usize, n: usize, k: usize, xs: &[&[f32]], acc: &mut [f32], ld: usize) {
     let (wp, ap) = (w.as_ptr(), acc.as_mut_ptr());
-    let full = xs.len() / 4 * 4;
-    for p in (0..full).step_by(4) {
-        let x: [*const f32; 4] = std::array::from_fn(|q| xs[p + q].as_ptr());
-        let mut j = 0;
-        while j < n {
-            let lanes = (n - j).min(64);
-            let a: [*mut f32; 4] = std::array::from_fn(|q| ap.add((p + q) * ld + j));
-            match lanes.div_ceil(16) {
-                1 => block_avx512::<4, 1>(wp.add(j), stride, k, &x, &a, lanes),
-                2 => block_avx512::<4, 2>(wp.add(j), stride, k, &x, &a, lanes),
-                3 => block_avx512::<4, 3>(wp.add(j), stride, k, &x, &a, lanes),
-                _ => block_avx512::<4, 4>(wp.add(j), stride, k, &x, &a, lanes),
-            }
-            j += lanes;
-        }
+    let mut p = 0;
+    while xs.len() - p >= 6 {
+        positions512::<6>(wp, stride, n, k, xs, p, ap, ld);
+        p += 6;
     }
-    for (p, x) in xs.iter().enumerate().skip(full) {
-        single!(block_avx512, 16, wp, stride, n, k, [x.as_ptr()], ap.add(p * ld));
+    if xs.len() - p >= 4 {
+        positions512::<4>(wp, stride, n, k, xs, p, ap, ld);
+        p += 4;
+    }
+    for (q, x) in xs.iter().enumerate().skip(p) {
+        single!(block_avx512, 16, wp, stride, n, k, [x.as_ptr()], ap.add(q * ld));
     }
 }
