@@ -204,8 +204,10 @@ fn max(a: &[f32]) -> f32 {
     let mut lanes = [f32::NEG_INFINITY; W];
     let mut c = a.chunks_exact(W);
     for x in &mut c {
+        // `max` ignores NaN as `>` does (the lanes start at −∞ and never hold NaN), and
+        // vectorises.
         for k in 0..W {
-            lanes[k] = if x[k] > lanes[k] { x[k] } else { lanes[k] };
+            lanes[k] = lanes[k].max(x[k]);
         }
     }
     for (k, &x) in c.remainder().iter().enumerate() {
