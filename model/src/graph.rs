@@ -5,6 +5,7 @@
 
 use rayon::prelude::*;
 
+use crate::chain::OpChain;
 use crate::config::{Config, Head};
 use crate::dist::Dist;
 use crate::error::{ModelError, Result};
@@ -39,6 +40,8 @@ pub struct Graph {
     scale: Vec<f32>,
     /// Rows each plane keeps.
     ring_rows: Vec<usize>,
+    /// Incremental mode's one-call plan of each convolution step, where it has one.
+    pub(crate) chains: Vec<Option<OpChain>>,
 }
 
 impl Graph {
@@ -67,6 +70,7 @@ impl Graph {
             cond: None,
             scale,
             ring_rows: Vec::new(),
+            chains: Vec::new(),
         };
         if c.multiscale.is_some() {
             g.cond = Some(g.plane(c.cond_features()));
@@ -90,6 +94,15 @@ impl Graph {
 
     pub(crate) fn finish(&mut self, logits: usize) {
         self.logits = logits;
+        let groups = self.groups;
+        self.chains = self
+            .steps
+            .iter()
+            .map(|s| match s {
+                Step::Conv(op) => OpChain::new(op, groups),
+                _ => None,
+            })
+            .collect();
         self.ring_rows = vec![1; self.plane_ch.len()];
         for s in &self.steps {
             for (p, up) in s.reads() {

@@ -60,6 +60,14 @@ impl Plane {
         unsafe { std::slice::from_raw_parts(self.span(y, x, self.ch), self.ch) }
     }
 
+    /// The features of the neighbouring positions (y, x … x + count − 1) as one slice.
+    #[inline]
+    pub fn run(&self, y: usize, x: usize, count: usize) -> &[f32] {
+        assert!(x + count <= self.width, "positions past the row's end");
+        // SAFETY: as [`Plane::at`]; a row's positions follow each other in one slice.
+        unsafe { std::slice::from_raw_parts(self.span(y, x, count * self.ch), count * self.ch) }
+    }
+
     #[inline]
     pub fn at_mut(&mut self, y: usize, x: usize) -> &mut [f32] {
         // SAFETY: in range; `&mut self` is exclusive.
@@ -257,6 +265,17 @@ impl MaskedConv {
     #[inline]
     pub fn group(&self, o: usize) -> usize {
         self.out_group[o] as usize
+    }
+
+    /// The taps that outputs of channel group `g` read, in row-major order.
+    pub fn taps_of(&self, g: usize) -> &[Tap] {
+        &self.taps[g]
+    }
+
+    /// Output `o`'s weights for its group's taps, tap after tap (each tap's inputs in order).
+    pub fn weights_of(&self, o: usize) -> &[f32] {
+        let n: usize = self.taps[self.group(o)].iter().map(|t| t.n_in).sum();
+        &self.w[self.w_off[o]..self.w_off[o] + n]
     }
 
     /// Adds output `o`'s taps onto `acc`, reading the slices [`MaskedConv::resolve`] gave for its

@@ -10,6 +10,7 @@
 //! assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-4);
 //! ```
 
+mod chain;
 pub mod config;
 #[cfg(feature = "torch")]
 pub mod data;

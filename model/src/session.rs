@@ -34,6 +34,8 @@ pub struct Session<'g> {
 pub(crate) struct PixelDist<'g> {
     g: &'g Graph,
     probs: Vec<f32>,
+    /// Gathered inputs of a convolution's one-call plan.
+    gather: Vec<f32>,
     mix: Option<PixelMixture>,
     cdf: Option<MixCdf<'g>>,
 }
@@ -43,6 +45,7 @@ impl<'g> PixelDist<'g> {
         PixelDist {
             g,
             probs: vec![0.0; g.levels],
+            gather: Vec::new(),
             mix: None,
             cdf: None,
         }
@@ -62,10 +65,20 @@ impl<'g> PixelDist<'g> {
     ) {
         let g = self.g;
         if c < g.groups {
-            for step in &g.steps {
+            for (step, chain) in g.steps.iter().zip(&g.chains) {
                 if matches!(step.sched(), Sched::Parallel | Sched::LeftToRight) {
-                    let r = group_range(step.units(), g.groups, c);
-                    step.run_shared(arith, planes, y, x, r, scratch);
+                    match (arith, chain) {
+                        // A convolution's group c in one kernel call ([`crate::chain`]).
+                        (Arith::Fma(isa), Some(chain)) => {
+                            let r = chain.run(isa, planes, (y, x), c, &mut self.gather, scratch);
+                            let n = r.len();
+                            step.write_shared(planes, y, x, r, &scratch[..n]);
+                        }
+                        _ => {
+                            let r = group_range(step.units(), g.groups, c);
+                            step.run_shared(arith, planes, y, x, r, scratch);
+                        }
+                    }
                 }
             }
         }

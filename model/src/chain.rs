@@ -1,0 +1,173 @@
+//! Incremental mode's plan for a convolution layer ([`Op`]) in format 3's arithmetic: for each
+//! channel group, every input its outputs read, in the order of [`crate::fused`] (every term's
+//! off-centre taps, then each input group's centre inputs of every term), as one list of
+//! segments with one packed matrix. A sub-pixel's group is then one kernel call on the gathered
+//! inputs instead of one call per term, phase and tap: each output still takes the same terms in
+//! the same order, so the bits are those of [`Op::block`].
+
+use std::ops::Range;
+
+use crate::config::{group_of, group_range};
+use crate::kernels::{fma_block, Isa};
+use crate::layers::{Op, Plane};
+
+/// A run of one tap's inputs: `plane` at (y + dy, x + dx), features `inputs`; or, with
+/// `count` > 1, of `count` taps side by side on one row each reading every feature (contiguous
+/// in the plane, so copied at once when all are inside the image).
+#[derive(Clone, Debug)]
+struct Seg {
+    plane: usize,
+    dy: isize,
+    dx: isize,
+    count: usize,
+    inputs: Range<usize>,
+}
+
+/// Merges segments of neighbouring taps on one row that read all of a plane's `ch` features.
+fn merge(segs: Vec<Seg>, ch: impl Fn(usize) -> usize) -> Vec<Seg> {
+    let mut out: Vec<Seg> = Vec::with_capacity(segs.len());
+    for s in segs {
+        let full = |s: &Seg| s.inputs == (0..ch(s.plane));
+        if let Some(last) = out.last_mut() {
+            let next = last.plane == s.plane && last.dy == s.dy && last.dx + last.count as isize == s.dx;
+            if next && full(last) && full(&s) {
+                last.count += 1;
+                continue;
+            }
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// One channel group's outputs `outs`: the segments they read and the matrix (`k × n`,
+/// row-major, one row per gathered input).
+#[derive(Clone, Debug)]
+struct GroupChain {
+    outs: Range<usize>,
+    segs: Vec<Seg>,
+    k: usize,
+    w: Vec<f32>,
+}
+
+/// The plan of one layer.
+#[derive(Clone, Debug)]
+pub(crate) struct OpChain {
+    groups: Vec<GroupChain>,
+    bias: Vec<f32>,
+    residual: Option<usize>,
+}
+
+impl OpChain {
+    /// The plan of `op` for `groups` channel groups; None unless every term splits its
+    /// outputs into the contiguous groups of [`group_range`].
+    pub(crate) fn new(op: &Op, groups: usize) -> Option<OpChain> {
+        let n = op.cout;
+        let fits = op
+            .terms
+            .iter()
+            .all(|(_, c)| c.cout == n && c.groups() == groups && (0..n).all(|o| c.group(o) == group_of(o, n, groups)));
+        if !fits {
+            return None;
+        }
+        let is_centre = |dy: isize, dx: isize| dy == 0 && dx == 0;
+        let mut plan = Vec::with_capacity(groups);
+        for g in 0..groups {
+            let outs = group_range(n, groups, g);
+            // (term, first weight of the tap in the term's per-output packing, segment).
+            let mut order: Vec<(usize, usize, Seg)> = Vec::new();
+            let start_of = |t: usize, j: usize| op.terms[t].1.taps_of(g)[..j].iter().map(|t| t.n_in).sum::<usize>();
+            for (t, (plane, conv)) in op.terms.iter().enumerate() {
+                for (j, tap) in conv.taps_of(g).iter().enumerate() {
+                    if !is_centre(tap.dy, tap.dx) {
+                        let seg = Seg {
+                            plane: *plane,
+                            dy: tap.dy,
+                            dx: tap.dx,
+                            count: 1,
+                            inputs: 0..tap.n_in,
+                        };
+                        order.push((t, start_of(t, j), seg));
+                    }
+                }
+            }
+            for ig in 0..groups {
+                for (t, (plane, conv)) in op.terms.iter().enumerate() {
+                    for (j, tap) in conv.taps_of(g).iter().enumerate() {
+                        let r = group_range(conv.cin, groups, ig);
+                        let inputs = r.start.min(tap.n_in)..r.end.min(tap.n_in);
+                        if is_centre(tap.dy, tap.dx) && !inputs.is_empty() {
+                            let seg = Seg {
+                                plane: *plane,
+                                dy: 0,
+                                dx: 0,
+                                count: 1,
+                                inputs,
+                            };
+                            order.push((t, start_of(t, j), seg));
+                        }
+                    }
+                }
+            }
+            let k = order.iter().map(|(_, _, s)| s.inputs.len()).sum();
+            let mut w = Vec::with_capacity(k * outs.len());
+            for (t, start, seg) in &order {
+                for i in seg.inputs.clone() {
+                    w.extend(outs.clone().map(|o| op.terms[*t].1.weights_of(o)[start + i]));
+                }
+            }
+            let segs = merge(order.into_iter().map(|(_, _, s)| s).collect(), |p| {
+                op.terms.iter().find(|(q, _)| *q == p).map_or(0, |(_, c)| c.cin)
+            });
+            plan.push(GroupChain { outs, segs, k, w });
+        }
+        Some(OpChain {
+            groups: plan,
+            bias: op.bias.clone(),
+            residual: op.residual,
+        })
+    }
+
+    /// Group c's outputs at (y, x) into `out` (their number; bias, every term, residual):
+    /// [`Op::block`]'s values. `gather` is scratch for the inputs.
+    pub(crate) fn run(
+        &self,
+        isa: Isa,
+        planes: &[Plane],
+        (y, x): (usize, usize),
+        c: usize,
+        gather: &mut Vec<f32>,
+        out: &mut [f32],
+    ) -> Range<usize> {
+        let gc = &self.groups[c];
+        let n = gc.outs.len();
+        let out = &mut out[..n];
+        out.copy_from_slice(&self.bias[gc.outs.clone()]);
+        gather.clear();
+        for s in &gc.segs {
+            let src = &planes[s.plane];
+            let (yy, xx) = (y as isize + s.dy, x as isize + s.dx);
+            let inside = |xx: isize| yy >= 0 && xx >= 0 && xx < src.width as isize;
+            let whole = s.inputs.len() == src.ch;
+            if s.count > 1 && whole && inside(xx) && inside(xx + s.count as isize - 1) {
+                // Neighbouring positions of one row follow each other in the plane.
+                gather.extend_from_slice(src.run(yy as usize, xx as usize, s.count));
+                continue;
+            }
+            for d in 0..s.count as isize {
+                if inside(xx + d) {
+                    gather.extend_from_slice(&src.at(yy as usize, (xx + d) as usize)[s.inputs.clone()]);
+                } else {
+                    gather.resize(gather.len() + s.inputs.len(), 0.0);
+                }
+            }
+        }
+        fma_block(isa, &gc.w, n, n, gc.k, &[&gather[..]], out, n);
+        if let Some(r) = self.residual {
+            for (a, &v) in out.iter_mut().zip(&planes[r].at(y, x)[gc.outs.clone()]) {
+                *a += v;
+            }
+        }
+        gc.outs.clone()
+    }
+}
