@@ -28,6 +28,7 @@ pub mod lstm;
 pub mod mixture;
 pub mod multiscale;
 pub mod pixel_cnn;
+pub mod plane;
 pub mod recurrent;
 pub mod rng;
 pub mod rows;
