@@ -103,23 +103,29 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
     } else {
         (&image.pixels[..]).into()
     };
-    let mut best: Option<Encoded> = None;
-    if mode != ModeChoice::Classical {
-        best = Some(crate::encoder::encode_model(
-            image,
-            &coded,
-            coded_channels,
-            model,
-            opts,
-        )?);
-    }
-    if mode != ModeChoice::Model {
-        let payload = crate::classical::encode(
+    let classical = || {
+        crate::classical::encode(
             &coded,
             image.width as usize,
             image.height as usize,
             coded_channels as usize,
-        );
+        )
+    };
+    let model_path = || crate::encoder::encode_model(image, &coded, coded_channels, model, opts);
+    // Both paths: the classical one on a thread of its own beside the model's when threads
+    // are allowed (the model's rows keep the other cores busy; the bytes are the same).
+    let (mut best, classical_payload): (Option<Encoded>, Option<Vec<u8>>) = match mode {
+        ModeChoice::Model => (Some(model_path()?), None),
+        ModeChoice::Classical => (None, Some(classical())),
+        ModeChoice::Auto if opts.threads > 1 => std::thread::scope(|s| {
+            let c = s.spawn(classical);
+            let m = model_path();
+            let c = c.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            m.map(|m| (Some(m), Some(c)))
+        })?,
+        ModeChoice::Auto => (Some(model_path()?), Some(classical())),
+    };
+    if let Some(payload) = classical_payload {
         let model_len = best.as_ref().map(|b| b.header.payload_len);
         let candidates = (best.as_ref().and_then(|b| b.candidates.0), Some(payload.len() as u64));
         if model_len.is_none_or(|m| (payload.len() as u64) < m) {
