@@ -129,6 +129,28 @@ macro_rules! single {
     }};
 }
 
+/// Every position of a call: blocks of 6, then 4, through `$positions`; the rest one at a time
+/// through `$kern` (`$l` lanes).
+macro_rules! by_positions {
+    ($positions:ident, $kern:ident, $l:expr, ($w:expr, $stride:expr, $n:expr, $k:expr, $xs:expr, $acc:expr, $ld:expr)) => {{
+        let (w, stride, n, k, xs, acc, ld): (&[f32], usize, usize, usize, &[&[f32]], &mut [f32], usize) =
+            ($w, $stride, $n, $k, $xs, $acc, $ld);
+        let (wp, ap) = (w.as_ptr(), acc.as_mut_ptr());
+        let mut p = 0;
+        while xs.len() - p >= 6 {
+            $positions::<6>(wp, stride, n, k, xs, p, ap, ld);
+            p += 6;
+        }
+        if xs.len() - p >= 4 {
+            $positions::<4>(wp, stride, n, k, xs, p, ap, ld);
+            p += 4;
+        }
+        for (q, x) in xs.iter().enumerate().skip(p) {
+            single!($kern, $l, wp, stride, n, k, [x.as_ptr()], ap.add(q * ld));
+        }
+    }};
+}
+
 /// `PB` positions from `p` on, every output, in blocks of up to 16 outputs.
 ///
 /// # Safety
@@ -165,19 +187,7 @@ unsafe fn positions2<const PB: usize>(
 /// # Safety
 /// AVX2 and FMA are available; bounds as checked by [`super::fma_block`].
 pub unsafe fn block2(w: &[f32], stride: usize, n: usize, k: usize, xs: &[&[f32]], acc: &mut [f32], ld: usize) {
-    let (wp, ap) = (w.as_ptr(), acc.as_mut_ptr());
-    let mut p = 0;
-    while xs.len() - p >= 6 {
-        positions2::<6>(wp, stride, n, k, xs, p, ap, ld);
-        p += 6;
-    }
-    if xs.len() - p >= 4 {
-        positions2::<4>(wp, stride, n, k, xs, p, ap, ld);
-        p += 4;
-    }
-    for (q, x) in xs.iter().enumerate().skip(p) {
-        single!(block_avx2, 8, wp, stride, n, k, [x.as_ptr()], ap.add(q * ld));
-    }
+    by_positions!(positions2, block_avx2, 8, (w, stride, n, k, xs, acc, ld));
 }
 
 /// `PB` positions from `p` on, every output, in blocks of up to 64 outputs.
@@ -217,17 +227,5 @@ unsafe fn positions512<const PB: usize>(
 /// # Safety
 /// AVX-512F is available; bounds as checked by [`super::fma_block`].
 pub unsafe fn block512(w: &[f32], stride: usize, n: usize, k: usize, xs: &[&[f32]], acc: &mut [f32], ld: usize) {
-    let (wp, ap) = (w.as_ptr(), acc.as_mut_ptr());
-    let mut p = 0;
-    while xs.len() - p >= 6 {
-        positions512::<6>(wp, stride, n, k, xs, p, ap, ld);
-        p += 6;
-    }
-    if xs.len() - p >= 4 {
-        positions512::<4>(wp, stride, n, k, xs, p, ap, ld);
-        p += 4;
-    }
-    for (q, x) in xs.iter().enumerate().skip(p) {
-        single!(block_avx512, 16, wp, stride, n, k, [x.as_ptr()], ap.add(q * ld));
-    }
+    by_positions!(positions512, block_avx512, 16, (w, stride, n, k, xs, acc, ld));
 }
