@@ -239,7 +239,7 @@ impl Graph {
         probs: &mut Vec<f32>,
         sink: &mut impl FnMut(Dist<'_>, u8) -> Result<(), E>,
     ) -> Result<(), E> {
-        let Some((layout, edges)) = &self.mixture else {
+        if self.mixture.is_none() {
             let levels = self.levels;
             probs.resize(out.len(), 0.0);
             pool.install(|| {
@@ -252,13 +252,33 @@ impl Graph {
                 sink(Dist::Probs(p), v)?;
             }
             return Ok(());
+        }
+        self.dists(out, px, &mut [], sink)
+    }
+
+    /// The distributions of positions with outputs `out` (n × outputs) and values `px` (n × C)
+    /// to `f`, in order: each sub-pixel's softmax (into `probs`, `levels` long), or each pixel's
+    /// mixture channel by channel (`probs` unused).
+    pub(crate) fn dists<E>(
+        &self,
+        out: &[f32],
+        px: &[u8],
+        probs: &mut [f32],
+        f: &mut impl FnMut(Dist<'_>, u8) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let Some((layout, edges)) = &self.mixture else {
+            for (l, &v) in out.chunks_exact(self.levels).zip(px) {
+                softmax(l, probs);
+                f(Dist::Probs(probs), v)?;
+            }
+            return Ok(());
         };
         let np = self.plane_ch[self.logits];
         for (params, px) in out.chunks_exact(np).zip(px.chunks_exact(self.channels)) {
             let mut mix = PixelMixture::new(*layout, params);
             for (c, &v) in px.iter().enumerate() {
                 let cdf = mix.channel(params, c, edges);
-                sink(Dist::Mixture(&cdf), v)?;
+                f(Dist::Mixture(&cdf), v)?;
                 mix.observe(&cdf, c, v as usize, self.scale[v as usize]);
             }
         }

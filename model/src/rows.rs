@@ -78,20 +78,27 @@ impl<'g> Rows<'g> {
 
     /// Waits until row `y` has `n` complete pixels; false if aborted.
     fn wait(&self, y: usize, n: usize) -> bool {
-        let mut spins = 0u32;
-        while self.progress[y].load(Ordering::Acquire) < n {
-            if self.abort.load(Ordering::Acquire) {
-                return false;
-            }
-            spins += 1;
-            if spins < 64 {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
-        }
-        true
+        wait_for(&self.progress[y], n, &self.abort)
     }
+}
+
+/// Waits until `progress` reaches `n` (acquire), spinning a little, then yielding; false if
+/// `abort` is set meanwhile. The rows of [`Rows`] and of batch mode's rows side by side
+/// ([`crate::wave`]) wait for the row above with it.
+pub(crate) fn wait_for(progress: &AtomicUsize, n: usize, abort: &AtomicBool) -> bool {
+    let mut spins = 0u32;
+    while progress.load(Ordering::Acquire) < n {
+        if abort.load(Ordering::Acquire) {
+            return false;
+        }
+        spins += 1;
+        if spins < 64 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    true
 }
 
 /// One row's incremental session: [`RowSession::next_dist`], then [`RowSession::push`], for

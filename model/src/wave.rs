@@ -14,12 +14,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::dist::Dist;
 use crate::error::ModelError;
-use crate::fmath::softmax;
 use crate::fused::MAX_POSITIONS;
 use crate::graph::{Graph, Sched};
 use crate::kernels::Arith;
 use crate::layers::Plane;
-use crate::mixture::PixelMixture;
+use crate::rows::wait_for;
 
 /// The shared state of the rows of one image computed side by side.
 struct Wave<'a> {
@@ -93,34 +92,6 @@ impl Graph {
     /// Whether [`Graph::batch_rows`] computes rows side by side (else one row at a time).
     pub(crate) fn wave_ok(&self) -> bool {
         self.cond.is_none() && self.row_lag().is_some() && self.steps.iter().all(|s| s.sched() == Sched::Parallel)
-    }
-
-    /// The distributions of positions with outputs `out` (n × outputs) and values `px` (n × C)
-    /// to `f`, in order: each sub-pixel's softmax, or each pixel's mixture channel by channel.
-    fn dists<E>(
-        &self,
-        out: &[f32],
-        px: &[u8],
-        probs: &mut [f32],
-        f: &mut impl FnMut(Dist<'_>, u8) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let Some((layout, edges)) = &self.mixture else {
-            for (l, &v) in out.chunks_exact(self.levels).zip(px) {
-                softmax(l, probs);
-                f(Dist::Probs(probs), v)?;
-            }
-            return Ok(());
-        };
-        let np = self.plane_ch[self.logits];
-        for (params, px) in out.chunks_exact(np).zip(px.chunks_exact(self.channels)) {
-            let mut mix = PixelMixture::new(*layout, params);
-            for (c, &v) in px.iter().enumerate() {
-                let cdf = mix.channel(params, c, edges);
-                f(Dist::Mixture(&cdf), v)?;
-                mix.observe(&cdf, c, v as usize, self.scale()[v as usize]);
-            }
-        }
-        Ok(())
     }
 
     /// Batch mode for a single-scale model a row at a time: `row(batch)` must call
@@ -252,19 +223,7 @@ impl<'a> Wave<'a> {
 
     /// Waits until row `y` has `n` complete positions; false if aborted.
     fn wait(&self, y: usize, n: usize) -> bool {
-        let mut spins = 0u32;
-        while self.progress[y].load(Ordering::Acquire) < n {
-            if self.abort.load(Ordering::Acquire) {
-                return false;
-            }
-            spins += 1;
-            if spins < 64 {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
-        }
-        true
+        wait_for(&self.progress[y], n, &self.abort)
     }
 
     /// Computes every step at positions (y, x0 + p), p < `np`, and publishes them; false if

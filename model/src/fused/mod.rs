@@ -199,7 +199,8 @@ impl Fused {
     }
 
     /// Adds the taps of `phase` for outputs `o_range` at positions (y, x0 + p), p < `np`, onto
-    /// `acc[p·ld ..][..o_range.len()]`.
+    /// `acc[p·ld ..][..o_range.len()]` (batch mode; single positions read the compact matrices
+    /// of [`Fused::accumulate_runs`] instead, with the same bits).
     #[allow(clippy::too_many_arguments)]
     pub fn accumulate(
         &self,
@@ -229,16 +230,11 @@ impl Fused {
             };
             let w = &self.w[t.off + inputs.start * self.cout + a..];
             let acc = &mut acc[a - o_range.start..];
-            if np == 1 {
-                // Incremental mode: no array of positions to fill.
-                fma_block(isa, w, self.cout, b - a, inputs.len(), &[input(0)], acc, ld);
-            } else {
-                let mut xs: [&[f32]; MAX_POSITIONS] = [&[]; MAX_POSITIONS];
-                for (p, slot) in xs[..np].iter_mut().enumerate() {
-                    *slot = input(p);
-                }
-                fma_block(isa, w, self.cout, b - a, inputs.len(), &xs[..np], acc, ld);
+            let mut xs: [&[f32]; MAX_POSITIONS] = [&[]; MAX_POSITIONS];
+            for (p, slot) in xs[..np].iter_mut().enumerate() {
+                *slot = input(p);
             }
+            fma_block(isa, w, self.cout, b - a, inputs.len(), &xs[..np], acc, ld);
         };
         let parts = |t: &FTap, acc: &mut [f32], only: Option<usize>| {
             for (g, (inputs, outs)) in t.parts.iter().enumerate() {
@@ -249,9 +245,9 @@ impl Fused {
         };
         if matches!(phase, Phase::Around | Phase::All) {
             match self.around {
-                // Several positions: each one's off-centre inputs gathered into one long input,
-                // one call (each output's terms in the same order).
-                Some((off, k)) if np > 1 && k > 0 => GATHER.with_borrow_mut(|buf| {
+                // Each position's off-centre inputs gathered into one long input, one call (each
+                // output's terms in the same order).
+                Some((off, k)) if k > 0 => GATHER.with_borrow_mut(|buf| {
                     buf.resize(np * k, 0.0);
                     for (p, dst) in buf.chunks_exact_mut(k).enumerate() {
                         let mut at = 0;
