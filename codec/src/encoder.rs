@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use constriction::stream::model::EncoderModel;
 use constriction::stream::queue::DefaultRangeEncoder;
 use constriction::stream::Encode;
 use pixelrnn_model::Dist;
@@ -17,7 +18,7 @@ use crate::driver::{EncodeOptions, Encoded};
 use crate::error::{CodecError, Result};
 use crate::image::Image;
 use crate::model::ProbabilityModel;
-use crate::quantize::{Span, TOTAL};
+use crate::quantize::{Coded, Span, TOTAL};
 
 /// One row's coding, worked out on the thread that computed the row.
 struct RowCoding {
@@ -49,9 +50,8 @@ impl RowCoding {
         let span = match d {
             Dist::Probs(p) => Span::of(p, v),
             Dist::Mixture(m) => {
-                let (left, right) = (m.cum(v), m.cum(v + 1));
-                let f = std::num::NonZeroU32::new(right.wrapping_sub(left))
-                    .filter(|_| right > left)
+                let (left, f) = Coded(m)
+                    .left_cumulative_and_probability(v)
                     .ok_or_else(|| CodecError::BadParameter(format!("the mixture gives level {v} no probability")))?;
                 Span(left, f)
             }
