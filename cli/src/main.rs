@@ -103,7 +103,7 @@ struct CompressArgs {
     no_adapt: bool,
     /// Format version to write: 3; 2 for readers older than this pixelrnn (the arithmetic before
     /// the fused kernels, slower), 1 for the oldest (model coding only).
-    #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=3))]
+    #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=4))]
     format_version: u8,
 }
 

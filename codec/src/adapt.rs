@@ -13,6 +13,8 @@
 //! integer or f64 `+ − × ÷` in a fixed order (no libm), so every machine computes the same bits.
 //! The result goes through the same quantiser as the softmax head's probabilities.
 
+use crate::adapt4::State4;
+
 /// Activity classes per channel.
 const CLASSES: usize = 8;
 /// Experts.
@@ -42,18 +44,18 @@ impl AdaptStats {
 }
 
 /// One expert's residual statistics and its current prediction.
-struct Expert {
+pub(crate) struct Expert {
     counts: Vec<u32>,
     totals: Vec<u32>,
     levels: usize,
     ctx: usize,
-    pred: usize,
+    pub(crate) pred: usize,
     /// 1 / the current context's total.
-    inv: f64,
+    pub(crate) inv: f64,
 }
 
 impl Expert {
-    fn new(contexts: usize, levels: usize) -> Expert {
+    pub(crate) fn new(contexts: usize, levels: usize) -> Expert {
         Expert {
             counts: vec![1; contexts * levels],
             totals: vec![levels as u32; contexts],
@@ -65,13 +67,13 @@ impl Expert {
     }
 
     /// Sets the prediction and context.
-    fn predict(&mut self, pred: usize, ctx: usize) {
+    pub(crate) fn predict(&mut self, pred: usize, ctx: usize) {
         (self.pred, self.ctx) = (pred, ctx);
         self.inv = 1.0 / self.totals[ctx] as f64;
     }
 
     /// The current context's counts (level v's at [`Expert::index`]).
-    fn counts(&self) -> &[u32] {
+    pub(crate) fn counts(&self) -> &[u32] {
         let l = self.levels;
         &self.counts[self.ctx * l..(self.ctx + 1) * l]
     }
@@ -82,11 +84,11 @@ impl Expert {
     }
 
     /// The probability of level `v`: its residual's count over the context's total.
-    fn prob(&self, v: usize) -> f64 {
+    pub(crate) fn prob(&self, v: usize) -> f64 {
         self.counts()[self.index(v)] as i32 as f64 * self.inv
     }
 
-    fn update(&mut self, v: usize) {
+    pub(crate) fn update(&mut self, v: usize) {
         let l = self.levels;
         let r = self.index(v);
         let base = self.ctx * l;
@@ -118,7 +120,21 @@ pub struct Adapter {
 
 /// What one substream's rows have taught the experts and the mixer. [`Adapter`] keeps one per
 /// substream for a sequential coder; a decoder of rows side by side drives them itself.
+/// Format versions 2 and 3 use the MED and GAP experts below, version 4 the blended prediction
+/// of [`crate::adapt4`].
 pub struct AdaptState {
+    width: usize,
+    channels: usize,
+    inner: Inner,
+}
+
+enum Inner {
+    Classic(Box<Classic>),
+    Blend(Box<State4>),
+}
+
+/// Versions 2 and 3: the MED and GAP experts.
+struct Classic {
     experts: [Expert; EXPERTS],
     /// (model, experts…) weights per mixing context.
     weights: Vec<[f64; 1 + EXPERTS]>,
@@ -241,11 +257,73 @@ fn mix_body(wt: [f64; 1 + EXPERTS], probs: &[f32], ex: &[Expert; EXPERTS], model
     }
 }
 
+/// The Bayesian mixture's step: the sources' probabilities `ps` of the value just coded (the
+/// model's first), their costs added to `stats`, and the next weights.
+pub(crate) fn bayes<const N: usize>(wt: [f64; N], ps: [f64; N], stats: &mut AdaptStats) -> [f64; N] {
+    let mut mixed = 0.0;
+    for k in 0..N {
+        mixed += wt[k] * ps[k];
+    }
+    stats.model_bits -= log2(ps[0]);
+    for e in 0..EXPERTS.min(N - 1) {
+        stats.experts_bits[e] -= log2(ps[1 + e]);
+    }
+    stats.mixed_bits -= log2(mixed.max(1e-12));
+    let even = SHARE / N as f64;
+    let mut next = [0f64; N];
+    for k in 0..N {
+        next[k] = ((1.0 - SHARE) * (wt[k] * ps[k] / mixed) + even).max(FLOOR);
+    }
+    next
+}
+
 impl AdaptState {
-    /// A fresh state for `channels` channels of `levels` levels.
-    pub fn new(channels: usize, levels: usize) -> AdaptState {
+    /// A fresh state of format version `version` for a raster `width` pixels wide of
+    /// `channels` channels of `levels` levels.
+    pub fn new(version: u8, width: usize, channels: usize, levels: usize) -> AdaptState {
+        let inner = if version >= 4 {
+            Inner::Blend(Box::new(State4::new(width, channels, levels)))
+        } else {
+            Inner::Classic(Box::new(Classic::new(channels, levels)))
+        };
+        AdaptState { width, channels, inner }
+    }
+
+    /// What the sources have cost so far.
+    pub fn stats(&self) -> AdaptStats {
+        match &self.inner {
+            Inner::Classic(s) => s.stats,
+            Inner::Blend(s) => s.stats(),
+        }
+    }
+
+    /// The mixed distribution of sub-pixel (y, x, c) from the model's `probs`, into `out`;
+    /// `get` reads the raster by index, every sub-pixel before this one being there.
+    pub fn mix(&mut self, get: &dyn Fn(usize) -> u8, (y, x, c): (usize, usize, usize), probs: &[f32], out: &mut [f32]) {
+        match &mut self.inner {
+            Inner::Classic(s) => {
+                let geometry = (self.width, self.channels);
+                let at = |dy, dx| neighbour(|j| Some(get(j)), geometry, (y, x, c), (dy, dx));
+                s.mix(c, at, probs, out)
+            }
+            Inner::Blend(s) => s.mix(get, (y, x, c), probs, out),
+        }
+    }
+
+    /// Records the value `v` of channel `c`, the sub-pixel [`AdaptState::mix`] was last called
+    /// for.
+    pub fn update(&mut self, c: usize, v: usize) {
+        match &mut self.inner {
+            Inner::Classic(s) => s.update(c, v),
+            Inner::Blend(s) => s.update(v),
+        }
+    }
+}
+
+impl Classic {
+    fn new(channels: usize, levels: usize) -> Classic {
         let contexts = CLASSES * channels;
-        AdaptState {
+        Classic {
             experts: [Expert::new(contexts, levels), Expert::new(contexts, levels)],
             weights: vec![[0.8, 0.1, 0.1]; contexts],
             ctx: 0,
@@ -257,7 +335,7 @@ impl AdaptState {
 
     /// The mixed distribution of channel `c` of a pixel from the model's `probs`, into `out`;
     /// `at(dy, dx)` is the same channel's value at that offset (0 outside the image).
-    pub fn mix(&mut self, c: usize, at: impl Fn(isize, isize) -> i32, probs: &[f32], out: &mut [f32]) {
+    fn mix(&mut self, c: usize, at: impl Fn(isize, isize) -> i32, probs: &[f32], out: &mut [f32]) {
         let (w, n, nw, ne) = (at(0, -1), at(-1, 0), at(-1, -1), at(-1, 1));
         let (ww, nn, nne) = (at(0, -2), at(-2, 0), at(-2, 1));
         let levels = self.model.len();
@@ -275,30 +353,13 @@ impl AdaptState {
         mix_levels(wt, probs, &self.experts, &mut self.model, out);
     }
 
-    /// Records the value `v` of channel `c`, the sub-pixel [`AdaptState::mix`] was last called
-    /// for.
-    pub fn update(&mut self, c: usize, v: usize) {
-        let wt = self.weights[self.ctx];
+    fn update(&mut self, c: usize, v: usize) {
         let mut ps = [0f64; 1 + EXPERTS];
         ps[0] = self.model[v].max(1e-12);
         for (e, ex) in self.experts.iter().enumerate() {
             ps[1 + e] = ex.prob(v);
         }
-        let mut mixed = 0.0;
-        for k in 0..1 + EXPERTS {
-            mixed += wt[k] * ps[k];
-        }
-        self.stats.model_bits -= log2(ps[0]);
-        for e in 0..EXPERTS {
-            self.stats.experts_bits[e] -= log2(ps[1 + e]);
-        }
-        self.stats.mixed_bits -= log2(mixed.max(1e-12));
-        let even = SHARE / (1 + EXPERTS) as f64;
-        let mut next = [0f64; 1 + EXPERTS];
-        for k in 0..1 + EXPERTS {
-            next[k] = ((1.0 - SHARE) * (wt[k] * ps[k] / mixed) + even).max(FLOOR);
-        }
-        self.weights[self.ctx] = next;
+        self.weights[self.ctx] = bayes(self.weights[self.ctx], ps, &mut self.stats);
         for (e, ex) in self.experts.iter_mut().enumerate() {
             self.errors[e][c] = v as i32 - ex.pred as i32;
             ex.update(v);
@@ -307,14 +368,15 @@ impl AdaptState {
 }
 
 impl Adapter {
-    /// An adapter for a `width`×`height` image whose rows are spread over `substreams` states.
-    pub fn new(width: usize, height: usize, channels: usize, levels: usize, substreams: usize) -> Adapter {
+    /// An adapter of format version `version` for a `width`×`height` image whose rows are
+    /// spread over `substreams` states.
+    pub fn new(version: u8, (width, height, channels, levels): (usize, usize, usize, usize), substreams: usize) -> Adapter {
         Adapter {
             width,
             channels,
             seen: Vec::with_capacity(width * height * channels),
             states: (0..substreams.max(1))
-                .map(|_| AdaptState::new(channels, levels))
+                .map(|_| AdaptState::new(version, width, channels, levels))
                 .collect(),
             cur: 0,
         }
@@ -324,10 +386,11 @@ impl Adapter {
     pub fn stats(&self) -> AdaptStats {
         let mut t = AdaptStats::default();
         for s in &self.states {
-            t.model_bits += s.stats.model_bits;
-            t.mixed_bits += s.stats.mixed_bits;
+            let s = s.stats();
+            t.model_bits += s.model_bits;
+            t.mixed_bits += s.mixed_bits;
             for e in 0..EXPERTS {
-                t.experts_bits[e] += s.stats.experts_bits[e];
+                t.experts_bits[e] += s.experts_bits[e];
             }
         }
         t
@@ -341,8 +404,8 @@ impl Adapter {
         let (y, x) = (pix / width, pix % width);
         self.cur = y % self.states.len();
         let seen = &self.seen;
-        let at = |dy, dx| neighbour(|j| seen.get(j).copied(), (width, channels), (y, x, c), (dy, dx));
-        self.states[self.cur].mix(c, at, probs, out);
+        let get = |j: usize| seen.get(j).copied().unwrap_or(0);
+        self.states[self.cur].mix(&get, (y, x, c), probs, out);
     }
 
     /// Records the value `v` of the sub-pixel [`Adapter::mix`] was last called for.
@@ -386,7 +449,7 @@ mod tests {
         let (w, h, c) = (40, 30, 3);
         let uniform = vec![1.0 / 256.0; 256];
         let mut out = vec![0.0f32; 256];
-        let mut a = Adapter::new(w, h, c, 256, 1);
+        let mut a = Adapter::new(3, (w, h, c, 256), 1);
         for y in 0..h {
             for x in 0..w {
                 for k in 0..c {

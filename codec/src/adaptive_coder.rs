@@ -24,10 +24,16 @@ pub(crate) struct AdaptiveCoder<'a> {
 }
 
 impl<'a> AdaptiveCoder<'a> {
-    /// For the W×H×C sub-pixels `coded` of `levels` levels, rows over `nsub` substreams.
-    pub(crate) fn new(coded: &'a [u8], (width, height, ch, levels): (usize, usize, usize, usize), nsub: usize) -> Self {
+    /// For the W×H×C sub-pixels `coded` of `levels` levels, rows over `nsub` substreams, in
+    /// format version `version`.
+    pub(crate) fn new(
+        version: u8,
+        coded: &'a [u8],
+        (width, height, ch, levels): (usize, usize, usize, usize),
+        nsub: usize,
+    ) -> Self {
         AdaptiveCoder {
-            adapter: Adapter::new(width, height, ch, levels, nsub),
+            adapter: Adapter::new(version, (width, height, ch, levels), nsub),
             encs: (0..nsub).map(|_| DefaultRangeEncoder::new()).collect(),
             mixed: vec![0.0; levels],
             coded,

@@ -32,7 +32,7 @@ pub struct EncodeOptions<'a> {
     /// Code an all-255 alpha channel as a header flag instead of coding it.
     pub drop_opaque_alpha: bool,
     pub progress: Option<Progress<'a>>,
-    /// Format version to write (1, 2 or 3).
+    /// Format version to write (1 to 4).
     pub version: u8,
     pub mode: ModeChoice,
     /// Version 2: also code with the adaptive mixture ([`crate::adapt`]) and keep it when smaller.
@@ -87,7 +87,7 @@ const PROGRESS_EVERY: u64 = 1 << 12;
 pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions) -> Result<Encoded> {
     if !(1..=VERSION).contains(&opts.version) {
         return Err(CodecError::BadParameter(format!(
-            "format version {} (this build writes 1 to 3)",
+            "format version {} (this build writes 1 to 4)",
             opts.version
         )));
     }
@@ -230,7 +230,7 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
     if threads > 1 {
         if let Some(rows) = model.rows(arith, w, hgt, threads) {
             let geometry = (w, hgt, ch, levels);
-            let coded = crate::parallel::decode_rows(&*rows, decs, h.adaptive(), geometry, threads, opts.progress)?;
+            let coded = crate::parallel::decode_rows(&*rows, decs, h.adaptive().then_some(h.version), geometry, threads, opts.progress)?;
             return finish(&h, coded, opts);
         }
     }
@@ -238,7 +238,7 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
     let mut seq = model.sequential(arith, w, hgt);
     let mut symbols = Symbols::new(levels);
     let mut coded = Vec::with_capacity(total as usize);
-    let mut adaptive = h.adaptive().then(|| Adapter::new(w, hgt, ch, levels, nsub));
+    let mut adaptive = h.adaptive().then(|| Adapter::new(h.version, (w, hgt, ch, levels), nsub));
     for i in 0..total {
         let dec = &mut decs[(i as usize / row_len) % nsub];
         let mix = adaptive.as_mut().map(|a| |t: &[f32], m: &mut [f32]| a.mix(t, m));

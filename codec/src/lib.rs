@@ -2,14 +2,17 @@
 //! coding with constriction, and the encoder/decoder drivers. No libtorch, ever.
 
 pub mod adapt;
+mod adapt4;
 pub mod adaptive_coder;
 pub mod classical;
 pub mod container;
 pub mod driver;
 mod encoder;
 pub mod error;
+mod field;
 pub mod image;
 pub mod interval;
+mod laplace;
 pub mod model;
 pub mod parallel;
 pub mod quantize;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use constriction::stream::queue::DefaultRangeDecoder;
 
-use crate::adapt::{neighbour, AdaptState};
+use crate::adapt::AdaptState;
 use crate::driver::Progress;
 use crate::error::{CodecError, Result};
 use crate::model::RowModel;
@@ -22,11 +22,12 @@ struct Substream {
 }
 
 /// Decodes the W×H×C sub-pixels of `decs` (substream s holds rows y ≡ s mod S) on `threads`
-/// threads with `rows`; `adaptive`: the experts mix in (one state per substream).
+/// threads with `rows`; `adaptive`: the experts of that format version mix in (one state per
+/// substream).
 pub(crate) fn decode_rows(
     rows: &dyn RowModel,
     decs: Vec<DefaultRangeDecoder>,
-    adaptive: bool,
+    adaptive: Option<u8>,
     (width, height, ch, levels): (usize, usize, usize, usize),
     threads: usize,
     progress: Option<Progress<'_>>,
@@ -35,7 +36,7 @@ pub(crate) fn decode_rows(
     let image: Vec<AtomicU8> = (0..width * height * ch).map(|_| AtomicU8::new(0)).collect();
     let mut work: Vec<Vec<Substream>> = (0..threads).map(|_| Vec::new()).collect();
     for (index, dec) in decs.into_iter().enumerate() {
-        let adapt = adaptive.then(|| AdaptState::new(ch, levels));
+        let adapt = adaptive.map(|version| AdaptState::new(version, width, ch, levels));
         work[index % threads].push(Substream { index, dec, adapt });
     }
     let total = (width * height * ch) as u64;
@@ -99,7 +100,7 @@ fn decode_substreams(
     (done, progress, total): (&AtomicU64, Option<Progress<'_>>, u64),
 ) -> std::result::Result<(), Stop> {
     let mut symbols = Symbols::new(levels);
-    let get = |j: usize| Some(image[j].load(Ordering::Relaxed));
+    let get = |j: usize| image[j].load(Ordering::Relaxed);
     for y in 0..height {
         let Some(sub) = mine.iter_mut().find(|s| s.index == y % nsub) else {
             continue;
@@ -109,11 +110,10 @@ fn decode_substreams(
             for c in 0..ch {
                 let i = ((y * width + x) * ch + c) as u64;
                 let d = row.next_dist().ok_or(Stop::Aborted)?;
-                let at = |dy, dx| neighbour(get, (width, ch), (y, x, c), (dy, dx));
                 let mix = sub
                     .adapt
                     .as_mut()
-                    .map(|a| |t: &[f32], m: &mut [f32]| a.mix(c, at, t, m));
+                    .map(|a| |t: &[f32], m: &mut [f32]| a.mix(&get, (y, x, c), t, m));
                 let v = symbols.decode(&mut sub.dec, d, mix, i)?;
                 if let Some(a) = sub.adapt.as_mut() {
                     a.update(c, v);

@@ -1,0 +1,306 @@
+//! Format version 4's blended prediction, the part of its adaptive coding that depends on the
+//! pixels alone: at every sub-pixel, simple predictors (from the same channel's neighbours, and
+//! from the earlier channel's change at the same pixel), blended with weights that fall with
+//! each predictor's error at the neighbours (as JPEG XL's weighted predictor does). Being a
+//! function of the pixels, any substream's state can compute the rows above it, which other
+//! substreams decoded; rows are computed lazily, three at a time.
+
+/// Predictors (the first [`SAME`] use the channel's own neighbours only).
+pub(crate) const SUBS: usize = 14;
+/// Predictors that need no earlier channel.
+const SAME: usize = 9;
+/// Predictions are in quarters of a level.
+pub(crate) const UNIT: i32 = 4;
+
+/// A channel's neighbours of a pixel, edges replicated (W for a missing N, N for a missing W).
+#[derive(Clone, Copy)]
+struct Nb {
+    w: i32,
+    n: i32,
+    nw: i32,
+    ne: i32,
+    ww: i32,
+    nn: i32,
+    nne: i32,
+}
+
+/// What the field keeps per sub-pixel.
+#[derive(Clone, Copy, Default)]
+struct Cell {
+    /// Each predictor's absolute error, in quarters.
+    err: [u16; SUBS],
+    /// The blended prediction (quarters) and its absolute error.
+    blend: f64,
+    berr: f64,
+    /// The blend's signed error.
+    bres: f64,
+}
+
+/// One row's cells, those with predictor errors (`subs`) and those blended too (`full`).
+struct Row {
+    y: usize,
+    subs: usize,
+    full: usize,
+    cells: Vec<Cell>,
+}
+
+/// The blended prediction of a sub-pixel and the local error of the blend around it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Prediction {
+    /// Quarters of a level.
+    pub blend: f64,
+    /// A weighted sum of the blend's absolute errors at the neighbours (quarters).
+    pub activity: f64,
+    /// Which of W, N, NW, NE, NN, WW lie above the blend (bits 0–5), and whether the earlier
+    /// channel's value lay above its blend (bit 6).
+    pub texture: usize,
+    /// Inputs of the learnt correction (quarters): W, N, NW and NE less the blend, the blend's
+    /// errors at W and N, and at this pixel in the two earlier channels.
+    pub feats: [f64; FEATS],
+}
+
+/// Inputs of the learnt correction.
+pub(crate) const FEATS: usize = 12;
+
+/// The pixels' predictions for one W×C raster, three rows kept.
+pub(crate) struct Field {
+    width: usize,
+    ch: usize,
+    top: i32,
+    rows: [Row; 3],
+}
+
+impl Field {
+    pub(crate) fn new(width: usize, channels: usize, levels: usize) -> Field {
+        let row = || Row {
+            y: usize::MAX,
+            subs: 0,
+            full: 0,
+            cells: vec![Cell::default(); width * channels],
+        };
+        Field {
+            width,
+            ch: channels,
+            top: (levels as i32 - 1) * UNIT,
+            rows: [row(), row(), row()],
+        }
+    }
+
+    /// The neighbours of (y, x) in channel c; `get` reads the raster by index.
+    fn nb(&self, get: &dyn Fn(usize) -> u8, y: usize, x: usize, c: usize) -> Nb {
+        let (w_, ch) = (self.width, self.ch);
+        let g = |yy: usize, xx: usize| get((yy * w_ + xx) * ch + c) as i32;
+        if y == 0 {
+            let w = if x > 0 { g(0, x - 1) } else { 0 };
+            let ww = if x > 1 { g(0, x - 2) } else { w };
+            return Nb { w, n: w, nw: w, ne: w, ww, nn: w, nne: w };
+        }
+        let n = g(y - 1, x);
+        let nw = if x > 0 { g(y - 1, x - 1) } else { n };
+        let ne = if x + 1 < w_ { g(y - 1, x + 1) } else { n };
+        let w = if x > 0 { g(y, x - 1) } else { n };
+        let ww = if x > 1 { g(y, x - 2) } else { w };
+        let nn = if y > 1 { g(y - 2, x) } else { n };
+        let nne = if y > 1 && x + 1 < w_ { g(y - 2, x + 1) } else { ne };
+        Nb { w, n, nw, ne, ww, nn, nne }
+    }
+
+    /// Every predictor's prediction of (y, x, c) in quarters, clamped to the levels; the first
+    /// `count` are meaningful.
+    fn predictors(&self, get: &dyn Fn(usize) -> u8, y: usize, x: usize, c: usize) -> ([i32; SUBS], usize) {
+        let a = self.nb(get, y, x, c);
+        let (w, n, nw, ne) = (a.w, a.n, a.nw, a.ne);
+        let med = if nw >= w.max(n) {
+            w.min(n)
+        } else if nw <= w.min(n) {
+            w.max(n)
+        } else {
+            w + n - nw
+        };
+        let grad = w + n - nw;
+        let mut p = [0i32; SUBS];
+        p[0] = 4 * w;
+        p[1] = 4 * n;
+        p[2] = 4 * grad;
+        p[3] = 4 * (w + ne - n);
+        p[4] = 2 * (w + n);
+        p[5] = 2 * (w + ne);
+        p[6] = 4 * (n + ne - a.nne);
+        p[7] = 4 * med;
+        p[8] = 2 * (w + ne) + (n - a.nn) * 2 + (w - a.ww);
+        let mut count = SAME;
+        if c > 0 {
+            let u = self.nb(get, y, x, c - 1);
+            let u0 = get((y * self.width + x) * self.ch + c - 1) as i32;
+            p[9] = 4 * (w + u0 - u.w);
+            p[10] = 4 * (n + u0 - u.n);
+            p[11] = 4 * (grad + u0 - (u.w + u.n - u.nw));
+            p[12] = 4 * (ne + u0 - u.ne);
+            p[13] = 2 * (w + n) + 4 * u0 - 2 * (u.w + u.n);
+            count = SUBS;
+        }
+        for q in &mut p[..count] {
+            *q = (*q).clamp(0, self.top);
+        }
+        (p, count)
+    }
+
+    /// The row slot of row y, reset when it held another row.
+    fn slot(&mut self, y: usize) -> usize {
+        let s = y % 3;
+        if self.rows[s].y != y {
+            let r = &mut self.rows[s];
+            (r.y, r.subs, r.full) = (y, 0, 0);
+        }
+        s
+    }
+
+    /// Row y's predictor errors for its first `n` cells.
+    fn subs(&mut self, get: &dyn Fn(usize) -> u8, y: usize, n: usize) {
+        let s = self.slot(y);
+        let n = n.min(self.width * self.ch);
+        for k in self.rows[s].subs..n {
+            let (x, c) = (k / self.ch, k % self.ch);
+            let (p, count) = self.predictors(get, y, x, c);
+            let v = UNIT * get(y * self.width * self.ch + k) as i32;
+            let cell = &mut self.rows[s].cells[k];
+            for i in 0..count {
+                cell.err[i] = (v - p[i]).unsigned_abs() as u16;
+            }
+        }
+        let r = &mut self.rows[s];
+        r.subs = r.subs.max(n);
+    }
+
+    /// The blend at (y, x, c): row y − 1 must have its predictor errors to x + 1 and row y to
+    /// the cell before.
+    fn blend(&self, get: &dyn Fn(usize) -> u8, y: usize, x: usize, c: usize) -> f64 {
+        let (p, count) = self.predictors(get, y, x, c);
+        let ch = self.ch;
+        let cur = &self.rows[y % 3].cells;
+        let mut near: [Option<&Cell>; 5] = [None; 5];
+        if x > 0 {
+            near[0] = Some(&cur[(x - 1) * ch + c]);
+        }
+        if x > 1 {
+            near[1] = Some(&cur[(x - 2) * ch + c]);
+        }
+        if y > 0 {
+            let up = &self.rows[(y - 1) % 3].cells;
+            near[2] = Some(&up[x * ch + c]);
+            if x > 0 {
+                near[3] = Some(&up[(x - 1) * ch + c]);
+            }
+            if x + 1 < self.width {
+                near[4] = Some(&up[(x + 1) * ch + c]);
+            }
+        }
+        let (mut num, mut den) = (0.0, 0.0);
+        for i in 0..count {
+            let mut e = 8u32;
+            for cell in near.iter().flatten() {
+                e += cell.err[i] as u32;
+            }
+            let e = e as f64;
+            let wgt = 1.0 / (e * e);
+            num += wgt * p[i] as f64;
+            den += wgt;
+        }
+        num / den
+    }
+
+    /// Row y's blends and blend errors for its first `n` cells.
+    fn full(&mut self, get: &dyn Fn(usize) -> u8, y: usize, n: usize) {
+        let n = n.min(self.width * self.ch);
+        let s = self.slot(y);
+        if self.rows[s].full >= n {
+            return;
+        }
+        if y > 0 {
+            let above = (n.div_ceil(self.ch) + 1) * self.ch;
+            self.subs(get, y - 1, above);
+        }
+        self.subs(get, y, n);
+        for k in self.rows[s].full..n {
+            let (x, c) = (k / self.ch, k % self.ch);
+            let b = self.blend(get, y, x, c);
+            let v = (UNIT * get(y * self.width * self.ch + k) as i32) as f64;
+            let cell = &mut self.rows[s].cells[k];
+            cell.blend = b;
+            cell.berr = (v - b).abs();
+            cell.bres = v - b;
+        }
+        self.rows[s].full = n;
+    }
+
+    /// The prediction of (y, x, c), every sub-pixel before it in raster order being in `get`
+    /// (and, in the rows above, up to column x + 1 of row y − 1, x + 2 of row y − 2, …).
+    pub(crate) fn predict(&mut self, get: &dyn Fn(usize) -> u8, y: usize, x: usize, c: usize) -> Prediction {
+        let ch = self.ch;
+        if y > 0 {
+            self.full(get, y - 1, (x + 2) * ch);
+        }
+        let k = x * ch + c;
+        self.full(get, y, k);
+        // The current cell's predictor errors are not known yet: only the cells before it
+        // are read by its blend.
+        let blend = self.blend(get, y, x, c);
+        let cur = &self.rows[y % 3].cells;
+        let mut act = 0.0;
+        if x > 0 {
+            act += 2.0 * cur[k - ch].berr;
+        }
+        if x > 1 {
+            act += cur[k - 2 * ch].berr;
+        }
+        if c > 0 {
+            act += 2.0 * cur[k - 1].berr;
+        }
+        if y > 0 {
+            let up = &self.rows[(y - 1) % 3].cells;
+            act += 2.0 * up[k].berr;
+            if x > 0 {
+                act += up[k - ch].berr;
+            }
+            if x + 1 < self.width {
+                act += up[k + ch].berr;
+            }
+        }
+        let a = self.nb(get, y, x, c);
+        let mut texture = 0;
+        for (bit, v) in [a.w, a.n, a.nw, a.ne, a.nn, a.ww].into_iter().enumerate() {
+            texture |= (((UNIT * v) as f64 > blend) as usize) << bit;
+        }
+        if c > 0 && cur[k - 1].bres > 0.0 {
+            texture |= 64;
+        }
+        let mut feats = [0.0; FEATS];
+        for (i, v) in [a.w, a.n, a.nw, a.ne].into_iter().enumerate() {
+            feats[i] = (UNIT * v) as f64 - blend;
+        }
+        if x > 0 {
+            feats[4] = cur[k - ch].bres;
+        }
+        if y > 0 {
+            feats[5] = self.rows[(y - 1) % 3].cells[k].bres;
+        }
+        if c > 0 {
+            feats[6] = cur[k - 1].bres;
+        }
+        if c > 1 {
+            feats[7] = cur[k - 2].bres;
+        }
+        feats[8] = (UNIT * a.nn) as f64 - blend;
+        feats[9] = (UNIT * a.ww) as f64 - blend;
+        if y > 0 {
+            let up = &self.rows[(y - 1) % 3].cells;
+            if x > 0 {
+                feats[10] = up[k - ch].bres;
+            }
+            if x + 1 < self.width {
+                feats[11] = up[k + ch].bres;
+            }
+        }
+        Prediction { blend, activity: act, texture, feats }
+    }
+}
