@@ -7,6 +7,7 @@
 
 use crate::adapt::{bayes, AdaptStats, Expert};
 use crate::field::{Field, FEATS, UNIT};
+use crate::kernels4::{self, Run};
 use crate::laplace::{Shapes, MID};
 
 /// Activity contexts per channel (half-octaves of the blend's local error).
@@ -117,13 +118,7 @@ impl State4 {
         let p0 = (pred.blend + if bn > 0.0 { bs / bn } else { 0.0 }).clamp(0.0, top);
         // The model's mean and spread: the prediction moves towards the mean by a factor
         // learnt per context, and the spread picks the scale's context.
-        let (mut m1, mut m2) = (0.0, 0.0);
-        for (v, &q) in probs.iter().enumerate() {
-            let q = q as f64;
-            let v = v as f64;
-            m1 += q * v;
-            m2 += q * v * v;
-        }
+        let (m1, m2) = kernels4::moments(probs);
         let sd = (m2 - m1 * m1).max(0.0).sqrt();
         let sctx = ctx * SD + bucket(8.0 * sd).min(SD - 1);
         // The learnt correction: weights on the model's mean and the neighbourhood (NLMS).
@@ -152,11 +147,16 @@ impl State4 {
         let counts = self.hist.counts();
         let (hp, hinv) = (self.hist.pred, self.hist.inv);
         let l = self.levels;
-        for (v, o) in out.iter_mut().enumerate() {
-            let m = probs[v] as f64;
-            self.model[v] = m;
-            let h = counts[(v + l - hp) % l] as f64 * hinv;
-            *o = ((wt[0] * m + wt[1] * (row[v] as f64 * inv)) + wt[2] * h) as f32;
+        // Level v's residual count is at (v − hp) mod l: two runs, each contiguous.
+        for (a, b, h0) in [(0, hp, l - hp), (hp, l, 0)] {
+            let run = Run {
+                probs: &probs[a..b],
+                row: &row[a..b],
+                counts: &counts[h0..h0 + (b - a)],
+                model: &mut self.model[a..b],
+                out: &mut out[a..b],
+            };
+            kernels4::mix(wt, inv, hinv, run);
         }
     }
 

@@ -6,11 +6,22 @@
 //! substreams decoded; rows are computed lazily, three at a time.
 
 /// Predictors (the first [`SAME`] use the channel's own neighbours only).
-pub(crate) const SUBS: usize = 14;
+pub(crate) const SUBS: usize = 18;
+/// Predictors that need one earlier channel.
+const CROSS: usize = 14;
 /// Predictors that need no earlier channel.
 const SAME: usize = 9;
 /// Predictions are in quarters of a level.
 pub(crate) const UNIT: i32 = 4;
+
+/// Predictors in use for channel c.
+fn count_of(c: usize) -> usize {
+    match c {
+        0 => SAME,
+        1 => CROSS,
+        _ => SUBS,
+    }
+}
 
 /// A channel's neighbours of a pixel, edges replicated (W for a missing N, N for a missing W).
 #[derive(Clone, Copy)]
@@ -27,7 +38,8 @@ struct Nb {
 /// What the field keeps per sub-pixel.
 #[derive(Clone, Copy, Default)]
 struct Cell {
-    /// Each predictor's absolute error, in quarters.
+    /// Each predictor's prediction and absolute error, in quarters.
+    p: [i32; SUBS],
     err: [u16; SUBS],
     /// The blended prediction (quarters) and its absolute error.
     blend: f64,
@@ -68,6 +80,8 @@ pub(crate) struct Field {
     ch: usize,
     top: i32,
     rows: [Row; 3],
+    /// The predictions of the sub-pixel being coded (row, index in the row, predictions).
+    pending: Option<(usize, usize, [i32; SUBS], usize)>,
 }
 
 impl Field {
@@ -83,6 +97,7 @@ impl Field {
             ch: channels,
             top: (levels as i32 - 1) * UNIT,
             rows: [row(), row(), row()],
+            pending: None,
         }
     }
 
@@ -128,7 +143,7 @@ impl Field {
         p[6] = 4 * (n + ne - a.nne);
         p[7] = 4 * med;
         p[8] = 2 * (w + ne) + (n - a.nn) * 2 + (w - a.ww);
-        let mut count = SAME;
+        let count = count_of(c);
         if c > 0 {
             let u = self.nb(get, y, x, c - 1);
             let u0 = get((y * self.width + x) * self.ch + c - 1) as i32;
@@ -137,7 +152,14 @@ impl Field {
             p[11] = 4 * (grad + u0 - (u.w + u.n - u.nw));
             p[12] = 4 * (ne + u0 - u.ne);
             p[13] = 2 * (w + n) + 4 * u0 - 2 * (u.w + u.n);
-            count = SUBS;
+        }
+        if c > 1 {
+            let r = self.nb(get, y, x, c - 2);
+            let r0 = get((y * self.width + x) * self.ch + c - 2) as i32;
+            p[14] = 4 * (w + r0 - r.w);
+            p[15] = 4 * (n + r0 - r.n);
+            p[16] = 4 * (grad + r0 - (r.w + r.n - r.nw));
+            p[17] = 2 * (w + n) + 4 * r0 - 2 * (r.w + r.n);
         }
         for q in &mut p[..count] {
             *q = (*q).clamp(0, self.top);
@@ -161,9 +183,13 @@ impl Field {
         let n = n.min(self.width * self.ch);
         for k in self.rows[s].subs..n {
             let (x, c) = (k / self.ch, k % self.ch);
-            let (p, count) = self.predictors(get, y, x, c);
+            let (p, count) = match self.pending {
+                Some((py, pk, p, count)) if (py, pk) == (y, k) => (p, count),
+                _ => self.predictors(get, y, x, c),
+            };
             let v = UNIT * get(y * self.width * self.ch + k) as i32;
             let cell = &mut self.rows[s].cells[k];
+            cell.p = p;
             for i in 0..count {
                 cell.err[i] = (v - p[i]).unsigned_abs() as u16;
             }
@@ -174,8 +200,7 @@ impl Field {
 
     /// The blend at (y, x, c): row y − 1 must have its predictor errors to x + 1 and row y to
     /// the cell before.
-    fn blend(&self, get: &dyn Fn(usize) -> u8, y: usize, x: usize, c: usize) -> f64 {
-        let (p, count) = self.predictors(get, y, x, c);
+    fn blend(&self, (p, count): (&[i32; SUBS], usize), y: usize, x: usize, c: usize) -> f64 {
         let ch = self.ch;
         let cur = &self.rows[y % 3].cells;
         let mut near: [Option<&Cell>; 5] = [None; 5];
@@ -195,13 +220,15 @@ impl Field {
                 near[4] = Some(&up[(x + 1) * ch + c]);
             }
         }
+        let mut err = [8u32; SUBS];
+        for cell in near.iter().flatten() {
+            for i in 0..SUBS {
+                err[i] += cell.err[i] as u32;
+            }
+        }
         let (mut num, mut den) = (0.0, 0.0);
         for i in 0..count {
-            let mut e = 8u32;
-            for cell in near.iter().flatten() {
-                e += cell.err[i] as u32;
-            }
-            let e = e as f64;
+            let e = err[i] as f64;
             let wgt = 1.0 / (e * e);
             num += wgt * p[i] as f64;
             den += wgt;
@@ -223,7 +250,8 @@ impl Field {
         self.subs(get, y, n);
         for k in self.rows[s].full..n {
             let (x, c) = (k / self.ch, k % self.ch);
-            let b = self.blend(get, y, x, c);
+            let cell = &self.rows[s].cells[k];
+            let b = self.blend((&cell.p, count_of(c)), y, x, c);
             let v = (UNIT * get(y * self.width * self.ch + k) as i32) as f64;
             let cell = &mut self.rows[s].cells[k];
             cell.blend = b;
@@ -244,7 +272,9 @@ impl Field {
         self.full(get, y, k);
         // The current cell's predictor errors are not known yet: only the cells before it
         // are read by its blend.
-        let blend = self.blend(get, y, x, c);
+        let (p, count) = self.predictors(get, y, x, c);
+        let blend = self.blend((&p, count), y, x, c);
+        self.pending = Some((y, k, p, count));
         let cur = &self.rows[y % 3].cells;
         let mut act = 0.0;
         if x > 0 {

@@ -12,6 +12,7 @@ pub mod error;
 mod field;
 pub mod image;
 pub mod interval;
+mod kernels4;
 mod laplace;
 pub mod model;
 pub mod parallel;
