@@ -72,7 +72,7 @@ pub(crate) struct Prediction {
 }
 
 /// Inputs of the learnt correction.
-pub(crate) const FEATS: usize = 12;
+pub(crate) const FEATS: usize = 16;
 
 /// The pixels' predictions for one W×C raster, three rows kept.
 pub(crate) struct Field {
@@ -319,6 +319,16 @@ impl Field {
         }
         if c > 1 {
             feats[7] = cur[k - 2].bres;
+        }
+        feats[12] = (UNIT * a.nne) as f64 - blend;
+        if x > 1 {
+            feats[15] = cur[k - 2 * ch].bres;
+        }
+        if c > 0 {
+            let u = self.nb(get, y, x, c - 1);
+            let u0 = get((y * self.width + x) * ch + c - 1) as i32;
+            feats[13] = (UNIT * (u0 - u.w)) as f64;
+            feats[14] = (UNIT * (u0 - u.n)) as f64;
         }
         feats[8] = (UNIT * a.nn) as f64 - blend;
         feats[9] = (UNIT * a.ww) as f64 - blend;
