@@ -46,7 +46,10 @@ pub(crate) struct State4 {
     mad: Vec<[f64; 2]>,
     hist: Expert,
     /// (model, Laplace, counts) weights per context.
-    weights: Vec<[f64; 3]>,
+    weights: Vec<[f64; 4]>,
+    mad2: Vec<[f64; 2]>,
+    m2ctx: usize,
+    lap2: (usize, f64),
     ctx: usize,
     bctx: usize,
     sctx: usize,
@@ -82,7 +85,10 @@ impl State4 {
 
             mad,
             hist: Expert::new(contexts, levels),
-            weights: vec![[0.6, 0.2, 0.2]; contexts],
+            weights: vec![[0.55, 0.15, 0.15, 0.15]; contexts],
+            mad2: (0..channels * SD).map(|k| [0.25 + (k % SD) as f64 / 4.0, 1.0]).collect(),
+            m2ctx: 0,
+            lap2: (0, 0.0),
             ctx: 0,
             bctx: 0,
             sctx: 0,
@@ -121,6 +127,7 @@ impl State4 {
         let (m1, m2) = kernels4::moments(probs);
         let sd = (m2 - m1 * m1).max(0.0).sqrt();
         let sctx = ctx * SD + bucket(8.0 * sd).min(SD - 1);
+        self.m2ctx = c * SD + bucket(8.0 * sd).min(SD - 1);
         // The learnt correction: weights on the model's mean and the neighbourhood (NLMS).
         let mut f = [0.0; 1 + FEATS];
         f[0] = UNIT as f64 * m1 - p0;
@@ -147,16 +154,17 @@ impl State4 {
         let counts = self.hist.counts();
         let (hp, hinv) = (self.hist.pred, self.hist.inv);
         let l = self.levels;
-        // Level v's residual count is at (v − hp) mod l: two runs, each contiguous.
-        for (a, b, h0) in [(0, hp, l - hp), (hp, l, 0)] {
-            let run = Run {
-                probs: &probs[a..b],
-                row: &row[a..b],
-                counts: &counts[h0..h0 + (b - a)],
-                model: &mut self.model[a..b],
-                out: &mut out[a..b],
-            };
-            kernels4::mix(wt, inv, hinv, run);
+        let _ = (counts, hp, hinv, Run { probs, row, counts, model: &mut [], out: &mut [] });
+        let [a2, n2] = self.mad2[self.m2ctx];
+        let j2 = self.shapes.scale_of(a2 / n2);
+        let inv2 = 1.0 / self.shapes.sum(j2, f, first, first + self.levels);
+        self.lap2 = (j2, inv2);
+        let row2 = &self.shapes.row(j2, f)[first..first + self.levels];
+        for v in 0..l {
+            let m = probs[v] as f64;
+            self.model[v] = m;
+            let h = counts[(v + l - hp) % l] as f64 * hinv;
+            out[v] = (((wt[0] * m + wt[1] * (row[v] as f64 * inv)) + wt[2] * (row2[v] as f64 * inv2)) + wt[3] * h) as f32;
         }
     }
 
@@ -166,6 +174,7 @@ impl State4 {
         let ps = [
             self.model[v].max(1e-12),
             self.shapes.row(j, f)[first + v] as f64 * inv,
+            self.shapes.row(self.lap2.0, f)[first + v] as f64 * self.lap2.1,
             self.hist.prob(v),
         ];
         let ctx = self.ctx;
@@ -179,6 +188,13 @@ impl State4 {
         if b[1] >= BIAS_LIMIT {
             b[0] *= 0.5;
             b[1] *= 0.5;
+        }
+        let m = &mut self.mad2[self.m2ctx];
+        m[0] += (vq - p).abs() / UNIT as f64;
+        m[1] += 1.0;
+        if m[1] >= MAD_LIMIT {
+            m[0] *= 0.5;
+            m[1] *= 0.5;
         }
         let m = &mut self.mad[self.sctx];
         m[0] += (vq - p).abs() / UNIT as f64;
