@@ -258,8 +258,9 @@ fn mix_body(wt: [f64; 1 + EXPERTS], probs: &[f32], ex: &[Expert; EXPERTS], model
 }
 
 /// The Bayesian mixture's step: the sources' probabilities `ps` of the value just coded (the
-/// model's first), their costs added to `stats`, and the next weights.
-pub(crate) fn bayes<const N: usize>(wt: [f64; N], ps: [f64; N], stats: &mut AdaptStats) -> [f64; N] {
+/// model's first), their costs added to `stats`, and the next weights (`share`: the fraction
+/// spread evenly).
+pub(crate) fn bayes<const N: usize>(wt: [f64; N], ps: [f64; N], share: f64, stats: &mut AdaptStats) -> [f64; N] {
     let mut mixed = 0.0;
     for k in 0..N {
         mixed += wt[k] * ps[k];
@@ -269,10 +270,10 @@ pub(crate) fn bayes<const N: usize>(wt: [f64; N], ps: [f64; N], stats: &mut Adap
         stats.experts_bits[e] -= log2(ps[1 + e]);
     }
     stats.mixed_bits -= log2(mixed.max(1e-12));
-    let even = SHARE / N as f64;
+    let even = share / N as f64;
     let mut next = [0f64; N];
     for k in 0..N {
-        next[k] = ((1.0 - SHARE) * (wt[k] * ps[k] / mixed) + even).max(FLOOR);
+        next[k] = ((1.0 - share) * (wt[k] * ps[k] / mixed) + even).max(FLOOR);
     }
     next
 }
@@ -359,7 +360,7 @@ impl Classic {
         for (e, ex) in self.experts.iter().enumerate() {
             ps[1 + e] = ex.prob(v);
         }
-        self.weights[self.ctx] = bayes(self.weights[self.ctx], ps, &mut self.stats);
+        self.weights[self.ctx] = bayes(self.weights[self.ctx], ps, SHARE, &mut self.stats);
         for (e, ex) in self.experts.iter_mut().enumerate() {
             self.errors[e][c] = v as i32 - ex.pred as i32;
             ex.update(v);

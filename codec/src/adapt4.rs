@@ -17,9 +17,11 @@ const SD: usize = 20;
 /// Counts after which the bias and the scale statistics are halved.
 const BIAS_LIMIT: f64 = 128.0;
 const MAD_LIMIT: f64 = 64.0;
+/// The mixer's fixed share.
+const SHARE: f64 = 1.0 / 64.0;
 /// The correction's learning rate and regulariser, and its starting weights (a third of the
 /// way to the model's mean).
-const NLMS_RATE: f64 = 0.005;
+const NLMS_RATE: f64 = 0.01;
 const NLMS_DELTA: f64 = 64.0;
 const THETA0: [f64; 1 + FEATS] = {
     let mut t = [0.0; 1 + FEATS];
@@ -178,7 +180,21 @@ impl State4 {
             self.hist.prob(v),
         ];
         let ctx = self.ctx;
-        self.weights[ctx] = bayes(self.weights[ctx], ps, &mut self.stats);
+        let mut wt = self.weights[ctx];
+        let _ = bayes(wt, ps, SHARE, &mut self.stats);
+        let mut mixed = 0.0;
+        for k in 0..4 {
+            mixed += wt[k] * ps[k];
+        }
+        let mut sum = 0.0;
+        for k in 0..4 {
+            wt[k] *= (ps[k] / mixed).sqrt().sqrt();
+            sum += wt[k];
+        }
+        for w in &mut wt {
+            *w = ((1.0 - SHARE) * (*w / sum) + SHARE / 4.0).max(1e-6);
+        }
+        self.weights[ctx] = wt;
         let vq = (v as i32 * UNIT) as f64;
         let p = self.p;
         let b = &mut self.bias[self.bctx];
