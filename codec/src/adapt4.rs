@@ -120,7 +120,7 @@ impl State4 {
     ) {
         let pred = self.field.predict(get, y, x, c);
         let ctx = c * Q + bucket(pred.activity);
-        let bctx = ctx * 128 + pred.texture;
+        let bctx = (ctx / 2) * 128 + pred.texture;
         let [bs, bn] = self.bias[bctx];
         let top = ((self.levels - 1) as i32 * UNIT) as f64;
         let p0 = (pred.blend + if bn > 0.0 { bs / bn } else { 0.0 }).clamp(0.0, top);
