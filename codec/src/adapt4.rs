@@ -134,7 +134,7 @@ impl State4 {
         let mut f = [0.0; 1 + FEATS];
         f[0] = UNIT as f64 * m1 - p0;
         f[1..].copy_from_slice(&pred.feats);
-        let th = &self.theta[ctx];
+        let th = &self.theta[ctx / 2];
         let mut corr = 0.0;
         for i in 0..1 + FEATS {
             corr += th[i] * f[i];
@@ -228,7 +228,7 @@ impl State4 {
             power += x * x;
         }
         let g = NLMS_RATE * e / power;
-        let th = &mut self.theta[self.ctx];
+        let th = &mut self.theta[self.ctx / 2];
         for i in 0..1 + FEATS {
             th[i] += g * f[i];
         }
