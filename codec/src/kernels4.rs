@@ -57,42 +57,51 @@ unsafe fn moments_avx2(probs: &[f32]) -> (f64, f64) {
     ((a[0] + a[1]) + (a[2] + a[3]), (b[0] + b[1]) + (b[2] + b[3]))
 }
 
-/// One run of levels of the mixture: `out[k] = ((w₀·m + w₁·(r·inv)) + w₂·(h·hinv))` rounded to
-/// f32, with m = `probs[k]` (also kept in `model`), r = `row[k]` and h = `counts[k]`.
+/// One run of levels of the mixture: `out[k] = ((w₀·m + w₁·(r₁·i₁)) + w₂·(r₂·i₂)) + w₃·(h·i₃)`
+/// rounded to f32, with m = `probs[k]` (also kept in `model`), r₁, r₂ = `rows[…][k]` and
+/// h = `counts[k]`.
 pub(crate) struct Run<'a> {
     pub probs: &'a [f32],
-    pub row: &'a [f32],
+    pub rows: [&'a [f32]; 2],
     pub counts: &'a [u32],
     pub model: &'a mut [f64],
     pub out: &'a mut [f32],
 }
 
-pub(crate) fn mix(wt: [f64; 3], inv: f64, hinv: f64, r: Run<'_>) {
+pub(crate) fn mix(wt: [f64; 4], inv: [f64; 3], r: Run<'_>) {
     #[cfg(target_arch = "x86_64")]
     if pixelrnn_model::Isa::detect() != pixelrnn_model::Isa::Portable {
         // SAFETY: every path but the portable one has AVX2.
-        return unsafe { mix_avx2(wt, inv, hinv, r) };
+        return unsafe { mix_avx2(wt, inv, r) };
     }
-    mix_scalar(wt, inv, hinv, r)
+    mix_scalar(wt, inv, r)
 }
 
-pub(crate) fn mix_scalar(wt: [f64; 3], inv: f64, hinv: f64, r: Run<'_>) {
+pub(crate) fn mix_scalar(wt: [f64; 4], inv: [f64; 3], r: Run<'_>) {
     for k in 0..r.out.len() {
         let m = r.probs[k] as f64;
         r.model[k] = m;
-        let h = r.counts[k] as i32 as f64 * hinv;
-        r.out[k] = ((wt[0] * m + wt[1] * (r.row[k] as f64 * inv)) + wt[2] * h) as f32;
+        let a = r.rows[0][k] as f64 * inv[0];
+        let b = r.rows[1][k] as f64 * inv[1];
+        let h = r.counts[k] as i32 as f64 * inv[2];
+        r.out[k] = (((wt[0] * m + wt[1] * a) + wt[2] * b) + wt[3] * h) as f32;
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn mix_avx2(wt: [f64; 3], inv: f64, hinv: f64, r: Run<'_>) {
+unsafe fn mix_avx2(wt: [f64; 4], inv: [f64; 3], r: Run<'_>) {
     use std::arch::x86_64::*;
     let len = r.out.len();
-    assert!(r.probs.len() >= len && r.row.len() >= len && r.counts.len() >= len && r.model.len() >= len);
-    let (w0, w1, w2) = (_mm256_set1_pd(wt[0]), _mm256_set1_pd(wt[1]), _mm256_set1_pd(wt[2]));
-    let (vi, vh) = (_mm256_set1_pd(inv), _mm256_set1_pd(hinv));
+    assert!(
+        r.probs.len() >= len
+            && r.rows[0].len() >= len
+            && r.rows[1].len() >= len
+            && r.counts.len() >= len
+            && r.model.len() >= len
+    );
+    let w = wt.map(|x| _mm256_set1_pd(x));
+    let i = inv.map(|x| _mm256_set1_pd(x));
     let n = len / 4 * 4;
     let mut k = 0;
     while k < n {
@@ -100,11 +109,13 @@ unsafe fn mix_avx2(wt: [f64; 3], inv: f64, hinv: f64, r: Run<'_>) {
         unsafe {
             let m = _mm256_cvtps_pd(_mm_loadu_ps(r.probs.as_ptr().add(k)));
             _mm256_storeu_pd(r.model.as_mut_ptr().add(k), m);
-            let row = _mm256_cvtps_pd(_mm_loadu_ps(r.row.as_ptr().add(k)));
+            let a = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(r.rows[0].as_ptr().add(k))), i[0]);
+            let b = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(r.rows[1].as_ptr().add(k))), i[1]);
             let c = _mm256_cvtepi32_pd(_mm_loadu_si128(r.counts.as_ptr().add(k) as *const __m128i));
-            let h = _mm256_mul_pd(c, vh);
-            let t = _mm256_add_pd(_mm256_mul_pd(w0, m), _mm256_mul_pd(w1, _mm256_mul_pd(row, vi)));
-            let o = _mm256_add_pd(t, _mm256_mul_pd(w2, h));
+            let h = _mm256_mul_pd(c, i[2]);
+            let t = _mm256_add_pd(_mm256_mul_pd(w[0], m), _mm256_mul_pd(w[1], a));
+            let t = _mm256_add_pd(t, _mm256_mul_pd(w[2], b));
+            let o = _mm256_add_pd(t, _mm256_mul_pd(w[3], h));
             _mm_storeu_ps(r.out.as_mut_ptr().add(k), _mm256_cvtpd_ps(o));
         }
         k += 4;
@@ -112,10 +123,9 @@ unsafe fn mix_avx2(wt: [f64; 3], inv: f64, hinv: f64, r: Run<'_>) {
     mix_scalar(
         wt,
         inv,
-        hinv,
         Run {
             probs: &r.probs[n..],
-            row: &r.row[n..],
+            rows: [&r.rows[0][n..], &r.rows[1][n..]],
             counts: &r.counts[n..],
             model: &mut r.model[n..],
             out: &mut r.out[n..],
@@ -162,16 +172,24 @@ mod tests {
     fn mix_paths_agree_bit_for_bit() {
         for p in cases() {
             let n = p.len();
-            let row: Vec<f32> = p.iter().rev().map(|&x| x * 0.5 + 1e-7).collect();
+            let r1: Vec<f32> = p.iter().rev().map(|&x| x * 0.5 + 1e-7).collect();
+            let r2: Vec<f32> = p.iter().map(|&x| 1.0 - x).collect();
             let counts: Vec<u32> = (0..n as u32).map(|k| k * 37 % 65_537 + 1).collect();
-            let wt = [0.61, 0.27, 0.12];
+            let (wt, inv) = ([0.51, 0.27, 0.12, 0.1], [1.0 / 3.0, 0.7, 1.0 / 7.0]);
             let (mut m1, mut o1) = (vec![0.0; n], vec![0.0; n]);
             let (mut m2, mut o2) = (vec![0.0; n], vec![0.0; n]);
-            let run = |model, out| Run { probs: &p, row: &row, counts: &counts, model, out };
-            mix_scalar(wt, 1.0 / 3.0, 1.0 / 7.0, run(&mut m1, &mut o1));
-            mix(wt, 1.0 / 3.0, 1.0 / 7.0, run(&mut m2, &mut o2));
+            let run = |model, out| Run {
+                probs: &p,
+                rows: [&r1, &r2],
+                counts: &counts,
+                model,
+                out,
+            };
+            mix_scalar(wt, inv, run(&mut m1, &mut o1));
+            mix(wt, inv, run(&mut m2, &mut o2));
             assert_eq!(m1, m2);
-            assert_eq!(o1.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), o2.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+            let bits = |o: &[f32]| o.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&o1), bits(&o2), "{n} levels");
         }
     }
 }
