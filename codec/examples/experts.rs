@@ -8,7 +8,13 @@ fn main() {
     let version: u8 = args[0].parse().expect("a format version");
     let (mut tot, mut tot_e0, mut tot_e1, mut n) = (0.0, 0.0, 0.0, 0usize);
     for path in &args[1..] {
-        let dims: Vec<usize> = path.rsplit('.').nth(1).unwrap().split('x').map(|t| t.parse().unwrap()).collect();
+        let dims: Vec<usize> = path
+            .rsplit('.')
+            .nth(1)
+            .unwrap()
+            .split('x')
+            .map(|t| t.parse().unwrap())
+            .collect();
         let (w, h, c) = (dims[0], dims[1], dims[2]);
         let data = std::fs::read(path).unwrap();
         let uniform = vec![1.0f32 / 256.0; 256];

@@ -371,7 +371,11 @@ impl Classic {
 impl Adapter {
     /// An adapter of format version `version` for a `width`×`height` image whose rows are
     /// spread over `substreams` states.
-    pub fn new(version: u8, (width, height, channels, levels): (usize, usize, usize, usize), substreams: usize) -> Adapter {
+    pub fn new(
+        version: u8,
+        (width, height, channels, levels): (usize, usize, usize, usize),
+        substreams: usize,
+    ) -> Adapter {
         Adapter {
             width,
             channels,

@@ -39,7 +39,7 @@ const THETA0: [f64; 1 + FEATS] = {
 
 /// The context of a non-negative quantity: ⌊2 log₂(1 + a)⌋ (half-octaves), capped at `cap`.
 fn bucket(a: f64, cap: usize) -> usize {
-    let t = a as u32 + 1;
+    let t = (a as u32).saturating_add(1);
     let l = t.ilog2();
     let half = (2 * t >= 3 << l) as u32;
     ((2 * l + half) as usize).min(cap - 1)
@@ -212,7 +212,10 @@ impl State4 {
         let l = self.levels;
         let (f, first) = (self.cur.frac, self.cur.first);
         let [e1, e2] = self.cur.experts;
-        let rows = [&self.shapes.row(e1.scale, f)[first..first + l], &self.shapes.row(e2.scale, f)[first..first + l]];
+        let rows = [
+            &self.shapes.row(e1.scale, f)[first..first + l],
+            &self.shapes.row(e2.scale, f)[first..first + l],
+        ];
         let counts = self.counts.counts();
         let (hp, inv) = (self.counts.pred, [e1.inv, e2.inv, self.counts.inv]);
         let wt = self.weights[ctx];
@@ -271,8 +274,8 @@ impl State4 {
         }
         let g = NLMS_RATE * e / power;
         let th = &mut self.theta[cur.ctx / 2];
-        for i in 0..1 + FEATS {
-            th[i] += g * cur.feats[i];
+        for (t, &f) in th.iter_mut().zip(&cur.feats) {
+            *t += g * f;
         }
     }
 }

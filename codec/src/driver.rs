@@ -230,7 +230,14 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
     if threads > 1 {
         if let Some(rows) = model.rows(arith, w, hgt, threads) {
             let geometry = (w, hgt, ch, levels);
-            let coded = crate::parallel::decode_rows(&*rows, decs, h.adaptive().then_some(h.version), geometry, threads, opts.progress)?;
+            let coded = crate::parallel::decode_rows(
+                &*rows,
+                decs,
+                h.adaptive().then_some(h.version),
+                geometry,
+                threads,
+                opts.progress,
+            )?;
             return finish(&h, coded, opts);
         }
     }
@@ -238,7 +245,9 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
     let mut seq = model.sequential(arith, w, hgt);
     let mut symbols = Symbols::new(levels);
     let mut coded = Vec::with_capacity(total as usize);
-    let mut adaptive = h.adaptive().then(|| Adapter::new(h.version, (w, hgt, ch, levels), nsub));
+    let mut adaptive = h
+        .adaptive()
+        .then(|| Adapter::new(h.version, (w, hgt, ch, levels), nsub));
     for i in 0..total {
         let dec = &mut decs[(i as usize / row_len) % nsub];
         let mix = adaptive.as_mut().map(|a| |t: &[f32], m: &mut [f32]| a.mix(t, m));

@@ -143,7 +143,12 @@ pub(crate) fn encode_model(
             pending: BTreeMap::new(),
             encs: (0..nsub).map(|_| DefaultRangeEncoder::new()).collect(),
             pipeline: adapt.then(|| {
-                let coder = AdaptiveCoder::new(opts.version, coded, (width, height, coded_channels as usize, levels), nsub);
+                let coder = AdaptiveCoder::new(
+                    opts.version,
+                    coded,
+                    (width, height, coded_channels as usize, levels),
+                    nsub,
+                );
                 Pipeline::start(scope, coder, opts.threads > 1)
             }),
             spare: Vec::new(),

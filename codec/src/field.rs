@@ -108,7 +108,15 @@ impl Field {
         if y == 0 {
             let w = if x > 0 { g(0, x - 1) } else { 0 };
             let ww = if x > 1 { g(0, x - 2) } else { w };
-            return Nb { w, n: w, nw: w, ne: w, ww, nn: w, nne: w };
+            return Nb {
+                w,
+                n: w,
+                nw: w,
+                ne: w,
+                ww,
+                nn: w,
+                nne: w,
+            };
         }
         let n = g(y - 1, x);
         let nw = if x > 0 { g(y - 1, x - 1) } else { n };
@@ -117,7 +125,15 @@ impl Field {
         let ww = if x > 1 { g(y, x - 2) } else { w };
         let nn = if y > 1 { g(y - 2, x) } else { n };
         let nne = if y > 1 && x + 1 < w_ { g(y - 2, x + 1) } else { ne };
-        Nb { w, n, nw, ne, ww, nn, nne }
+        Nb {
+            w,
+            n,
+            nw,
+            ne,
+            ww,
+            nn,
+            nne,
+        }
     }
 
     /// Every predictor's prediction of (y, x, c) in quarters, clamped to the levels; the first
@@ -190,8 +206,8 @@ impl Field {
             let v = UNIT * get(y * self.width * self.ch + k) as i32;
             let cell = &mut self.rows[s].cells[k];
             cell.p = p;
-            for i in 0..count {
-                cell.err[i] = (v - p[i]).unsigned_abs() as u16;
+            for (e, &q) in cell.err.iter_mut().zip(&p[..count]) {
+                *e = (v - q).unsigned_abs() as u16;
             }
         }
         let r = &mut self.rows[s];
@@ -222,8 +238,8 @@ impl Field {
         }
         let mut err = [8u32; SUBS];
         for cell in near.iter().flatten() {
-            for i in 0..SUBS {
-                err[i] += cell.err[i] as u32;
+            for (e, &c) in err.iter_mut().zip(&cell.err) {
+                *e += c as u32;
             }
         }
         let (mut num, mut den) = (0.0, 0.0);
@@ -341,6 +357,82 @@ impl Field {
                 feats[11] = up[k + ch].bres;
             }
         }
-        Prediction { blend, activity: act, texture, feats }
+        Prediction {
+            blend,
+            activity: act,
+            texture,
+            feats,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn image(w: usize, h: usize, ch: usize) -> Vec<u8> {
+        let mut s = 0x2545_f491u32;
+        (0..w * h * ch)
+            .map(|i| {
+                s = s.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                let (x, y) = ((i / ch) % w, i / ch / w);
+                ((x * 9 + y * 5 + (i % ch) * 40) as u32 + (s >> 28)) as u8
+            })
+            .collect()
+    }
+
+    fn key(p: &Prediction) -> Vec<u64> {
+        let mut k = vec![p.blend.to_bits(), p.activity.to_bits(), p.texture as u64];
+        k.extend(p.feats.iter().map(|f| f.to_bits()));
+        k
+    }
+
+    /// A state that codes only every third row computes the rows above from the pixels and
+    /// predicts exactly what a state that saw every row predicts; and no prediction reads a
+    /// sub-pixel at or after the one being predicted.
+    #[test]
+    fn predictions_depend_on_the_pixels_alone_and_are_causal() {
+        for (w, h, ch) in [(13, 11, 3), (1, 6, 1), (2, 5, 4), (7, 4, 2)] {
+            let img = image(w, h, ch);
+            let limit = Cell::new(0usize);
+            let get = |j: usize| {
+                assert!(j < limit.get(), "read {j} while predicting {}", limit.get());
+                img[j]
+            };
+            let (mut all, mut third) = (Field::new(w, ch, 256), Field::new(w, ch, 256));
+            for y in 0..h {
+                for x in 0..w {
+                    for c in 0..ch {
+                        limit.set((y * w + x) * ch + c);
+                        let a = all.predict(&get, y, x, c);
+                        assert!(a.blend >= 0.0 && a.blend <= 255.0 * UNIT as f64);
+                        if y % 3 == 1 {
+                            let b = third.predict(&get, y, x, c);
+                            assert_eq!(key(&a), key(&b), "{w}×{h}×{ch} at ({y}, {x}, {c})");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// On a ramp the exact predictors take over the blend away from the edges: the blend is
+    /// within a quarter of a level.
+    #[test]
+    fn a_ramp_is_predicted_within_a_quarter_level() {
+        let (w, h) = (12, 8);
+        let img: Vec<u8> = (0..w * h).map(|i| (3 * (i % w) + 2 * (i / w)) as u8).collect();
+        let get = |j: usize| img[j];
+        let mut f = Field::new(w, 1, 256);
+        for y in 0..h {
+            for x in 0..w {
+                let p = f.predict(&get, y, x, 0);
+                if y >= 3 && (3..w - 1).contains(&x) {
+                    let want = (UNIT * img[y * w + x] as i32) as f64;
+                    assert!((p.blend - want).abs() < 1.0, "({y}, {x}): {} for {want}", p.blend);
+                }
+            }
+        }
     }
 }

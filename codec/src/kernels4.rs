@@ -163,7 +163,12 @@ mod tests {
         for p in cases() {
             let (a, b) = moments_scalar(&p);
             let (c, d) = moments(&p);
-            assert_eq!((a.to_bits(), b.to_bits()), (c.to_bits(), d.to_bits()), "{} levels", p.len());
+            assert_eq!(
+                (a.to_bits(), b.to_bits()),
+                (c.to_bits(), d.to_bits()),
+                "{} levels",
+                p.len()
+            );
         }
         assert_eq!(moments(&[0.0, 0.5, 0.5]), (1.5, 2.5));
     }

@@ -1,7 +1,7 @@
 //! Arbitrary bytes as a .prnn file: an image or a typed error, never a panic, never an
 //! allocation past the limits. When the first byte is 0 mod 4, a version 1 header's model id and
 //! CRC are patched to match the tiny model; when it is 2 mod 4, the input becomes a valid version
-//! 2 header (model or classical coding, adaptive or not, sizes from the input) before the rest of
+//! 2, 3 or 4 header (model or classical coding, adaptive or not, sizes from the input) before the rest of
 //! the bytes as payload; so the fuzzer reaches every payload decoder.
 #![no_main]
 
@@ -30,7 +30,8 @@ fuzz_target!(|data: &[u8]| {
     if data.len() >= 8 && data[0] % 4 == 2 {
         let classical = data[1] % 2 == 1;
         let h = Header {
-            version: 2,
+            // Versions 2 to 4 share the header; their adaptive experts differ.
+            version: 2 + (data[1] / 2) % 3,
             mode: if classical { Mode::Classical } else { Mode::Model },
             builtin: None,
             flags: if !classical && data[2] % 2 == 1 { 8 } else { 0 },

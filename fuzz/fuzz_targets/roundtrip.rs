@@ -75,8 +75,8 @@ fuzz_target!(|input: Input| {
         threads: input.threads as usize % 3 + 1,
         drop_opaque_alpha: !input.keep_alpha,
         progress: None,
-        // Format 1 or 2; auto, model or classical coding; adaptive or not.
-        version: 1 + (input.threads / 4) % 2,
+        // Format 1 to 4; auto, model or classical coding; adaptive or not.
+        version: 1 + (input.threads / 4) % 4,
         mode: [ModeChoice::Auto, ModeChoice::Model, ModeChoice::Classical][(input.threads / 8) as usize % 3],
         adapt: input.threads / 32 % 2 == 0,
     };

@@ -232,3 +232,37 @@ fn golden_v3() {
         ]
     );
 }
+
+/// Format version 4: version 3's coding with version 4's adaptive experts (the blended
+/// prediction, its learnt correction and the logistic experts) for every channel count, rows
+/// over two substreams (520 rows) included; the same bits on every kernel path (`scripts/check`
+/// and `scripts/cross-aarch64` run it again there). Non-adaptive files are version 3's bits
+/// with the version byte changed.
+#[test]
+fn golden_v4() {
+    let builtin = default_engine(1).unwrap();
+    let seeded = Engine::random(&Config::pixel_cnn(3, 8, 2, 16), 2024).unwrap();
+    let mixture = Engine::random(&Config::pixel_cnn(3, 6, 2, 12).with_mixture(5), 2026).unwrap();
+    let grey_alpha = Engine::random(&Config::pixel_cnn(2, 6, 2, 12), 41).unwrap();
+    let rgba = Engine::random(&Config::pixel_cnn(4, 6, 2, 12), 42).unwrap();
+    eprintln!("kernel path: {:?}", pixelrnn_model::Isa::detect());
+    let got = [
+        golden_with(&seeded, 19, 13, 3, 1, 4, ModeChoice::Model, false),
+        golden_with(&builtin, 48, 40, 1, 7, 4, ModeChoice::Model, true),
+        golden_with(&mixture, 40, 30, 3, 8, 4, ModeChoice::Model, true),
+        golden_with(&builtin, 6, 520, 1, 9, 4, ModeChoice::Model, true),
+        golden_with(&grey_alpha, 23, 17, 2, 12, 4, ModeChoice::Model, true),
+        golden_with(&rgba, 21, 19, 4, 13, 4, ModeChoice::Model, true),
+    ];
+    assert_eq!(
+        got,
+        [
+            "e34139cf10ce9832c8278f74be09bc56666b032a7f11f5ff46da48f7db31193d",
+            "a71beef6ad4ef77e4c49d418f140aa6d560b2f1e82920c27f1582c21d1470104",
+            "1ccee62500334c0b74244ae0d282401774bd1725126749c0c8182e2781f658f4",
+            "9803e6bace36804579eca9141441f132867a27eb339c61973d918cd05cf77542",
+            "812c9dfb0aef057d30859e5dd7df45cc0bc31b31022d1c75c2b1379df4083357",
+            "25417a3d50b11fad5787df491c3565f9249d6424e04103ad3e1d5a43e6279912",
+        ]
+    );
+}

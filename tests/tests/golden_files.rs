@@ -95,6 +95,7 @@ fn bless() {
             let img = image(*c, *opaque, 100 + (li * 2 + mi) as u64);
             let m = model("pixel-cnn", img.coded_channels(true) as usize);
             let opts = EncodeOptions {
+                version: 2,
                 mode: if *mode == "classical" {
                     pixelrnn_codec::ModeChoice::Classical
                 } else {
@@ -107,6 +108,21 @@ fn bless() {
             std::fs::write(dir().join(&name), &enc.bytes).unwrap();
             sums.push_str(&format!("{}  {name}\n", sha(&img.pixels)));
         }
+    }
+    // Format version 4: the adaptive coding of every layout (its experts are version 4's own).
+    for (li, (ln, c, opaque)) in LAYOUTS.iter().enumerate() {
+        let img = image(*c, *opaque, 200 + li as u64);
+        let m = model("pixel-cnn", img.coded_channels(true) as usize);
+        let opts = EncodeOptions {
+            version: 4,
+            mode: pixelrnn_codec::ModeChoice::Model,
+            ..Default::default()
+        };
+        let enc = encode(&img, &m, &opts).unwrap();
+        assert!(enc.header.adaptive(), "{ln}: the adaptive stream should be the smaller");
+        let name = format!("v4-adaptive-{ln}.prnn");
+        std::fs::write(dir().join(&name), &enc.bytes).unwrap();
+        sums.push_str(&format!("{}  {name}\n", sha(&img.pixels)));
     }
     // Few colours: the palette transforms (packed below 17 colours, one byte per index above).
     for (name, colours) in [
@@ -122,6 +138,7 @@ fn bless() {
             .collect();
         let img = Image::new(w, h, 3, px).unwrap();
         let opts = EncodeOptions {
+            version: 2,
             mode: pixelrnn_codec::ModeChoice::Classical,
             ..Default::default()
         };
@@ -141,10 +158,10 @@ fn golden_files_decode_to_the_listed_pixels() {
         bless();
     }
     let sums = std::fs::read_to_string(dir().join("SHA256SUMS")).expect("tests/golden/SHA256SUMS");
-    let (mut seen, mut adaptive) = (0, 0);
+    let (mut seen, mut adaptive, mut v4) = (0, 0, 0);
     for line in sums.lines() {
         let (want, name) = line.split_once("  ").expect("sha  name");
-        let arch = if name.starts_with("v2-") {
+        let arch = if name.starts_with("v2-") || name.starts_with("v4-") {
             &"pixel-cnn"
         } else {
             ARCHS
@@ -154,13 +171,20 @@ fn golden_files_decode_to_the_listed_pixels() {
         };
         let bytes = std::fs::read(dir().join(name)).unwrap();
         let h = Header::parse(&bytes, &Limits::default()).unwrap();
-        assert_eq!(h.version, if name.starts_with("v2-") { 2 } else { 1 }, "{name}");
+        let version = match &name[..3] {
+            "v2-" => 2,
+            "v4-" => 4,
+            _ => 1,
+        };
+        assert_eq!(h.version, version, "{name}");
         adaptive += usize::from(h.adaptive());
+        v4 += usize::from(version == 4 && h.adaptive());
         let m = model(arch, h.coded_channels as usize);
         let img = decode(&bytes, &m, &DecodeOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(sha(&img.pixels), want, "{name}");
         seen += 1;
     }
-    assert_eq!(seen, (ARCHS.len() + V2_MODES.len()) * LAYOUTS.len() + 2);
+    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 1) * LAYOUTS.len() + 2);
+    assert_eq!(v4, LAYOUTS.len(), "every layout has an adaptive version 4 file");
     assert!(adaptive > 0, "no golden file exercises the adaptive decoder");
 }
