@@ -97,12 +97,13 @@ struct CompressArgs {
     /// row filters and Brotli: fast, needs no model to decode).
     #[arg(long, default_value = "auto", value_parser = ["auto", "model", "classical"])]
     mode: String,
-    /// Do not try the adaptive coding (the model mixed with an expert that learns from the
-    /// image as it is coded; kept only when smaller).
+    /// Do not try the adaptive coding (the model mixed with experts that learn from the image
+    /// as it is coded; kept only when smaller).
     #[arg(long)]
     no_adapt: bool,
-    /// Format version to write: 3; 2 for readers older than this pixelrnn (the arithmetic before
-    /// the fused kernels, slower), 1 for the oldest (model coding only).
+    /// Format version to write: 4; 3 for readers older than this pixelrnn (the adaptive
+    /// experts before the blended prediction: larger files), 2 for older ones (the arithmetic
+    /// before the fused kernels, slower), 1 for the oldest (model coding only).
     #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=4))]
     format_version: u8,
 }

@@ -23,7 +23,7 @@ const TEXTURES: usize = 128;
 const BIAS_LIMIT: f64 = 128.0;
 const MAD_LIMIT: f64 = 64.0;
 /// The mixer's fixed share (spread evenly after each update) and smallest weight.
-const SHARE: f64 = 1.0 / 64.0;
+const SHARE: f64 = 1.0 / 512.0;
 const FLOOR: f64 = 1e-6;
 /// Sources: the model, the two logistic experts, the counts.
 const SOURCES: usize = 4;
@@ -208,7 +208,7 @@ impl State4 {
             self.logistic(self.mad[self.cur.sctx].get()),
             self.logistic(self.mad2[self.cur.spread].get()),
         ];
-        self.counts.predict((pv + 0.5) as usize, ctx);
+        self.counts.predict((pred.blend / UNIT as f64 + 0.5) as usize, ctx);
         let l = self.levels;
         let (f, first) = (self.cur.frac, self.cur.first);
         let [e1, e2] = self.cur.experts;
