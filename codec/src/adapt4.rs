@@ -1,10 +1,11 @@
-//! Format version 4's adaptive coding (`FORMAT.md`, "Adaptive coding, version 4"): the model's
+//! Format version 4's adaptive coding (`FORMAT.md`, "Version 4"): the model's
 //! distribution mixed with three experts built on a prediction that starts from the blend of
 //! [`crate::field`], adds CALIC's bias cancellation (the mean error of its context) and a
 //! correction learnt online (NLMS) from the model's mean and the neighbourhood. Two experts are
 //! logistic distributions around that prediction ([`crate::laplace`]) whose scales are the mean
 //! absolute errors learnt in two kinds of context (local activity × the model's spread, and the
-//! spread alone); the third keeps adaptive counts of the residual. The mixture's weights are
+//! spread alone); the third keeps adaptive counts of the blend's own residual (exact on flat
+//! and synthetic content, where the corrections only add noise). The mixture's weights are
 //! learnt per context with tempered Bayesian updates. All arithmetic is IEEE 754 `+ − × ÷` and
 //! `sqrt` in a fixed order, so encoder and decoder agree on every machine.
 
@@ -27,13 +28,13 @@ const SHARE: f64 = 1.0 / 512.0;
 const FLOOR: f64 = 1e-6;
 /// Sources: the model, the two logistic experts, the counts.
 const SOURCES: usize = 4;
-/// The correction's learning rate and regulariser, and its starting weights (a third of the
-/// way to the model's mean).
+/// The correction's learning rate and regulariser, and its starting weights (15 % of the way
+/// to the model's mean).
 const NLMS_RATE: f64 = 0.01;
 const NLMS_DELTA: f64 = 64.0;
 const THETA0: [f64; 1 + FEATS] = {
     let mut t = [0.0; 1 + FEATS];
-    t[0] = 0.3;
+    t[0] = 0.15;
     t
 };
 
