@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Format version 4's adaptive experts against version 3's, and no adaptive coding, on one image
+# (default: /tmp/p512.png, a 512×512 crop of a validation photo), two threads, model coding,
+# two rounds in one run: encode and decode seconds and file bytes.
+# Usage: scripts/runs/speed-v4.sh [IMAGE]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+P=target/release/pixelrnn
+IMG=${1:-/tmp/p512.png}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+t() { local s e; s=$(date +%s.%N); "$@"; e=$(date +%s.%N); echo "$e - $s" | bc; }
+for round in 1 2; do
+  for v in 3 4 none; do
+    if [ "$v" = none ]; then flags=(--no-adapt); else flags=(--format-version "$v"); fi
+    enc=$(t $P compress "$IMG" -o "$tmp/a.prnn" -f -q --mode model --threads 2 "${flags[@]}")
+    dec=$(t $P decompress "$tmp/a.prnn" -o "$tmp/a.png" -f -q --threads 2)
+    echo "round $round, version $v: encode $enc s, decode $dec s, $(stat -c %s "$tmp/a.prnn") bytes"
+  done
+done
