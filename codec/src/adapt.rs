@@ -32,12 +32,13 @@ const FLOOR: f64 = 1e-6;
 pub struct AdaptStats {
     pub model_bits: f64,
     pub mixed_bits: f64,
-    /// Each expert's cost alone.
+    /// Each expert's cost alone: MED and GAP (versions 2 and 3), the two logistic experts
+    /// (version 4).
     pub experts_bits: [f64; EXPERTS],
 }
 
 impl AdaptStats {
-    /// The better expert's cost alone (MED or GAP, whichever codes the image smaller).
+    /// The better expert's cost alone (of the two above).
     pub fn expert_bits(&self) -> f64 {
         self.experts_bits.iter().copied().fold(f64::INFINITY, f64::min)
     }
