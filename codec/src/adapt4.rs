@@ -10,9 +10,10 @@
 //! `sqrt` in a fixed order, so encoder and decoder agree on every machine.
 
 use crate::adapt::{bayes, AdaptStats, Expert};
-use crate::field::{Field, FEATS, UNIT};
+use crate::field::{Field, FEATS};
 use crate::kernels4::{self, Run};
 use crate::laplace::{Shapes, FRACS, MID};
+use crate::predictors::UNIT;
 
 /// Activity contexts per channel (half-octaves of the blend's local error).
 const Q: usize = 28;

@@ -1,39 +1,10 @@
 //! Format version 4's blended prediction, the part of its adaptive coding that depends on the
-//! pixels alone: at every sub-pixel, simple predictors (from the same channel's neighbours, and
-//! from the earlier channel's change at the same pixel), blended with weights that fall with
-//! each predictor's error at the neighbours (as JPEG XL's weighted predictor does). Being a
-//! function of the pixels, any substream's state can compute the rows above it, which other
-//! substreams decoded; rows are computed lazily, three at a time.
+//! pixels alone: at every sub-pixel, the simple predictors of [`crate::predictors`] blended with
+//! weights that fall with each predictor's error at the neighbours (as JPEG XL's weighted
+//! predictor does). Being a function of the pixels, any substream's state can compute the rows
+//! above it, which other substreams decoded; rows are computed lazily, three at a time.
 
-/// Predictors (the first [`SAME`] use the channel's own neighbours only).
-pub(crate) const SUBS: usize = 18;
-/// Predictors that need one earlier channel.
-const CROSS: usize = 14;
-/// Predictors that need no earlier channel.
-const SAME: usize = 9;
-/// Predictions are in quarters of a level.
-pub(crate) const UNIT: i32 = 4;
-
-/// Predictors in use for channel c.
-fn count_of(c: usize) -> usize {
-    match c {
-        0 => SAME,
-        1 => CROSS,
-        _ => SUBS,
-    }
-}
-
-/// A channel's neighbours of a pixel, edges replicated (W for a missing N, N for a missing W).
-#[derive(Clone, Copy)]
-struct Nb {
-    w: i32,
-    n: i32,
-    nw: i32,
-    ne: i32,
-    ww: i32,
-    nn: i32,
-    nne: i32,
-}
+use crate::predictors::{count_of, Predictors, SUBS, UNIT};
 
 /// What the field keeps per sub-pixel.
 #[derive(Clone, Copy, Default)]
@@ -78,7 +49,7 @@ pub(crate) const FEATS: usize = 16;
 pub(crate) struct Field {
     width: usize,
     ch: usize,
-    top: i32,
+    preds: Predictors,
     rows: [Row; 3],
     /// The predictions of the sub-pixel being coded (row, index in the row, predictions).
     pending: Option<(usize, usize, [i32; SUBS], usize)>,
@@ -95,92 +66,14 @@ impl Field {
         Field {
             width,
             ch: channels,
-            top: (levels as i32 - 1) * UNIT,
+            preds: Predictors {
+                width,
+                ch: channels,
+                top: (levels as i32 - 1) * UNIT,
+            },
             rows: [row(), row(), row()],
             pending: None,
         }
-    }
-
-    /// The neighbours of (y, x) in channel c; `get` reads the raster by index.
-    fn nb(&self, get: &dyn Fn(usize) -> u8, y: usize, x: usize, c: usize) -> Nb {
-        let (w_, ch) = (self.width, self.ch);
-        let g = |yy: usize, xx: usize| get((yy * w_ + xx) * ch + c) as i32;
-        if y == 0 {
-            let w = if x > 0 { g(0, x - 1) } else { 0 };
-            let ww = if x > 1 { g(0, x - 2) } else { w };
-            return Nb {
-                w,
-                n: w,
-                nw: w,
-                ne: w,
-                ww,
-                nn: w,
-                nne: w,
-            };
-        }
-        let n = g(y - 1, x);
-        let nw = if x > 0 { g(y - 1, x - 1) } else { n };
-        let ne = if x + 1 < w_ { g(y - 1, x + 1) } else { n };
-        let w = if x > 0 { g(y, x - 1) } else { n };
-        let ww = if x > 1 { g(y, x - 2) } else { w };
-        let nn = if y > 1 { g(y - 2, x) } else { n };
-        let nne = if y > 1 && x + 1 < w_ { g(y - 2, x + 1) } else { ne };
-        Nb {
-            w,
-            n,
-            nw,
-            ne,
-            ww,
-            nn,
-            nne,
-        }
-    }
-
-    /// Every predictor's prediction of (y, x, c) in quarters, clamped to the levels; the first
-    /// `count` are meaningful.
-    fn predictors(&self, get: &dyn Fn(usize) -> u8, y: usize, x: usize, c: usize) -> ([i32; SUBS], usize) {
-        let a = self.nb(get, y, x, c);
-        let (w, n, nw, ne) = (a.w, a.n, a.nw, a.ne);
-        let med = if nw >= w.max(n) {
-            w.min(n)
-        } else if nw <= w.min(n) {
-            w.max(n)
-        } else {
-            w + n - nw
-        };
-        let grad = w + n - nw;
-        let mut p = [0i32; SUBS];
-        p[0] = 4 * w;
-        p[1] = 4 * n;
-        p[2] = 4 * grad;
-        p[3] = 4 * (w + ne - n);
-        p[4] = 2 * (w + n);
-        p[5] = 2 * (w + ne);
-        p[6] = 4 * (n + ne - a.nne);
-        p[7] = 4 * med;
-        p[8] = 2 * (w + ne) + (n - a.nn) * 2 + (w - a.ww);
-        let count = count_of(c);
-        if c > 0 {
-            let u = self.nb(get, y, x, c - 1);
-            let u0 = get((y * self.width + x) * self.ch + c - 1) as i32;
-            p[9] = 4 * (w + u0 - u.w);
-            p[10] = 4 * (n + u0 - u.n);
-            p[11] = 4 * (grad + u0 - (u.w + u.n - u.nw));
-            p[12] = 4 * (ne + u0 - u.ne);
-            p[13] = 2 * (w + n) + 4 * u0 - 2 * (u.w + u.n);
-        }
-        if c > 1 {
-            let r = self.nb(get, y, x, c - 2);
-            let r0 = get((y * self.width + x) * self.ch + c - 2) as i32;
-            p[14] = 4 * (w + r0 - r.w);
-            p[15] = 4 * (n + r0 - r.n);
-            p[16] = 4 * (grad + r0 - (r.w + r.n - r.nw));
-            p[17] = 2 * (w + n) + 4 * r0 - 2 * (r.w + r.n);
-        }
-        for q in &mut p[..count] {
-            *q = (*q).clamp(0, self.top);
-        }
-        (p, count)
     }
 
     /// The row slot of row y, reset when it held another row.
@@ -201,7 +94,7 @@ impl Field {
             let (x, c) = (k / self.ch, k % self.ch);
             let (p, count) = match self.pending {
                 Some((py, pk, p, count)) if (py, pk) == (y, k) => (p, count),
-                _ => self.predictors(get, y, x, c),
+                _ => self.preds.all(get, y, x, c),
             };
             let v = UNIT * get(y * self.width * self.ch + k) as i32;
             let cell = &mut self.rows[s].cells[k];
@@ -288,7 +181,7 @@ impl Field {
         self.full(get, y, k);
         // The current cell's predictor errors are not known yet: only the cells before it
         // are read by its blend.
-        let (p, count) = self.predictors(get, y, x, c);
+        let (p, count) = self.preds.all(get, y, x, c);
         let blend = self.blend((&p, count), y, x, c);
         self.pending = Some((y, k, p, count));
         let cur = &self.rows[y % 3].cells;
@@ -312,7 +205,7 @@ impl Field {
                 act += up[k + ch].berr;
             }
         }
-        let a = self.nb(get, y, x, c);
+        let a = self.preds.nb(get, y, x, c);
         let mut texture = 0;
         for (bit, v) in [a.w, a.n, a.nw, a.ne, a.nn, a.ww].into_iter().enumerate() {
             texture |= (((UNIT * v) as f64 > blend) as usize) << bit;
@@ -341,7 +234,7 @@ impl Field {
             feats[15] = cur[k - 2 * ch].bres;
         }
         if c > 0 {
-            let u = self.nb(get, y, x, c - 1);
+            let u = self.preds.nb(get, y, x, c - 1);
             let u0 = get((y * self.width + x) * ch + c - 1) as i32;
             feats[13] = (UNIT * (u0 - u.w)) as f64;
             feats[14] = (UNIT * (u0 - u.n)) as f64;
