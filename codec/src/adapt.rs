@@ -1,17 +1,12 @@
-//! Adaptive coding (format version 2, flag bit 3): the model's distribution mixed with an expert
-//! that learns from the pixels already coded, with weights learned online, identically in the
-//! encoder and the decoder.
-//!
-//! Two experts, LOCO-I- and CALIC-like: each predicts the sub-pixel from its neighbours in the
-//! same channel — the median edge detector (MED) of W, N, NW, or CALIC's gradient-adjusted
-//! predictor (GAP) of W, WW, N, NW, NE, NN, NNE — corrected by the earlier channel's prediction
-//! error at the same pixel, and keeps adaptive counts of its prediction residual per context
-//! (channel × 8 classes of local activity, each expert its own). The mixture is
-//! `p(v) = w_model · P_model(v) + Σ_e w_e · P_e(v)`, with one weight set per MED context, updated
-//! after every sub-pixel as a Bayesian mixture (`w_i ← w_i · P_i(v)`, normalised) with a small
-//! fixed share (so it follows whichever is better in the current region). All arithmetic is
-//! integer or f64 `+ − × ÷` in a fixed order (no libm), so every machine computes the same bits.
-//! The result goes through the same quantiser as the softmax head's probabilities.
+//! Adaptive coding (flag bit 3 of formats 2 to 4): the model's distribution mixed with experts
+//! that learn from the pixels already coded, with weights learnt online, identically in the
+//! encoder and the decoder. This module holds what the versions share — the residual counts of
+//! an expert ([`Expert`]), the Bayesian mixture's step ([`bayes`]), the per-substream state
+//! ([`AdaptState`], which dispatches on the version) and the sequential driver ([`Adapter`]);
+//! the experts themselves are version 2–3's MED and GAP ([`crate::experts3`]) and version 4's
+//! blended prediction with logistic experts ([`crate::adapt4`]). All arithmetic is integer or
+//! IEEE 754 f64 in a fixed order (no libm), so every machine computes the same bits; the result
+//! goes through the same quantiser as the softmax head's probabilities.
 
 use crate::adapt4::State4;
 use crate::experts3::Classic;
