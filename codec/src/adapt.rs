@@ -1,10 +1,10 @@
 //! Adaptive coding (flag bit 3 of formats 2 to 4): the model's distribution mixed with experts
 //! that learn from the pixels already coded, with weights learnt online, identically in the
 //! encoder and the decoder. This module holds what the versions share — the residual counts of
-//! an expert ([`Expert`]), the Bayesian mixture's step ([`bayes`]), the per-substream state
+//! an expert (`Expert`), the Bayesian mixture's step (`bayes`), the per-substream state
 //! ([`AdaptState`], which dispatches on the version) and the sequential driver ([`Adapter`]);
-//! the experts themselves are version 2–3's MED and GAP ([`crate::experts3`]) and version 4's
-//! blended prediction with logistic experts ([`crate::adapt4`]). All arithmetic is integer or
+//! the experts themselves are version 2–3's MED and GAP (`experts3.rs`) and version 4's
+//! blended prediction with logistic experts (`adapt4.rs`). All arithmetic is integer or
 //! IEEE 754 f64 in a fixed order (no libm), so every machine computes the same bits; the result
 //! goes through the same quantiser as the softmax head's probabilities.
 
@@ -114,7 +114,7 @@ pub struct Adapter {
 /// What one substream's rows have taught the experts and the mixer. [`Adapter`] keeps one per
 /// substream for a sequential coder; a decoder of rows side by side drives them itself.
 /// Format versions 2 and 3 use the MED and GAP experts below, version 4 the blended prediction
-/// of [`crate::adapt4`].
+/// of `adapt4.rs`.
 pub struct AdaptState {
     width: usize,
     channels: usize,
