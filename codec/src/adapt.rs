@@ -126,10 +126,10 @@ enum Inner {
     Blend(Box<State4>),
 }
 
-/// The Bayesian mixture's step: the sources' probabilities `ps` of the value just coded (the
-/// model's first), their costs added to `stats`, and the next weights (`share`: the fraction
-/// spread evenly).
-pub(crate) fn bayes<const N: usize>(wt: [f64; N], ps: [f64; N], share: f64, stats: &mut AdaptStats) -> [f64; N] {
+/// The mixture's probability of the value just coded, from the sources' probabilities `ps` of
+/// it (the model's first) and their weights; each source's cost and the mixture's are added to
+/// `stats`.
+pub(crate) fn costs<const N: usize>(wt: [f64; N], ps: [f64; N], stats: &mut AdaptStats) -> f64 {
     let mut mixed = 0.0;
     for k in 0..N {
         mixed += wt[k] * ps[k];
@@ -139,6 +139,13 @@ pub(crate) fn bayes<const N: usize>(wt: [f64; N], ps: [f64; N], share: f64, stat
         stats.experts_bits[e] -= log2(ps[1 + e]);
     }
     stats.mixed_bits -= log2(mixed.max(1e-12));
+    mixed
+}
+
+/// The Bayesian mixture's step ([`costs`] recorded): the next weights (`share`: the fraction
+/// spread evenly).
+pub(crate) fn bayes<const N: usize>(wt: [f64; N], ps: [f64; N], share: f64, stats: &mut AdaptStats) -> [f64; N] {
+    let mixed = costs(wt, ps, stats);
     let even = share / N as f64;
     let mut next = [0f64; N];
     for k in 0..N {

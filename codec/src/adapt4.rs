@@ -9,7 +9,7 @@
 //! learnt per context with tempered Bayesian updates. All arithmetic is IEEE 754 `+ − × ÷` and
 //! `sqrt` in a fixed order, so encoder and decoder agree on every machine.
 
-use crate::adapt::{bayes, AdaptStats, Expert};
+use crate::adapt::{costs, AdaptStats, Expert};
 use crate::field::{Field, FEATS};
 use crate::kernels4::{self, Run};
 use crate::laplace::{Shapes, FRACS, MID};
@@ -244,14 +244,10 @@ impl State4 {
             expert(cur.experts[1]),
             self.counts.prob(v),
         ];
-        // The costs (and the untempered weights, unused), then the tempered step: each weight
-        // times the fourth root of its source's likelihood ratio, normalised, with a fixed share.
+        // The costs, then the tempered step: each weight times the fourth root of its source's
+        // likelihood ratio, normalised, with a fixed share.
         let mut wt = self.weights[cur.ctx];
-        let _ = bayes(wt, ps, SHARE, &mut self.stats);
-        let mut mixed = 0.0;
-        for k in 0..SOURCES {
-            mixed += wt[k] * ps[k];
-        }
+        let mixed = costs(wt, ps, &mut self.stats);
         let mut sum = 0.0;
         for k in 0..SOURCES {
             wt[k] *= (ps[k] / mixed).sqrt().sqrt();
