@@ -94,7 +94,10 @@ impl Field {
             let (x, c) = (k / self.ch, k % self.ch);
             let (p, count) = match self.pending {
                 Some((py, pk, p, count)) if (py, pk) == (y, k) => (p, count),
-                _ => self.preds.all(get, y, x, c),
+                _ => {
+                    let (p, count, _) = self.preds.all(get, y, x, c);
+                    (p, count)
+                }
             };
             let v = UNIT * get(y * self.width * self.ch + k) as i32;
             let cell = &mut self.rows[s].cells[k];
@@ -181,7 +184,7 @@ impl Field {
         self.full(get, y, k);
         // The current cell's predictor errors are not known yet: only the cells before it
         // are read by its blend.
-        let (p, count) = self.preds.all(get, y, x, c);
+        let (p, count, a) = self.preds.all(get, y, x, c);
         let blend = self.blend((&p, count), y, x, c);
         self.pending = Some((y, k, p, count));
         let cur = &self.rows[y % 3].cells;
@@ -205,7 +208,6 @@ impl Field {
                 act += up[k + ch].berr;
             }
         }
-        let a = self.preds.nb(get, y, x, c);
         let mut texture = 0;
         for (bit, v) in [a.w, a.n, a.nw, a.ne, a.nn, a.ww].into_iter().enumerate() {
             texture |= (((UNIT * v) as f64 > blend) as usize) << bit;

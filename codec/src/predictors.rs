@@ -76,9 +76,24 @@ impl Predictors {
         }
     }
 
-    /// Every predictor's prediction of (y, x, c) in quarters, clamped to the levels; the first
-    /// `count` are meaningful.
-    pub(crate) fn all(&self, get: &dyn Fn(usize) -> u8, y: usize, x: usize, c: usize) -> ([i32; SUBS], usize) {
+    /// Predictions of (y, x) from its neighbours `a`, each moved by an earlier channel e's change
+    /// at the pixel: W, N, the gradient W + N − NW, NE, and the mean of W and N.
+    fn moved_by(&self, get: &dyn Fn(usize) -> u8, (y, x, e): (usize, usize, usize), a: &Nb) -> [i32; 5] {
+        let u = self.nb(get, y, x, e);
+        let u0 = get((y * self.width + x) * self.ch + e) as i32;
+        let grad = a.w + a.n - a.nw;
+        [
+            4 * (a.w + u0 - u.w),
+            4 * (a.n + u0 - u.n),
+            4 * (grad + u0 - (u.w + u.n - u.nw)),
+            4 * (a.ne + u0 - u.ne),
+            2 * (a.w + a.n) + 4 * u0 - 2 * (u.w + u.n),
+        ]
+    }
+
+    /// Every predictor's prediction of (y, x, c) in quarters, clamped to the levels (the first
+    /// `count` are meaningful), and the channel's neighbours.
+    pub(crate) fn all(&self, get: &dyn Fn(usize) -> u8, y: usize, x: usize, c: usize) -> ([i32; SUBS], usize, Nb) {
         let a = self.nb(get, y, x, c);
         let (w, n, nw, ne) = (a.w, a.n, a.nw, a.ne);
         let med = if nw >= w.max(n) {
@@ -101,25 +116,15 @@ impl Predictors {
         p[8] = 2 * (w + ne) + (n - a.nn) * 2 + (w - a.ww);
         let count = count_of(c);
         if c > 0 {
-            let u = self.nb(get, y, x, c - 1);
-            let u0 = get((y * self.width + x) * self.ch + c - 1) as i32;
-            p[9] = 4 * (w + u0 - u.w);
-            p[10] = 4 * (n + u0 - u.n);
-            p[11] = 4 * (grad + u0 - (u.w + u.n - u.nw));
-            p[12] = 4 * (ne + u0 - u.ne);
-            p[13] = 2 * (w + n) + 4 * u0 - 2 * (u.w + u.n);
+            p[9..14].copy_from_slice(&self.moved_by(get, (y, x, c - 1), &a));
         }
         if c > 1 {
-            let r = self.nb(get, y, x, c - 2);
-            let r0 = get((y * self.width + x) * self.ch + c - 2) as i32;
-            p[14] = 4 * (w + r0 - r.w);
-            p[15] = 4 * (n + r0 - r.n);
-            p[16] = 4 * (grad + r0 - (r.w + r.n - r.nw));
-            p[17] = 2 * (w + n) + 4 * r0 - 2 * (r.w + r.n);
+            let [w, n, grad, _, mean] = self.moved_by(get, (y, x, c - 2), &a);
+            p[14..18].copy_from_slice(&[w, n, grad, mean]);
         }
         for q in &mut p[..count] {
             *q = (*q).clamp(0, self.top);
         }
-        (p, count)
+        (p, count, a)
     }
 }
