@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Format version 4's adaptive experts against version 3's, and no adaptive coding, on one image
 # (default: /tmp/p512.png, a 512×512 crop of a validation photo), two threads, model coding,
-# two rounds in one run: encode and decode seconds and file bytes.
+# two rounds in one run: encode and decode seconds and file bytes. Make the default image with
+# python3 -c "from PIL import Image; im = Image.open('../shared/data/photos/valid/Kleiber_by_Lukas_Baubkus.png');
+#   w, h = im.size; im.crop(((w - 512) // 2, (h - 512) // 2, (w + 512) // 2, (h + 512) // 2)).save('/tmp/p512.png')"
 # Usage: scripts/runs/speed-v4.sh [IMAGE]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
