@@ -30,7 +30,12 @@ pub fn for_decoding(path: Option<&Path>, h: &Header) -> Result<Engine> {
     if h.mode == Mode::Classical && path.is_none() {
         return Ok(default_engine(h.coded_channels as usize)?);
     }
-    if let (None, Some(i)) = (path, h.builtin) {
+    // Format version 2 and later name a built-in model by index, version 1 by id: either way an
+    // earlier default that this build still carries decodes without --model.
+    let index = h
+        .builtin
+        .or_else(|| pixelrnn_model::defaults::builtin_index(&h.model_id));
+    if let (None, Some(i)) = (path, index) {
         if let Some(e) = pixelrnn_model::defaults::builtin_engine(i) {
             return Ok(e?);
         }

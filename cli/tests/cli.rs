@@ -278,6 +278,44 @@ fn model_flag_uses_a_weight_file() {
 }
 
 #[test]
+fn files_of_an_earlier_default_decode_without_the_model_flag() {
+    // Built-in model #1 was the grey default before #5: files written with it, in a format that
+    // names it by index (2 and later) or by id (1), still decode with no --model.
+    let d = tempfile::tempdir().unwrap();
+    write_png(d.path(), "g.png", 9, 6, 1);
+    let grey1 = concat!(env!("CARGO_MANIFEST_DIR"), "/../model/defaults/grey.safetensors");
+    for v in ["1", "4"] {
+        let out = format!("g{v}.prnn");
+        let o = run(
+            d.path(),
+            &[
+                "compress",
+                "g.png",
+                "--model",
+                grey1,
+                "--mode",
+                "model",
+                "--format-version",
+                v,
+                "-o",
+                &out,
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let png = format!("g{v}.png");
+        let o = run(d.path(), &["decompress", &out, "-o", &png]);
+        assert!(o.status.success(), "version {v}: {}", stderr(&o));
+        assert_eq!(pixels(&d.path().join("g.png")), pixels(&d.path().join(&png)));
+        let o = run(d.path(), &["info", &out]);
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("built-in model #1"),
+            "{:?}",
+            o
+        );
+    }
+}
+
+#[test]
 fn verify_decodes_before_writing() {
     let d = tempfile::tempdir().unwrap();
     write_png(d.path(), "v.png", 6, 5, 4);

@@ -2,7 +2,9 @@
 //!
 //! - 3 channels (RGB): a PixelCNN (h=64, 6 blocks, `g3-rgb-pcnn-64x6`) trained on the photo
 //!   corpus (`models/README.md` says how); 1 channel (grey): a PixelCNN (h=48, 6 blocks,
-//!   `g3-grey-pcnn-48x6-cont`) trained on the same photos converted to luminance.
+//!   `cpu-grey-pcnn-48x6`, built-in model #5) trained on the same photos converted to luminance:
+//!   the earlier grey default (#1, `g3-grey-pcnn-48x6-cont`) trained further on the grown corpus.
+//!   Earlier defaults stay built in, so every file written with one decodes without `--model`.
 //! - 2 and 4 channels (grey+alpha, RGBA): small PixelCNNs (h=16, 4 blocks) trained briefly on
 //!   photo crops with synthetic cut-out alpha (soft-edged ellipses; see `models/README.md`). An
 //!   all-opaque alpha channel is not coded at all (see the codec), so most RGBA and grey+alpha
@@ -20,11 +22,12 @@ static RGB: &[u8] = include_bytes!("../defaults/rgb.safetensors");
 static GREY: &[u8] = include_bytes!("../defaults/grey.safetensors");
 static GREY_ALPHA: &[u8] = include_bytes!("../defaults/grey-alpha.safetensors");
 static RGBA: &[u8] = include_bytes!("../defaults/rgba.safetensors");
+static GREY_2: &[u8] = include_bytes!("../defaults/grey-2.safetensors");
 
 /// The built-in default engine for 1–4 channels.
 pub fn default_engine(channels: usize) -> Result<Engine> {
     match channels {
-        1 => Engine::new(Weights::from_bytes(GREY)?),
+        1 => Engine::new(Weights::from_bytes(GREY_2)?),
         2 => Engine::new(Weights::from_bytes(GREY_ALPHA)?),
         3 => Engine::new(Weights::from_bytes(RGB)?),
         4 => Engine::new(Weights::from_bytes(RGBA)?),
@@ -36,7 +39,7 @@ pub fn default_engine(channels: usize) -> Result<Engine> {
 /// built-in model by this index instead of its 32-byte id). An index is never reused: a new
 /// default gets the next index, and a build that no longer carries an old model still knows its
 /// id (so `--model` with that weight file works).
-const BUILTIN: [&[u8]; 4] = [GREY, GREY_ALPHA, RGB, RGBA];
+const BUILTIN: [&[u8]; 5] = [GREY, GREY_ALPHA, RGB, RGBA, GREY_2];
 
 fn builtin_ids() -> &'static [ModelId] {
     static IDS: OnceLock<Vec<ModelId>> = OnceLock::new();
@@ -63,6 +66,7 @@ pub fn builtin_engine(index: u32) -> Option<Result<Engine>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::id_hex;
 
     #[test]
     fn defaults_exist_and_differ() {
@@ -83,14 +87,22 @@ mod tests {
 
     #[test]
     fn builtin_indices_are_permanent() {
-        // Indices 1–4 are written into files: they must keep naming these models.
-        for (index, channels) in [(1, 1), (2, 2), (3, 3), (4, 4)] {
+        // Indices are written into files: they must keep naming these models (#1 was the grey
+        // default before #5).
+        for (index, channels) in [(5, 1), (2, 2), (3, 3), (4, 4)] {
             let id = default_engine(channels).unwrap().id();
             assert_eq!(builtin_index(&id), Some(index));
             assert_eq!(builtin_id(index), Some(id));
             assert_eq!(builtin_engine(index).unwrap().unwrap().id(), id);
         }
-        assert!(builtin_id(0).is_none() && builtin_id(5).is_none() && builtin_engine(9).is_none());
+        let grey1 = builtin_engine(1).unwrap().unwrap();
+        assert_eq!(grey1.channels(), 1);
+        assert_eq!(
+            id_hex(&grey1.id())[..16],
+            *"e05275c3e2f2fe6a",
+            "built-in #1 is the first grey default"
+        );
+        assert!(builtin_id(0).is_none() && builtin_id(6).is_none() && builtin_engine(9).is_none());
         assert_eq!(builtin_index(&[0; 32]), None);
     }
 }

@@ -2,6 +2,7 @@
 //! every machine, thread count and build. A change here is a format break: bump the version.
 
 use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, ModeChoice};
+use pixelrnn_model::defaults::builtin_engine;
 use pixelrnn_model::{default_engine, id_hex, Arch, Config, Engine, MultiScale};
 use pixelrnn_tests::smooth_image;
 use sha2::{Digest, Sha256};
@@ -82,10 +83,30 @@ fn golden_seeded_pixel_cnn_grey_alpha() {
     );
 }
 
+/// Built-in model #1, the first grey default (the golden bitstreams of versions 2–4 use it; the
+/// grey default is now #5).
+fn grey1() -> Engine {
+    builtin_engine(1).unwrap().unwrap()
+}
+
+#[test]
+fn golden_builtin_default_grey() {
+    // The built-in grey default (#5) must keep decoding files written by earlier builds.
+    let e = default_engine(1).unwrap();
+    assert_eq!(
+        id_hex(&e.id()),
+        "9490b4a0ae9168cb715fc44fd634adf3373e63c9a0b6236934243d54d31a1c10"
+    );
+    assert_eq!(
+        golden_with(&e, 48, 40, 1, 7, 4, ModeChoice::Model, true),
+        "4fe26a913028033ac80292dac52ce6d156e7acdc3308b9044ef8dee2dfc68387"
+    );
+}
+
 #[test]
 fn golden_builtin_default_rgb() {
     // The built-in default (the trained RGB PixelCNN) must keep decoding files written by
-    // earlier builds; a new default model gets a new id, and old files then need --model.
+    // earlier builds; a new default gets a new index, and the old one stays built in.
     let e = default_engine(3).unwrap();
     assert_eq!(
         id_hex(&e.id()),
@@ -177,7 +198,7 @@ fn golden_seeded_gated_and_mixture() {
 /// checks that the adaptive stream was the one kept).
 #[test]
 fn golden_v2() {
-    let builtin = default_engine(1).unwrap();
+    let builtin = grey1();
     let seeded = Engine::random(&Config::pixel_cnn(3, 8, 2, 16), 2024).unwrap();
     let mixture = Engine::random(&Config::pixel_cnn(3, 6, 2, 12).with_mixture(5), 2026).unwrap();
     let got = [
@@ -204,7 +225,7 @@ fn golden_v2() {
 /// `scripts/cross-aarch64` on NEON) and rows spread over substreams (the 520-row image has two).
 #[test]
 fn golden_v3() {
-    let builtin = default_engine(1).unwrap();
+    let builtin = grey1();
     let seeded = Engine::random(&Config::pixel_cnn(3, 8, 2, 16), 2024).unwrap();
     let mixture = Engine::random(&Config::pixel_cnn(3, 6, 2, 12).with_mixture(5), 2026).unwrap();
     let row_lstm = Engine::random(&Config::pixel_cnn(3, 6, 2, 12).with_arch(Arch::RowLstm), 7).unwrap();
@@ -240,7 +261,7 @@ fn golden_v3() {
 /// with the version byte changed.
 #[test]
 fn golden_v4() {
-    let builtin = default_engine(1).unwrap();
+    let builtin = grey1();
     let seeded = Engine::random(&Config::pixel_cnn(3, 8, 2, 16), 2024).unwrap();
     let mixture = Engine::random(&Config::pixel_cnn(3, 6, 2, 12).with_mixture(5), 2026).unwrap();
     let grey_alpha = Engine::random(&Config::pixel_cnn(2, 6, 2, 12), 41).unwrap();
