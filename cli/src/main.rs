@@ -104,7 +104,7 @@ struct CompressArgs {
     /// Format version to write: 4; 3 for readers older than this pixelrnn (the adaptive
     /// experts before the blended prediction: larger files), 2 for older ones (the arithmetic
     /// before the fused kernels, slower), 1 for the oldest (model coding only).
-    #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=4))]
+    #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=5))]
     format_version: u8,
 }
 

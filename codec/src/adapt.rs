@@ -16,6 +16,8 @@ pub(crate) const EXPERTS: usize = 2;
 /// Count increment, and the total above which counts are halved.
 const INC: u32 = 24;
 const LIMIT: u32 = 1 << 16;
+/// The largest count an expert can hold.
+pub(crate) const COUNT_MAX: u32 = LIMIT + INC;
 /// Smallest weight kept (so a source can come back).
 const FLOOR: f64 = 1e-6;
 
@@ -30,6 +32,11 @@ pub struct AdaptStats {
 }
 
 impl AdaptStats {
+    /// Adds the cost of a value the coded distribution gave probability `p`.
+    pub(crate) fn coded(&mut self, p: f64) {
+        self.mixed_bits -= log2(p.max(1e-12));
+    }
+
     /// The better expert's cost alone (of the two above).
     pub fn expert_bits(&self) -> f64 {
         self.experts_bits.iter().copied().fold(f64::INFINITY, f64::min)
@@ -127,8 +134,8 @@ enum Inner {
 }
 
 /// The mixture's probability of the value just coded, from the sources' probabilities `ps` of
-/// it (the model's first) and their weights; each source's cost and the mixture's are added to
-/// `stats`.
+/// it (the model's first) and their weights; each source's cost is added to `stats` (the
+/// mixture's with [`AdaptStats::coded`]).
 pub(crate) fn costs<const N: usize>(wt: [f64; N], ps: [f64; N], stats: &mut AdaptStats) -> f64 {
     let mut mixed = 0.0;
     for k in 0..N {
@@ -138,7 +145,6 @@ pub(crate) fn costs<const N: usize>(wt: [f64; N], ps: [f64; N], stats: &mut Adap
     for e in 0..EXPERTS.min(N - 1) {
         stats.experts_bits[e] -= log2(ps[1 + e]);
     }
-    stats.mixed_bits -= log2(mixed.max(1e-12));
     mixed
 }
 
@@ -146,6 +152,7 @@ pub(crate) fn costs<const N: usize>(wt: [f64; N], ps: [f64; N], stats: &mut Adap
 /// spread evenly).
 pub(crate) fn bayes<const N: usize>(wt: [f64; N], ps: [f64; N], share: f64, stats: &mut AdaptStats) -> [f64; N] {
     let mixed = costs(wt, ps, stats);
+    stats.coded(mixed);
     let even = share / N as f64;
     let mut next = [0f64; N];
     for k in 0..N {
@@ -159,7 +166,7 @@ impl AdaptState {
     /// `channels` channels of `levels` levels.
     pub fn new(version: u8, width: usize, channels: usize, levels: usize) -> AdaptState {
         let inner = if version >= 4 {
-            Inner::Blend(Box::new(State4::new(width, channels, levels)))
+            Inner::Blend(Box::new(State4::new(version, width, channels, levels)))
         } else {
             Inner::Classic(Box::new(Classic::new(channels, levels)))
         };

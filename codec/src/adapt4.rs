@@ -11,6 +11,7 @@
 
 use crate::adapt::{costs, AdaptStats, Expert};
 use crate::field::{Field, FEATS};
+use crate::geo5::{Geo, Inputs, LnShapes};
 use crate::kernels4::{self, Run};
 use crate::laplace::{Shapes, FRACS, MID};
 use crate::predictors::UNIT;
@@ -99,6 +100,8 @@ pub(crate) struct State4 {
     cur: Current,
     model: Vec<f64>,
     stats: AdaptStats,
+    /// Version 5's geometric stage.
+    geo: Option<Geo>,
 }
 
 /// What [`State4::mix`] worked out for [`State4::update`].
@@ -120,7 +123,8 @@ struct Current {
 }
 
 impl State4 {
-    pub(crate) fn new(width: usize, channels: usize, levels: usize) -> State4 {
+    /// Format version `version` (4, or 5 with the geometric stage).
+    pub(crate) fn new(version: u8, width: usize, channels: usize, levels: usize) -> State4 {
         let contexts = Q * channels;
         // A starting scale per context: the activity sums ~8 neighbours' errors in quarters
         // (≈ 1/32 of it per level); the spread's context is 8 × the model's deviation.
@@ -149,6 +153,7 @@ impl State4 {
             cur: Current::default(),
             model: vec![0.0; levels],
             stats: AdaptStats::default(),
+            geo: (version >= 5).then(|| Geo::new(channels * SD, levels)),
         }
     }
 
@@ -232,6 +237,19 @@ impl State4 {
             };
             kernels4::mix(wt, inv, run);
         }
+        if let Some(geo) = &mut self.geo {
+            let ln = LnShapes::get();
+            let inputs = Inputs {
+                probs,
+                ln_rows: [
+                    &ln.row(e1.scale, f)[first..first + l],
+                    &ln.row(e2.scale, f)[first..first + l],
+                ],
+                counts,
+                hp,
+            };
+            geo.mix(self.cur.spread, inputs, out);
+        }
     }
 
     /// Records the value `v` of the sub-pixel [`State4::mix`] was last called for.
@@ -248,6 +266,11 @@ impl State4 {
         // likelihood ratio, normalised, with a fixed share.
         let mut wt = self.weights[cur.ctx];
         let mixed = costs(wt, ps, &mut self.stats);
+        let coded = match &mut self.geo {
+            Some(geo) => geo.update(v),
+            None => mixed,
+        };
+        self.stats.coded(coded);
         let mut sum = 0.0;
         for k in 0..SOURCES {
             wt[k] *= (ps[k] / mixed).sqrt().sqrt();

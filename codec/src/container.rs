@@ -9,7 +9,7 @@ use crate::error::{CodecError, Result};
 
 pub const MAGIC: [u8; 8] = *b"\x89PRNN\r\n\x1a";
 /// The newest format version, the one the encoder writes by default.
-pub const VERSION: u8 = 4;
+pub const VERSION: u8 = 5;
 /// Length of a version 1 header.
 pub const HEADER_LEN: usize = 80;
 /// Flag bit 0: an all-255 alpha channel was dropped before coding.
@@ -142,9 +142,9 @@ impl Header {
     pub fn parse(file: &[u8], limits: &Limits) -> Result<Header> {
         if file.len() >= 6 && file[..5] == MAGIC[..5] && file[5] != MAGIC[5] {
             return match file[5] {
-                2..=4 => Header::parse_v2(file, limits),
+                2..=5 => Header::parse_v2(file, limits),
                 v => Err(CodecError::Unsupported(format!(
-                    "format version {v} (this build reads versions 1 to 4; a newer pixelrnn may read it)"
+                    "format version {v} (this build reads versions 1 to 5; a newer pixelrnn may read it)"
                 ))),
             };
         }
@@ -169,7 +169,7 @@ impl Header {
         }
         if file[8] != 1 {
             return Err(CodecError::Unsupported(format!(
-                "format version {} (this build reads versions 1 to 4; a newer pixelrnn may read it)",
+                "format version {} (this build reads versions 1 to 5; a newer pixelrnn may read it)",
                 file[8]
             )));
         }

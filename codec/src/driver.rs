@@ -87,7 +87,7 @@ const PROGRESS_EVERY: u64 = 1 << 12;
 pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions) -> Result<Encoded> {
     if !(1..=VERSION).contains(&opts.version) {
         return Err(CodecError::BadParameter(format!(
-            "format version {} (this build writes 1 to 4)",
+            "format version {} (this build writes 1 to 5)",
             opts.version
         )));
     }

@@ -12,7 +12,7 @@ const B0: f64 = 0.125;
 /// Centre offsets between two levels (the centre is base + f / FRACS).
 pub(crate) const FRACS: usize = 8;
 /// Distances tabulated: level − base ∈ [−(SPAN/2 − 1), SPAN/2] (255 levels either side).
-const SPAN: usize = 512;
+pub(crate) const SPAN: usize = 512;
 /// Index of distance 0 in a row.
 pub(crate) const MID: usize = 255;
 /// A floor under every tabulated value (relative to the peak, 1), so that no level is
@@ -102,6 +102,11 @@ impl Shapes {
     pub(crate) fn row(&self, j: usize, f: usize) -> &[f32] {
         let i = (j * FRACS + f) * SPAN;
         &self.tab[i..i + SPAN]
+    }
+
+    /// Every row, one after another ([`Shapes::row`]'s order).
+    pub(crate) fn table(&self) -> &[f32] {
+        &self.tab
     }
 
     /// The sum of row (j, f) over indices a..b.

@@ -11,6 +11,7 @@ mod encoder;
 pub mod error;
 mod experts3;
 mod field;
+mod geo5;
 pub mod image;
 pub mod interval;
 mod kernels4;

@@ -1,0 +1,338 @@
+//! Format version 5's geometric stage (`FORMAT.md`, "Version 5"): after version 4's linear
+//! mixture, the four sources (the model, the two logistic experts, the counts) are also mixed
+//! geometrically — a product of their probabilities raised to weights learnt online by gradient
+//! steps on the code length, per (channel, model spread) — and the coded distribution is a
+//! learnt blend of that product with the linear mixture. The product sharpens where the sources
+//! agree, which the linear mixture cannot. Logarithms and exponentials are this module's own,
+//! built from IEEE 754 `+ − × ÷` and bit manipulation (no libm), so every machine computes the
+//! same bits.
+
+use std::sync::OnceLock;
+
+use crate::laplace::Shapes;
+
+/// Sources of the product: the model, the two logistic experts, the counts.
+pub(crate) const SOURCES: usize = 4;
+/// Starting weights of the product, and of the product against the linear mixture.
+const G0: [f64; SOURCES] = [0.6, 0.2, 0.2, 0.1];
+const ALPHA0: f64 = 0.5;
+/// Learning rates of the product's weights and of the blend, and the weights' range.
+const RATE: f64 = 0.002;
+const ALPHA_RATE: f64 = 0.02;
+const G_MIN: f64 = -1.0;
+const G_MAX: f64 = 3.0;
+/// The product covers the window: the levels from the first to the last whose linear
+/// probability is at least 2⁻¹⁰ of the largest. It takes the linear mixture's mass there;
+/// elsewhere the linear mixture stands.
+const WINDOW: f32 = 1.0 / 1024.0;
+/// The smallest model probability taken into a logarithm.
+const P_MIN: f32 = 1.0 / (1u64 << 40) as f32;
+const LN2: f64 = 0.693_147_180_559_945_3;
+const LOG2E: f64 = 1.442_695_040_888_963_4;
+/// Mantissa bits that index the logarithm's table.
+const LN_BITS: u32 = 8;
+
+/// ln c for c = 1 + i/2⁸ and 1/c, i < 2⁸, with the series 2·atanh((c − 1)/(c + 1)); and
+/// 2^(j/32), j < 32, as e^(j ln2/32) by its Taylor series.
+pub(crate) struct Tables {
+    ln: [f64; 1 << LN_BITS],
+    inv: [f64; 1 << LN_BITS],
+    pow2: [f64; EXP_STEPS],
+}
+
+/// Steps of the exponential's table per octave.
+const EXP_STEPS: usize = 32;
+
+impl Tables {
+    pub(crate) fn get() -> &'static Tables {
+        static T: OnceLock<Tables> = OnceLock::new();
+        T.get_or_init(|| {
+            let mut t = Tables {
+                ln: [0.0; 1 << LN_BITS],
+                inv: [0.0; 1 << LN_BITS],
+                pow2: [0.0; EXP_STEPS],
+            };
+            for i in 0..1usize << LN_BITS {
+                let c = 1.0 + i as f64 / (1u32 << LN_BITS) as f64;
+                let z = (c - 1.0) / (c + 1.0);
+                let (z2, mut p, mut s) = (z * z, z, 0.0);
+                for k in 0..24 {
+                    s += p / (2 * k + 1) as f64;
+                    p *= z2;
+                }
+                t.ln[i] = 2.0 * s;
+                t.inv[i] = 1.0 / c;
+            }
+            for (j, v) in t.pow2.iter_mut().enumerate() {
+                let r = j as f64 * LN2 / EXP_STEPS as f64;
+                let (mut term, mut s) = (1.0, 1.0);
+                for k in 1..=20 {
+                    term = term * r / k as f64;
+                    s += term;
+                }
+                *v = s;
+            }
+            t
+        })
+    }
+
+    /// ln x of a positive normal f32: the exponent times ln 2, the table's ln c for the
+    /// mantissa's top 8 bits, and ln(1 + r) ≈ r − r²/2 + r³/3 − r⁴/4 for r = (m − c)/c,
+    /// |r| < 2⁻⁸ (error below 1e-12).
+    #[inline]
+    pub(crate) fn ln(&self, x: f32) -> f64 {
+        let bits = x.to_bits();
+        let e = ((bits >> 23) & 0xff) as i32 - 127;
+        let frac = bits & 0x7f_ffff;
+        let i = (frac >> (23 - LN_BITS)) as usize;
+        let m = 1.0 + frac as f64 * (1.0 / (1u32 << 23) as f64);
+        let c = 1.0 + i as f64 * (1.0 / (1u32 << LN_BITS) as f64);
+        let r = (m - c) * self.inv[i];
+        let poly = r * (1.0 - r * (0.5 - r * (1.0 / 3.0 - r * 0.25)));
+        (e as f64 * LN2 + self.ln[i]) + poly
+    }
+
+    /// e^x for x ≤ 0: 0 below −700; else with t = x · 32 log₂e, n = ⌊t⌋ (by truncation),
+    /// n = 32a + j (0 ≤ j < 32) and r = x − n · ln2/32 ∈ [0, ln2/32): 2^a · 2^(j/32) · e^r, e^r by
+    /// its Taylor series to r⁶ (Horner; error below 1e-15), 2^a built from its bits.
+    #[inline]
+    pub(crate) fn exp(&self, x: f64) -> f64 {
+        if x.is_nan() || x < -700.0 {
+            return 0.0;
+        }
+        let t = x * (LOG2E * EXP_STEPS as f64);
+        let mut n = t as i64;
+        if n as f64 > t {
+            n -= 1;
+        }
+        let r = x - n as f64 * (LN2 / EXP_STEPS as f64);
+        let p =
+            1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+        let (a, j) = (n.div_euclid(EXP_STEPS as i64), n.rem_euclid(EXP_STEPS as i64) as usize);
+        p * self.pow2[j] * f64::from_bits(((a + 1023) as u64) << 52)
+    }
+}
+
+/// [`Tables::ln`].
+pub(crate) fn ln(x: f32) -> f64 {
+    Tables::get().ln(x)
+}
+
+/// [`Tables::exp`].
+#[cfg(test)]
+fn exp(x: f64) -> f64 {
+    Tables::get().exp(x)
+}
+
+/// The logarithms of every logistic expert's table ([`Shapes`]), entry for entry, and of the
+/// counts an expert can hold.
+pub(crate) struct LnShapes {
+    tab: Vec<f32>,
+    counts: Vec<f64>,
+}
+
+impl LnShapes {
+    pub(crate) fn get() -> &'static LnShapes {
+        static T: OnceLock<LnShapes> = OnceLock::new();
+        T.get_or_init(|| LnShapes {
+            tab: Shapes::get().table().iter().map(|&p| ln(p) as f32).collect(),
+            counts: (0..=crate::adapt::COUNT_MAX).map(|k| ln(k.max(1) as f32)).collect(),
+        })
+    }
+
+    /// ln of [`Shapes::row`] (scale j, offset f).
+    pub(crate) fn row(&self, j: usize, f: usize) -> &[f32] {
+        let n = crate::laplace::SPAN;
+        let i = (j * crate::laplace::FRACS + f) * n;
+        &self.tab[i..i + n]
+    }
+}
+
+/// The largest of `p` (0 if empty or all below), eight lanes at a time.
+fn top(p: &[f32]) -> f32 {
+    let mut m = [0f32; 8];
+    let chunks = p.chunks_exact(8);
+    for &x in chunks.remainder() {
+        m[0] = if x > m[0] { x } else { m[0] };
+    }
+    for c in chunks {
+        for i in 0..8 {
+            m[i] = if c[i] > m[i] { c[i] } else { m[i] };
+        }
+    }
+    m.iter().fold(0.0, |a, &b| if b > a { b } else { a })
+}
+
+/// The sources of one sub-pixel for [`Geo::mix`], level v's at index v: the model's
+/// probabilities, the logistic experts' log-table rows, the counts expert's counts (level v's
+/// at (v − `hp`) mod levels).
+pub(crate) struct Inputs<'a> {
+    pub probs: &'a [f32],
+    pub ln_rows: [&'a [f32]; 2],
+    pub counts: &'a [u32],
+    pub hp: usize,
+}
+
+/// One substream's geometric stage.
+pub(crate) struct Geo {
+    /// Per (channel, spread): the product's weights and the blend α (the product's share).
+    weights: Vec<([f64; SOURCES], f64)>,
+    ctx: usize,
+    /// The window's first level, and per level in it: the sources' logs, the product.
+    lo: usize,
+    lns: Vec<[f64; SOURCES]>,
+    q: Vec<f64>,
+    /// The linear mixture (every level), and its mass inside the window.
+    lin: Vec<f32>,
+    mass: f64,
+}
+
+impl Geo {
+    pub(crate) fn new(contexts: usize, levels: usize) -> Geo {
+        Geo {
+            weights: vec![(G0, ALPHA0); contexts],
+            ctx: 0,
+            lo: 0,
+            lns: Vec::with_capacity(levels),
+            q: Vec::with_capacity(levels),
+            lin: vec![0.0; levels],
+            mass: 1.0,
+        }
+    }
+
+    /// Blends the product of `src` into the linear mixture `out` (over the window), in context
+    /// `ctx`.
+    pub(crate) fn mix(&mut self, ctx: usize, src: Inputs<'_>, out: &mut [f32]) {
+        let l = out.len();
+        self.ctx = ctx;
+        self.lin.copy_from_slice(out);
+        let floor = top(out) * WINDOW;
+        let lo = out.iter().position(|&p| p >= floor).unwrap_or(0);
+        let hi = l - out.iter().rev().position(|&p| p >= floor).unwrap_or(0);
+        self.lo = lo;
+        let (g, alpha) = self.weights[ctx];
+        let lnc = &LnShapes::get().counts;
+        let t = Tables::get();
+        self.lns.clear();
+        self.q.clear();
+        let mut best = f64::NEG_INFINITY;
+        for v in lo..hi {
+            let h = src.counts[(v + l - src.hp) % l];
+            let s = [
+                t.ln(src.probs[v].max(P_MIN)),
+                src.ln_rows[0][v] as f64,
+                src.ln_rows[1][v] as f64,
+                lnc[h as usize],
+            ];
+            let a = ((g[0] * s[0] + g[1] * s[1]) + g[2] * s[2]) + g[3] * s[3];
+            self.lns.push(s);
+            self.q.push(a);
+            best = best.max(a);
+        }
+        let mut z = 0.0;
+        for q in &mut self.q {
+            *q = t.exp(*q - best);
+            z += *q;
+        }
+        // The product takes the linear mixture's mass inside the window.
+        let mut mass = 0.0;
+        for &p in &out[lo..hi] {
+            mass += p as f64;
+        }
+        self.mass = mass;
+        let scale = mass / z;
+        for ((q, o), &p) in self.q.iter_mut().zip(&mut out[lo..hi]).zip(&self.lin[lo..hi]) {
+            *q *= scale;
+            *o = (alpha * *q + (1.0 - alpha) * p as f64) as f32;
+        }
+    }
+
+    /// The coded distribution's probability of `v` (what [`Geo::mix`] last gave, before f32
+    /// rounding), then, inside the window, the gradient steps of the weights and the blend.
+    pub(crate) fn update(&mut self, v: usize) -> f64 {
+        let lin = self.lin[v] as f64;
+        let at = v.wrapping_sub(self.lo);
+        if at >= self.q.len() {
+            return lin;
+        }
+        let (mut g, alpha) = self.weights[self.ctx];
+        let q = self.q[at];
+        let fin = alpha * q + (1.0 - alpha) * lin;
+        if fin <= 0.0 {
+            return fin;
+        }
+        // d ln fin / d gⱼ = (α q / fin) · (ln sⱼ(v) − E[ln sⱼ]), E under the product
+        // normalised over the window.
+        let mut mean = [0.0; SOURCES];
+        for (p, s) in self.q.iter().zip(&self.lns) {
+            for j in 0..SOURCES {
+                mean[j] += p * s[j];
+            }
+        }
+        let step = RATE * (alpha * q / fin);
+        for j in 0..SOURCES {
+            let d = self.lns[at][j] - mean[j] / self.mass;
+            g[j] = (g[j] + step * d).clamp(G_MIN, G_MAX);
+        }
+        let alpha = (alpha + ALPHA_RATE * ((q - lin) / fin)).clamp(0.0, 1.0);
+        self.weights[self.ctx] = (g, alpha);
+        fin
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ln_and_exp_are_close_to_libm() {
+        let mut x = 1e-30f32;
+        while x < 1e30 {
+            let (a, b) = (ln(x), (x as f64).ln());
+            assert!((a - b).abs() < 1e-11 * b.abs().max(1.0), "ln {x}: {a} vs {b}");
+            x *= 1.037;
+        }
+        assert_eq!(ln(1.0), 0.0);
+        for i in 0..4000 {
+            let x = -(i as f64) * 0.1731;
+            let (a, b) = (exp(x), x.exp());
+            assert!((a - b).abs() <= 1e-12 * b, "exp {x}: {a} vs {b}");
+        }
+        assert_eq!(exp(0.0), 1.0);
+        assert_eq!(exp(-1e9), 0.0);
+        assert_eq!(exp(f64::NAN), 0.0);
+    }
+
+    /// A product of two sharp sources that agree beats their linear mixture, and the stage
+    /// learns to lean on it; the distribution it codes sums to one.
+    #[test]
+    fn the_product_sharpens_where_sources_agree() {
+        let l = 64;
+        let gauss = |m: f64, s: f64| -> Vec<f32> {
+            let w: Vec<f64> = (0..l).map(|v| exp(-((v as f64 - m) / s).powi(2) / 2.0)).collect();
+            let z: f64 = w.iter().sum();
+            w.iter().map(|x| (x / z) as f32).collect()
+        };
+        let model = gauss(30.0, 4.0);
+        let rows: Vec<f32> = gauss(30.0, 4.0).iter().map(|&p| ln(p.max(1e-30)) as f32).collect();
+        let counts = vec![1u32; l];
+        let mut geo = Geo::new(1, l);
+        let (mut lin_bits, mut fin_bits) = (0.0, 0.0);
+        for _ in 0..2000 {
+            let mut out = model.clone();
+            let inputs = Inputs {
+                probs: &model,
+                ln_rows: [&rows, &rows],
+                counts: &counts,
+                hp: 0,
+            };
+            geo.mix(0, inputs, &mut out);
+            let s: f64 = out.iter().map(|&p| p as f64).sum();
+            assert!((s - 1.0).abs() < 1e-5, "{s}");
+            lin_bits -= (model[30] as f64).log2();
+            fin_bits -= geo.update(30).log2();
+        }
+        assert!(fin_bits < 0.9 * lin_bits, "{fin_bits} vs {lin_bits}");
+        assert!(geo.weights[0].1 > ALPHA0);
+    }
+}
