@@ -101,9 +101,10 @@ struct CompressArgs {
     /// as it is coded; kept only when smaller).
     #[arg(long)]
     no_adapt: bool,
-    /// Format version to write: 4; 3 for readers older than this pixelrnn (the adaptive
-    /// experts before the blended prediction: larger files), 2 for older ones (the arithmetic
-    /// before the fused kernels, slower), 1 for the oldest (model coding only).
+    /// Format version to write: 5; 4 for readers older than this pixelrnn (no geometric stage:
+    /// slightly larger files), 3 for older ones (the adaptive experts before the blended
+    /// prediction), 2 for older still (the arithmetic before the fused kernels, slower), 1 for
+    /// the oldest (model coding only).
     #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=5))]
     format_version: u8,
 }

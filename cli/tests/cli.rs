@@ -284,7 +284,7 @@ fn files_of_an_earlier_default_decode_without_the_model_flag() {
     let d = tempfile::tempdir().unwrap();
     write_png(d.path(), "g.png", 9, 6, 1);
     let grey1 = concat!(env!("CARGO_MANIFEST_DIR"), "/../model/defaults/grey.safetensors");
-    for v in ["1", "4"] {
+    for v in ["1", "4", "5"] {
         let out = format!("g{v}.prnn");
         let o = run(
             d.path(),

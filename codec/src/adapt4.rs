@@ -6,7 +6,8 @@
 //! absolute errors learnt in two kinds of context (local activity × the model's spread, and the
 //! spread alone); the third keeps adaptive counts of the blend's own residual (exact on flat
 //! and synthetic content, where the corrections only add noise). The mixture's weights are
-//! learnt per context with tempered Bayesian updates. All arithmetic is IEEE 754 `+ − × ÷` and
+//! learnt per context with tempered Bayesian updates; version 5 follows the mixture with the
+//! geometric stage of [`crate::geo5`]. All arithmetic is IEEE 754 `+ − × ÷` and
 //! `sqrt` in a fixed order, so encoder and decoder agree on every machine.
 
 use crate::adapt::{costs, AdaptStats, Expert};
@@ -82,7 +83,7 @@ struct Logistic {
     inv: f64,
 }
 
-/// One substream's adaptive state (format version 4).
+/// One substream's adaptive state (format versions 4 and 5).
 pub(crate) struct State4 {
     field: Field,
     shapes: &'static Shapes,

@@ -60,7 +60,7 @@ pub enum Mode {
 /// The fields of a `.prnn` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
-    /// Format version (1 to 4).
+    /// Format version (1 to 5).
     pub version: u8,
     pub mode: Mode,
     /// The permanent index of the model when it is a built-in one (version 2 writes the index

@@ -32,7 +32,7 @@ pub struct EncodeOptions<'a> {
     /// Code an all-255 alpha channel as a header flag instead of coding it.
     pub drop_opaque_alpha: bool,
     pub progress: Option<Progress<'a>>,
-    /// Format version to write (1 to 4).
+    /// Format version to write (1 to 5).
     pub version: u8,
     pub mode: ModeChoice,
     /// Version 2: also code with the adaptive mixture ([`crate::adapt`]) and keep it when smaller.

@@ -27,8 +27,8 @@ const G_MAX: f64 = 3.0;
 const WINDOW: f32 = 1.0 / 1024.0;
 /// The smallest model probability taken into a logarithm.
 const P_MIN: f32 = 1.0 / (1u64 << 40) as f32;
-const LN2: f64 = 0.693_147_180_559_945_3;
-const LOG2E: f64 = 1.442_695_040_888_963_4;
+const LN2: f64 = std::f64::consts::LN_2;
+const LOG2E: f64 = std::f64::consts::LOG2_E;
 /// Mantissa bits that index the logarithm's table.
 const LN_BITS: u32 = 8;
 

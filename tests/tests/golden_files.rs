@@ -2,7 +2,8 @@
 //! pixels with the SHA-256 listed in tests/golden/SHA256SUMS, on every machine. The models come
 //! from fixed seeds; each file's header pins the model id, so a changed model fails loudly.
 //! `PIXELRNN_BLESS=1 cargo test -p pixelrnn-tests --test golden_files` rewrites them (a format
-//! break: bump the version instead, unless no release has shipped).
+//! break: bump the version instead, unless no release has shipped); `PIXELRNN_BLESS=v5` writes
+//! only the version 5 files (a new version's files, leaving the older ones as they are).
 
 use std::path::PathBuf;
 
@@ -110,20 +111,8 @@ fn bless() {
         }
     }
     // Format version 4: the adaptive coding of every layout (its experts are version 4's own).
-    for (li, (ln, c, opaque)) in LAYOUTS.iter().enumerate() {
-        let img = image(*c, *opaque, 200 + li as u64);
-        let m = model("pixel-cnn", img.coded_channels(true) as usize);
-        let opts = EncodeOptions {
-            version: 4,
-            mode: pixelrnn_codec::ModeChoice::Model,
-            ..Default::default()
-        };
-        let enc = encode(&img, &m, &opts).unwrap();
-        assert!(enc.header.adaptive(), "{ln}: the adaptive stream should be the smaller");
-        let name = format!("v4-adaptive-{ln}.prnn");
-        std::fs::write(dir().join(&name), &enc.bytes).unwrap();
-        sums.push_str(&format!("{}  {name}\n", sha(&img.pixels)));
-    }
+    adaptive_files(4, 200, &mut sums);
+    adaptive_files(5, 300, &mut sums);
     // Few colours: the palette transforms (packed below 17 colours, one byte per index above).
     for (name, colours) in [
         ("v2-classical-palette2-rgb.prnn", 2u32),
@@ -149,19 +138,53 @@ fn bless() {
     std::fs::write(dir().join("SHA256SUMS"), sums).unwrap();
 }
 
+/// Writes `v{version}-adaptive-{layout}.prnn`, the adaptive coding of every layout (images
+/// seeded from `seed`), and adds their lines to `sums`.
+fn adaptive_files(version: u8, seed: u64, sums: &mut String) {
+    for (li, (ln, c, opaque)) in LAYOUTS.iter().enumerate() {
+        let img = image(*c, *opaque, seed + li as u64);
+        let m = model("pixel-cnn", img.coded_channels(true) as usize);
+        let opts = EncodeOptions {
+            version,
+            mode: pixelrnn_codec::ModeChoice::Model,
+            ..Default::default()
+        };
+        let enc = encode(&img, &m, &opts).unwrap();
+        assert!(enc.header.adaptive(), "{ln}: the adaptive stream should be the smaller");
+        let name = format!("v{version}-adaptive-{ln}.prnn");
+        std::fs::write(dir().join(&name), &enc.bytes).unwrap();
+        sums.push_str(&format!("{}  {name}\n", sha(&img.pixels)));
+    }
+}
+
+/// Writes only the version 5 files, replacing their lines in SHA256SUMS.
+fn bless_v5() {
+    let path = dir().join("SHA256SUMS");
+    let old = std::fs::read_to_string(&path).unwrap();
+    let mut sums: String = old
+        .lines()
+        .filter(|l| !l.contains("  v5-"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    adaptive_files(5, 300, &mut sums);
+    std::fs::write(path, sums).unwrap();
+}
+
 /// The version 2 files: classical coding, and model coding with the adaptive expert tried.
 const V2_MODES: [&str; 2] = ["classical", "adaptive"];
 
 #[test]
 fn golden_files_decode_to_the_listed_pixels() {
-    if std::env::var_os("PIXELRNN_BLESS").is_some() {
-        bless();
+    match std::env::var("PIXELRNN_BLESS").as_deref() {
+        Ok("v5") => bless_v5(),
+        Ok(_) => bless(),
+        Err(_) => {}
     }
     let sums = std::fs::read_to_string(dir().join("SHA256SUMS")).expect("tests/golden/SHA256SUMS");
-    let (mut seen, mut adaptive, mut v4) = (0, 0, 0);
+    let (mut seen, mut adaptive, mut v4, mut v5) = (0, 0, 0, 0);
     for line in sums.lines() {
         let (want, name) = line.split_once("  ").expect("sha  name");
-        let arch = if name.starts_with("v2-") || name.starts_with("v4-") {
+        let arch = if ["v2-", "v4-", "v5-"].iter().any(|v| name.starts_with(v)) {
             &"pixel-cnn"
         } else {
             ARCHS
@@ -174,17 +197,20 @@ fn golden_files_decode_to_the_listed_pixels() {
         let version = match &name[..3] {
             "v2-" => 2,
             "v4-" => 4,
+            "v5-" => 5,
             _ => 1,
         };
         assert_eq!(h.version, version, "{name}");
         adaptive += usize::from(h.adaptive());
         v4 += usize::from(version == 4 && h.adaptive());
+        v5 += usize::from(version == 5 && h.adaptive());
         let m = model(arch, h.coded_channels as usize);
         let img = decode(&bytes, &m, &DecodeOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(sha(&img.pixels), want, "{name}");
         seen += 1;
     }
-    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 1) * LAYOUTS.len() + 2);
+    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 2) * LAYOUTS.len() + 2);
     assert_eq!(v4, LAYOUTS.len(), "every layout has an adaptive version 4 file");
+    assert_eq!(v5, LAYOUTS.len(), "every layout has an adaptive version 5 file");
     assert!(adaptive > 0, "no golden file exercises the adaptive decoder");
 }
