@@ -122,7 +122,7 @@ fn json_and_info() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["height"], 8);
     assert_eq!(v["levels"], 256);
-    assert_eq!(v["version"], 4);
+    assert_eq!(v["version"], 5);
     assert_eq!(v["mode"], "model");
     let o = run(d.path(), &["info", "j.png.prnn"]);
     let out = String::from_utf8_lossy(&o.stdout);
