@@ -9,6 +9,7 @@
 
 use std::sync::OnceLock;
 
+use crate::kernels5::{self, Window};
 use crate::laplace::Shapes;
 
 /// Sources of the product: the model, the two logistic experts, the counts.
@@ -25,12 +26,10 @@ const G_MAX: f64 = 3.0;
 /// probability is at least 2⁻¹⁰ of the largest. It takes the linear mixture's mass there;
 /// elsewhere the linear mixture stands.
 const WINDOW: f32 = 1.0 / 1024.0;
-/// The smallest model probability taken into a logarithm.
-const P_MIN: f32 = 1.0 / (1u64 << 40) as f32;
-const LN2: f64 = std::f64::consts::LN_2;
-const LOG2E: f64 = std::f64::consts::LOG2_E;
+pub(crate) const LN2: f64 = std::f64::consts::LN_2;
+pub(crate) const LOG2E: f64 = std::f64::consts::LOG2_E;
 /// Mantissa bits that index the logarithm's table.
-const LN_BITS: u32 = 8;
+pub(crate) const LN_BITS: u32 = 8;
 
 /// ln c for c = 1 + i/2⁸ and 1/c, i < 2⁸, with the series 2·atanh((c − 1)/(c + 1)); and
 /// 2^(j/32), j < 32, as e^(j ln2/32) by its Taylor series.
@@ -41,7 +40,7 @@ pub(crate) struct Tables {
 }
 
 /// Steps of the exponential's table per octave.
-const EXP_STEPS: usize = 32;
+pub(crate) const EXP_STEPS: usize = 32;
 
 impl Tables {
     pub(crate) fn get() -> &'static Tables {
@@ -74,6 +73,16 @@ impl Tables {
             }
             t
         })
+    }
+
+    /// The logarithm's tables: ln c and 1/c.
+    pub(crate) fn ln_tables(&self) -> (&[f64], &[f64]) {
+        (&self.ln, &self.inv)
+    }
+
+    /// The exponential's table: 2^(j/32).
+    pub(crate) fn pow2_table(&self) -> &[f64] {
+        &self.pow2
     }
 
     /// ln x of a positive normal f32: the exponent times ln 2, the table's ln c for the
@@ -163,6 +172,32 @@ fn top(p: &[f32]) -> f32 {
     m.iter().fold(0.0, |a, &b| if b > a { b } else { a })
 }
 
+/// The first and one past the last index of `p` whose value is at least `floor` ((0, len) if
+/// none is), eight values at a time.
+fn window(p: &[f32], floor: f32) -> (usize, usize) {
+    let at = |x: f32| x >= floor;
+    let hit = |c: &[f32]| c.iter().fold(false, |a, &x| a | at(x));
+    let n = p.len();
+    let mut lo = 0;
+    while lo + 8 <= n && !hit(&p[lo..lo + 8]) {
+        lo += 8;
+    }
+    while lo < n && !at(p[lo]) {
+        lo += 1;
+    }
+    if lo == n {
+        return (0, n);
+    }
+    let mut hi = n;
+    while hi >= lo + 8 && !hit(&p[hi - 8..hi]) {
+        hi -= 8;
+    }
+    while !at(p[hi - 1]) {
+        hi -= 1;
+    }
+    (lo, hi)
+}
+
 /// The sources of one sub-pixel for [`Geo::mix`], level v's at index v: the model's
 /// probabilities, the logistic experts' log-table rows, the counts expert's counts (level v's
 /// at (v − `hp`) mod levels).
@@ -178,9 +213,9 @@ pub(crate) struct Geo {
     /// Per (channel, spread): the product's weights and the blend α (the product's share).
     weights: Vec<([f64; SOURCES], f64)>,
     ctx: usize,
-    /// The window's first level, and per level in it: the sources' logs, the product.
+    /// The window's first level, and per level in it: each source's log, the product.
     lo: usize,
-    lns: Vec<[f64; SOURCES]>,
+    lns: [Vec<f64>; SOURCES],
     q: Vec<f64>,
     /// The linear mixture (every level), and its mass inside the window.
     lin: Vec<f32>,
@@ -193,7 +228,7 @@ impl Geo {
             weights: vec![(G0, ALPHA0); contexts],
             ctx: 0,
             lo: 0,
-            lns: Vec::with_capacity(levels),
+            lns: std::array::from_fn(|_| Vec::with_capacity(levels)),
             q: Vec::with_capacity(levels),
             lin: vec![0.0; levels],
             mass: 1.0,
@@ -207,32 +242,36 @@ impl Geo {
         self.ctx = ctx;
         self.lin.copy_from_slice(out);
         let floor = top(out) * WINDOW;
-        let lo = out.iter().position(|&p| p >= floor).unwrap_or(0);
-        let hi = l - out.iter().rev().position(|&p| p >= floor).unwrap_or(0);
+        let (lo, hi) = window(out, floor);
         self.lo = lo;
         let (g, alpha) = self.weights[ctx];
         let lnc = &LnShapes::get().counts;
         let t = Tables::get();
-        self.lns.clear();
-        self.q.clear();
-        let mut best = f64::NEG_INFINITY;
-        for v in lo..hi {
-            let h = src.counts[(v + l - src.hp) % l];
-            let s = [
-                t.ln(src.probs[v].max(P_MIN)),
-                src.ln_rows[0][v] as f64,
-                src.ln_rows[1][v] as f64,
-                lnc[h as usize],
-            ];
-            let a = ((g[0] * s[0] + g[1] * s[1]) + g[2] * s[2]) + g[3] * s[3];
-            self.lns.push(s);
-            self.q.push(a);
-            best = best.max(a);
+        let n = hi - lo;
+        for l in &mut self.lns {
+            l.resize(n, 0.0);
         }
+        self.q.resize(n, 0.0);
+        // Level v's count is at (v − hp) mod l.
+        let mut h = (lo + l - src.hp) % l;
+        for s3 in &mut self.lns[3] {
+            *s3 = lnc[src.counts[h] as usize];
+            h += 1;
+            if h == l {
+                h = 0;
+            }
+        }
+        let window = Window {
+            probs: &src.probs[lo..hi],
+            rows: [&src.ln_rows[0][lo..hi], &src.ln_rows[1][lo..hi]],
+            lns: &mut self.lns,
+            a: &mut self.q,
+        };
+        let best = kernels5::logs(t, g, window);
+        kernels5::exps(t, &mut self.q, best);
         let mut z = 0.0;
-        for q in &mut self.q {
-            *q = t.exp(*q - best);
-            z += *q;
+        for &q in &self.q {
+            z += q;
         }
         // The product takes the linear mixture's mass inside the window.
         let mut mass = 0.0;
@@ -263,16 +302,14 @@ impl Geo {
         }
         // d ln fin / d gⱼ = (α q / fin) · (ln sⱼ(v) − E[ln sⱼ]), E under the product
         // normalised over the window.
-        let mut mean = [0.0; SOURCES];
-        for (p, s) in self.q.iter().zip(&self.lns) {
-            for j in 0..SOURCES {
-                mean[j] += p * s[j];
-            }
-        }
         let step = RATE * (alpha * q / fin);
-        for j in 0..SOURCES {
-            let d = self.lns[at][j] - mean[j] / self.mass;
-            g[j] = (g[j] + step * d).clamp(G_MIN, G_MAX);
+        for (gj, lns) in g.iter_mut().zip(&self.lns) {
+            let mut mean = 0.0;
+            for (p, s) in self.q.iter().zip(lns) {
+                mean += p * s;
+            }
+            let d = lns[at] - mean / self.mass;
+            *gj = (*gj + step * d).clamp(G_MIN, G_MAX);
         }
         let alpha = (alpha + ALPHA_RATE * ((q - lin) / fin)).clamp(0.0, 1.0);
         self.weights[self.ctx] = (g, alpha);
@@ -301,6 +338,29 @@ mod tests {
         assert_eq!(exp(0.0), 1.0);
         assert_eq!(exp(-1e9), 0.0);
         assert_eq!(exp(f64::NAN), 0.0);
+    }
+
+    /// The window is the first to the last level at or above the floor, as a plain scan finds.
+    #[test]
+    fn window_matches_a_plain_scan() {
+        let mut seed = 0x9e37_79b9u32;
+        for n in [0, 1, 3, 8, 9, 17, 64, 256] {
+            for density in [0, 1, 5, 60] {
+                let p: Vec<f32> = (0..n)
+                    .map(|_| {
+                        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                        if seed % 100 < density {
+                            1.0
+                        } else {
+                            0.25
+                        }
+                    })
+                    .collect();
+                let lo = p.iter().position(|&x| x >= 0.5).unwrap_or(0);
+                let hi = n - p.iter().rev().position(|&x| x >= 0.5).unwrap_or(0);
+                assert_eq!(window(&p, 0.5), (lo, hi), "{p:?}");
+            }
+        }
     }
 
     /// A product of two sharp sources that agree beats their linear mixture, and the stage

@@ -15,6 +15,7 @@ mod geo5;
 pub mod image;
 pub mod interval;
 mod kernels4;
+mod kernels5;
 mod laplace;
 pub mod model;
 pub mod parallel;
