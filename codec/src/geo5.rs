@@ -76,11 +76,13 @@ impl Tables {
     }
 
     /// The logarithm's tables: ln c and 1/c.
+    #[cfg(target_arch = "x86_64")]
     pub(crate) fn ln_tables(&self) -> (&[f64], &[f64]) {
         (&self.ln, &self.inv)
     }
 
     /// The exponential's table: 2^(j/32).
+    #[cfg(target_arch = "x86_64")]
     pub(crate) fn pow2_table(&self) -> &[f64] {
         &self.pow2
     }
