@@ -254,6 +254,25 @@ fn golden_v3() {
     );
 }
 
+/// The adaptive formats' cases (versions 4 and 5): a plain file, then the adaptive coding for
+/// every channel count, rows over two substreams (520 rows) included.
+fn adaptive_set(version: u8) -> [String; 6] {
+    let builtin = grey1();
+    let seeded = Engine::random(&Config::pixel_cnn(3, 8, 2, 16), 2024).unwrap();
+    let mixture = Engine::random(&Config::pixel_cnn(3, 6, 2, 12).with_mixture(5), 2026).unwrap();
+    let grey_alpha = Engine::random(&Config::pixel_cnn(2, 6, 2, 12), 41).unwrap();
+    let rgba = Engine::random(&Config::pixel_cnn(4, 6, 2, 12), 42).unwrap();
+    let m = ModeChoice::Model;
+    [
+        golden_with(&seeded, 19, 13, 3, 1, version, m, false),
+        golden_with(&builtin, 48, 40, 1, 7, version, m, true),
+        golden_with(&mixture, 40, 30, 3, 8, version, m, true),
+        golden_with(&builtin, 6, 520, 1, 9, version, m, true),
+        golden_with(&grey_alpha, 23, 17, 2, 12, version, m, true),
+        golden_with(&rgba, 21, 19, 4, 13, version, m, true),
+    ]
+}
+
 /// Format version 4: version 3's coding with version 4's adaptive experts (the blended
 /// prediction, its learnt correction and the logistic experts) for every channel count, rows
 /// over two substreams (520 rows) included; the same bits on every kernel path (`scripts/check`
@@ -261,20 +280,8 @@ fn golden_v3() {
 /// with the version byte changed.
 #[test]
 fn golden_v4() {
-    let builtin = grey1();
-    let seeded = Engine::random(&Config::pixel_cnn(3, 8, 2, 16), 2024).unwrap();
-    let mixture = Engine::random(&Config::pixel_cnn(3, 6, 2, 12).with_mixture(5), 2026).unwrap();
-    let grey_alpha = Engine::random(&Config::pixel_cnn(2, 6, 2, 12), 41).unwrap();
-    let rgba = Engine::random(&Config::pixel_cnn(4, 6, 2, 12), 42).unwrap();
     eprintln!("kernel path: {:?}", pixelrnn_model::Isa::detect());
-    let got = [
-        golden_with(&seeded, 19, 13, 3, 1, 4, ModeChoice::Model, false),
-        golden_with(&builtin, 48, 40, 1, 7, 4, ModeChoice::Model, true),
-        golden_with(&mixture, 40, 30, 3, 8, 4, ModeChoice::Model, true),
-        golden_with(&builtin, 6, 520, 1, 9, 4, ModeChoice::Model, true),
-        golden_with(&grey_alpha, 23, 17, 2, 12, 4, ModeChoice::Model, true),
-        golden_with(&rgba, 21, 19, 4, 13, 4, ModeChoice::Model, true),
-    ];
+    let got = adaptive_set(4);
     assert_eq!(
         got,
         [
@@ -294,19 +301,7 @@ fn golden_v4() {
 /// are version 3's bits with the version byte changed.
 #[test]
 fn golden_v5() {
-    let builtin = grey1();
-    let seeded = Engine::random(&Config::pixel_cnn(3, 8, 2, 16), 2024).unwrap();
-    let mixture = Engine::random(&Config::pixel_cnn(3, 6, 2, 12).with_mixture(5), 2026).unwrap();
-    let grey_alpha = Engine::random(&Config::pixel_cnn(2, 6, 2, 12), 41).unwrap();
-    let rgba = Engine::random(&Config::pixel_cnn(4, 6, 2, 12), 42).unwrap();
-    let got = [
-        golden_with(&seeded, 19, 13, 3, 1, 5, ModeChoice::Model, false),
-        golden_with(&builtin, 48, 40, 1, 7, 5, ModeChoice::Model, true),
-        golden_with(&mixture, 40, 30, 3, 8, 5, ModeChoice::Model, true),
-        golden_with(&builtin, 6, 520, 1, 9, 5, ModeChoice::Model, true),
-        golden_with(&grey_alpha, 23, 17, 2, 12, 5, ModeChoice::Model, true),
-        golden_with(&rgba, 21, 19, 4, 13, 5, ModeChoice::Model, true),
-    ];
+    let got = adaptive_set(5);
     assert_eq!(
         got,
         [
