@@ -12,7 +12,7 @@
 
 use crate::adapt::{costs, AdaptStats, Expert};
 use crate::field::{Field, FEATS};
-use crate::geo5::{Geo, Inputs, LnShapes};
+use crate::geo5::{Geo, Inputs};
 use crate::kernels4::{self, Run};
 use crate::laplace::{Shapes, FRACS, MID};
 use crate::predictors::UNIT;
@@ -239,13 +239,11 @@ impl State4 {
             kernels4::mix(wt, inv, run);
         }
         if let Some(geo) = &mut self.geo {
-            let ln = LnShapes::get();
             let inputs = Inputs {
                 probs,
-                ln_rows: [
-                    &ln.row(e1.scale, f)[first..first + l],
-                    &ln.row(e2.scale, f)[first..first + l],
-                ],
+                scales: [e1.scale, e2.scale],
+                frac: f,
+                first,
                 counts,
                 hp,
             };

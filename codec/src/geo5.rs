@@ -137,13 +137,13 @@ fn exp(x: f64) -> f64 {
 
 /// The logarithms of every logistic expert's table ([`Shapes`]), entry for entry, and of the
 /// counts an expert can hold.
-pub(crate) struct LnShapes {
+struct LnShapes {
     tab: Vec<f32>,
     counts: Vec<f64>,
 }
 
 impl LnShapes {
-    pub(crate) fn get() -> &'static LnShapes {
+    fn get() -> &'static LnShapes {
         static T: OnceLock<LnShapes> = OnceLock::new();
         T.get_or_init(|| LnShapes {
             tab: Shapes::get().table().iter().map(|&p| ln(p) as f32).collect(),
@@ -152,10 +152,8 @@ impl LnShapes {
     }
 
     /// ln of [`Shapes::row`] (scale j, offset f).
-    pub(crate) fn row(&self, j: usize, f: usize) -> &[f32] {
-        let n = crate::laplace::SPAN;
-        let i = (j * crate::laplace::FRACS + f) * n;
-        &self.tab[i..i + n]
+    fn row(&self, j: usize, f: usize) -> &[f32] {
+        &self.tab[Shapes::row_range(j, f)]
     }
 }
 
@@ -200,18 +198,23 @@ fn window(p: &[f32], floor: f32) -> (usize, usize) {
     (lo, hi)
 }
 
-/// The sources of one sub-pixel for [`Geo::mix`], level v's at index v: the model's
-/// probabilities, the logistic experts' log-table rows, the counts expert's counts (level v's
-/// at (v − `hp`) mod levels).
+/// The sources of one sub-pixel for [`Geo::mix`]: the model's probabilities (level v's at
+/// index v), the logistic experts' table rows (scales, centre offset, and the row index of
+/// level 0, as in [`Shapes::row`]), the counts expert's counts (level v's at (v − `hp`) mod
+/// levels).
 pub(crate) struct Inputs<'a> {
     pub probs: &'a [f32],
-    pub ln_rows: [&'a [f32]; 2],
+    pub scales: [usize; 2],
+    pub frac: usize,
+    pub first: usize,
     pub counts: &'a [u32],
     pub hp: usize,
 }
 
 /// One substream's geometric stage.
 pub(crate) struct Geo {
+    tables: &'static Tables,
+    ln: &'static LnShapes,
     /// Per (channel, spread): the product's weights and the blend α (the product's share).
     weights: Vec<([f64; SOURCES], f64)>,
     ctx: usize,
@@ -227,6 +230,8 @@ pub(crate) struct Geo {
 impl Geo {
     pub(crate) fn new(contexts: usize, levels: usize) -> Geo {
         Geo {
+            tables: Tables::get(),
+            ln: LnShapes::get(),
             weights: vec![(G0, ALPHA0); contexts],
             ctx: 0,
             lo: 0,
@@ -247,8 +252,7 @@ impl Geo {
         let (lo, hi) = window(out, floor);
         self.lo = lo;
         let (g, alpha) = self.weights[ctx];
-        let lnc = &LnShapes::get().counts;
-        let t = Tables::get();
+        let (t, ln) = (self.tables, self.ln);
         let n = hi - lo;
         for l in &mut self.lns {
             l.resize(n, 0.0);
@@ -257,7 +261,7 @@ impl Geo {
         // Level v's count is at (v − hp) mod l.
         let mut h = (lo + l - src.hp) % l;
         for s3 in &mut self.lns[3] {
-            *s3 = lnc[src.counts[h] as usize];
+            *s3 = ln.counts[src.counts[h] as usize];
             h += 1;
             if h == l {
                 h = 0;
@@ -265,7 +269,7 @@ impl Geo {
         }
         let window = Window {
             probs: &src.probs[lo..hi],
-            rows: [&src.ln_rows[0][lo..hi], &src.ln_rows[1][lo..hi]],
+            rows: src.scales.map(|j| &ln.row(j, src.frac)[src.first + lo..src.first + hi]),
             lns: &mut self.lns,
             a: &mut self.q,
         };
@@ -376,7 +380,8 @@ mod tests {
             w.iter().map(|x| (x / z) as f32).collect()
         };
         let model = gauss(30.0, 4.0);
-        let rows: Vec<f32> = gauss(30.0, 4.0).iter().map(|&p| ln(p.max(1e-30)) as f32).collect();
+        // Logistic experts of the same width, centred on level 30 (a row's peak is at MID).
+        let scale = Shapes::get().scale_of(3.0);
         let counts = vec![1u32; l];
         let mut geo = Geo::new(1, l);
         let (mut lin_bits, mut fin_bits) = (0.0, 0.0);
@@ -384,7 +389,9 @@ mod tests {
             let mut out = model.clone();
             let inputs = Inputs {
                 probs: &model,
-                ln_rows: [&rows, &rows],
+                scales: [scale, scale],
+                frac: 0,
+                first: crate::laplace::MID - 30,
                 counts: &counts,
                 hp: 0,
             };

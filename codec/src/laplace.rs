@@ -12,7 +12,7 @@ const B0: f64 = 0.125;
 /// Centre offsets between two levels (the centre is base + f / FRACS).
 pub(crate) const FRACS: usize = 8;
 /// Distances tabulated: level − base ∈ [−(SPAN/2 − 1), SPAN/2] (255 levels either side).
-pub(crate) const SPAN: usize = 512;
+const SPAN: usize = 512;
 /// Index of distance 0 in a row.
 pub(crate) const MID: usize = 255;
 /// A floor under every tabulated value (relative to the peak, 1), so that no level is
@@ -98,10 +98,15 @@ impl Shapes {
         self.bounds.partition_point(|&u| u < mad).min(SCALES - 1)
     }
 
+    /// Where row (scale j, offset f) lies in [`Shapes::table`].
+    pub(crate) fn row_range(j: usize, f: usize) -> std::ops::Range<usize> {
+        let i = (j * FRACS + f) * SPAN;
+        i..i + SPAN
+    }
+
     /// Row (scale j, offset f): the values at distances −MID…SPAN − MID − 1.
     pub(crate) fn row(&self, j: usize, f: usize) -> &[f32] {
-        let i = (j * FRACS + f) * SPAN;
-        &self.tab[i..i + SPAN]
+        &self.tab[Shapes::row_range(j, f)]
     }
 
     /// Every row, one after another ([`Shapes::row`]'s order).
