@@ -35,9 +35,9 @@ pub struct BenchArgs {
     /// Skip cwebp and cjxl even when they are on PATH.
     #[arg(long)]
     pub no_external: bool,
-    /// auto (the smaller of the model's coding and the classical one, as `compress` does),
-    /// model, or classical.
-    #[arg(long, default_value = "auto", value_parser = ["auto", "model", "classical"])]
+    /// auto (the smallest of the model's, the classical and the context coding, as `compress`
+    /// does), model, classical, or context.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "model", "classical", "context"])]
     pub mode: String,
 }
 
@@ -56,11 +56,12 @@ pub struct Row {
     pub encode_s: f64,
     pub decode_s: f64,
     pub verified: bool,
-    /// The coding the encoder kept: "model" or "classical" (format version 2's choice).
+    /// The coding the encoder kept: "model", "classical" or "context".
     pub mode: &'static str,
-    /// Payload bytes of the model's coding and of the classical one.
+    /// Payload bytes of the model's coding, the classical one and the context one.
     pub model_payload_bytes: Option<u64>,
     pub classical_payload_bytes: Option<u64>,
+    pub context_payload_bytes: Option<u64>,
     /// The adaptive coding's payload bytes and what the expert alone would have cost (bits).
     pub adaptive_payload_bytes: Option<u64>,
     pub expert_bits: Option<f64>,
@@ -174,6 +175,7 @@ pub fn bench(rep: &Reporter, a: &BenchArgs) -> Result<()> {
                 mode: match a.mode.as_str() {
                     "model" => ModeChoice::Model,
                     "classical" => ModeChoice::Classical,
+                    "context" => ModeChoice::Context,
                     _ => ModeChoice::Auto,
                 },
                 ..Default::default()
@@ -210,6 +212,7 @@ pub fn bench(rep: &Reporter, a: &BenchArgs) -> Result<()> {
             mode: crate::report::mode_name(enc.header.mode),
             model_payload_bytes: enc.candidates.0,
             classical_payload_bytes: enc.candidates.1,
+            context_payload_bytes: enc.candidates.2,
             adaptive_payload_bytes: enc.adapt.map(|a| a.1),
             expert_bits: enc.adapt.map(|a| a.0.expert_bits()),
             ..Default::default()
@@ -289,6 +292,7 @@ fn totals(rows: &[Row]) -> Row {
         verified: rows.iter().all(|r| r.verified),
         model_payload_bytes: sum(&|r| r.model_payload_bytes),
         classical_payload_bytes: sum(&|r| r.classical_payload_bytes),
+        context_payload_bytes: sum(&|r| r.context_payload_bytes),
         adaptive_payload_bytes: sum(&|r| r.adaptive_payload_bytes),
         expert_bits: rows.iter().map(|r| r.expert_bits).sum(),
         ..Default::default()
@@ -297,7 +301,7 @@ fn totals(rows: &[Row]) -> Row {
 
 fn markdown(rows: &[Row], total: &Row) -> String {
     let mut s = String::from(
-        "| image | size | pixelrnn bits/dim | coding | model NLL | model coded | + adaptive | expert alone | classical | PNG | WebP | JPEG XL | encode s | decode s |\n|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| image | size | pixelrnn bits/dim | coding | model NLL | model coded | + adaptive | expert alone | classical | context | PNG | WebP | JPEG XL | encode s | decode s |\n|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let opt = |r: &Row, b: Option<u64>| b.map_or("–".to_string(), |b| format!("{:.3}", r.bpd(b)));
     for r in rows.iter().chain(std::iter::once(total)) {
@@ -311,11 +315,12 @@ fn markdown(rows: &[Row], total: &Row) -> String {
         let mode = if r.width > 0 {
             r.mode.to_string()
         } else {
-            format!("{} classical", rows.iter().filter(|r| r.mode == "classical").count())
+            let n = |m: &str| rows.iter().filter(|r| r.mode == m).count();
+            format!("{} classical, {} context", n("classical"), n("context"))
         };
         let bits = |b: Option<f64>| b.map_or("–".to_string(), |b| format!("{:.3}", b / r.subpixels as f64));
         s.push_str(&format!(
-            "| {} | {} | {:.3} | {} | {:.3} | {} | {} | {} | {} | {:.3} | {} | {} | {:.1} | {:.1} |\n",
+            "| {} | {} | {:.3} | {} | {:.3} | {} | {} | {} | {} | {} | {:.3} | {} | {} | {:.1} | {:.1} |\n",
             r.image,
             size,
             ours,
@@ -325,6 +330,7 @@ fn markdown(rows: &[Row], total: &Row) -> String {
             opt(r, r.adaptive_payload_bytes),
             bits(r.expert_bits),
             opt(r, r.classical_payload_bytes),
+            opt(r, r.context_payload_bytes),
             r.bpd(r.png_bytes),
             opt(r, r.webp_bytes),
             opt(r, r.jxl_bytes),

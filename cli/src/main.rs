@@ -93,19 +93,22 @@ struct CompressArgs {
     /// Decode the result and compare it with the input before writing anything.
     #[arg(long)]
     verify: bool,
-    /// auto (the smaller of the model's coding and the classical one), model, or classical (PNG
-    /// row filters and Brotli: fast, needs no model to decode).
-    #[arg(long, default_value = "auto", value_parser = ["auto", "model", "classical"])]
+    /// auto (the smallest of the model's coding, the classical one and the context one), model,
+    /// classical (PNG row filters and Brotli: fast, needs no model to decode), or context (a
+    /// context model of the neighbouring colours, format version 6: for screenshots, diagrams
+    /// and pixel art; needs no model to decode).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "model", "classical", "context"])]
     mode: String,
     /// Do not try the adaptive coding (the model mixed with experts that learn from the image
     /// as it is coded; kept only when smaller).
     #[arg(long)]
     no_adapt: bool,
-    /// Format version to write: 5; 4 for readers older than this pixelrnn (no geometric stage:
-    /// slightly larger files), 3 for older ones (the adaptive experts before the blended
+    /// Format version to write: 6; 5 for readers older than this pixelrnn (no context coding:
+    /// larger screenshots and diagrams), 4 for older ones (no geometric stage: slightly larger
+    /// files), 3 for older ones (the adaptive experts before the blended
     /// prediction), 2 for older still (the arithmetic before the fused kernels, slower), 1 for
     /// the oldest (model coding only).
-    #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=5))]
+    #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=6))]
     format_version: u8,
 }
 
@@ -212,6 +215,7 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
         mode: match a.mode.as_str() {
             "model" => ModeChoice::Model,
             "classical" => ModeChoice::Classical,
+            "context" => ModeChoice::Context,
             _ => ModeChoice::Auto,
         },
     };

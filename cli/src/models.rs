@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use pixelrnn_codec::{Header, Mode};
+use pixelrnn_codec::Header;
 use pixelrnn_model::{default_engine, id_hex, Engine};
 
 /// The model to encode an image with `coded` channels.
@@ -25,9 +25,9 @@ pub fn for_encoding(path: Option<&Path>, coded: usize) -> Result<Engine> {
 }
 
 /// The model a file needs: `--model PATH` or the built-in model with the file's model id (a
-/// classical file needs none; the default is returned and not used).
+/// classical or context-coded file needs none; the default is returned and not used).
 pub fn for_decoding(path: Option<&Path>, h: &Header) -> Result<Engine> {
-    if h.mode == Mode::Classical && path.is_none() {
+    if !h.mode.needs_model() && path.is_none() {
         return Ok(default_engine(h.coded_channels as usize)?);
     }
     // Format version 2 and later name a built-in model by index, version 1 by id: either way an

@@ -36,7 +36,8 @@ pub struct Stats {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_bits_per_subpixel: Option<f64>,
     /// How the payload codes the pixels: "model", "adaptive" (the model mixed with the adaptive
-    /// experts) or "classical" (PNG filters + Brotli).
+    /// experts), "classical" (PNG filters + Brotli) or "context" (the context model of
+    /// neighbouring colours, format version 6).
     pub mode: &'static str,
     pub seconds: f64,
 }
@@ -46,6 +47,7 @@ pub fn mode_name(m: Mode) -> &'static str {
     match m {
         Mode::Model => "model",
         Mode::Classical => "classical",
+        Mode::Context => "context",
     }
 }
 

@@ -9,7 +9,7 @@ use crate::error::{CodecError, Result};
 
 pub const MAGIC: [u8; 8] = *b"\x89PRNN\r\n\x1a";
 /// The newest format version, the one the encoder writes by default.
-pub const VERSION: u8 = 5;
+pub const VERSION: u8 = 6;
 /// Length of a version 1 header.
 pub const HEADER_LEN: usize = 80;
 /// Flag bit 0: an all-255 alpha channel was dropped before coding.
@@ -55,12 +55,22 @@ pub enum Mode {
     Model,
     /// PNG row filters and Brotli ([`crate::classical`]); needs no model.
     Classical,
+    /// Range coding with the context model of hashed neighbour colours (format version 6,
+    /// [`crate::context`]); needs no model.
+    Context,
+}
+
+impl Mode {
+    /// Whether decoding needs the network the header names.
+    pub fn needs_model(self) -> bool {
+        self == Mode::Model
+    }
 }
 
 /// The fields of a `.prnn` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
-    /// Format version (1 to 5).
+    /// Format version (1 to 6).
     pub version: u8,
     pub mode: Mode,
     /// The permanent index of the model when it is a built-in one (version 2 writes the index
@@ -142,9 +152,9 @@ impl Header {
     pub fn parse(file: &[u8], limits: &Limits) -> Result<Header> {
         if file.len() >= 6 && file[..5] == MAGIC[..5] && file[5] != MAGIC[5] {
             return match file[5] {
-                2..=5 => Header::parse_v2(file, limits),
+                2..=6 => Header::parse_v2(file, limits),
                 v => Err(CodecError::Unsupported(format!(
-                    "format version {v} (this build reads versions 1 to 5; a newer pixelrnn may read it)"
+                    "format version {v} (this build reads versions 1 to 6; a newer pixelrnn may read it)"
                 ))),
             };
         }
@@ -169,7 +179,7 @@ impl Header {
         }
         if file[8] != 1 {
             return Err(CodecError::Unsupported(format!(
-                "format version {} (this build reads versions 1 to 5; a newer pixelrnn may read it)",
+                "format version {} (this build reads versions 1 to 6; a newer pixelrnn may read it)",
                 file[8]
             )));
         }

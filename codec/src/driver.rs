@@ -22,6 +22,8 @@ pub enum ModeChoice {
     Model,
     /// The classical path only (fast; needs no model to decode).
     Classical,
+    /// The context model only (format version 6; needs no model to decode).
+    Context,
 }
 
 /// How to encode.
@@ -32,7 +34,7 @@ pub struct EncodeOptions<'a> {
     /// Code an all-255 alpha channel as a header flag instead of coding it.
     pub drop_opaque_alpha: bool,
     pub progress: Option<Progress<'a>>,
-    /// Format version to write (1 to 5).
+    /// Format version to write (1 to 6).
     pub version: u8,
     pub mode: ModeChoice,
     /// Version 2: also code with the adaptive mixture ([`crate::adapt`]) and keep it when smaller.
@@ -72,9 +74,9 @@ pub struct Encoded {
     pub model_bits: f64,
     /// Σ −log2 of the quantised probabilities (what an ideal coder would spend).
     pub quantised_bits: f64,
-    /// Payload bytes of each path tried: (model without adaptation, classical); None where not
-    /// tried ([`Encoded::adapt`] has the adaptive one).
-    pub candidates: (Option<u64>, Option<u64>),
+    /// Payload bytes of each path tried: (model without adaptation, classical, context); None
+    /// where not tried ([`Encoded::adapt`] has the adaptive one).
+    pub candidates: (Option<u64>, Option<u64>, Option<u64>),
     /// The adaptive coding's statistics and payload bytes, when it ran (whether or not kept).
     pub adapt: Option<(AdaptStats, u64)>,
 }
@@ -87,14 +89,19 @@ const PROGRESS_EVERY: u64 = 1 << 12;
 pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions) -> Result<Encoded> {
     if !(1..=VERSION).contains(&opts.version) {
         return Err(CodecError::BadParameter(format!(
-            "format version {} (this build writes 1 to 5)",
+            "format version {} (this build writes 1 to 6)",
             opts.version
         )));
     }
-    let mode = if opts.version == 1 {
-        ModeChoice::Model
-    } else {
-        opts.mode
+    let mode = match (opts.version, opts.mode) {
+        (1, _) => ModeChoice::Model,
+        (2..=5, ModeChoice::Context) => {
+            return Err(CodecError::BadParameter(format!(
+                "context coding needs format version 6 or later (asked for {})",
+                opts.version
+            )))
+        }
+        (_, m) => m,
     };
     let coded_channels = image.coded_channels(opts.drop_opaque_alpha);
     let dropped = coded_channels != image.channels;
@@ -103,62 +110,88 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
     } else {
         (&image.pixels[..]).into()
     };
-    let classical = || {
-        crate::classical::encode(
-            &coded,
-            image.width as usize,
-            image.height as usize,
-            coded_channels as usize,
-        )
+    let geometry = (
+        image.width as usize,
+        image.height as usize,
+        coded_channels as usize,
+        model.levels(),
+    );
+    let classical = || Some(crate::classical::encode(&coded, geometry.0, geometry.1, geometry.2));
+    let context_on = mode == ModeChoice::Context || mode == ModeChoice::Auto && opts.version >= 6;
+    // The context coding reports progress only when it is the only path.
+    let context_progress = if mode == ModeChoice::Context {
+        opts.progress
+    } else {
+        None
+    };
+    let context = || -> Result<Option<Vec<u8>>> {
+        if !context_on {
+            return Ok(None);
+        }
+        crate::context::encode(&coded, geometry, context_progress).map(Some)
     };
     let model_path = || crate::encoder::encode_model(image, &coded, coded_channels, model, opts);
-    // Both paths: the classical one on a thread of its own beside the model's when threads
-    // are allowed (the model's rows keep the other cores busy; the bytes are the same).
-    let (mut best, classical_payload): (Option<Encoded>, Option<Vec<u8>>) = match mode {
-        ModeChoice::Model => (Some(model_path()?), None),
-        ModeChoice::Classical => (None, Some(classical())),
-        ModeChoice::Auto if opts.threads > 1 => std::thread::scope(|s| {
-            let c = s.spawn(classical);
-            let m = model_path();
-            let c = c.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            m.map(|m| (Some(m), Some(c)))
-        })?,
-        ModeChoice::Auto => (Some(model_path()?), Some(classical())),
-    };
-    if let Some(payload) = classical_payload {
-        let model_len = best.as_ref().map(|b| b.header.payload_len);
-        let candidates = (best.as_ref().and_then(|b| b.candidates.0), Some(payload.len() as u64));
-        if model_len.is_none_or(|m| (payload.len() as u64) < m) {
-            let header = Header {
-                version: opts.version,
-                mode: Mode::Classical,
-                builtin: None,
-                flags: if dropped { FLAG_OPAQUE_ALPHA } else { 0 },
-                channels: image.channels,
-                coded_channels,
-                levels: model.levels() as u16,
-                width: image.width,
-                height: image.height,
-                model_id: [0; 32],
-                pixel_crc: image.crc(),
-                payload_len: payload.len() as u64,
-            };
-            let mut bytes = header.to_bytes();
-            bytes.extend_from_slice(&payload);
-            let (model_bits, quantised_bits) = best
-                .as_ref()
-                .map_or((f64::NAN, f64::NAN), |b| (b.model_bits, b.quantised_bits));
-            best = Some(Encoded {
-                bytes,
-                header,
-                model_bits,
-                quantised_bits,
-                candidates,
-                adapt: best.as_ref().and_then(|b| b.adapt),
-            });
-        } else if let Some(b) = best.as_mut() {
-            b.candidates = candidates;
+    // Every path asked for; with threads, the classical and context ones on threads of their
+    // own beside the model's (the bytes are the same).
+    let (model_enc, classical_payload, context_payload): (Option<Encoded>, Option<Vec<u8>>, Option<Vec<u8>>) =
+        match mode {
+            ModeChoice::Model => (Some(model_path()?), None, None),
+            ModeChoice::Classical => (None, classical(), None),
+            ModeChoice::Context => (None, None, context()?),
+            ModeChoice::Auto if opts.threads > 1 => std::thread::scope(|s| {
+                let c = s.spawn(classical);
+                let x = s.spawn(context);
+                let m = model_path();
+                let c = c.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                let x = x.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                Ok::<_, CodecError>((Some(m?), c, x?))
+            })?,
+            ModeChoice::Auto => (Some(model_path()?), classical(), context()?),
+        };
+    let candidates = (
+        model_enc.as_ref().and_then(|b| b.candidates.0),
+        classical_payload.as_ref().map(|p| p.len() as u64),
+        context_payload.as_ref().map(|p| p.len() as u64),
+    );
+    let (model_bits, quantised_bits) = model_enc
+        .as_ref()
+        .map_or((f64::NAN, f64::NAN), |b| (b.model_bits, b.quantised_bits));
+    let adapt = model_enc.as_ref().and_then(|b| b.adapt);
+    let mut best = model_enc.map(|b| Encoded { candidates, ..b });
+    // The model's payload unless a payload without a model is smaller (the classical one first
+    // on a tie with the context one).
+    for (m, payload) in [(Mode::Classical, classical_payload), (Mode::Context, context_payload)] {
+        let Some(payload) = payload else { continue };
+        if best
+            .as_ref()
+            .is_some_and(|b| b.header.payload_len <= payload.len() as u64)
+        {
+            continue;
         }
+        let header = Header {
+            version: opts.version,
+            mode: m,
+            builtin: None,
+            flags: if dropped { FLAG_OPAQUE_ALPHA } else { 0 },
+            channels: image.channels,
+            coded_channels,
+            levels: model.levels() as u16,
+            width: image.width,
+            height: image.height,
+            model_id: [0; 32],
+            pixel_crc: image.crc(),
+            payload_len: payload.len() as u64,
+        };
+        let mut bytes = header.to_bytes();
+        bytes.extend_from_slice(&payload);
+        best = Some(Encoded {
+            bytes,
+            header,
+            model_bits,
+            quantised_bits,
+            candidates,
+            adapt,
+        });
     }
     Ok(best.expect("at least one path ran"))
 }
@@ -167,9 +200,19 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
 /// classical file needs no model, and `model` is not used).
 pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -> Result<Image> {
     let h = Header::parse(file, &opts.limits)?;
-    if h.mode == Mode::Classical {
-        let payload = &file[h.header_len()..];
-        let coded = crate::classical::decode(payload, h.width as usize, h.height as usize, h.coded_channels as usize)?;
+    let payload = &file[h.header_len()..];
+    let geometry = (
+        h.width as usize,
+        h.height as usize,
+        h.coded_channels as usize,
+        h.levels as usize,
+    );
+    let coded = match h.mode {
+        Mode::Classical => Some(crate::classical::decode(payload, geometry.0, geometry.1, geometry.2)?),
+        Mode::Context => Some(crate::context::decode(payload, geometry, opts.progress)?),
+        Mode::Model => None,
+    };
+    if let Some(coded) = coded {
         if let Some(&v) = coded.iter().find(|&&v| v as u16 >= h.levels) {
             return Err(CodecError::corrupt("pixels", format!("values below {}", h.levels), v));
         }

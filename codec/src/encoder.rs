@@ -246,7 +246,7 @@ pub(crate) fn encode_model(
         header,
         model_bits: ordered.model_bits,
         quantised_bits: ordered.quantised_bits,
-        candidates: (Some(plain_len), None),
+        candidates: (Some(plain_len), None, None),
         adapt: adapt_stats,
     })
 }

@@ -209,22 +209,26 @@ fn auto_mode_keeps_the_smaller_stream_and_every_version_decodes() {
     let flat = Image::new(40, 30, 3, vec![77; 40 * 30 * 3]).unwrap();
     let m = mock(3);
     let auto = encode(&flat, &m, &EncodeOptions::default()).unwrap();
-    assert_eq!(auto.header.mode, Mode::Classical);
-    let (model_len, classical_len) = auto.candidates;
-    assert!(classical_len.unwrap() < model_len.unwrap());
-    assert_eq!(
-        auto.header.header_len(),
-        auto.bytes.len() - classical_len.unwrap() as usize
-    );
+    assert!(!auto.header.mode.needs_model());
+    let (model_len, classical_len, context_len) = auto.candidates;
+    let kept = classical_len.unwrap().min(context_len.unwrap());
+    assert!(kept < model_len.unwrap());
+    assert_eq!(auto.header.header_len(), auto.bytes.len() - kept as usize);
+    let expected = if classical_len <= context_len {
+        Mode::Classical
+    } else {
+        Mode::Context
+    };
+    assert_eq!(auto.header.mode, expected);
     let other = Mock { id: [9; 32], ..mock(3) };
     assert_eq!(decode(&auto.bytes, &other, &DecodeOptions::default()).unwrap(), flat);
     let noisy = smooth(40, 30, 3, 8);
     let auto = encode(&noisy, &m, &EncodeOptions::default()).unwrap();
-    let (a, b) = auto.candidates;
+    let (a, b, c) = auto.candidates;
     let adaptive = auto.adapt.unwrap().1;
     assert_eq!(
         auto.header.payload_len,
-        a.unwrap().min(b.unwrap()).min(adaptive),
+        a.unwrap().min(b.unwrap()).min(c.unwrap()).min(adaptive),
         "the smallest is kept"
     );
     assert_eq!(auto.header.version, crate::VERSION);

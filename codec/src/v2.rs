@@ -41,6 +41,7 @@ impl Header {
         let mode = match self.mode {
             Mode::Model => 0,
             Mode::Classical => 1,
+            Mode::Context => 2,
         };
         b.push((self.flags & (FLAG_OPAQUE_ALPHA | FLAG_ADAPTIVE)) | (mode << MODE_SHIFT));
         b.push(self.channels | (self.coded_channels << 4));
@@ -48,7 +49,7 @@ impl Header {
         varint::put(&mut b, self.width);
         varint::put(&mut b, self.height);
         match (self.mode, self.builtin) {
-            (Mode::Classical, _) => b.push(TAG_NONE),
+            (Mode::Classical | Mode::Context, _) => b.push(TAG_NONE),
             (Mode::Model, Some(i)) => {
                 b.push(TAG_BUILTIN);
                 varint::put(&mut b, i);
@@ -120,20 +121,21 @@ impl Header {
         let mode = match (flags & MODE_MASK) >> MODE_SHIFT {
             0 => Mode::Model,
             1 => Mode::Classical,
+            2 if file[5] >= 6 => Mode::Context,
             m => {
                 return Err(CodecError::Unsupported(format!(
                     "coding mode {m} (a newer pixelrnn may read it)"
                 )))
             }
         };
-        if mode == Mode::Classical && flags & FLAG_ADAPTIVE != 0 {
+        if !mode.needs_model() && flags & FLAG_ADAPTIVE != 0 {
             return Err(CodecError::corrupt(
                 "flags",
                 "adaptive coding only with a model",
                 "both",
             ));
         }
-        if (mode == Mode::Classical) != (tag == TAG_NONE) {
+        if mode.needs_model() == (tag == TAG_NONE) {
             return Err(CodecError::corrupt(
                 "model reference",
                 "a model exactly when the payload is model-coded",
@@ -168,7 +170,7 @@ impl Header {
                 "none (the file is truncated)",
             ));
         }
-        if mode == Mode::Model && h.version == 2 && !h.payload_len.is_multiple_of(4) {
+        if (mode == Mode::Model && h.version == 2 || mode == Mode::Context) && !h.payload_len.is_multiple_of(4) {
             return Err(CodecError::corrupt(
                 "payload length",
                 "a multiple of 4 (range-coder words)",
@@ -195,7 +197,7 @@ mod tests {
             width: 300,
             height: 17,
             model_id: match (mode, builtin) {
-                (Mode::Classical, _) => [0; 32],
+                (Mode::Classical | Mode::Context, _) => [0; 32],
                 (_, Some(i)) => builtin_id(i).unwrap(),
                 _ => [7; 32],
             },

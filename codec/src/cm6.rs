@@ -1,0 +1,470 @@
+//! Format version 6's context model (coding mode 2, "context"): for each sub-pixel, a mixture of
+//! sparse counts in hashed contexts of the neighbouring colours, counts of the channel given the
+//! pixel's earlier channels, two logistic experts around MED predictions and a uniform floor,
+//! with mixing weights learnt online. Needs no network: it is what screenshots, diagrams and
+//! pixel art are coded with. Every operation is IEEE 754 `+ − × ÷` on f64 in a fixed order
+//! (`FORMAT.md`, "Version 6"), so encoder and decoder agree bit for bit.
+
+use crate::laplace::{Shapes, MID};
+
+/// Hashed contexts with up to [`SMALL_CAP`] values each, then those with [`WIDE_CAP`].
+pub(crate) const SMALL: usize = 5;
+pub(crate) const WIDE: usize = 2;
+const SMALL_CAP: usize = 6;
+const WIDE_CAP: usize = 16;
+/// Sources: the hashed contexts, the order-0 counts, two logistic experts, uniform.
+pub(crate) const SOURCES: usize = SMALL + WIDE + 4;
+const ORDER0: usize = SMALL + WIDE;
+const LOG1: usize = ORDER0 + 1;
+const LOG2: usize = ORDER0 + 2;
+const UNIFORM: usize = ORDER0 + 3;
+/// Rows of order-0 counts per channel (the earlier channels' values hashed).
+const ORDER0_ROWS: usize = 4096;
+/// A slot's counts are halved when their total passes this; order-0 rows at [`ORDER0_LIMIT`].
+const SLOT_LIMIT: u32 = 250;
+const ORDER0_LIMIT: u32 = 60000;
+/// Activity buckets (half-octaves) for the experts' scales, and those the mixing contexts use.
+const ACT: usize = 16;
+const MIX_ACT: usize = 9;
+/// Slot states: 0 = unseen, then 8 total-count buckets × (several values, one value).
+const STATES: usize = 17;
+/// Colour key of a neighbour outside the image.
+const OUTSIDE: u64 = 1 << 40;
+
+/// A hashed context's values and counts (`len` used; `check` tells contexts apart).
+#[derive(Clone, Copy)]
+struct Slot<const N: usize> {
+    check: u32,
+    len: u8,
+    v: [u8; N],
+    n: [u16; N],
+}
+
+impl<const N: usize> Default for Slot<N> {
+    fn default() -> Self {
+        Slot {
+            check: 0,
+            len: 0,
+            v: [0; N],
+            n: [0; N],
+        }
+    }
+}
+
+impl<const N: usize> Slot<N> {
+    fn total(&self) -> u32 {
+        self.n[..self.len as usize].iter().map(|&n| n as u32).sum()
+    }
+
+    /// Counts `v`: +2 when present, else a new entry of 2 (replacing the first smallest when
+    /// full); all halved (rounding up) when the total passes [`SLOT_LIMIT`].
+    fn add(&mut self, v: u8) {
+        let len = self.len as usize;
+        match self.v[..len].iter().position(|&q| q == v) {
+            Some(i) => self.n[i] += 2,
+            None if len < N => {
+                self.v[len] = v;
+                self.n[len] = 2;
+                self.len += 1;
+            }
+            None => {
+                let mut i = 0;
+                for k in 1..N {
+                    if self.n[k] < self.n[i] {
+                        i = k;
+                    }
+                }
+                self.v[i] = v;
+                self.n[i] = 2;
+            }
+        }
+        if self.total() > SLOT_LIMIT {
+            for n in &mut self.n[..self.len as usize] {
+                *n = n.div_ceil(2);
+            }
+        }
+    }
+
+    /// The mixing state: 0 unseen, else 1 + 2 · bucket(total) + [one value].
+    fn state(&self) -> usize {
+        let b = match self.total() {
+            0 => return 0,
+            1 => 0,
+            2 => 1,
+            3..=4 => 2,
+            5..=8 => 3,
+            9..=16 => 4,
+            17..=40 => 5,
+            41..=100 => 6,
+            _ => 7,
+        };
+        1 + 2 * b + (self.len == 1) as usize
+    }
+}
+
+/// A table of slots addressed by the top `bits` of a context's hash.
+struct Table<const N: usize> {
+    slots: Vec<Slot<N>>,
+    shift: u32,
+}
+
+impl<const N: usize> Table<N> {
+    /// 2^bits slots.
+    fn new(bits: u32) -> Self {
+        Table {
+            slots: vec![Slot::default(); 1 << bits],
+            shift: 64 - bits,
+        }
+    }
+
+    /// The slot index and check of `key`.
+    fn locate(&self, key: u64) -> (usize, u32) {
+        ((key >> self.shift) as usize, key as u32 | 1)
+    }
+
+    /// The slot of `key` if it holds that context.
+    fn find(&self, (i, check): (usize, u32)) -> Option<&Slot<N>> {
+        let s = &self.slots[i];
+        (s.check == check && s.len > 0).then_some(s)
+    }
+
+    /// Counts `v` in the slot of `key`, taking the slot over when it held another context.
+    fn add(&mut self, (i, check): (usize, u32), v: u8) {
+        let s = &mut self.slots[i];
+        if s.check != check {
+            *s = Slot {
+                check,
+                ..Slot::default()
+            };
+        }
+        s.add(v);
+    }
+}
+
+/// log2 of the table size for `n` insertions, between 2^12 and 2^`max`.
+fn table_bits(n: u64, max: u32) -> u32 {
+    (64 - n.max(1).leading_zeros()).clamp(12, max)
+}
+
+/// Mixes two 64-bit words (the finaliser of SplitMix64 after an add).
+fn mix64(h: u64, x: u64) -> u64 {
+    let mut z = h.wrapping_add(x).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// MED (LOCO-I) of left `a`, above `b`, above-left `c`.
+fn med(a: i32, b: i32, c: i32) -> i32 {
+    if c >= a.max(b) {
+        a.min(b)
+    } else if c <= a.min(b) {
+        a.max(b)
+    } else {
+        a + b - c
+    }
+}
+
+/// What `predict` worked out for the sub-pixel it was asked about, kept for `update`.
+#[derive(Default)]
+struct Cur {
+    small: [(usize, u32); SMALL],
+    wide: [(usize, u32); WIDE],
+    row0: usize,
+    c: usize,
+    act: usize,
+    mix: usize,
+    preds: [i32; 2],
+    /// P_i(v) = scale_i · count_i(v) (or shape_i(v)) for each source (0 where absent: uniform).
+    scale: [f64; SOURCES],
+    /// Logistic rows: scale index and the first entry's index.
+    rows: [(usize, usize); 2],
+}
+
+/// The state of version 6's context model over one image.
+pub(crate) struct ContextModel {
+    width: usize,
+    ch: usize,
+    levels: usize,
+    small: Table<SMALL_CAP>,
+    wide: Table<WIDE_CAP>,
+    /// [channel][row][level] counts and [channel][row] totals.
+    order0: Vec<u16>,
+    order0_total: Vec<u32>,
+    /// [channel][activity][state0][state1] source weights.
+    weights: Vec<[f64; SOURCES]>,
+    /// [channel][activity][expert] running (sum, count) of absolute errors.
+    mae: Vec<(f64, f64)>,
+    shapes: &'static Shapes,
+    /// The current pixel's neighbour colour keys: W, N, NW, NE, WW, NN, NNW, NNE, NWW.
+    colours: [u64; 9],
+    acc: Vec<f64>,
+    cur: Cur,
+}
+
+impl ContextModel {
+    /// For a W×H image of `ch` channels at `levels` levels (≤ 256).
+    pub(crate) fn new(width: usize, height: usize, ch: usize, levels: usize) -> Self {
+        let n = (width * height * ch) as u64;
+        ContextModel {
+            width,
+            ch,
+            levels,
+            small: Table::new(table_bits(n * SMALL as u64, 21)),
+            wide: Table::new(table_bits(n * WIDE as u64, 18)),
+            order0: vec![0; ch * ORDER0_ROWS * levels],
+            order0_total: vec![0; ch * ORDER0_ROWS],
+            weights: vec![[1.0 / SOURCES as f64; SOURCES]; ch * MIX_ACT * STATES * STATES],
+            mae: vec![(4.0, 1.0); ch * ACT * 2],
+            shapes: Shapes::get(),
+            colours: [OUTSIDE; 9],
+            acc: vec![0.0; levels],
+            cur: Cur::default(),
+        }
+    }
+
+    /// The colour key of pixel (x, y) of `px` (raster order, `ch` values a pixel), or
+    /// [`OUTSIDE`].
+    fn colour(&self, px: &[u8], x: isize, y: isize) -> u64 {
+        if x < 0 || y < 0 || x >= self.width as isize {
+            return OUTSIDE;
+        }
+        let i = (y as usize * self.width + x as usize) * self.ch;
+        px[i..i + self.ch].iter().fold(0, |k, &v| k << 8 | v as u64)
+    }
+
+    /// Channel `c`'s value at (x, y), 0 outside the image.
+    fn value(&self, px: &[u8], x: isize, y: isize, c: usize) -> i32 {
+        if x < 0 || y < 0 || x >= self.width as isize {
+            return 0;
+        }
+        px[(y as usize * self.width + x as usize) * self.ch + c] as i32
+    }
+}
+
+/// Half-octave bucket of a non-negative integer: `min(cap − 1, 2l + [2t ≥ 3 · 2^l])` with
+/// t = a + 1, l = ⌊log₂ t⌋ (version 4's `bucket`).
+fn bucket(a: u32, cap: usize) -> usize {
+    let t = a.saturating_add(1);
+    let l = t.ilog2();
+    ((2 * l + (2 * t >= 3 << l) as u32) as usize).min(cap - 1)
+}
+
+/// Multiplier from a running mean absolute error to the logistic experts' scale.
+const SCALE_OF_MAE: f64 = 0.8;
+/// Mixer: each weight's floor share, and the smallest weight.
+const SHARE: f64 = 1.0 / (512.0 * SOURCES as f64);
+const KEEP: f64 = 1.0 - 1.0 / 512.0;
+const W_MIN: f64 = 1e-6;
+
+impl ContextModel {
+    /// The distribution of channel `c` at (x, y) into `out` (`levels` values), from `px`: the
+    /// image in raster order, complete before this sub-pixel. Sub-pixels must be asked in
+    /// raster order, each followed by [`ContextModel::update`] with its value.
+    pub(crate) fn predict(&mut self, px: &[u8], x: usize, y: usize, c: usize, out: &mut [f32]) {
+        let (xi, yi) = (x as isize, y as isize);
+        if c == 0 {
+            let at = |dx: isize, dy: isize| self.colour(px, xi + dx, yi + dy);
+            self.colours = [
+                at(-1, 0),
+                at(0, -1),
+                at(-1, -1),
+                at(1, -1),
+                at(-2, 0),
+                at(0, -2),
+                at(-1, -2),
+                at(1, -2),
+                at(-2, -1),
+            ];
+        }
+        let i = (y * self.width + x) * self.ch;
+        let prefix = px[i..i + c].iter().fold(0u64, |k, &v| k << 8 | v as u64);
+        let base = mix64(c as u64 + 1, prefix);
+        let [w, n, nw, ne, ww, nn, nnw, nne, nww] = self.colours;
+        let hash = |id: u64, parts: &[u64]| parts.iter().fold(mix64(base, id), |h, &p| mix64(h, p));
+        let small_keys = [
+            hash(0, &[w, n, nw, ne]),
+            hash(1, &[w, n]),
+            hash(2, &[n, nn, ne]),
+            hash(3, &[w, ww, nw]),
+            hash(4, &[w, n, nw, ne, ww, nn, nnw, nne, nww]),
+        ];
+        let wide_keys = [hash(5, &[w]), hash(6, &[n])];
+        // The experts: MED of this channel, and MED moved by the earlier channel's MED error.
+        let v = |dx: isize, dy: isize, c: usize| self.value(px, xi + dx, yi + dy, c);
+        let (a, b, cc) = (v(-1, 0, c), v(0, -1, c), v(-1, -1, c));
+        let m = med(a, b, cc);
+        let top = self.levels as i32 - 1;
+        let p2 = if c > 0 {
+            let u0 = px[i + c - 1] as i32;
+            (m + u0 - med(v(-1, 0, c - 1), v(0, -1, c - 1), v(-1, -1, c - 1))).clamp(0, top)
+        } else {
+            m
+        };
+        let act = (a - cc).unsigned_abs()
+            + (b - cc).unsigned_abs()
+            + (a - v(-2, 0, c)).unsigned_abs()
+            + (b - v(0, -2, c)).unsigned_abs();
+        let row0 = c * ORDER0_ROWS + (hash(7, &[]) >> 52) as usize;
+        let cur = &mut self.cur;
+        cur.c = c;
+        for k in 0..SMALL {
+            cur.small[k] = self.small.locate(small_keys[k]);
+        }
+        for k in 0..WIDE {
+            cur.wide[k] = self.wide.locate(wide_keys[k]);
+        }
+        cur.row0 = row0;
+        cur.preds = [m, p2];
+        cur.act = bucket(act, ACT);
+
+        let st0 = self.small.find(cur.small[0]).map_or(0, Slot::state);
+        let st1 = self.small.find(cur.small[1]).map_or(0, Slot::state);
+        cur.mix = ((c * MIX_ACT + cur.act.min(MIX_ACT - 1)) * STATES + st0) * STATES + st1;
+        let wt = &self.weights[cur.mix];
+
+        // Each source's scale (0: absent, coded as uniform) and the uniform term.
+        let l = self.levels;
+        let uniform = 1.0 / l as f64;
+        for k in 0..SMALL {
+            cur.scale[k] = self.small.find(cur.small[k]).map_or(0.0, |s| 1.0 / s.total() as f64);
+        }
+        for k in 0..WIDE {
+            cur.scale[SMALL + k] = self.wide.find(cur.wide[k]).map_or(0.0, |s| 1.0 / s.total() as f64);
+        }
+        let t0 = self.order0_total[cur.row0];
+        cur.scale[ORDER0] = if t0 == 0 { 0.0 } else { 1.0 / t0 as f64 };
+        for e in 0..2 {
+            let (sum, cnt) = self.mae[(c * ACT + cur.act) * 2 + e];
+            let j = self.shapes.scale_of((sum / cnt) * SCALE_OF_MAE);
+            let first = MID - cur.preds[e] as usize;
+            cur.rows[e] = (j, first);
+            cur.scale[LOG1 + e] = 1.0 / self.shapes.sum(j, 0, first, first + l);
+        }
+        cur.scale[UNIFORM] = uniform;
+        let mut u = wt[UNIFORM] * uniform;
+        for (k, &s) in cur.scale[..ORDER0 + 1].iter().enumerate() {
+            if s == 0.0 {
+                u += wt[k] * uniform;
+            }
+        }
+
+        // The mixture, level by level: uniform, order-0, the logistic experts, then the
+        // hashed contexts' entries in order.
+        let acc = &mut self.acc;
+        acc.fill(u);
+        if cur.scale[ORDER0] != 0.0 {
+            let a0 = wt[ORDER0] * cur.scale[ORDER0];
+            let row = &self.order0[cur.row0 * l..(cur.row0 + 1) * l];
+            for (s, &n) in acc.iter_mut().zip(row) {
+                *s += a0 * n as f64;
+            }
+        }
+        for e in 0..2 {
+            let (j, first) = cur.rows[e];
+            let ae = wt[LOG1 + e] * cur.scale[LOG1 + e];
+            for (s, &r) in acc.iter_mut().zip(&self.shapes.row(j, 0)[first..first + l]) {
+                *s += ae * r as f64;
+            }
+        }
+        for k in 0..SMALL {
+            if let Some(s) = self.small.find(cur.small[k]) {
+                let ak = wt[k] * cur.scale[k];
+                for (&val, &cnt) in s.v[..s.len as usize].iter().zip(&s.n) {
+                    acc[val as usize] += ak * cnt as f64;
+                }
+            }
+        }
+        for k in 0..WIDE {
+            if let Some(s) = self.wide.find(cur.wide[k]) {
+                let ak = wt[SMALL + k] * cur.scale[SMALL + k];
+                for (&val, &cnt) in s.v[..s.len as usize].iter().zip(&s.n) {
+                    acc[val as usize] += ak * cnt as f64;
+                }
+            }
+        }
+        for (o, &s) in out.iter_mut().zip(acc.iter()) {
+            *o = s as f32;
+        }
+    }
+
+    /// Source i's probability of `v` for the sub-pixel last predicted.
+    fn source(&self, i: usize, v: usize) -> f64 {
+        let cur = &self.cur;
+        let s = cur.scale[i];
+        if s == 0.0 {
+            return 1.0 / self.levels as f64;
+        }
+        let count = |len: u8, vals: &[u8], ns: &[u16]| {
+            vals[..len as usize]
+                .iter()
+                .position(|&q| q as usize == v)
+                .map_or(0.0, |p| ns[p] as f64)
+        };
+        match i {
+            k if k < SMALL => {
+                let sl = self.small.find(cur.small[k]).expect("present");
+                count(sl.len, &sl.v, &sl.n) * s
+            }
+            k if k < ORDER0 => {
+                let sl = self.wide.find(cur.wide[k - SMALL]).expect("present");
+                count(sl.len, &sl.v, &sl.n) * s
+            }
+            ORDER0 => self.order0[cur.row0 * self.levels + v] as f64 * s,
+            LOG1 | LOG2 => {
+                let (j, first) = cur.rows[i - LOG1];
+                self.shapes.row(j, 0)[first + v] as f64 * s
+            }
+            _ => s,
+        }
+    }
+
+    /// Learns from the value `v` of the sub-pixel last predicted.
+    pub(crate) fn update(&mut self, v: usize) {
+        let mut ps = [0.0; SOURCES];
+        for (i, p) in ps.iter_mut().enumerate() {
+            *p = self.source(i, v);
+        }
+        let cur = &self.cur;
+        let wt = &mut self.weights[cur.mix];
+        let mut mix = 0.0;
+        for i in 0..SOURCES {
+            mix += wt[i] * ps[i];
+        }
+        let mut sum = 0.0;
+        for i in 0..SOURCES {
+            wt[i] = wt[i] * ps[i] / mix;
+            sum += wt[i];
+        }
+        for w in wt.iter_mut() {
+            *w = (KEEP * (*w / sum) + SHARE).max(W_MIN);
+        }
+        for e in 0..2 {
+            let m = &mut self.mae[(cur.c * ACT + cur.act) * 2 + e];
+            m.0 += (v as i32 - cur.preds[e]).unsigned_abs() as f64;
+            m.1 += 1.0;
+            if m.1 > 64.0 {
+                m.0 *= 0.5;
+                m.1 *= 0.5;
+            }
+        }
+        for k in 0..SMALL {
+            self.small.add(cur.small[k], v as u8);
+        }
+        for k in 0..WIDE {
+            self.wide.add(cur.wide[k], v as u8);
+        }
+        let l = self.levels;
+        let row = &mut self.order0[cur.row0 * l..(cur.row0 + 1) * l];
+        row[v] += 2;
+        self.order0_total[cur.row0] += 2;
+        if self.order0_total[cur.row0] > ORDER0_LIMIT {
+            let mut t = 0;
+            for n in row.iter_mut() {
+                *n = n.div_ceil(2);
+                t += *n as u32;
+            }
+            self.order0_total[cur.row0] = t;
+        }
+    }
+}
