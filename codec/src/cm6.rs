@@ -21,7 +21,7 @@ const UNIFORM: usize = ORDER0 + 3;
 /// Rows of order-0 counts per channel (the earlier channels' values hashed).
 const ORDER0_ROWS: usize = 4096;
 /// A slot's counts are halved when their total passes this; order-0 rows at [`ORDER0_LIMIT`].
-const SLOT_LIMIT: u32 = 250;
+const SLOT_LIMIT: u32 = 1000;
 const ORDER0_LIMIT: u32 = 60000;
 /// Activity buckets (half-octaves) for the experts' scales, and those the mixing contexts use.
 const ACT: usize = 16;
@@ -174,6 +174,8 @@ struct Cur {
     c: usize,
     act: usize,
     mix: usize,
+    mix2: usize,
+    mix3: usize,
     preds: [i32; 2],
     /// P_i(v) = scale_i · count_i(v) (or shape_i(v)) for each source (0 where absent: uniform).
     scale: [f64; SOURCES],
@@ -193,6 +195,9 @@ pub(crate) struct ContextModel {
     order0_total: Vec<u32>,
     /// [channel][activity][state0][state1] source weights.
     weights: Vec<[f64; SOURCES]>,
+    /// [channel][state1][state of W][state of N]: the second mixer's weights.
+    weights2: Vec<[f64; SOURCES]>,
+    weights3: Vec<[f64; SOURCES]>,
     /// [channel][activity][expert] running (sum, count) of absolute errors.
     mae: Vec<(f64, f64)>,
     shapes: &'static Shapes,
@@ -215,6 +220,8 @@ impl ContextModel {
             order0: vec![0; ch * ORDER0_ROWS * levels],
             order0_total: vec![0; ch * ORDER0_ROWS],
             weights: vec![[1.0 / SOURCES as f64; SOURCES]; ch * MIX_ACT * STATES * STATES],
+            weights2: vec![[1.0 / SOURCES as f64; SOURCES]; ch * STATES * STATES * STATES],
+            weights3: vec![[1.0 / SOURCES as f64; SOURCES]; ch * ACT * STATES * STATES],
             mae: vec![(4.0, 1.0); ch * ACT * 2],
             shapes: Shapes::get(),
             colours: [OUTSIDE; 9],
@@ -251,7 +258,7 @@ fn bucket(a: u32, cap: usize) -> usize {
 }
 
 /// Multiplier from a running mean absolute error to the logistic experts' scale.
-const SCALE_OF_MAE: f64 = 0.8;
+const SCALE_OF_MAE: [f64; 2] = [0.8, 1.6];
 /// Mixer: each weight's floor share, and the smallest weight.
 const SHARE: f64 = 1.0 / (512.0 * SOURCES as f64);
 const KEEP: f64 = 1.0 - 1.0 / 512.0;
@@ -319,9 +326,20 @@ impl ContextModel {
         cur.act = bucket(act, ACT);
 
         let st0 = self.small.find(cur.small[0]).map_or(0, Slot::state);
-        let st1 = self.small.find(cur.small[1]).map_or(0, Slot::state);
+        let st1 = self.small.find(cur.small[4]).map_or(0, Slot::state);
         cur.mix = ((c * MIX_ACT + cur.act.min(MIX_ACT - 1)) * STATES + st0) * STATES + st1;
-        let wt = &self.weights[cur.mix];
+        let sa = self.small.find(cur.small[1]).map_or(0, Slot::state);
+        let sb = self.wide.find(cur.wide[0]).map_or(0, Slot::state);
+        let sc = self.wide.find(cur.wide[1]).map_or(0, Slot::state);
+        cur.mix2 = ((c * STATES + sa) * STATES + sb) * STATES + sc;
+        let sd = self.small.find(cur.small[2]).map_or(0, Slot::state);
+        let se = self.small.find(cur.small[3]).map_or(0, Slot::state);
+        cur.mix3 = ((c * ACT + cur.act) * STATES + sd) * STATES + se;
+        let (w1, w2, w3) = (&self.weights[cur.mix], &self.weights2[cur.mix2], &self.weights3[cur.mix3]);
+        let mut wt = [0.0; SOURCES];
+        for i in 0..SOURCES {
+            wt[i] = ((w1[i] + w2[i]) + w3[i]) * (1.0 / 3.0);
+        }
 
         // Each source's scale (0: absent, coded as uniform) and the uniform term.
         let l = self.levels;
@@ -336,7 +354,7 @@ impl ContextModel {
         cur.scale[ORDER0] = if t0 == 0 { 0.0 } else { 1.0 / t0 as f64 };
         for e in 0..2 {
             let (sum, cnt) = self.mae[(c * ACT + cur.act) * 2 + e];
-            let j = self.shapes.scale_of((sum / cnt) * SCALE_OF_MAE);
+            let j = self.shapes.scale_of((sum / cnt) * SCALE_OF_MAE[e]);
             let first = MID - cur.preds[e] as usize;
             cur.rows[e] = (j, first);
             cur.scale[LOG1 + e] = 1.0 / self.shapes.sum(j, 0, first, first + l);
@@ -426,18 +444,19 @@ impl ContextModel {
             *p = self.source(i, v);
         }
         let cur = &self.cur;
-        let wt = &mut self.weights[cur.mix];
-        let mut mix = 0.0;
-        for i in 0..SOURCES {
-            mix += wt[i] * ps[i];
-        }
-        let mut sum = 0.0;
-        for i in 0..SOURCES {
-            wt[i] = wt[i] * ps[i] / mix;
-            sum += wt[i];
-        }
-        for w in wt.iter_mut() {
-            *w = (KEEP * (*w / sum) + SHARE).max(W_MIN);
+        for wt in [&mut self.weights[cur.mix], &mut self.weights2[cur.mix2], &mut self.weights3[cur.mix3]] {
+            let mut mix = 0.0;
+            for i in 0..SOURCES {
+                mix += wt[i] * ps[i];
+            }
+            let mut sum = 0.0;
+            for i in 0..SOURCES {
+                wt[i] = wt[i] * ps[i] / mix;
+                sum += wt[i];
+            }
+            for w in wt.iter_mut() {
+                *w = (KEEP * (*w / sum) + SHARE).max(W_MIN);
+            }
         }
         for e in 0..2 {
             let m = &mut self.mae[(cur.c * ACT + cur.act) * 2 + e];
