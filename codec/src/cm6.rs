@@ -8,7 +8,7 @@
 use crate::laplace::{Shapes, MID};
 
 /// Hashed contexts with up to [`SMALL_CAP`] values each, then those with [`WIDE_CAP`].
-pub(crate) const SMALL: usize = 5;
+pub(crate) const SMALL: usize = 6;
 pub(crate) const WIDE: usize = 2;
 const SMALL_CAP: usize = 6;
 const WIDE_CAP: usize = 16;
@@ -260,8 +260,8 @@ fn bucket(a: u32, cap: usize) -> usize {
 /// Multiplier from a running mean absolute error to the logistic experts' scale.
 const SCALE_OF_MAE: [f64; 2] = [0.8, 1.6];
 /// Mixer: each weight's floor share, and the smallest weight.
-const SHARE: f64 = 1.0 / (512.0 * SOURCES as f64);
-const KEEP: f64 = 1.0 - 1.0 / 512.0;
+const SHARE: f64 = 1.0 / (128.0 * SOURCES as f64);
+const KEEP: f64 = 1.0 - 1.0 / 128.0;
 const W_MIN: f64 = 1e-6;
 
 impl ContextModel {
@@ -295,6 +295,12 @@ impl ContextModel {
             hash(2, &[n, nn, ne]),
             hash(3, &[w, ww, nw]),
             hash(4, &[w, n, nw, ne, ww, nn, nnw, nne, nww]),
+            {
+                let v = |dx: isize, dy: isize, c: usize| self.value(px, xi + dx, yi + dy, c);
+                let d = if c > 0 { (px[i + c - 1] as i32 - v(-1, 0, c - 1)) as u64 & 0x1ff } else { 0 };
+                let parts = [v(-1, 0, c) as u64, v(0, -1, c) as u64, v(-1, -1, c) as u64, v(1, -1, c) as u64, d];
+                parts.iter().fold(mix64(c as u64 + 1, 8), |h, &p| mix64(h, p))
+            },
         ];
         let wide_keys = [hash(5, &[w]), hash(6, &[n])];
         // The experts: MED of this channel, and MED moved by the earlier channel's MED error.
@@ -451,7 +457,8 @@ impl ContextModel {
             }
             let mut sum = 0.0;
             for i in 0..SOURCES {
-                wt[i] = wt[i] * ps[i] / mix;
+                let r = ps[i] / mix;
+                wt[i] = wt[i] * (r * r);
                 sum += wt[i];
             }
             for w in wt.iter_mut() {
