@@ -5,6 +5,7 @@
 //! pixel art are coded with. Every operation is IEEE 754 `+ − × ÷` on f64 in a fixed order
 //! (`FORMAT.md`, "Version 6"), so encoder and decoder agree bit for bit.
 
+use crate::hashed::{mix64, table_bits, Slot, Table, STATES};
 use crate::laplace::{Shapes, MID};
 
 /// Hashed contexts with up to [`SMALL_CAP`] values each, then those with [`WIDE_CAP`].
@@ -20,139 +21,13 @@ const LOG2: usize = ORDER0 + 2;
 const UNIFORM: usize = ORDER0 + 3;
 /// Rows of order-0 counts per channel (the earlier channels' values hashed).
 const ORDER0_ROWS: usize = 4096;
-/// A slot's counts are halved when their total passes this; order-0 rows at [`ORDER0_LIMIT`].
-const SLOT_LIMIT: u32 = 1000;
+/// Order-0 counts are halved when their row's total passes this.
 const ORDER0_LIMIT: u32 = 60000;
 /// Activity buckets (half-octaves) for the experts' scales, and those the mixing contexts use.
 const ACT: usize = 16;
 const MIX_ACT: usize = 9;
-/// Slot states: 0 = unseen, then 8 total-count buckets × (several values, one value).
-const STATES: usize = 17;
 /// Colour key of a neighbour outside the image.
 const OUTSIDE: u64 = 1 << 40;
-
-/// A hashed context's values and counts (`len` used; `check` tells contexts apart).
-#[derive(Clone, Copy)]
-struct Slot<const N: usize> {
-    check: u32,
-    len: u8,
-    v: [u8; N],
-    n: [u16; N],
-}
-
-impl<const N: usize> Default for Slot<N> {
-    fn default() -> Self {
-        Slot {
-            check: 0,
-            len: 0,
-            v: [0; N],
-            n: [0; N],
-        }
-    }
-}
-
-impl<const N: usize> Slot<N> {
-    fn total(&self) -> u32 {
-        self.n[..self.len as usize].iter().map(|&n| n as u32).sum()
-    }
-
-    /// Counts `v`: +2 when present, else a new entry of 2 (replacing the first smallest when
-    /// full); all halved (rounding up) when the total passes [`SLOT_LIMIT`].
-    fn add(&mut self, v: u8) {
-        let len = self.len as usize;
-        match self.v[..len].iter().position(|&q| q == v) {
-            Some(i) => self.n[i] += 2,
-            None if len < N => {
-                self.v[len] = v;
-                self.n[len] = 2;
-                self.len += 1;
-            }
-            None => {
-                let mut i = 0;
-                for k in 1..N {
-                    if self.n[k] < self.n[i] {
-                        i = k;
-                    }
-                }
-                self.v[i] = v;
-                self.n[i] = 2;
-            }
-        }
-        if self.total() > SLOT_LIMIT {
-            for n in &mut self.n[..self.len as usize] {
-                *n = n.div_ceil(2);
-            }
-        }
-    }
-
-    /// The mixing state: 0 unseen, else 1 + 2 · bucket(total) + [one value].
-    fn state(&self) -> usize {
-        let b = match self.total() {
-            0 => return 0,
-            1 => 0,
-            2 => 1,
-            3..=4 => 2,
-            5..=8 => 3,
-            9..=16 => 4,
-            17..=40 => 5,
-            41..=100 => 6,
-            _ => 7,
-        };
-        1 + 2 * b + (self.len == 1) as usize
-    }
-}
-
-/// A table of slots addressed by the top `bits` of a context's hash.
-struct Table<const N: usize> {
-    slots: Vec<Slot<N>>,
-    shift: u32,
-}
-
-impl<const N: usize> Table<N> {
-    /// 2^bits slots.
-    fn new(bits: u32) -> Self {
-        Table {
-            slots: vec![Slot::default(); 1 << bits],
-            shift: 64 - bits,
-        }
-    }
-
-    /// The slot index and check of `key`.
-    fn locate(&self, key: u64) -> (usize, u32) {
-        ((key >> self.shift) as usize, key as u32 | 1)
-    }
-
-    /// The slot of `key` if it holds that context.
-    fn find(&self, (i, check): (usize, u32)) -> Option<&Slot<N>> {
-        let s = &self.slots[i];
-        (s.check == check && s.len > 0).then_some(s)
-    }
-
-    /// Counts `v` in the slot of `key`, taking the slot over when it held another context.
-    fn add(&mut self, (i, check): (usize, u32), v: u8) {
-        let s = &mut self.slots[i];
-        if s.check != check {
-            *s = Slot {
-                check,
-                ..Slot::default()
-            };
-        }
-        s.add(v);
-    }
-}
-
-/// log2 of the table size for `n` insertions, between 2^12 and 2^`max`.
-fn table_bits(n: u64, max: u32) -> u32 {
-    (64 - n.max(1).leading_zeros()).clamp(12, max)
-}
-
-/// Mixes two 64-bit words (the finaliser of SplitMix64 after an add).
-fn mix64(h: u64, x: u64) -> u64 {
-    let mut z = h.wrapping_add(x).wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// MED (LOCO-I) of left `a`, above `b`, above-left `c`.
 fn med(a: i32, b: i32, c: i32) -> i32 {
@@ -215,7 +90,7 @@ impl ContextModel {
             width,
             ch,
             levels,
-            small: Table::new(table_bits(n * SMALL as u64, 21)),
+            small: Table::new(table_bits(n * SMALL as u64, 22)),
             wide: Table::new(table_bits(n * WIDE as u64, 18)),
             order0: vec![0; ch * ORDER0_ROWS * levels],
             order0_total: vec![0; ch * ORDER0_ROWS],
@@ -492,5 +367,65 @@ impl ContextModel {
             }
             self.order0_total[cur.row0] = t;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Codes `px` through the model, returning every sub-pixel's distribution's sum, smallest
+    /// entry and probability of the value that came.
+    fn run(px: &[u8], w: usize, h: usize, ch: usize, levels: usize) -> Vec<(f64, f32, f32)> {
+        let mut m = ContextModel::new(w, h, ch, levels);
+        let mut out = vec![0.0f32; levels];
+        let mut got = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                for c in 0..ch {
+                    let v = px[(y * w + x) * ch + c] as usize;
+                    m.predict(px, x, y, c, &mut out);
+                    let sum: f64 = out.iter().map(|&p| p as f64).sum();
+                    let min = out.iter().copied().fold(f32::INFINITY, f32::min);
+                    got.push((sum, min, out[v]));
+                    m.update(v);
+                }
+            }
+        }
+        got
+    }
+
+    #[test]
+    fn distributions_are_proper_and_never_zero() {
+        let (w, h, ch) = (23, 17, 3);
+        let px: Vec<u8> = (0..w * h * ch).map(|i| ((i * 7919) % 251) as u8).collect();
+        for (sum, min, p) in run(&px, w, h, ch, 256) {
+            assert!((sum - 1.0).abs() < 1e-5, "sum {sum}");
+            assert!(min > 0.0 && p > 0.0);
+        }
+        let few: Vec<u8> = px.iter().map(|&v| v % 5).collect();
+        for (sum, min, _) in run(&few, w, h, ch, 5) {
+            assert!((sum - 1.0).abs() < 1e-5 && min > 0.0);
+        }
+    }
+
+    #[test]
+    fn repeated_neighbourhoods_become_confident() {
+        // Stripes of two colours: once seen, each neighbourhood predicts its pixel.
+        let (w, h, ch) = (64, 64, 3);
+        let px: Vec<u8> = (0..w * h * ch).map(|i| if (i / ch % w / 3) % 2 == 0 { 10 } else { 200 }).collect();
+        let got = run(&px, w, h, ch, 256);
+        let last_rows = &got[got.len() - w * ch * 8..];
+        let mean = last_rows.iter().map(|g| g.2 as f64).sum::<f64>() / last_rows.len() as f64;
+        assert!(mean > 0.98, "mean probability of the coded value {mean}");
+    }
+
+    #[test]
+    fn the_same_image_gives_the_same_bits() {
+        let (w, h, ch) = (19, 11, 4);
+        let px: Vec<u8> = (0..w * h * ch).map(|i| ((i * i) % 97) as u8).collect();
+        let a = run(&px, w, h, ch, 256);
+        let b = run(&px, w, h, ch, 256);
+        assert!(a.iter().zip(&b).all(|(x, y)| x.2.to_bits() == y.2.to_bits()));
     }
 }

@@ -14,6 +14,7 @@ pub mod error;
 mod experts3;
 mod field;
 mod geo5;
+mod hashed;
 pub mod image;
 pub mod interval;
 mod kernels4;
