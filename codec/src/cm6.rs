@@ -172,8 +172,18 @@ impl ContextModel {
             hash(4, &[w, n, nw, ne, ww, nn, nnw, nne, nww]),
             {
                 let v = |dx: isize, dy: isize, c: usize| self.value(px, xi + dx, yi + dy, c);
-                let d = if c > 0 { (px[i + c - 1] as i32 - v(-1, 0, c - 1)) as u64 & 0x1ff } else { 0 };
-                let parts = [v(-1, 0, c) as u64, v(0, -1, c) as u64, v(-1, -1, c) as u64, v(1, -1, c) as u64, d];
+                let d = if c > 0 {
+                    (px[i + c - 1] as i32 - v(-1, 0, c - 1)) as u64 & 0x1ff
+                } else {
+                    0
+                };
+                let parts = [
+                    v(-1, 0, c) as u64,
+                    v(0, -1, c) as u64,
+                    v(-1, -1, c) as u64,
+                    v(1, -1, c) as u64,
+                    d,
+                ];
                 parts.iter().fold(mix64(c as u64 + 1, 8), |h, &p| mix64(h, p))
             },
         ];
@@ -216,7 +226,11 @@ impl ContextModel {
         let sd = self.small.find(cur.small[2]).map_or(0, Slot::state);
         let se = self.small.find(cur.small[3]).map_or(0, Slot::state);
         cur.mix3 = ((c * ACT + cur.act) * STATES + sd) * STATES + se;
-        let (w1, w2, w3) = (&self.weights[cur.mix], &self.weights2[cur.mix2], &self.weights3[cur.mix3]);
+        let (w1, w2, w3) = (
+            &self.weights[cur.mix],
+            &self.weights2[cur.mix2],
+            &self.weights3[cur.mix3],
+        );
         let mut wt = [0.0; SOURCES];
         for i in 0..SOURCES {
             wt[i] = ((w1[i] + w2[i]) + w3[i]) * (1.0 / 3.0);
@@ -325,7 +339,11 @@ impl ContextModel {
             *p = self.source(i, v);
         }
         let cur = &self.cur;
-        for wt in [&mut self.weights[cur.mix], &mut self.weights2[cur.mix2], &mut self.weights3[cur.mix3]] {
+        for wt in [
+            &mut self.weights[cur.mix],
+            &mut self.weights2[cur.mix2],
+            &mut self.weights3[cur.mix3],
+        ] {
             let mut mix = 0.0;
             for i in 0..SOURCES {
                 mix += wt[i] * ps[i];
@@ -413,7 +431,9 @@ mod tests {
     fn repeated_neighbourhoods_become_confident() {
         // Stripes of two colours: once seen, each neighbourhood predicts its pixel.
         let (w, h, ch) = (64, 64, 3);
-        let px: Vec<u8> = (0..w * h * ch).map(|i| if (i / ch % w / 3) % 2 == 0 { 10 } else { 200 }).collect();
+        let px: Vec<u8> = (0..w * h * ch)
+            .map(|i| if (i / ch % w / 3) % 2 == 0 { 10 } else { 200 })
+            .collect();
         let got = run(&px, w, h, ch, 256);
         let last_rows = &got[got.len() - w * ch * 8..];
         let mean = last_rows.iter().map(|g| g.2 as f64).sum::<f64>() / last_rows.len() as f64;

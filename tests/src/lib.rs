@@ -59,3 +59,30 @@ pub fn make_opaque(img: &mut Image) {
         p[c - 1] = 255;
     }
 }
+
+/// A synthetic screenshot: flat panels, a repeated glyph pattern in two colours, a thin
+/// gradient bar and a noisy patch, what the context coding (format version 6) is for.
+pub fn ui_image(w: u32, h: u32, c: u8, seed: u64) -> Image {
+    let mut rng = SplitMix64::new(seed);
+    let glyph = |x: u32, y: u32| (0x5A3C_99E7_u32 >> ((x % 6 + (y % 5) * 6) % 32)) & 1 == 1;
+    let mut px = Vec::with_capacity((w * h * c as u32) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let (panel, text) = ((x / 24 + y / 16) % 3, y % 16 >= 4 && y % 16 < 9);
+            let noisy = x >= w * 3 / 4 && y >= h * 3 / 4;
+            for k in 0..c as u32 {
+                let v = if noisy {
+                    rng.below(256) as u32
+                } else if y % 32 == 31 {
+                    (x * 2 + k * 50) % 256
+                } else if text && glyph(x, y) {
+                    20 + k * 5
+                } else {
+                    [235, 200, 160][panel as usize] - k * 10
+                };
+                px.push(v as u8);
+            }
+        }
+    }
+    Image::new(w, h, c, px).expect("valid layout")
+}

@@ -4,7 +4,7 @@
 use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, ModeChoice};
 use pixelrnn_model::defaults::builtin_engine;
 use pixelrnn_model::{default_engine, id_hex, Arch, Config, Engine, MultiScale};
-use pixelrnn_tests::smooth_image;
+use pixelrnn_tests::{make_opaque, smooth_image, ui_image};
 use sha2::{Digest, Sha256};
 
 fn sha(b: &[u8]) -> String {
@@ -311,6 +311,61 @@ fn golden_v5() {
             "4e25de94887c1997cdfa243d880d3743b1c4615db77904d0fab3d370b8fea86e",
             "48182ff9d28ef4819bfce0024154cbb295b9ab8f350fe03fa316b3ef84d4db2c",
             "6d2f98c68babd0a398cfc7a23c34924c3b481d2b76c92b2cbd0d8c936422aea2",
+        ]
+    );
+}
+
+/// The SHA-256 of the context-coded (format version 6, mode 2) file of a synthetic screenshot
+/// (after decoding it back); the context coding needs no model, so any engine serves.
+fn golden_context(w: u32, h: u32, c: u8, seed: u64, opaque: bool) -> String {
+    let mut img = ui_image(w, h, c, seed);
+    if opaque {
+        make_opaque(&mut img);
+    }
+    let engine = default_engine(img.coded_channels(true) as usize).unwrap();
+    let opts = EncodeOptions {
+        version: 6,
+        mode: ModeChoice::Context,
+        ..Default::default()
+    };
+    let enc = encode(&img, &engine, &opts).unwrap();
+    assert_eq!(enc.header.mode, pixelrnn_codec::Mode::Context);
+    assert_eq!(decode(&enc.bytes, &engine, &DecodeOptions::default()).unwrap(), img);
+    sha(&enc.bytes)
+}
+
+/// Format version 6: the context coding (mode 2) of every channel layout, an all-opaque alpha
+/// dropped included, down to one pixel; and the model coding, which is version 5's with the
+/// version byte changed. The same bits on every machine (`scripts/cross-aarch64` runs it).
+#[test]
+fn golden_v6() {
+    let got = [
+        golden_context(1, 1, 3, 1, false),
+        golden_context(61, 37, 1, 2, false),
+        golden_context(40, 33, 2, 3, false),
+        golden_context(96, 64, 3, 4, false),
+        golden_context(50, 41, 4, 5, false),
+        golden_context(50, 41, 4, 6, true),
+    ];
+    assert_eq!(
+        got,
+        [
+            "883111a3fe2eeea8347ad6151c7fa9059d39aae1a234c06e1149e76d7220cb0e",
+            "ca7ad39dfdabe7adb31c715889c3a9a21b8d477575699a50f6ecbd6fad1f9418",
+            "cc2a592d6981370bfeac5d2c782c2bcfad8b6463ee0ae16724626bc57148f34e",
+            "2cc090d8586444167c3d76a641ea1ec71f8a1cf92e37d154faef9ec1d4b39024",
+            "da98800542822293c0b29d065d1d06e5a42e9cea04b4e023b0d400acef47566c",
+            "c7c9cc415b9a1ee01144ccf0101fcf4a909b17e09c28bf445e193d9fbdeb5fdd",
+        ]
+    );
+    let seeded = Engine::random(&Config::pixel_cnn(3, 8, 2, 16), 2024).unwrap();
+    let model = golden_with(&grey1(), 48, 40, 1, 7, 6, ModeChoice::Model, true);
+    let plain = golden_with(&seeded, 19, 13, 3, 1, 6, ModeChoice::Model, false);
+    assert_eq!(
+        [model, plain],
+        [
+            "5135ddeb55bb4315331523ddbd1afc24438653224956762eafd2f7036e5ef5f1",
+            "47f3318fa4b1e086ec8c36bfddd46726475a73b89bc1728f3282e9e86f7b05aa",
         ]
     );
 }

@@ -2,14 +2,15 @@
 //! pixels with the SHA-256 listed in tests/golden/SHA256SUMS, on every machine. The models come
 //! from fixed seeds; each file's header pins the model id, so a changed model fails loudly.
 //! `PIXELRNN_BLESS=1 cargo test -p pixelrnn-tests --test golden_files` rewrites them (a format
-//! break: bump the version instead, unless no release has shipped); `PIXELRNN_BLESS=v5` writes
-//! only the version 5 files (a new version's files, leaving the older ones as they are).
+//! break: bump the version instead, unless no release has shipped); `PIXELRNN_BLESS=v6` writes
+//! only the version 6 files (a new version's files, leaving the older ones as they are; `v5`
+//! the version 5 ones).
 
 use std::path::PathBuf;
 
 use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Header, Image, Limits};
 use pixelrnn_model::{id_hex, Arch, Config, Engine, MultiScale};
-use pixelrnn_tests::{make_opaque, smooth_image};
+use pixelrnn_tests::{make_opaque, smooth_image, ui_image};
 use sha2::{Digest, Sha256};
 
 /// Architectures; "multiscale" is a multi-scale model (PixelCNN conditioned on a Diagonal
@@ -113,6 +114,7 @@ fn bless() {
     // Format version 4: the adaptive coding of every layout (its experts are version 4's own).
     adaptive_files(4, 200, &mut sums);
     adaptive_files(5, 300, &mut sums);
+    context_files(&mut sums);
     // Few colours: the palette transforms (packed below 17 colours, one byte per index above).
     for (name, colours) in [
         ("v2-classical-palette2-rgb.prnn", 2u32),
@@ -157,16 +159,41 @@ fn adaptive_files(version: u8, seed: u64, sums: &mut String) {
     }
 }
 
-/// Writes only the version 5 files, replacing their lines in SHA256SUMS.
-fn bless_v5() {
+/// Writes `v6-context-{layout}.prnn`, the context coding (format version 6, mode 2) of a
+/// synthetic screenshot in every layout, and adds their lines to `sums`.
+fn context_files(sums: &mut String) {
+    for (li, (ln, c, opaque)) in LAYOUTS.iter().enumerate() {
+        let mut img = ui_image(37, 29, *c, 400 + li as u64);
+        if *opaque {
+            make_opaque(&mut img);
+        }
+        let m = model("pixel-cnn", img.coded_channels(true) as usize);
+        let opts = EncodeOptions {
+            version: 6,
+            mode: pixelrnn_codec::ModeChoice::Context,
+            ..Default::default()
+        };
+        let enc = encode(&img, &m, &opts).unwrap();
+        let name = format!("v6-context-{ln}.prnn");
+        std::fs::write(dir().join(&name), &enc.bytes).unwrap();
+        sums.push_str(&format!("{}  {name}\n", sha(&img.pixels)));
+    }
+}
+
+/// Writes only one version's files (5 or 6), replacing their lines in SHA256SUMS.
+fn bless_version(version: u8) {
     let path = dir().join("SHA256SUMS");
     let old = std::fs::read_to_string(&path).unwrap();
+    let prefix = format!("  v{version}-");
     let mut sums: String = old
         .lines()
-        .filter(|l| !l.contains("  v5-"))
+        .filter(|l| !l.contains(&prefix))
         .map(|l| format!("{l}\n"))
         .collect();
-    adaptive_files(5, 300, &mut sums);
+    match version {
+        5 => adaptive_files(5, 300, &mut sums),
+        _ => context_files(&mut sums),
+    }
     std::fs::write(path, sums).unwrap();
 }
 
@@ -176,15 +203,16 @@ const V2_MODES: [&str; 2] = ["classical", "adaptive"];
 #[test]
 fn golden_files_decode_to_the_listed_pixels() {
     match std::env::var("PIXELRNN_BLESS").as_deref() {
-        Ok("v5") => bless_v5(),
+        Ok("v5") => bless_version(5),
+        Ok("v6") => bless_version(6),
         Ok(_) => bless(),
         Err(_) => {}
     }
     let sums = std::fs::read_to_string(dir().join("SHA256SUMS")).expect("tests/golden/SHA256SUMS");
-    let (mut seen, mut adaptive, mut v4, mut v5) = (0, 0, 0, 0);
+    let (mut seen, mut adaptive, mut v4, mut v5, mut v6) = (0, 0, 0, 0, 0);
     for line in sums.lines() {
         let (want, name) = line.split_once("  ").expect("sha  name");
-        let arch = if ["v2-", "v4-", "v5-"].iter().any(|v| name.starts_with(v)) {
+        let arch = if ["v2-", "v4-", "v5-", "v6-"].iter().any(|v| name.starts_with(v)) {
             &"pixel-cnn"
         } else {
             ARCHS
@@ -198,19 +226,22 @@ fn golden_files_decode_to_the_listed_pixels() {
             "v2-" => 2,
             "v4-" => 4,
             "v5-" => 5,
+            "v6-" => 6,
             _ => 1,
         };
         assert_eq!(h.version, version, "{name}");
         adaptive += usize::from(h.adaptive());
         v4 += usize::from(version == 4 && h.adaptive());
         v5 += usize::from(version == 5 && h.adaptive());
+        v6 += usize::from(version == 6 && h.mode == pixelrnn_codec::Mode::Context);
         let m = model(arch, h.coded_channels as usize);
         let img = decode(&bytes, &m, &DecodeOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(sha(&img.pixels), want, "{name}");
         seen += 1;
     }
-    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 2) * LAYOUTS.len() + 2);
+    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 3) * LAYOUTS.len() + 2);
     assert_eq!(v4, LAYOUTS.len(), "every layout has an adaptive version 4 file");
     assert_eq!(v5, LAYOUTS.len(), "every layout has an adaptive version 5 file");
+    assert_eq!(v6, LAYOUTS.len(), "every layout has a context-coded version 6 file");
     assert!(adaptive > 0, "no golden file exercises the adaptive decoder");
 }
