@@ -232,6 +232,9 @@ impl Reporter {
                 "  model            {id}{}",
                 i.model.map(|m| format!(" ({m})")).unwrap_or_default()
             ),
+            None if i.mode == "context" => {
+                println!("  model            none (context coding: a context model of the neighbouring colours)")
+            }
             None => println!("  model            none (classical coding: PNG row filters and Brotli)"),
         }
         println!("  pixel CRC-32     {}", i.pixel_crc32);

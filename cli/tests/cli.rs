@@ -122,7 +122,7 @@ fn json_and_info() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["height"], 8);
     assert_eq!(v["levels"], 256);
-    assert_eq!(v["version"], 5);
+    assert_eq!(v["version"], 6);
     assert_eq!(v["mode"], "model");
     let o = run(d.path(), &["info", "j.png.prnn"]);
     let out = String::from_utf8_lossy(&o.stdout);
@@ -130,15 +130,16 @@ fn json_and_info() {
         out.contains("built-in model #4") && out.contains("the default"),
         "{out}"
     );
-    // A flat image keeps the classical coding, which needs no model.
+    // A flat image keeps a coding that needs no model (classical or context: both cost a few
+    // bytes).
     let flat = vec![9u8; 20 * 10 * 3];
     image::save_buffer(d.path().join("flat.png"), &flat, 20, 10, image::ExtendedColorType::Rgb8).unwrap();
     let o = run(d.path(), &["compress", "--json", "flat.png"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["mode"], "classical", "{v}");
+    assert!(v["mode"] == "classical" || v["mode"] == "context", "{v}");
     assert!(v["prnn_bytes"].as_u64().unwrap() < 40, "{v}");
     let o = run(d.path(), &["info", "flat.png.prnn"]);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("classical"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("model            none"));
     let o = run(
         d.path(),
         &[
@@ -154,6 +155,39 @@ fn json_and_info() {
     let o = run(d.path(), &["decompress", "flat.png.prnn", "-o", "flat2.png"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(pixels(&d.path().join("flat.png")), pixels(&d.path().join("flat2.png")));
+}
+
+#[test]
+fn context_coding_from_the_command_line() {
+    let d = tempfile::tempdir().unwrap();
+    write_png(d.path(), "c.png", 12, 9, 3);
+    let o = run(d.path(), &["compress", "--json", "--mode", "context", "c.png"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["mode"], "context", "{v}");
+    let o = run(d.path(), &["info", "c.png.prnn"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("context"));
+    // No model is needed to decode it.
+    let o = run(d.path(), &["decompress", "c.png.prnn", "-o", "c2.png"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(pixels(&d.path().join("c.png")), pixels(&d.path().join("c2.png")));
+    // Older format versions have no context coding: a clear error, and no file.
+    let o = run(
+        d.path(),
+        &[
+            "compress",
+            "--mode",
+            "context",
+            "--format-version",
+            "5",
+            "c.png",
+            "-o",
+            "c5.prnn",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("format version 6"), "{}", stderr(&o));
+    assert!(!d.path().join("c5.prnn").exists());
 }
 
 #[test]

@@ -29,10 +29,16 @@ fuzz_target!(|data: &[u8]| {
     let model = &models()[coded - 1];
     if data.len() >= 8 && data[0] % 4 == 2 {
         let classical = data[1] % 2 == 1;
+        // Versions 2 to 6 share the header; their adaptive experts differ; version 6's
+        // "classical" files are context-coded (mode 2) instead.
+        let version = 2 + (data[1] / 2) % 5;
         let h = Header {
-            // Versions 2 to 4 share the header; their adaptive experts differ.
-            version: 2 + (data[1] / 2) % 3,
-            mode: if classical { Mode::Classical } else { Mode::Model },
+            version,
+            mode: match (classical, version) {
+                (false, _) => Mode::Model,
+                (true, 6) => Mode::Context,
+                (true, _) => Mode::Classical,
+            },
             builtin: None,
             flags: if !classical && data[2] % 2 == 1 { 8 } else { 0 },
             channels: coded as u8,

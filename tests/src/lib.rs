@@ -60,22 +60,26 @@ pub fn make_opaque(img: &mut Image) {
     }
 }
 
-/// A synthetic screenshot: flat panels, a repeated glyph pattern in two colours, a thin
-/// gradient bar and a noisy patch, what the context coding (format version 6) is for.
+/// A synthetic screenshot: flat panels, lines of "text" (glyphs from a 26-letter alphabet of
+/// 6×5 bitmaps, in a seeded order), a gradient rule every 32 rows and a small noisy patch: what
+/// the context coding (format version 6) is for.
 pub fn ui_image(w: u32, h: u32, c: u8, seed: u64) -> Image {
     let mut rng = SplitMix64::new(seed);
-    let glyph = |x: u32, y: u32| (0x5A3C_99E7_u32 >> ((x % 6 + (y % 5) * 6) % 32)) & 1 == 1;
+    let letters: Vec<u32> = (0..26).map(|_| rng.below(1 << 30) as u32).collect();
+    let text: Vec<usize> = (0..4096).map(|_| rng.below(26) as usize).collect();
     let mut px = Vec::with_capacity((w * h * c as u32) as usize);
     for y in 0..h {
         for x in 0..w {
-            let (panel, text) = ((x / 24 + y / 16) % 3, y % 16 >= 4 && y % 16 < 9);
-            let noisy = x >= w * 3 / 4 && y >= h * 3 / 4;
+            let (panel, line) = ((x / 40 + y / 48) % 3, y % 16 >= 4 && y % 16 < 9);
+            let letter = letters[text[((y / 16) * 61 + x / 7) as usize % text.len()]];
+            let ink = line && x % 7 < 6 && (letter >> ((x % 7) + (y % 16 - 4) * 6)) & 1 == 1;
+            let noisy = x >= w * 7 / 8 && y >= h * 7 / 8;
             for k in 0..c as u32 {
                 let v = if noisy {
                     rng.below(256) as u32
                 } else if y % 32 == 31 {
                     (x * 2 + k * 50) % 256
-                } else if text && glyph(x, y) {
+                } else if ink {
                     20 + k * 5
                 } else {
                     [235, 200, 160][panel as usize] - k * 10

@@ -96,3 +96,60 @@ fn huge_dimensions_hit_the_limit_before_allocating() {
     };
     assert!(matches!(decode(&f, &e, &opts), Err(CodecError::Limit { .. })));
 }
+
+/// A context-coded file (format version 6, mode 2) of a synthetic screenshot.
+fn context_sample() -> (Vec<u8>, pixelrnn_model::Engine) {
+    let e = tiny_engine(3, 1);
+    let img = pixelrnn_tests::ui_image(21, 13, 3, 5);
+    let opts = EncodeOptions {
+        mode: ModeChoice::Context,
+        ..Default::default()
+    };
+    (encode(&img, &e, &opts).unwrap().bytes, e)
+}
+
+#[test]
+fn damaged_context_coded_files_are_caught() {
+    let (f, e) = context_sample();
+    let good = dec(&f, &e).unwrap();
+    let hl = Header::parse(&f, &Limits::default()).unwrap().header_len();
+    for n in [hl - 1, hl, hl + 1, f.len() - 4, f.len() - 1] {
+        let err = dec(&f[..n], &e).unwrap_err();
+        assert!(matches!(err, CodecError::Corrupt { .. }), "{n} bytes: {err}");
+    }
+    for i in 0..f.len() {
+        for bit in [0x01, 0x10, 0x80] {
+            let mut g = f.clone();
+            g[i] ^= bit;
+            match dec(&g, &e) {
+                Ok(img) => assert_eq!(img, good, "byte {i}: wrong pixels decoded silently"),
+                Err(CodecError::Corrupt { .. } | CodecError::Unsupported(_)) => {}
+                Err(other) => panic!("byte {i}: unexpected error {other}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn context_coding_needs_version_6() {
+    let e = tiny_engine(3, 1);
+    let img = smooth_image(9, 7, 3, 1);
+    for version in 2..=5 {
+        let opts = EncodeOptions {
+            version,
+            mode: ModeChoice::Context,
+            ..Default::default()
+        };
+        let err = encode(&img, &e, &opts).unwrap_err();
+        assert!(matches!(err, CodecError::BadParameter(_)), "v{version}: {err}");
+    }
+    // Mode 2 in a version 5 header (its check recomputed) is not something version 5 has.
+    let (mut f, _) = context_sample();
+    let h = Header::parse(&f, &Limits::default()).unwrap();
+    f[5] = 5;
+    let hl = h.header_len();
+    let check = crc32fast::hash(&f[..hl - 2]) as u16;
+    f[hl - 2..hl].copy_from_slice(&check.to_le_bytes());
+    let err = Header::parse(&f, &Limits::default()).unwrap_err();
+    assert!(matches!(err, CodecError::Unsupported(_)), "{err}");
+}

@@ -350,12 +350,12 @@ fn golden_v6() {
     assert_eq!(
         got,
         [
-            "883111a3fe2eeea8347ad6151c7fa9059d39aae1a234c06e1149e76d7220cb0e",
-            "ca7ad39dfdabe7adb31c715889c3a9a21b8d477575699a50f6ecbd6fad1f9418",
-            "cc2a592d6981370bfeac5d2c782c2bcfad8b6463ee0ae16724626bc57148f34e",
-            "2cc090d8586444167c3d76a641ea1ec71f8a1cf92e37d154faef9ec1d4b39024",
-            "da98800542822293c0b29d065d1d06e5a42e9cea04b4e023b0d400acef47566c",
-            "c7c9cc415b9a1ee01144ccf0101fcf4a909b17e09c28bf445e193d9fbdeb5fdd",
+            "7c96a5f5c496fa0d5ceb89b844ce4d1c1258a9eddde8e0c92fea97edcfe25f38",
+            "e1d79c291e06186862f3c099406a78b5c56f6dde1d112ae87ac9f25915ddad3d",
+            "aae9e3c6c909974b8a44a5570cd2a395e3e20732168309ef82038ccf5ca0c409",
+            "a90b69c1627d2c70770d77876ff0dda19fa03e1dfad92fdb98d5e33d89743d58",
+            "d038a1c4ba4a33c99b2d72597c1a0f8fef98a4bdc82917f0690912b8a489d08d",
+            "6c696edd5911fdb028b0721244da1b9bc3b992d49033aa0bd678fa0ba1fb55e2",
         ]
     );
     let seeded = Engine::random(&Config::pixel_cnn(3, 8, 2, 16), 2024).unwrap();

@@ -277,3 +277,44 @@ fn substreams_decode_side_by_side() {
         }
     }
 }
+
+#[test]
+fn context_coding_round_trips_every_layout_and_wins_on_screenshots() {
+    use pixelrnn_tests::ui_image;
+    for c in 1..=4u8 {
+        for (i, &(w, h)) in [(1, 1), (1, 7), (7, 1), (5, 3), (33, 21)].iter().enumerate() {
+            for mut img in [ui_image(w, h, c, i as u64), random_image(w, h, c, i as u64)] {
+                if c % 2 == 0 && i % 2 == 1 {
+                    make_opaque(&mut img);
+                }
+                let engine = tiny_engine(img.coded_channels(true) as usize, 3);
+                let opts = EncodeOptions {
+                    mode: ModeChoice::Context,
+                    ..Default::default()
+                };
+                let enc = encode(&img, &engine, &opts).unwrap();
+                assert_eq!(enc.header.mode, pixelrnn_codec::Mode::Context);
+                assert_eq!(decode(&enc.bytes, &engine, &DecodeOptions::default()).unwrap(), img);
+            }
+        }
+    }
+    // A synthetic screenshot: auto keeps the context coding, well below the classical one.
+    let img = ui_image(160, 96, 3, 9);
+    let engine = tiny_engine(3, 3);
+    let enc = encode(
+        &img,
+        &engine,
+        &EncodeOptions {
+            threads: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (_, classical, context) = enc.candidates;
+    assert_eq!(enc.header.mode, pixelrnn_codec::Mode::Context);
+    assert!(
+        context.unwrap() * 10 < classical.unwrap() * 9,
+        "{context:?} vs {classical:?}"
+    );
+    assert_eq!(decode(&enc.bytes, &engine, &DecodeOptions::default()).unwrap(), img);
+}
