@@ -6,6 +6,7 @@
 //! (`FORMAT.md`, "Version 6"), so encoder and decoder agree bit for bit.
 
 use crate::hashed::{mix64, table_bits, Slot, Table, STATES};
+use crate::kernels6;
 use crate::laplace::{Shapes, MID};
 
 /// Hashed contexts with up to [`SMALL_CAP`] values each, then those with [`WIDE_CAP`].
@@ -265,21 +266,16 @@ impl ContextModel {
         // The mixture, level by level: uniform, order-0, the logistic experts, then the
         // hashed contexts' entries in order.
         let acc = &mut self.acc;
-        acc.fill(u);
-        if cur.scale[ORDER0] != 0.0 {
-            let a0 = wt[ORDER0] * cur.scale[ORDER0];
-            let row = &self.order0[cur.row0 * l..(cur.row0 + 1) * l];
-            for (s, &n) in acc.iter_mut().zip(row) {
-                *s += a0 * n as f64;
-            }
-        }
-        for e in 0..2 {
+        let a0 = wt[ORDER0] * cur.scale[ORDER0];
+        let row0 = &self.order0[cur.row0 * l..(cur.row0 + 1) * l];
+        let log_row = |e: usize| {
             let (j, first) = cur.rows[e];
-            let ae = wt[LOG1 + e] * cur.scale[LOG1 + e];
-            for (s, &r) in acc.iter_mut().zip(&self.shapes.row(j, 0)[first..first + l]) {
-                *s += ae * r as f64;
-            }
-        }
+            (
+                wt[LOG1 + e] * cur.scale[LOG1 + e],
+                &self.shapes.row(j, 0)[first..first + l],
+            )
+        };
+        kernels6::dense(acc, u, a0, row0, [log_row(0), log_row(1)]);
         for k in 0..SMALL {
             if let Some(s) = self.small.find(cur.small[k]) {
                 let ak = wt[k] * cur.scale[k];
@@ -296,9 +292,7 @@ impl ContextModel {
                 }
             }
         }
-        for (o, &s) in out.iter_mut().zip(acc.iter()) {
-            *o = s as f32;
-        }
+        kernels6::to_f32(acc, out);
     }
 
     /// Source i's probability of `v` for the sub-pixel last predicted.

@@ -19,6 +19,7 @@ pub mod image;
 pub mod interval;
 mod kernels4;
 mod kernels5;
+mod kernels6;
 mod laplace;
 pub mod model;
 pub mod parallel;

@@ -34,8 +34,12 @@ pub fn quantize(probs: &[f32], cdf: &mut Vec<u32>) {
             }
         }
     }
-    for i in 1..=n {
-        cdf[i] = cdf[i].wrapping_add(cdf[i - 1]);
+    // The running sum in a register (not reloaded from the entry just stored, whose store
+    // forwarding would cost several cycles an entry).
+    let mut acc = 0u32;
+    for c in &mut cdf[1..] {
+        acc = acc.wrapping_add(*c);
+        *c = acc;
     }
     debug_assert_eq!(cdf[n], TOTAL);
 }
