@@ -207,11 +207,11 @@ impl ContextModel {
         let row0 = c * ORDER0_ROWS + (hash(7, &[]) >> 52) as usize;
         let cur = &mut self.cur;
         cur.c = c;
-        for k in 0..SMALL {
-            cur.small[k] = self.small.locate(small_keys[k]);
+        for (slot, &key) in cur.small.iter_mut().zip(&small_keys) {
+            *slot = self.small.locate(key);
         }
-        for k in 0..WIDE {
-            cur.wide[k] = self.wide.locate(wide_keys[k]);
+        for (slot, &key) in cur.wide.iter_mut().zip(&wide_keys) {
+            *slot = self.wide.locate(key);
         }
         cur.row0 = row0;
         cur.preds = [m, p2];
@@ -248,9 +248,9 @@ impl ContextModel {
         }
         let t0 = self.order0_total[cur.row0];
         cur.scale[ORDER0] = if t0 == 0 { 0.0 } else { 1.0 / t0 as f64 };
-        for e in 0..2 {
+        for (e, &times) in SCALE_OF_MAE.iter().enumerate() {
             let (sum, cnt) = self.mae[(c * ACT + cur.act) * 2 + e];
-            let j = self.shapes.scale_of((sum / cnt) * SCALE_OF_MAE[e]);
+            let j = self.shapes.scale_of((sum / cnt) * times);
             let first = MID - cur.preds[e] as usize;
             cur.rows[e] = (j, first);
             cur.scale[LOG1 + e] = 1.0 / self.shapes.sum(j, 0, first, first + l);
@@ -276,16 +276,16 @@ impl ContextModel {
             )
         };
         kernels6::dense(acc, u, a0, row0, [log_row(0), log_row(1)]);
-        for k in 0..SMALL {
-            if let Some(s) = self.small.find(cur.small[k]) {
+        for (k, &at) in cur.small.iter().enumerate() {
+            if let Some(s) = self.small.find(at) {
                 let ak = wt[k] * cur.scale[k];
                 for (&val, &cnt) in s.v[..s.len as usize].iter().zip(&s.n) {
                     acc[val as usize] += ak * cnt as f64;
                 }
             }
         }
-        for k in 0..WIDE {
-            if let Some(s) = self.wide.find(cur.wide[k]) {
+        for (k, &at) in cur.wide.iter().enumerate() {
+            if let Some(s) = self.wide.find(at) {
                 let ak = wt[SMALL + k] * cur.scale[SMALL + k];
                 for (&val, &cnt) in s.v[..s.len as usize].iter().zip(&s.n) {
                     acc[val as usize] += ak * cnt as f64;
@@ -345,7 +345,7 @@ impl ContextModel {
             let mut sum = 0.0;
             for i in 0..SOURCES {
                 let r = ps[i] / mix;
-                wt[i] = wt[i] * (r * r);
+                wt[i] *= r * r;
                 sum += wt[i];
             }
             for w in wt.iter_mut() {
