@@ -30,6 +30,14 @@ const MIX_ACT: usize = 9;
 /// Colour key of a neighbour outside the image.
 const OUTSIDE: u64 = 1 << 40;
 
+/// 0 when either context is absent, else 1 + [their most frequent values agree].
+fn agreement(a: Option<u8>, b: Option<u8>) -> usize {
+    match (a, b) {
+        (Some(a), Some(b)) => 1 + (a == b) as usize,
+        _ => 0,
+    }
+}
+
 /// MED (LOCO-I) of left `a`, above `b`, above-left `c`.
 fn med(a: i32, b: i32, c: i32) -> i32 {
     if c >= a.max(b) {
@@ -52,6 +60,7 @@ struct Cur {
     mix: usize,
     mix2: usize,
     mix3: usize,
+    mix4: usize,
     preds: [i32; 2],
     /// P_i(v) = scale_i · count_i(v) (or shape_i(v)) for each source (0 where absent: uniform).
     scale: [f64; SOURCES],
@@ -74,6 +83,9 @@ pub(crate) struct ContextModel {
     /// [channel][state1][state of W][state of N]: the second mixer's weights.
     weights2: Vec<[f64; SOURCES]>,
     weights3: Vec<[f64; SOURCES]>,
+    /// [channel][state of the channel context][agreement of W N NW NE with W N][of either with
+    /// the nine-neighbour context]: the fourth mixer's weights.
+    weights4: Vec<[f64; SOURCES]>,
     /// [channel][activity][expert] running (sum, count) of absolute errors.
     mae: Vec<(f64, f64)>,
     shapes: &'static Shapes,
@@ -98,6 +110,7 @@ impl ContextModel {
             weights: vec![[1.0 / SOURCES as f64; SOURCES]; ch * MIX_ACT * STATES * STATES],
             weights2: vec![[1.0 / SOURCES as f64; SOURCES]; ch * STATES * STATES * STATES],
             weights3: vec![[1.0 / SOURCES as f64; SOURCES]; ch * ACT * STATES * STATES],
+            weights4: vec![[1.0 / SOURCES as f64; SOURCES]; ch * STATES * 9],
             mae: vec![(4.0, 1.0); ch * ACT * 2],
             shapes: Shapes::get(),
             colours: [OUTSIDE; 9],
@@ -227,14 +240,19 @@ impl ContextModel {
         let sd = self.small.find(cur.small[2]).map_or(0, Slot::state);
         let se = self.small.find(cur.small[3]).map_or(0, Slot::state);
         cur.mix3 = ((c * ACT + cur.act) * STATES + sd) * STATES + se;
-        let (w1, w2, w3) = (
+        let top = |k: usize| self.small.find(cur.small[k]).map(Slot::top);
+        let (t0, t1, t4) = (top(0), top(1), top(4));
+        let s5 = self.small.find(cur.small[5]).map_or(0, Slot::state);
+        cur.mix4 = ((c * STATES + s5) * 3 + agreement(t0, t1)) * 3 + agreement(t0.or(t1), t4);
+        let (w1, w2, w3, w4) = (
             &self.weights[cur.mix],
             &self.weights2[cur.mix2],
             &self.weights3[cur.mix3],
+            &self.weights4[cur.mix4],
         );
         let mut wt = [0.0; SOURCES];
         for i in 0..SOURCES {
-            wt[i] = ((w1[i] + w2[i]) + w3[i]) * (1.0 / 3.0);
+            wt[i] = (((w1[i] + w2[i]) + w3[i]) + w4[i]) * 0.25;
         }
 
         // Each source's scale (0: absent, coded as uniform) and the uniform term.
@@ -337,6 +355,7 @@ impl ContextModel {
             &mut self.weights[cur.mix],
             &mut self.weights2[cur.mix2],
             &mut self.weights3[cur.mix3],
+            &mut self.weights4[cur.mix4],
         ] {
             let mut mix = 0.0;
             for i in 0..SOURCES {

@@ -62,6 +62,17 @@ impl<const N: usize> Slot<N> {
         }
     }
 
+    /// The value with the largest count (the first of them).
+    pub(crate) fn top(&self) -> u8 {
+        let mut b = 0;
+        for k in 1..self.len as usize {
+            if self.n[k] > self.n[b] {
+                b = k;
+            }
+        }
+        self.v[b]
+    }
+
     /// The mixing state: 0 unseen, else 1 + 2 · bucket(total) + [one value].
     pub(crate) fn state(&self) -> usize {
         let b = match self.total() {
@@ -145,6 +156,7 @@ mod tests {
             s.add(v);
         }
         assert_eq!((&s.v[..], &s.n[..], s.len), (&[7, 9, 11][..], &[4, 2, 2][..], 3));
+        assert_eq!(s.top(), 7);
         // Full: the first smallest entry (9) gives way.
         s.add(13);
         assert_eq!((&s.v[..], &s.n[..]), (&[7, 13, 11][..], &[4, 2, 2][..]));

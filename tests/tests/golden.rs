@@ -351,11 +351,11 @@ fn golden_v6() {
         got,
         [
             "7c96a5f5c496fa0d5ceb89b844ce4d1c1258a9eddde8e0c92fea97edcfe25f38",
-            "e1d79c291e06186862f3c099406a78b5c56f6dde1d112ae87ac9f25915ddad3d",
-            "aae9e3c6c909974b8a44a5570cd2a395e3e20732168309ef82038ccf5ca0c409",
-            "a90b69c1627d2c70770d77876ff0dda19fa03e1dfad92fdb98d5e33d89743d58",
-            "d038a1c4ba4a33c99b2d72597c1a0f8fef98a4bdc82917f0690912b8a489d08d",
-            "6c696edd5911fdb028b0721244da1b9bc3b992d49033aa0bd678fa0ba1fb55e2",
+            "66775923c014a233fc1051e7e132427a0b57e3b02d5b2df37d1d97b2943b9b8a",
+            "f3c4d8c6ee01de70f90e68995feb209eb094c1f40238c5c4c65666a956ac0f9b",
+            "5e639d50be2088193768f5baa312a1e3636507b989375bdb562f7972360fb050",
+            "382f40996df715729f8f54071c2d16220a035a9e2740bcf7bb254d17a2785ca4",
+            "86a7954dc0df9e3be581b068120ad4e0fd3fbc1c6b0f99f8749ae283de2af872",
         ]
     );
     let seeded = Engine::random(&Config::pixel_cnn(3, 8, 2, 16), 2024).unwrap();
