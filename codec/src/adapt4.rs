@@ -42,7 +42,7 @@ const THETA0: [f64; 1 + FEATS] = {
 };
 
 /// The context of a non-negative quantity: ⌊2 log₂(1 + a)⌋ (half-octaves), capped at `cap`.
-fn bucket(a: f64, cap: usize) -> usize {
+pub(crate) fn bucket(a: f64, cap: usize) -> usize {
     let t = (a as u32).saturating_add(1);
     let l = t.ilog2();
     let half = (2 * t >= 3 << l) as u32;

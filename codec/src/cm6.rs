@@ -5,6 +5,8 @@
 //! pixel art are coded with. Every operation is IEEE 754 `+ − × ÷` on f64 in a fixed order
 //! (`FORMAT.md`, "Version 6"), so encoder and decoder agree bit for bit.
 
+use crate::adapt4::bucket;
+use crate::experts3::med;
 use crate::hashed::{mix64, table_bits, Slot, Table, STATES};
 use crate::kernels6;
 use crate::laplace::{Shapes, MID};
@@ -35,17 +37,6 @@ fn agreement(a: Option<u8>, b: Option<u8>) -> usize {
     match (a, b) {
         (Some(a), Some(b)) => 1 + (a == b) as usize,
         _ => 0,
-    }
-}
-
-/// MED (LOCO-I) of left `a`, above `b`, above-left `c`.
-fn med(a: i32, b: i32, c: i32) -> i32 {
-    if c >= a.max(b) {
-        a.min(b)
-    } else if c <= a.min(b) {
-        a.max(b)
-    } else {
-        a + b - c
     }
 }
 
@@ -138,14 +129,6 @@ impl ContextModel {
     }
 }
 
-/// Half-octave bucket of a non-negative integer: `min(cap − 1, 2l + [2t ≥ 3 · 2^l])` with
-/// t = a + 1, l = ⌊log₂ t⌋ (version 4's `bucket`).
-fn bucket(a: u32, cap: usize) -> usize {
-    let t = a.saturating_add(1);
-    let l = t.ilog2();
-    ((2 * l + (2 * t >= 3 << l) as u32) as usize).min(cap - 1)
-}
-
 /// Multiplier from a running mean absolute error to the logistic experts' scale.
 const SCALE_OF_MAE: [f64; 2] = [0.8, 1.6];
 /// Mixer: each weight's floor share, and the smallest weight.
@@ -228,7 +211,7 @@ impl ContextModel {
         }
         cur.row0 = row0;
         cur.preds = [m, p2];
-        cur.act = bucket(act, ACT);
+        cur.act = bucket(act as f64, ACT);
 
         let st0 = self.small.find(cur.small[0]).map_or(0, Slot::state);
         let st1 = self.small.find(cur.small[4]).map_or(0, Slot::state);

@@ -22,8 +22,9 @@ pub(crate) struct Classic {
     pub(crate) stats: AdaptStats,
 }
 
+/// MED (LOCO-I) of left `a`, above `b`, above-left `c` (also format version 6's context model).
 #[inline]
-fn med(a: i32, b: i32, c: i32) -> i32 {
+pub(crate) fn med(a: i32, b: i32, c: i32) -> i32 {
     if c >= a.max(b) {
         a.min(b)
     } else if c <= a.min(b) {
