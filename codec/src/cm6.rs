@@ -10,6 +10,7 @@ use crate::experts3::med;
 use crate::hashed::{mix64, table_bits, Slot, Table, STATES};
 use crate::kernels6;
 use crate::laplace::{Shapes, MID};
+use crate::mixers6::{agreement, Mixers, ACT, MIX_ACT};
 
 /// Hashed contexts with up to [`SMALL_CAP`] values each, then those with [`WIDE_CAP`].
 pub(crate) const SMALL: usize = 6;
@@ -17,7 +18,7 @@ pub(crate) const WIDE: usize = 2;
 const SMALL_CAP: usize = 6;
 const WIDE_CAP: usize = 16;
 /// Sources: the hashed contexts, the order-0 counts, two logistic experts, uniform.
-pub(crate) const SOURCES: usize = SMALL + WIDE + 4;
+const SOURCES: usize = SMALL + WIDE + 4;
 const ORDER0: usize = SMALL + WIDE;
 const LOG1: usize = ORDER0 + 1;
 const LOG2: usize = ORDER0 + 2;
@@ -26,19 +27,8 @@ const UNIFORM: usize = ORDER0 + 3;
 const ORDER0_ROWS: usize = 4096;
 /// Order-0 counts are halved when their row's total passes this.
 const ORDER0_LIMIT: u32 = 60000;
-/// Activity buckets (half-octaves) for the experts' scales, and those the mixing contexts use.
-const ACT: usize = 16;
-const MIX_ACT: usize = 9;
 /// Colour key of a neighbour outside the image.
 const OUTSIDE: u64 = 1 << 40;
-
-/// 0 when either context is absent, else 1 + [their most frequent values agree].
-fn agreement(a: Option<u8>, b: Option<u8>) -> usize {
-    match (a, b) {
-        (Some(a), Some(b)) => 1 + (a == b) as usize,
-        _ => 0,
-    }
-}
 
 /// What `predict` worked out for the sub-pixel it was asked about, kept for `update`.
 #[derive(Default)]
@@ -48,10 +38,8 @@ struct Cur {
     row0: usize,
     c: usize,
     act: usize,
-    mix: usize,
-    mix2: usize,
-    mix3: usize,
-    mix4: usize,
+    /// The four mixers' contexts.
+    mix: [usize; 4],
     preds: [i32; 2],
     /// P_i(v) = scale_i · count_i(v) (or shape_i(v)) for each source (0 where absent: uniform).
     scale: [f64; SOURCES],
@@ -69,14 +57,7 @@ pub(crate) struct ContextModel {
     /// [channel][row][level] counts and [channel][row] totals.
     order0: Vec<u16>,
     order0_total: Vec<u32>,
-    /// [channel][activity][state0][state1] source weights.
-    weights: Vec<[f64; SOURCES]>,
-    /// [channel][state1][state of W][state of N]: the second mixer's weights.
-    weights2: Vec<[f64; SOURCES]>,
-    weights3: Vec<[f64; SOURCES]>,
-    /// [channel][state of the channel context][agreement of W N NW NE with W N][of either with
-    /// the nine-neighbour context]: the fourth mixer's weights.
-    weights4: Vec<[f64; SOURCES]>,
+    mixers: Mixers<SOURCES>,
     /// [channel][activity][expert] running (sum, count) of absolute errors.
     mae: Vec<(f64, f64)>,
     shapes: &'static Shapes,
@@ -98,10 +79,7 @@ impl ContextModel {
             wide: Table::new(table_bits(n * WIDE as u64, 18)),
             order0: vec![0; ch * ORDER0_ROWS * levels],
             order0_total: vec![0; ch * ORDER0_ROWS],
-            weights: vec![[1.0 / SOURCES as f64; SOURCES]; ch * MIX_ACT * STATES * STATES],
-            weights2: vec![[1.0 / SOURCES as f64; SOURCES]; ch * STATES * STATES * STATES],
-            weights3: vec![[1.0 / SOURCES as f64; SOURCES]; ch * ACT * STATES * STATES],
-            weights4: vec![[1.0 / SOURCES as f64; SOURCES]; ch * STATES * 9],
+            mixers: Mixers::<SOURCES>::new(ch),
             mae: vec![(4.0, 1.0); ch * ACT * 2],
             shapes: Shapes::get(),
             colours: [OUTSIDE; 9],
@@ -132,9 +110,6 @@ impl ContextModel {
 /// Multiplier from a running mean absolute error to the logistic experts' scale.
 const SCALE_OF_MAE: [f64; 2] = [0.8, 1.6];
 /// Mixer: each weight's floor share, and the smallest weight.
-const SHARE: f64 = 1.0 / (128.0 * SOURCES as f64);
-const KEEP: f64 = 1.0 - 1.0 / 128.0;
-const W_MIN: f64 = 1e-6;
 
 impl ContextModel {
     /// The distribution of channel `c` at (x, y) into `out` (`levels` values), from `px`: the
@@ -215,28 +190,20 @@ impl ContextModel {
 
         let st0 = self.small.find(cur.small[0]).map_or(0, Slot::state);
         let st1 = self.small.find(cur.small[4]).map_or(0, Slot::state);
-        cur.mix = ((c * MIX_ACT + cur.act.min(MIX_ACT - 1)) * STATES + st0) * STATES + st1;
+        let mix1 = ((c * MIX_ACT + cur.act.min(MIX_ACT - 1)) * STATES + st0) * STATES + st1;
         let sa = self.small.find(cur.small[1]).map_or(0, Slot::state);
         let sb = self.wide.find(cur.wide[0]).map_or(0, Slot::state);
         let sc = self.wide.find(cur.wide[1]).map_or(0, Slot::state);
-        cur.mix2 = ((c * STATES + sa) * STATES + sb) * STATES + sc;
+        let mix2 = ((c * STATES + sa) * STATES + sb) * STATES + sc;
         let sd = self.small.find(cur.small[2]).map_or(0, Slot::state);
         let se = self.small.find(cur.small[3]).map_or(0, Slot::state);
-        cur.mix3 = ((c * ACT + cur.act) * STATES + sd) * STATES + se;
+        let mix3 = ((c * ACT + cur.act) * STATES + sd) * STATES + se;
         let top = |k: usize| self.small.find(cur.small[k]).map(Slot::top);
         let (t0, t1, t4) = (top(0), top(1), top(4));
         let s5 = self.small.find(cur.small[5]).map_or(0, Slot::state);
-        cur.mix4 = ((c * STATES + s5) * 3 + agreement(t0, t1)) * 3 + agreement(t0.or(t1), t4);
-        let (w1, w2, w3, w4) = (
-            &self.weights[cur.mix],
-            &self.weights2[cur.mix2],
-            &self.weights3[cur.mix3],
-            &self.weights4[cur.mix4],
-        );
-        let mut wt = [0.0; SOURCES];
-        for i in 0..SOURCES {
-            wt[i] = (((w1[i] + w2[i]) + w3[i]) + w4[i]) * 0.25;
-        }
+        let mix4 = ((c * STATES + s5) * 3 + agreement(t0, t1)) * 3 + agreement(t0.or(t1), t4);
+        cur.mix = [mix1, mix2, mix3, mix4];
+        let wt = self.mixers.weights(cur.mix);
 
         // Each source's scale (0: absent, coded as uniform) and the uniform term.
         let l = self.levels;
@@ -334,26 +301,7 @@ impl ContextModel {
             *p = self.source(i, v);
         }
         let cur = &self.cur;
-        for wt in [
-            &mut self.weights[cur.mix],
-            &mut self.weights2[cur.mix2],
-            &mut self.weights3[cur.mix3],
-            &mut self.weights4[cur.mix4],
-        ] {
-            let mut mix = 0.0;
-            for i in 0..SOURCES {
-                mix += wt[i] * ps[i];
-            }
-            let mut sum = 0.0;
-            for i in 0..SOURCES {
-                let r = ps[i] / mix;
-                wt[i] *= r * r;
-                sum += wt[i];
-            }
-            for w in wt.iter_mut() {
-                *w = (KEEP * (*w / sum) + SHARE).max(W_MIN);
-            }
-        }
+        self.mixers.update(cur.mix, &ps);
         for e in 0..2 {
             let m = &mut self.mae[(cur.c * ACT + cur.act) * 2 + e];
             m.0 += (v as i32 - cur.preds[e]).unsigned_abs() as f64;

@@ -21,6 +21,7 @@ mod kernels4;
 mod kernels5;
 mod kernels6;
 mod laplace;
+mod mixers6;
 pub mod model;
 pub mod parallel;
 mod predictors;
