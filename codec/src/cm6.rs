@@ -109,7 +109,6 @@ impl ContextModel {
 
 /// Multiplier from a running mean absolute error to the logistic experts' scale.
 const SCALE_OF_MAE: [f64; 2] = [0.8, 1.6];
-/// Mixer: each weight's floor share, and the smallest weight.
 
 impl ContextModel {
     /// The distribution of channel `c` at (x, y) into `out` (`levels` values), from `px`: the
