@@ -103,12 +103,13 @@ struct CompressArgs {
     /// as it is coded; kept only when smaller).
     #[arg(long)]
     no_adapt: bool,
-    /// Format version to write: 6; 5 for readers older than this pixelrnn (no context coding:
-    /// larger screenshots and diagrams), 4 for older ones (no geometric stage: slightly larger
+    /// Format version to write: 7; 6 for readers older than this pixelrnn (the model coding
+    /// without the context stage: larger files of images that mix photographs with drawings or
+    /// text), 5 for older ones (no context coding: larger screenshots and diagrams), 4 for older ones (no geometric stage: slightly larger
     /// files), 3 for older ones (the adaptive experts before the blended
     /// prediction), 2 for older still (the arithmetic before the fused kernels, slower), 1 for
     /// the oldest (model coding only).
-    #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=6))]
+    #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=7))]
     format_version: u8,
 }
 

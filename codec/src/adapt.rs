@@ -10,6 +10,7 @@
 //! goes through the same quantiser as the softmax head's probabilities.
 
 use crate::adapt4::State4;
+use crate::ctx7::{substream_rows, CtxStage};
 use crate::experts3::Classic;
 
 /// Experts.
@@ -127,6 +128,12 @@ pub struct AdaptState {
     width: usize,
     channels: usize,
     inner: Inner,
+    /// Version 7's context stage, after the rest.
+    stage: Option<Box<CtxStage>>,
+    /// The coded distributions' cost when the stage changes them (the inner stats' is the
+    /// distribution before it), and the current one.
+    staged_bits: AdaptStats,
+    coded: Vec<f32>,
 }
 
 enum Inner {
@@ -163,23 +170,35 @@ pub(crate) fn bayes<const N: usize>(wt: [f64; N], ps: [f64; N], share: f64, stat
 }
 
 impl AdaptState {
-    /// A fresh state of format version `version` for a raster `width` pixels wide of
-    /// `channels` channels of `levels` levels.
-    pub fn new(version: u8, width: usize, channels: usize, levels: usize) -> AdaptState {
+    /// A fresh state of format version `version` for a substream coding `rows` rows of a
+    /// raster `width` pixels wide of `channels` channels of `levels` levels.
+    pub fn new(version: u8, (width, rows): (usize, usize), channels: usize, levels: usize) -> AdaptState {
         let inner = if version >= 4 {
             Inner::Blend(Box::new(State4::new(version, width, channels, levels)))
         } else {
             Inner::Classic(Box::new(Classic::new(channels, levels)))
         };
-        AdaptState { width, channels, inner }
+        let stage = (version >= 7).then(|| Box::new(CtxStage::new(width, rows, channels, levels)));
+        AdaptState {
+            width,
+            channels,
+            inner,
+            stage,
+            staged_bits: AdaptStats::default(),
+            coded: Vec::new(),
+        }
     }
 
     /// What the sources have cost so far.
     pub fn stats(&self) -> AdaptStats {
-        match &self.inner {
+        let mut stats = match &self.inner {
             Inner::Classic(s) => s.stats,
             Inner::Blend(s) => s.stats(),
+        };
+        if self.stage.is_some() {
+            stats.mixed_bits = self.staged_bits.mixed_bits;
         }
+        stats
     }
 
     /// The mixed distribution of sub-pixel (y, x, c) from the model's `probs`, into `out`;
@@ -193,6 +212,11 @@ impl AdaptState {
             }
             Inner::Blend(s) => s.mix(get, (y, x, c), probs, out),
         }
+        if let Some(stage) = &mut self.stage {
+            stage.mix(get, (y, x, c), out);
+            self.coded.clear();
+            self.coded.extend_from_slice(out);
+        }
     }
 
     /// Records the value `v` of channel `c`, the sub-pixel [`AdaptState::mix`] was last called
@@ -201,6 +225,10 @@ impl AdaptState {
         match &mut self.inner {
             Inner::Classic(s) => s.update(c, v),
             Inner::Blend(s) => s.update(v),
+        }
+        if let Some(stage) = &mut self.stage {
+            stage.update(v);
+            self.staged_bits.coded(self.coded[v] as f64);
         }
     }
 }
@@ -218,7 +246,10 @@ impl Adapter {
             channels,
             seen: Vec::with_capacity(width * height * channels),
             states: (0..substreams.max(1))
-                .map(|_| AdaptState::new(version, width, channels, levels))
+                .map(|s| {
+                    let rows = substream_rows(height, substreams.max(1), s);
+                    AdaptState::new(version, (width, rows), channels, levels)
+                })
                 .collect(),
             cur: 0,
         }

@@ -90,20 +90,20 @@ impl ContextModel {
 
     /// The colour key of pixel (x, y) of `px` (raster order, `ch` values a pixel), or
     /// [`OUTSIDE`].
-    fn colour(&self, px: &[u8], x: isize, y: isize) -> u64 {
+    fn colour(&self, px: &impl Fn(usize) -> u8, x: isize, y: isize) -> u64 {
         if x < 0 || y < 0 || x >= self.width as isize {
             return OUTSIDE;
         }
         let i = (y as usize * self.width + x as usize) * self.ch;
-        px[i..i + self.ch].iter().fold(0, |k, &v| k << 8 | v as u64)
+        (i..i + self.ch).fold(0, |k, j| k << 8 | px(j) as u64)
     }
 
     /// Channel `c`'s value at (x, y), 0 outside the image.
-    fn value(&self, px: &[u8], x: isize, y: isize, c: usize) -> i32 {
+    fn value(&self, px: &impl Fn(usize) -> u8, x: isize, y: isize, c: usize) -> i32 {
         if x < 0 || y < 0 || x >= self.width as isize {
             return 0;
         }
-        px[(y as usize * self.width + x as usize) * self.ch + c] as i32
+        px((y as usize * self.width + x as usize) * self.ch + c) as i32
     }
 }
 
@@ -112,9 +112,10 @@ const SCALE_OF_MAE: [f64; 2] = [0.8, 1.6];
 
 impl ContextModel {
     /// The distribution of channel `c` at (x, y) into `out` (`levels` values), from `px`: the
-    /// image in raster order, complete before this sub-pixel. Sub-pixels must be asked in
-    /// raster order, each followed by [`ContextModel::update`] with its value.
-    pub(crate) fn predict(&mut self, px: &[u8], x: usize, y: usize, c: usize, out: &mut [f32]) {
+    /// image in raster order by sub-pixel index, complete before this sub-pixel (what follows is
+    /// never read). Sub-pixels must be asked in raster order (of the rows this model learns
+    /// from), each followed by [`ContextModel::update`] with its value.
+    pub(crate) fn predict(&mut self, px: &impl Fn(usize) -> u8, x: usize, y: usize, c: usize, out: &mut [f32]) {
         let (xi, yi) = (x as isize, y as isize);
         if c == 0 {
             let at = |dx: isize, dy: isize| self.colour(px, xi + dx, yi + dy);
@@ -131,7 +132,7 @@ impl ContextModel {
             ];
         }
         let i = (y * self.width + x) * self.ch;
-        let prefix = px[i..i + c].iter().fold(0u64, |k, &v| k << 8 | v as u64);
+        let prefix = (i..i + c).fold(0u64, |k, j| k << 8 | px(j) as u64);
         let base = mix64(c as u64 + 1, prefix);
         let [w, n, nw, ne, ww, nn, nnw, nne, nww] = self.colours;
         let hash = |id: u64, parts: &[u64]| parts.iter().fold(mix64(base, id), |h, &p| mix64(h, p));
@@ -144,7 +145,7 @@ impl ContextModel {
             {
                 let v = |dx: isize, dy: isize, c: usize| self.value(px, xi + dx, yi + dy, c);
                 let d = if c > 0 {
-                    (px[i + c - 1] as i32 - v(-1, 0, c - 1)) as u64 & 0x1ff
+                    (px(i + c - 1) as i32 - v(-1, 0, c - 1)) as u64 & 0x1ff
                 } else {
                     0
                 };
@@ -165,7 +166,7 @@ impl ContextModel {
         let m = med(a, b, cc);
         let top = self.levels as i32 - 1;
         let p2 = if c > 0 {
-            let u0 = px[i + c - 1] as i32;
+            let u0 = px(i + c - 1) as i32;
             (m + u0 - med(v(-1, 0, c - 1), v(0, -1, c - 1), v(-1, -1, c - 1))).clamp(0, top)
         } else {
             m
@@ -260,6 +261,12 @@ impl ContextModel {
             }
         }
         kernels6::to_f32(acc, out);
+    }
+
+    /// The four mixers' contexts of the sub-pixel last predicted (version 7's context stage
+    /// mixes in them too).
+    pub(crate) fn mix_contexts(&self) -> [usize; 4] {
+        self.cur.mix
     }
 
     /// Source i's probability of `v` for the sub-pixel last predicted.

@@ -9,7 +9,7 @@ use crate::error::{CodecError, Result};
 
 pub const MAGIC: [u8; 8] = *b"\x89PRNN\r\n\x1a";
 /// The newest format version, the one the encoder writes by default.
-pub const VERSION: u8 = 6;
+pub const VERSION: u8 = 7;
 /// Length of a version 1 header.
 pub const HEADER_LEN: usize = 80;
 /// Flag bit 0: an all-255 alpha channel was dropped before coding.
@@ -70,7 +70,7 @@ impl Mode {
 /// The fields of a `.prnn` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
-    /// Format version (1 to 6).
+    /// Format version (1 to 7).
     pub version: u8,
     pub mode: Mode,
     /// The permanent index of the model when it is a built-in one (version 2 writes the index
@@ -152,9 +152,9 @@ impl Header {
     pub fn parse(file: &[u8], limits: &Limits) -> Result<Header> {
         if file.len() >= 6 && file[..5] == MAGIC[..5] && file[5] != MAGIC[5] {
             return match file[5] {
-                2..=6 => Header::parse_v2(file, limits),
+                2..=7 => Header::parse_v2(file, limits),
                 v => Err(CodecError::Unsupported(format!(
-                    "format version {v} (this build reads versions 1 to 6; a newer pixelrnn may read it)"
+                    "format version {v} (this build reads versions 1 to 7; a newer pixelrnn may read it)"
                 ))),
             };
         }
@@ -179,7 +179,7 @@ impl Header {
         }
         if file[8] != 1 {
             return Err(CodecError::Unsupported(format!(
-                "format version {} (this build reads versions 1 to 6; a newer pixelrnn may read it)",
+                "format version {} (this build reads versions 1 to 7; a newer pixelrnn may read it)",
                 file[8]
             )));
         }

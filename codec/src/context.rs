@@ -30,7 +30,7 @@ pub(crate) fn encode(
         for x in 0..width {
             for c in 0..ch {
                 let v = coded[i] as usize;
-                model.predict(coded, x, y, c, &mut probs);
+                model.predict(&|j| coded[j], x, y, c, &mut probs);
                 enc.encode_symbol(v, Span::of(&probs, v))
                     .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;
                 model.update(v);
@@ -75,7 +75,7 @@ pub(crate) fn decode(
     for y in 0..height {
         for x in 0..width {
             for c in 0..ch {
-                model.predict(&px, x, y, c, &mut probs);
+                model.predict(&|j| px[j], x, y, c, &mut probs);
                 quantize(&probs, &mut cdf);
                 let v = dec.decode_symbol(Coded(Table(&cdf))).map_err(|_| {
                     CodecError::corrupt(

@@ -6,6 +6,7 @@ mod adapt4;
 pub mod adaptive_coder;
 pub mod classical;
 mod cm6;
+mod ctx7;
 pub mod container;
 mod context;
 pub mod driver;

@@ -1,7 +1,9 @@
 //! Format version 6's four mixers (`FORMAT.md`, "Version 6"): each picks a weight vector over
 //! the context model's sources by its own context; the coded weights are their average, and each
 //! vector learns by the squared likelihood ratio of every source, renormalised with a share
-//! for every source. IEEE 754 f64 `+ − × ÷` in the order written, as the spec gives it.
+//! for every source. Version 7's context stage mixes two sources in the same four contexts
+//! with a Bayesian step ([`Mixers::update_bayes`]). IEEE 754 f64 `+ − × ÷` in the order written,
+//! as the spec gives it.
 
 use crate::hashed::STATES;
 
@@ -38,7 +40,11 @@ pub(crate) struct Mixers<const N: usize> {
 impl<const N: usize> Mixers<N> {
     /// Uniform weights for `ch` channels.
     pub(crate) fn new(ch: usize) -> Self {
-        let start = [1.0 / N as f64; N];
+        Self::starting(ch, [1.0 / N as f64; N])
+    }
+
+    /// The weights `start` in every context, for `ch` channels.
+    pub(crate) fn starting(ch: usize, start: [f64; N]) -> Self {
         Mixers {
             w1: vec![start; ch * MIX_ACT * STATES * STATES],
             w2: vec![start; ch * STATES * STATES * STATES],
@@ -78,6 +84,32 @@ impl<const N: usize> Mixers<N> {
             let share = 1.0 / (128.0 * N as f64);
             for w in wt.iter_mut() {
                 *w = (KEEP * (*w / sum) + share).max(W_MIN);
+            }
+        }
+    }
+
+    /// Version 7's step: each vector becomes its posterior given the coded value's probabilities
+    /// `ps`, keeps (1 − `share`) of it and spreads `share` evenly.
+    pub(crate) fn update_bayes(&mut self, at: [usize; 4], ps: &[f64; N], share: f64) {
+        let even = share / N as f64;
+        for wt in [
+            &mut self.w1[at[0]],
+            &mut self.w2[at[1]],
+            &mut self.w3[at[2]],
+            &mut self.w4[at[3]],
+        ] {
+            let mut mix = 0.0;
+            for i in 0..N {
+                mix += wt[i] * ps[i];
+            }
+            let mut post = [0.0; N];
+            let mut sum = 0.0;
+            for i in 0..N {
+                post[i] = wt[i] * (ps[i] / mix);
+                sum += post[i];
+            }
+            for i in 0..N {
+                wt[i] = (1.0 - share) * (post[i] / sum) + even;
             }
         }
     }

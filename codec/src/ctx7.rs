@@ -1,0 +1,104 @@
+//! Format version 7's context stage (`FORMAT.md`, "Version 7"): the last step of the model
+//! coding's adaptive mixture. Version 6's context model (hashed neighbour colours, order-0
+//! counts, logistic experts; `cm6.rs`), run over one substream's rows, gives a second
+//! distribution of each sub-pixel, and a two-way mixture of it with version 5's distribution is
+//! what gets coded. Photos gain where they repeat themselves exactly (flat skies, clipped
+//! highlights); images that mix photographs with flat drawings, text or screenshots gain most.
+//! IEEE 754 f64 `+ − × ÷` in the order written, so every machine computes the same bits.
+
+use crate::cm6::ContextModel;
+use crate::mixers6::Mixers;
+
+/// Starting weights of version 5's distribution and of the context model's.
+const START: [f64; 2] = [0.9, 0.1];
+/// The share of each weight vector spread evenly after every step.
+const SHARE: f64 = 1.0 / 256.0;
+
+/// One substream's context stage.
+pub(crate) struct CtxStage {
+    model: ContextModel,
+    mixers: Mixers<2>,
+    /// The current sub-pixel's distributions: version 5's and the context model's.
+    lin: Vec<f32>,
+    ctx: Vec<f32>,
+    at: [usize; 4],
+}
+
+/// Rows y < `height` with y ≡ `index` (mod `substreams`): the rows substream `index` codes.
+pub(crate) fn substream_rows(height: usize, substreams: usize, index: usize) -> usize {
+    height.saturating_sub(index).div_ceil(substreams.max(1))
+}
+
+impl CtxStage {
+    /// For a substream coding `rows` rows of a raster `width` pixels wide of `channels`
+    /// channels of `levels` levels (the context model's tables are sized by its sub-pixels).
+    pub(crate) fn new(width: usize, rows: usize, channels: usize, levels: usize) -> CtxStage {
+        CtxStage {
+            model: ContextModel::new(width, rows.max(1), channels, levels),
+            mixers: Mixers::starting(channels, START),
+            lin: vec![0.0; levels],
+            ctx: vec![0.0; levels],
+            at: [0; 4],
+        }
+    }
+
+    /// Sub-pixel (y, x, c)'s coded distribution into `out`, which holds version 5's; `get`
+    /// reads the raster by index (every sub-pixel before this one is there).
+    pub(crate) fn mix(&mut self, get: &dyn Fn(usize) -> u8, (y, x, c): (usize, usize, usize), out: &mut [f32]) {
+        self.model.predict(&get, x, y, c, &mut self.ctx);
+        self.at = self.model.mix_contexts();
+        let w = self.mixers.weights(self.at);
+        self.lin.copy_from_slice(out);
+        for ((o, &a), &b) in out.iter_mut().zip(&self.lin).zip(&self.ctx) {
+            *o = (w[0] * a as f64 + w[1] * b as f64) as f32;
+        }
+    }
+
+    /// Learns from the value `v` of the sub-pixel last mixed.
+    pub(crate) fn update(&mut self, v: usize) {
+        let ps = [self.lin[v] as f64, self.ctx[v] as f64];
+        self.mixers.update_bayes(self.at, &ps, SHARE);
+        self.model.update(v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substreams_share_the_rows() {
+        for h in [1, 2, 3, 7, 512, 513] {
+            for s in 1..=4 {
+                let total: usize = (0..s).map(|i| substream_rows(h, s, i)).sum();
+                assert_eq!(total, h, "height {h}, {s} substreams");
+                let direct = (0..s).map(|i| (0..h).filter(|y| y % s == i).count());
+                assert!(direct.enumerate().all(|(i, n)| n == substream_rows(h, s, i)));
+            }
+        }
+    }
+
+    /// A stage on a repeating pattern the model knows nothing of learns to trust the context
+    /// model: the coded value's probability rises far above version 5's.
+    #[test]
+    fn the_stage_learns_to_trust_the_context_model() {
+        let (w, h, levels) = (16, 16, 256);
+        let px: Vec<u8> = (0..w * h).map(|i| [10u8, 200, 37][(i % w) % 3]).collect();
+        let mut st = CtxStage::new(w, h, 1, levels);
+        let flat = vec![1.0 / levels as f32; levels];
+        let mut out = vec![0.0; levels];
+        let mut last = 0.0;
+        for y in 0..h {
+            for x in 0..w {
+                out.copy_from_slice(&flat);
+                st.mix(&|j| px[j], (y, x, 0), &mut out);
+                let sum: f64 = out.iter().map(|&p| p as f64).sum();
+                assert!((sum - 1.0).abs() < 1e-3 && out.iter().all(|&p| p > 0.0));
+                let v = px[y * w + x] as usize;
+                last = out[v];
+                st.update(v);
+            }
+        }
+        assert!(last > 0.9, "{last}");
+    }
+}
