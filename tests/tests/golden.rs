@@ -318,13 +318,22 @@ fn golden_v5() {
 /// The SHA-256 of the context-coded (format version 6, mode 2) file of a synthetic screenshot
 /// (after decoding it back); the context coding needs no model, so any engine serves.
 fn golden_context(w: u32, h: u32, c: u8, seed: u64, opaque: bool) -> String {
+    golden_context_in(w, h, c, seed, opaque, 6)
+}
+
+/// [`golden_context`] in format version `version`, without an opaque alpha.
+fn golden_context_version(w: u32, h: u32, c: u8, seed: u64, version: u8) -> String {
+    golden_context_in(w, h, c, seed, false, version)
+}
+
+fn golden_context_in(w: u32, h: u32, c: u8, seed: u64, opaque: bool, version: u8) -> String {
     let mut img = ui_image(w, h, c, seed);
     if opaque {
         make_opaque(&mut img);
     }
     let engine = default_engine(img.coded_channels(true) as usize).unwrap();
     let opts = EncodeOptions {
-        version: 6,
+        version,
         mode: ModeChoice::Context,
         ..Default::default()
     };
@@ -368,4 +377,61 @@ fn golden_v6() {
             "47f3318fa4b1e086ec8c36bfddd46726475a73b89bc1728f3282e9e86f7b05aa",
         ]
     );
+}
+
+/// The SHA-256 of the model-coded, adaptive file of a synthetic screenshot with `engine` (the
+/// context stage has exact repeats to learn from), after decoding it back on one and three
+/// threads.
+fn golden_ui_model(engine: &Engine, (w, h, c): (u32, u32, u8), seed: u64, version: u8) -> String {
+    let img = ui_image(w, h, c, seed);
+    let opts = EncodeOptions {
+        version,
+        mode: ModeChoice::Model,
+        ..Default::default()
+    };
+    let enc = encode(&img, engine, &opts).unwrap();
+    assert!(enc.header.adaptive());
+    for threads in [1, 3] {
+        let dec = DecodeOptions {
+            threads,
+            ..Default::default()
+        };
+        assert_eq!(decode(&enc.bytes, engine, &dec).unwrap(), img);
+    }
+    sha(&enc.bytes)
+}
+
+/// Format version 7: version 5's adaptive coding followed by the context stage (version 6's
+/// context model per substream, mixed two ways), for every channel count, rows over two
+/// substreams (520 rows) included, and on synthetic screenshots (exact repeats; 530 rows: two
+/// substreams, decoded on one and three threads); the context coding (version 6's). The same
+/// bits on every kernel path and machine (`scripts/cross-aarch64` runs it).
+#[test]
+fn golden_v7() {
+    let got = adaptive_set(7);
+    let seeded = Engine::random(&Config::pixel_cnn(3, 8, 2, 16), 2024).unwrap();
+    let ui = [
+        golden_ui_model(&seeded, (64, 48, 3), 21, 7),
+        golden_ui_model(&grey1(), (40, 530, 1), 22, 7),
+    ];
+    let context = golden_context_version(50, 41, 4, 5, 7);
+    assert_eq!(
+        got,
+        [
+            "efedd622166df94810aed6d2b396c2e28b5ae2bc294c930e66a758386955c922",
+            "0cd9e02b5117f31723232c8e332f0887022a350bfa9d1586ff1fe3fca6a4c087",
+            "3815163132f98c5978c3d45f94ba4df6f0792267b710075bee062e0fbef93511",
+            "10b4c95486435697dd31b589856b2242338a152c46c53bf250eaa2fe3b3c60ab",
+            "c31d00ea2549e968d171148c3fd195b372df0e47a2bd11ab4ea2a732fc5c0446",
+            "82014e3548979c8934b77d5b8bdc1decf05cb84b337e1d7f883f418c6b43c053",
+        ]
+    );
+    assert_eq!(
+        ui,
+        [
+            "e35d348714c40dc1068a2cc83ffc9a7ab45bf083727ea63243980ab9632c9b5b",
+            "5ee28b1c62e5dcca543ce5cac567bce1c45ce79ccedb045f5ea6bccc8ddc28fd",
+        ]
+    );
+    assert_eq!(context, "4b1eb56f58018959d3d8b5e7292b724a93a21d80f3cbc69ffc431540c5a71ffa");
 }
