@@ -352,7 +352,7 @@ mod tests {
             for x in 0..w {
                 for c in 0..ch {
                     let v = px[(y * w + x) * ch + c] as usize;
-                    m.predict(px, x, y, c, &mut out);
+                    m.predict(&|j| px[j], x, y, c, &mut out);
                     let sum: f64 = out.iter().map(|&p| p as f64).sum();
                     let min = out.iter().copied().fold(f32::INFINITY, f32::min);
                     got.push((sum, min, out[v]));

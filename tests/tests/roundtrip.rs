@@ -298,23 +298,31 @@ fn context_coding_round_trips_every_layout_and_wins_on_screenshots() {
             }
         }
     }
-    // A synthetic screenshot: auto keeps the context coding, well below the classical one.
+    // A synthetic screenshot: in version 6, auto keeps the context coding, well below the
+    // classical one; in version 7 the model coding's context stage learns the same repeats, and
+    // the adaptive model coding (a random tiny network) is kept, below the context coding.
     let img = ui_image(160, 96, 3, 9);
     let engine = tiny_engine(3, 3);
-    let enc = encode(
-        &img,
-        &engine,
-        &EncodeOptions {
+    let auto = |version| {
+        let opts = EncodeOptions {
             threads: 2,
+            version,
             ..Default::default()
-        },
-    )
-    .unwrap();
-    let (_, classical, context) = enc.candidates;
-    assert_eq!(enc.header.mode, pixelrnn_codec::Mode::Context);
+        };
+        encode(&img, &engine, &opts).unwrap()
+    };
+    let v6 = auto(6);
+    let (_, classical, context) = v6.candidates;
+    assert_eq!(v6.header.mode, pixelrnn_codec::Mode::Context);
     assert!(
         context.unwrap() * 10 < classical.unwrap() * 9,
         "{context:?} vs {classical:?}"
     );
+    assert_eq!(decode(&v6.bytes, &engine, &DecodeOptions::default()).unwrap(), img);
+    let enc = auto(7);
+    assert_eq!(enc.candidates.2, context, "the context coding is version 6's");
+    assert_eq!(enc.header.mode, pixelrnn_codec::Mode::Model);
+    assert!(enc.header.adaptive());
+    assert!(enc.header.payload_len < context.unwrap(), "{:?}", enc.header);
     assert_eq!(decode(&enc.bytes, &engine, &DecodeOptions::default()).unwrap(), img);
 }
