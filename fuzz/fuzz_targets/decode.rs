@@ -29,14 +29,14 @@ fuzz_target!(|data: &[u8]| {
     let model = &models()[coded - 1];
     if data.len() >= 8 && data[0] % 4 == 2 {
         let classical = data[1] % 2 == 1;
-        // Versions 2 to 6 share the header; their adaptive experts differ; version 6's
+        // Versions 2 to 7 share the header; their adaptive experts differ; version 6 and 7's
         // "classical" files are context-coded (mode 2) instead.
-        let version = 2 + (data[1] / 2) % 5;
+        let version = 2 + (data[1] / 2) % 6;
         let h = Header {
             version,
             mode: match (classical, version) {
                 (false, _) => Mode::Model,
-                (true, 6) => Mode::Context,
+                (true, 6 | 7) => Mode::Context,
                 (true, _) => Mode::Classical,
             },
             builtin: None,
