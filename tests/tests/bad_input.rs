@@ -3,7 +3,7 @@
 use pixelrnn_codec::{decode, encode, CodecError, DecodeOptions, EncodeOptions, Header, Limits, ModeChoice};
 use pixelrnn_tests::{smooth_image, tiny_engine};
 
-/// A model-coded file of format `version` (1 or 2), and its model.
+/// A model-coded file of format `version` (adaptive from version 2 on), and its model.
 fn sample_v(version: u8) -> (Vec<u8>, pixelrnn_model::Engine) {
     let e = tiny_engine(3, 1);
     let img = smooth_image(9, 7, 3, 1);
@@ -25,7 +25,7 @@ fn dec(f: &[u8], e: &pixelrnn_model::Engine) -> Result<pixelrnn_codec::Image, Co
 
 #[test]
 fn truncated_files_are_corrupt() {
-    for v in [1, 2] {
+    for v in [1, 2, 7] {
         let (f, e) = sample_v(v);
         let hl = Header::parse(&f, &Limits::default()).unwrap().header_len();
         for n in [0, 1, 5, 7, 8, 9, 12, hl - 1, hl, f.len() - 4, f.len() - 1] {
@@ -37,7 +37,7 @@ fn truncated_files_are_corrupt() {
 
 #[test]
 fn flipped_bits_are_caught() {
-    for v in [1, 2] {
+    for v in [1, 2, 7] {
         flipped_bits_are_caught_in(v);
     }
 }
