@@ -225,7 +225,13 @@ impl Reporter {
         );
         println!("  levels           {}", i.levels);
         if i.adaptive {
-            println!("  coding           model mixed with an adaptive expert");
+            let how = match i.version {
+                2 | 3 => "model mixed with adaptive experts (MED, GAP)",
+                4 => "model mixed with adaptive experts (blended prediction)",
+                5 | 6 => "model mixed with adaptive experts, linear and geometric",
+                _ => "model mixed with adaptive experts, linear and geometric, then with the context model",
+            };
+            println!("  coding           {how}");
         }
         match &i.model_id {
             Some(id) => println!(
