@@ -4,7 +4,7 @@
 //! `PIXELRNN_BLESS=1 cargo test -p pixelrnn-tests --test golden_files` rewrites them (a format
 //! break: bump the version instead, unless no release has shipped); `PIXELRNN_BLESS=v6` writes
 //! only the version 6 files (a new version's files, leaving the older ones as they are; `v5`
-//! the version 5 ones).
+//! and `v7` the version 5 and 7 ones).
 
 use std::path::PathBuf;
 
@@ -115,6 +115,7 @@ fn bless() {
     adaptive_files(4, 200, &mut sums);
     adaptive_files(5, 300, &mut sums);
     context_files(&mut sums);
+    stage_files(&mut sums);
     // Few colours: the palette transforms (packed below 17 colours, one byte per index above).
     for (name, colours) in [
         ("v2-classical-palette2-rgb.prnn", 2u32),
@@ -180,7 +181,29 @@ fn context_files(sums: &mut String) {
     }
 }
 
-/// Writes only one version's files (5 or 6), replacing their lines in SHA256SUMS.
+/// Writes `v7-adaptive-{layout}.prnn`, the adaptive model coding (format version 7: with the
+/// context stage) of a synthetic screenshot in every layout, and adds their lines to `sums`.
+fn stage_files(sums: &mut String) {
+    for (li, (ln, c, opaque)) in LAYOUTS.iter().enumerate() {
+        let mut img = ui_image(41, 23, *c, 700 + li as u64);
+        if *opaque {
+            make_opaque(&mut img);
+        }
+        let m = model("pixel-cnn", img.coded_channels(true) as usize);
+        let opts = EncodeOptions {
+            version: 7,
+            mode: pixelrnn_codec::ModeChoice::Model,
+            ..Default::default()
+        };
+        let enc = encode(&img, &m, &opts).unwrap();
+        assert!(enc.header.adaptive(), "{ln}: the adaptive stream should be the smaller");
+        let name = format!("v7-adaptive-{ln}.prnn");
+        std::fs::write(dir().join(&name), &enc.bytes).unwrap();
+        sums.push_str(&format!("{}  {name}\n", sha(&img.pixels)));
+    }
+}
+
+/// Writes only one version's files (5, 6 or 7), replacing their lines in SHA256SUMS.
 fn bless_version(version: u8) {
     let path = dir().join("SHA256SUMS");
     let old = std::fs::read_to_string(&path).unwrap();
@@ -192,7 +215,8 @@ fn bless_version(version: u8) {
         .collect();
     match version {
         5 => adaptive_files(5, 300, &mut sums),
-        _ => context_files(&mut sums),
+        6 => context_files(&mut sums),
+        _ => stage_files(&mut sums),
     }
     std::fs::write(path, sums).unwrap();
 }
@@ -205,14 +229,15 @@ fn golden_files_decode_to_the_listed_pixels() {
     match std::env::var("PIXELRNN_BLESS").as_deref() {
         Ok("v5") => bless_version(5),
         Ok("v6") => bless_version(6),
+        Ok("v7") => bless_version(7),
         Ok(_) => bless(),
         Err(_) => {}
     }
     let sums = std::fs::read_to_string(dir().join("SHA256SUMS")).expect("tests/golden/SHA256SUMS");
-    let (mut seen, mut adaptive, mut v4, mut v5, mut v6) = (0, 0, 0, 0, 0);
+    let (mut seen, mut adaptive, mut v4, mut v5, mut v6, mut v7) = (0, 0, 0, 0, 0, 0);
     for line in sums.lines() {
         let (want, name) = line.split_once("  ").expect("sha  name");
-        let arch = if ["v2-", "v4-", "v5-", "v6-"].iter().any(|v| name.starts_with(v)) {
+        let arch = if ["v2-", "v4-", "v5-", "v6-", "v7-"].iter().any(|v| name.starts_with(v)) {
             &"pixel-cnn"
         } else {
             ARCHS
@@ -227,6 +252,7 @@ fn golden_files_decode_to_the_listed_pixels() {
             "v4-" => 4,
             "v5-" => 5,
             "v6-" => 6,
+            "v7-" => 7,
             _ => 1,
         };
         assert_eq!(h.version, version, "{name}");
@@ -234,14 +260,16 @@ fn golden_files_decode_to_the_listed_pixels() {
         v4 += usize::from(version == 4 && h.adaptive());
         v5 += usize::from(version == 5 && h.adaptive());
         v6 += usize::from(version == 6 && h.mode == pixelrnn_codec::Mode::Context);
+        v7 += usize::from(version == 7 && h.adaptive());
         let m = model(arch, h.coded_channels as usize);
         let img = decode(&bytes, &m, &DecodeOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(sha(&img.pixels), want, "{name}");
         seen += 1;
     }
-    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 3) * LAYOUTS.len() + 2);
+    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 4) * LAYOUTS.len() + 2);
     assert_eq!(v4, LAYOUTS.len(), "every layout has an adaptive version 4 file");
     assert_eq!(v5, LAYOUTS.len(), "every layout has an adaptive version 5 file");
     assert_eq!(v6, LAYOUTS.len(), "every layout has a context-coded version 6 file");
+    assert_eq!(v7, LAYOUTS.len(), "every layout has an adaptive version 7 file");
     assert!(adaptive > 0, "no golden file exercises the adaptive decoder");
 }
