@@ -433,5 +433,8 @@ fn golden_v7() {
             "5ee28b1c62e5dcca543ce5cac567bce1c45ce79ccedb045f5ea6bccc8ddc28fd",
         ]
     );
-    assert_eq!(context, "4b1eb56f58018959d3d8b5e7292b724a93a21d80f3cbc69ffc431540c5a71ffa");
+    assert_eq!(
+        context,
+        "4b1eb56f58018959d3d8b5e7292b724a93a21d80f3cbc69ffc431540c5a71ffa"
+    );
 }
