@@ -131,9 +131,8 @@ pub struct AdaptState {
     /// Version 7's context stage, after the rest.
     stage: Option<Box<CtxStage>>,
     /// The coded distributions' cost when the stage changes them (the inner stats' is the
-    /// distribution before it), and the current one.
+    /// distribution before it).
     staged_bits: AdaptStats,
-    coded: Vec<f32>,
 }
 
 enum Inner {
@@ -170,22 +169,26 @@ pub(crate) fn bayes<const N: usize>(wt: [f64; N], ps: [f64; N], share: f64, stat
 }
 
 impl AdaptState {
-    /// A fresh state of format version `version` for a substream coding `rows` rows of a
-    /// raster `width` pixels wide of `channels` channels of `levels` levels.
-    pub fn new(version: u8, (width, rows): (usize, usize), channels: usize, levels: usize) -> AdaptState {
+    /// A fresh state of format version `version` for one of `substreams` substreams, coding
+    /// `rows` rows of a raster `width` pixels wide of `channels` channels of `levels` levels.
+    pub fn new(
+        version: u8,
+        (width, rows, substreams): (usize, usize, usize),
+        channels: usize,
+        levels: usize,
+    ) -> AdaptState {
         let inner = if version >= 4 {
             Inner::Blend(Box::new(State4::new(version, width, channels, levels)))
         } else {
             Inner::Classic(Box::new(Classic::new(channels, levels)))
         };
-        let stage = (version >= 7).then(|| Box::new(CtxStage::new(width, rows, channels, levels)));
+        let stage = (version >= 7).then(|| Box::new(CtxStage::new((width, rows, substreams), channels, levels)));
         AdaptState {
             width,
             channels,
             inner,
             stage,
             staged_bits: AdaptStats::default(),
-            coded: Vec::new(),
         }
     }
 
@@ -204,18 +207,23 @@ impl AdaptState {
     /// The mixed distribution of sub-pixel (y, x, c) from the model's `probs`, into `out`;
     /// `get` reads the raster by index, every sub-pixel before this one being there.
     pub fn mix(&mut self, get: &dyn Fn(usize) -> u8, (y, x, c): (usize, usize, usize), probs: &[f32], out: &mut [f32]) {
+        let lin = match &mut self.stage {
+            Some(stage) => {
+                stage.prepare(get, (y, x, c));
+                stage.lin_mut()
+            }
+            None => &mut *out,
+        };
         match &mut self.inner {
             Inner::Classic(s) => {
                 let geometry = (self.width, self.channels);
                 let at = |dy, dx| neighbour(|j| Some(get(j)), geometry, (y, x, c), (dy, dx));
-                s.mix(c, at, probs, out)
+                s.mix(c, at, probs, lin)
             }
-            Inner::Blend(s) => s.mix(get, (y, x, c), probs, out),
+            Inner::Blend(s) => s.mix(get, (y, x, c), probs, lin),
         }
         if let Some(stage) = &mut self.stage {
-            stage.mix(get, (y, x, c), out);
-            self.coded.clear();
-            self.coded.extend_from_slice(out);
+            stage.finish(out);
         }
     }
 
@@ -227,8 +235,8 @@ impl AdaptState {
             Inner::Blend(s) => s.update(v),
         }
         if let Some(stage) = &mut self.stage {
-            stage.update(v);
-            self.staged_bits.coded(self.coded[v] as f64);
+            let p = stage.update(v);
+            self.staged_bits.coded(p as f64);
         }
     }
 }
@@ -248,7 +256,7 @@ impl Adapter {
             states: (0..substreams.max(1))
                 .map(|s| {
                     let rows = substream_rows(height, substreams.max(1), s);
-                    AdaptState::new(version, (width, rows), channels, levels)
+                    AdaptState::new(version, (width, rows, substreams.max(1)), channels, levels)
                 })
                 .collect(),
             cur: 0,

@@ -70,13 +70,19 @@ pub(crate) struct ContextModel {
 impl ContextModel {
     /// For a W×H image of `ch` channels at `levels` levels (≤ 256).
     pub(crate) fn new(width: usize, height: usize, ch: usize, levels: usize) -> Self {
+        Self::sharing(width, height, ch, levels, 0)
+    }
+
+    /// [`ContextModel::new`] for `height` rows, with tables of at most 2^−`share` of the usual
+    /// largest size (version 7: substreams share version 6's memory).
+    pub(crate) fn sharing(width: usize, height: usize, ch: usize, levels: usize, share: u32) -> Self {
         let n = (width * height * ch) as u64;
         ContextModel {
             width,
             ch,
             levels,
-            small: Table::new(table_bits(n * SMALL as u64, 22)),
-            wide: Table::new(table_bits(n * WIDE as u64, 18)),
+            small: Table::new(table_bits(n * SMALL as u64, 22 - share)),
+            wide: Table::new(table_bits(n * WIDE as u64, 18 - share)),
             order0: vec![0; ch * ORDER0_ROWS * levels],
             order0_total: vec![0; ch * ORDER0_ROWS],
             mixers: Mixers::<SOURCES>::new(ch),
@@ -116,6 +122,14 @@ impl ContextModel {
     /// never read). Sub-pixels must be asked in raster order (of the rows this model learns
     /// from), each followed by [`ContextModel::update`] with its value.
     pub(crate) fn predict(&mut self, px: &impl Fn(usize) -> u8, x: usize, y: usize, c: usize, out: &mut [f32]) {
+        self.locate(px, x, y, c);
+        self.distribution(out);
+    }
+
+    /// The first half of [`ContextModel::predict`]: the sub-pixel's contexts and experts'
+    /// predictions, with its table slots fetched towards the cache (version 7's stage does this
+    /// before version 5's mixture, so that the look-ups overlap with it).
+    pub(crate) fn locate(&mut self, px: &impl Fn(usize) -> u8, x: usize, y: usize, c: usize) {
         let (xi, yi) = (x as isize, y as isize);
         if c == 0 {
             let at = |dx: isize, dy: isize| self.colour(px, xi + dx, yi + dy);
@@ -187,7 +201,18 @@ impl ContextModel {
         cur.row0 = row0;
         cur.preds = [m, p2];
         cur.act = bucket(act as f64, ACT);
+        for &at in &cur.small {
+            self.small.prefetch(at);
+        }
+        for &at in &cur.wide {
+            self.wide.prefetch(at);
+        }
+    }
 
+    /// The second half of [`ContextModel::predict`], after [`ContextModel::locate`].
+    pub(crate) fn distribution(&mut self, out: &mut [f32]) {
+        let cur = &mut self.cur;
+        let c = cur.c;
         let st0 = self.small.find(cur.small[0]).map_or(0, Slot::state);
         let st1 = self.small.find(cur.small[4]).map_or(0, Slot::state);
         let mix1 = ((c * MIX_ACT + cur.act.min(MIX_ACT - 1)) * STATES + st0) * STATES + st1;

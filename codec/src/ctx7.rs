@@ -22,6 +22,8 @@ pub(crate) struct CtxStage {
     lin: Vec<f32>,
     ctx: Vec<f32>,
     at: [usize; 4],
+    /// The current weights of the two.
+    w: [f64; 2],
 }
 
 /// Rows y < `height` with y ≡ `index` (mod `substreams`): the rows substream `index` codes.
@@ -30,35 +32,62 @@ pub(crate) fn substream_rows(height: usize, substreams: usize, index: usize) -> 
 }
 
 impl CtxStage {
-    /// For a substream coding `rows` rows of a raster `width` pixels wide of `channels`
-    /// channels of `levels` levels (the context model's tables are sized by its sub-pixels).
-    pub(crate) fn new(width: usize, rows: usize, channels: usize, levels: usize) -> CtxStage {
+    /// For one of `substreams` substreams, coding `rows` rows of a raster `width` pixels wide of
+    /// `channels` channels of `levels` levels: the context model's tables are sized by its
+    /// sub-pixels, at most 2^−⌈log₂ substreams⌉ of version 6's largest (the substreams share
+    /// version 6's memory).
+    pub(crate) fn new((width, rows, substreams): (usize, usize, usize), channels: usize, levels: usize) -> CtxStage {
+        let share = usize::BITS - (substreams.max(1) - 1).leading_zeros();
         CtxStage {
-            model: ContextModel::new(width, rows.max(1), channels, levels),
+            model: ContextModel::sharing(width, rows.max(1), channels, levels, share),
             mixers: Mixers::starting(channels, START),
             lin: vec![0.0; levels],
             ctx: vec![0.0; levels],
             at: [0; 4],
+            w: START,
         }
     }
 
-    /// Sub-pixel (y, x, c)'s coded distribution into `out`, which holds version 5's; `get`
-    /// reads the raster by index (every sub-pixel before this one is there).
-    pub(crate) fn mix(&mut self, get: &dyn Fn(usize) -> u8, (y, x, c): (usize, usize, usize), out: &mut [f32]) {
-        self.model.predict(&get, x, y, c, &mut self.ctx);
+    /// First step for sub-pixel (y, x, c): the context model's contexts, its table slots
+    /// fetched towards the cache while version 5's mixture runs. `get` reads the raster by index
+    /// (every sub-pixel before this one is there).
+    pub(crate) fn prepare(&mut self, get: &dyn Fn(usize) -> u8, (y, x, c): (usize, usize, usize)) {
+        self.model.locate(&get, x, y, c);
+    }
+
+    /// Where version 5's distribution of the prepared sub-pixel goes.
+    pub(crate) fn lin_mut(&mut self) -> &mut [f32] {
+        &mut self.lin
+    }
+
+    /// The coded distribution of the prepared sub-pixel into `out`, from version 5's (in
+    /// [`CtxStage::lin_mut`]) and the context model's.
+    pub(crate) fn finish(&mut self, out: &mut [f32]) {
+        self.model.distribution(&mut self.ctx);
         self.at = self.model.mix_contexts();
-        let w = self.mixers.weights(self.at);
-        self.lin.copy_from_slice(out);
+        self.w = self.mixers.weights(self.at);
+        let w = self.w;
         for ((o, &a), &b) in out.iter_mut().zip(&self.lin).zip(&self.ctx) {
             *o = (w[0] * a as f64 + w[1] * b as f64) as f32;
         }
     }
 
-    /// Learns from the value `v` of the sub-pixel last mixed.
-    pub(crate) fn update(&mut self, v: usize) {
+    /// [`CtxStage::prepare`] then [`CtxStage::finish`], with version 5's distribution in `out`.
+    #[cfg(test)]
+    fn mix(&mut self, get: &dyn Fn(usize) -> u8, (y, x, c): (usize, usize, usize), out: &mut [f32]) {
+        self.prepare(get, (y, x, c));
+        self.lin.copy_from_slice(out);
+        self.finish(out);
+    }
+
+    /// Learns from the value `v` of the sub-pixel last finished; returns the probability the
+    /// coded distribution gave it.
+    pub(crate) fn update(&mut self, v: usize) -> f32 {
         let ps = [self.lin[v] as f64, self.ctx[v] as f64];
+        let coded = (self.w[0] * ps[0] + self.w[1] * ps[1]) as f32;
         self.mixers.update_bayes(self.at, &ps, SHARE);
         self.model.update(v);
+        coded
     }
 }
 
@@ -84,7 +113,7 @@ mod tests {
     fn the_stage_learns_to_trust_the_context_model() {
         let (w, h, levels) = (16, 16, 256);
         let px: Vec<u8> = (0..w * h).map(|i| [10u8, 200, 37][(i % w) % 3]).collect();
-        let mut st = CtxStage::new(w, h, 1, levels);
+        let mut st = CtxStage::new((w, h, 1), 1, levels);
         let flat = vec![1.0 / levels as f32; levels];
         let mut out = vec![0.0; levels];
         let mut last = 0.0;

@@ -110,6 +110,21 @@ impl<const N: usize> Table<N> {
         ((key >> self.shift) as usize, key as u32 | 1)
     }
 
+    /// Asks the processor to bring the slot at `at` towards the cache (a hint: no effect on
+    /// any value).
+    #[inline]
+    pub(crate) fn prefetch(&self, (i, _): (usize, u32)) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(s) = self.slots.get(i) {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            // SAFETY: a prefetch never faults and reads or writes nothing; SSE is part of
+            // x86-64's baseline.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>((s as *const Slot<N>).cast()) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = i;
+    }
+
     /// The slot of `key` if it holds that context.
     pub(crate) fn find(&self, (i, check): (usize, u32)) -> Option<&Slot<N>> {
         let s = &self.slots[i];

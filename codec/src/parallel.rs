@@ -38,7 +38,7 @@ pub(crate) fn decode_rows(
     let mut work: Vec<Vec<Substream>> = (0..threads).map(|_| Vec::new()).collect();
     for (index, dec) in decs.into_iter().enumerate() {
         let rows = substream_rows(height, nsub, index);
-        let adapt = adaptive.map(|version| AdaptState::new(version, (width, rows), ch, levels));
+        let adapt = adaptive.map(|version| AdaptState::new(version, (width, rows, nsub), ch, levels));
         work[index % threads].push(Substream { index, dec, adapt });
     }
     let total = (width * height * ch) as u64;
