@@ -5,7 +5,8 @@
 //! ([`AdaptState`], which dispatches on the version) and the sequential driver ([`Adapter`]);
 //! the experts themselves are version 2–3's MED and GAP (`experts3.rs`) and version 4's
 //! blended prediction with logistic experts (`adapt4.rs`, which in version 5 adds the
-//! geometric stage of `geo5.rs`). All arithmetic is integer or
+//! geometric stage of `geo5.rs`), followed in version 7 by the context stage of `ctx7.rs`. All
+//! arithmetic is integer or
 //! IEEE 754 f64 in a fixed order (no libm), so every machine computes the same bits; the result
 //! goes through the same quantiser as the softmax head's probabilities.
 
