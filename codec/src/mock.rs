@@ -358,3 +358,31 @@ fn substreams_round_trip_and_damage_is_caught() {
         ));
     }
 }
+
+/// Adaptive coding at fewer levels than 256 (binarised and 4-level images): every version with
+/// adaptive experts round-trips, and version 7's context stage learns a repeating pattern the
+/// mock predicts badly (smaller than version 6).
+#[test]
+fn adaptive_coding_at_few_levels_round_trips() {
+    for levels in [2usize, 4] {
+        let (w, h) = (37u32, 29u32);
+        let px: Vec<u8> = (0..w * h * 3)
+            .map(|i| (((i / 3) % w / 3 + (i / 3) / w * 2 + i % 3) % levels as u32) as u8)
+            .collect();
+        let img = Image::new(w, h, 3, px).unwrap();
+        let m = Mock { levels, ..mock(3) };
+        let mut sizes = Vec::new();
+        for version in [2, 4, 5, 6, 7] {
+            let opts = EncodeOptions {
+                version,
+                mode: ModeChoice::Model,
+                ..Default::default()
+            };
+            let enc = encode(&img, &m, &opts).unwrap();
+            assert!(enc.header.adaptive(), "levels {levels}, version {version}");
+            assert_eq!(decode(&enc.bytes, &m, &DecodeOptions::default()).unwrap(), img);
+            sizes.push(enc.header.payload_len);
+        }
+        assert!(sizes[4] < sizes[3], "levels {levels}: {sizes:?}");
+    }
+}
