@@ -63,25 +63,27 @@ impl<const N: usize> Mixers<N> {
         wt
     }
 
-    /// Learns from the sources' probabilities `ps` of the coded value, in the contexts `at`.
-    pub(crate) fn update(&mut self, at: [usize; 4], ps: &[f64; N]) {
-        for wt in [
+    /// The four mixers' weight vectors in the contexts `at`.
+    fn chosen(&mut self, at: [usize; 4]) -> [&mut [f64; N]; 4] {
+        [
             &mut self.w1[at[0]],
             &mut self.w2[at[1]],
             &mut self.w3[at[2]],
             &mut self.w4[at[3]],
-        ] {
-            let mut mix = 0.0;
-            for i in 0..N {
-                mix += wt[i] * ps[i];
-            }
+        ]
+    }
+
+    /// Learns from the sources' probabilities `ps` of the coded value, in the contexts `at`.
+    pub(crate) fn update(&mut self, at: [usize; 4], ps: &[f64; N]) {
+        let share = 1.0 / (128.0 * N as f64);
+        for wt in self.chosen(at) {
+            let mix = mixed(wt, ps);
             let mut sum = 0.0;
             for i in 0..N {
                 let r = ps[i] / mix;
                 wt[i] *= r * r;
                 sum += wt[i];
             }
-            let share = 1.0 / (128.0 * N as f64);
             for w in wt.iter_mut() {
                 *w = (KEEP * (*w / sum) + share).max(W_MIN);
             }
@@ -92,16 +94,8 @@ impl<const N: usize> Mixers<N> {
     /// `ps`, keeps (1 − `share`) of it and spreads `share` evenly.
     pub(crate) fn update_bayes(&mut self, at: [usize; 4], ps: &[f64; N], share: f64) {
         let even = share / N as f64;
-        for wt in [
-            &mut self.w1[at[0]],
-            &mut self.w2[at[1]],
-            &mut self.w3[at[2]],
-            &mut self.w4[at[3]],
-        ] {
-            let mut mix = 0.0;
-            for i in 0..N {
-                mix += wt[i] * ps[i];
-            }
+        for wt in self.chosen(at) {
+            let mix = mixed(wt, ps);
             let mut post = [0.0; N];
             let mut sum = 0.0;
             for i in 0..N {
@@ -113,4 +107,13 @@ impl<const N: usize> Mixers<N> {
             }
         }
     }
+}
+
+/// The mixture's probability `Σ wt_i · ps_i`, summed in source order.
+fn mixed<const N: usize>(wt: &[f64; N], ps: &[f64; N]) -> f64 {
+    let mut mix = 0.0;
+    for i in 0..N {
+        mix += wt[i] * ps[i];
+    }
+    mix
 }
