@@ -11,8 +11,9 @@
 //! goes through the same quantiser as the softmax head's probabilities.
 
 use crate::adapt4::State4;
-use crate::ctx7::{substream_rows, CtxStage};
+use crate::ctx7::CtxStage;
 use crate::experts3::Classic;
+use crate::substreams;
 
 /// Experts.
 pub(crate) const EXPERTS: usize = 2;
@@ -256,7 +257,7 @@ impl Adapter {
             seen: Vec::with_capacity(width * height * channels),
             states: (0..substreams.max(1))
                 .map(|s| {
-                    let rows = substream_rows(height, substreams.max(1), s);
+                    let rows = substreams::rows(height, substreams.max(1), s);
                     AdaptState::new(version, (width, rows, substreams.max(1)), channels, levels)
                 })
                 .collect(),

@@ -26,11 +26,6 @@ pub(crate) struct CtxStage {
     w: [f64; 2],
 }
 
-/// Rows y < `height` with y ≡ `index` (mod `substreams`): the rows substream `index` codes.
-pub(crate) fn substream_rows(height: usize, substreams: usize, index: usize) -> usize {
-    height.saturating_sub(index).div_ceil(substreams.max(1))
-}
-
 impl CtxStage {
     /// For one of `substreams` substreams, coding `rows` rows of a raster `width` pixels wide of
     /// `channels` channels of `levels` levels: the context model's tables are sized by its
@@ -94,18 +89,6 @@ impl CtxStage {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn substreams_share_the_rows() {
-        for h in [1, 2, 3, 7, 512, 513] {
-            for s in 1..=4 {
-                let total: usize = (0..s).map(|i| substream_rows(h, s, i)).sum();
-                assert_eq!(total, h, "height {h}, {s} substreams");
-                let direct = (0..s).map(|i| (0..h).filter(|y| y % s == i).count());
-                assert!(direct.enumerate().all(|(i, n)| n == substream_rows(h, s, i)));
-            }
-        }
-    }
 
     /// A stage on a repeating pattern the model knows nothing of learns to trust the context
     /// model: the coded value's probability rises far above version 5's.

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use constriction::stream::queue::DefaultRangeDecoder;
 
 use crate::adapt::AdaptState;
-use crate::ctx7::substream_rows;
 use crate::driver::Progress;
 use crate::error::{CodecError, Result};
 use crate::model::RowModel;
+use crate::substreams;
 use crate::symbols::Symbols;
 
 /// One substream's decoding state.
@@ -37,7 +37,7 @@ pub(crate) fn decode_rows(
     let image: Vec<AtomicU8> = (0..width * height * ch).map(|_| AtomicU8::new(0)).collect();
     let mut work: Vec<Vec<Substream>> = (0..threads).map(|_| Vec::new()).collect();
     for (index, dec) in decs.into_iter().enumerate() {
-        let rows = substream_rows(height, nsub, index);
+        let rows = substreams::rows(height, nsub, index);
         let adapt = adaptive.map(|version| AdaptState::new(version, (width, rows, nsub), ch, levels));
         work[index % threads].push(Substream { index, dec, adapt });
     }

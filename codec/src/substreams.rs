@@ -23,6 +23,11 @@ pub fn choose(height: usize, raster_order: bool) -> usize {
     (height / ROWS_PER_SUBSTREAM).clamp(1, 4)
 }
 
+/// Rows y < `height` with y ≡ `index` (mod `substreams`): the rows substream `index` codes.
+pub(crate) fn rows(height: usize, substreams: usize, index: usize) -> usize {
+    height.saturating_sub(index).div_ceil(substreams.max(1))
+}
+
 fn bad(expected: impl std::fmt::Display, found: impl std::fmt::Display) -> CodecError {
     CodecError::corrupt("substreams", expected, found)
 }
@@ -96,6 +101,18 @@ pub fn split(payload: &[u8], height: usize) -> Result<Vec<Vec<u32>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn substreams_share_the_rows() {
+        for h in [1, 2, 3, 7, 512, 513] {
+            for s in 1..=4 {
+                let total: usize = (0..s).map(|i| rows(h, s, i)).sum();
+                assert_eq!(total, h, "height {h}, {s} substreams");
+                let direct = (0..s).map(|i| (0..h).filter(|y| y % s == i).count());
+                assert!(direct.enumerate().all(|(i, n)| n == rows(h, s, i)));
+            }
+        }
+    }
 
     #[test]
     fn round_trip_and_damage() {
