@@ -163,41 +163,38 @@ fn adaptive_files(version: u8, seed: u64, sums: &mut String) {
 /// Writes `v6-context-{layout}.prnn`, the context coding (format version 6, mode 2) of a
 /// synthetic screenshot in every layout, and adds their lines to `sums`.
 fn context_files(sums: &mut String) {
-    for (li, (ln, c, opaque)) in LAYOUTS.iter().enumerate() {
-        let mut img = ui_image(37, 29, *c, 400 + li as u64);
-        if *opaque {
-            make_opaque(&mut img);
-        }
-        let m = model("pixel-cnn", img.coded_channels(true) as usize);
-        let opts = EncodeOptions {
-            version: 6,
-            mode: pixelrnn_codec::ModeChoice::Context,
-            ..Default::default()
-        };
-        let enc = encode(&img, &m, &opts).unwrap();
-        let name = format!("v6-context-{ln}.prnn");
-        std::fs::write(dir().join(&name), &enc.bytes).unwrap();
-        sums.push_str(&format!("{}  {name}\n", sha(&img.pixels)));
-    }
+    screenshot_files(6, pixelrnn_codec::ModeChoice::Context, sums);
 }
 
 /// Writes `v7-adaptive-{layout}.prnn`, the adaptive model coding (format version 7: with the
 /// context stage) of a synthetic screenshot in every layout, and adds their lines to `sums`.
 fn stage_files(sums: &mut String) {
+    screenshot_files(7, pixelrnn_codec::ModeChoice::Model, sums);
+}
+
+/// A synthetic screenshot in every layout coded in format `version` with `mode` (the model
+/// coding adaptive), as `v{version}-{context|adaptive}-{layout}.prnn`, their lines added to `sums`.
+fn screenshot_files(version: u8, mode: pixelrnn_codec::ModeChoice, sums: &mut String) {
+    let (w, h, seed, kind) = match mode {
+        pixelrnn_codec::ModeChoice::Context => (37, 29, 400, "context"),
+        _ => (41, 23, 700, "adaptive"),
+    };
     for (li, (ln, c, opaque)) in LAYOUTS.iter().enumerate() {
-        let mut img = ui_image(41, 23, *c, 700 + li as u64);
+        let mut img = ui_image(w, h, *c, seed + li as u64);
         if *opaque {
             make_opaque(&mut img);
         }
         let m = model("pixel-cnn", img.coded_channels(true) as usize);
         let opts = EncodeOptions {
-            version: 7,
-            mode: pixelrnn_codec::ModeChoice::Model,
+            version,
+            mode,
             ..Default::default()
         };
         let enc = encode(&img, &m, &opts).unwrap();
-        assert!(enc.header.adaptive(), "{ln}: the adaptive stream should be the smaller");
-        let name = format!("v7-adaptive-{ln}.prnn");
+        if kind == "adaptive" {
+            assert!(enc.header.adaptive(), "{ln}: the adaptive stream should be the smaller");
+        }
+        let name = format!("v{version}-{kind}-{ln}.prnn");
         std::fs::write(dir().join(&name), &enc.bytes).unwrap();
         sums.push_str(&format!("{}  {name}\n", sha(&img.pixels)));
     }
