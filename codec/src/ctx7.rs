@@ -21,8 +21,7 @@ pub(crate) struct CtxStage {
     /// The current sub-pixel's distributions: version 5's and the context model's.
     lin: Vec<f32>,
     ctx: Vec<f32>,
-    at: [usize; 4],
-    /// The current weights of the two.
+    /// The current weights of the two (in the context model's mixer contexts).
     w: [f64; 2],
 }
 
@@ -38,7 +37,6 @@ impl CtxStage {
             mixers: Mixers::starting(channels, START),
             lin: vec![0.0; levels],
             ctx: vec![0.0; levels],
-            at: [0; 4],
             w: START,
         }
     }
@@ -59,8 +57,7 @@ impl CtxStage {
     /// [`CtxStage::lin_mut`]) and the context model's.
     pub(crate) fn finish(&mut self, out: &mut [f32]) {
         self.model.distribution(&mut self.ctx);
-        self.at = self.model.mix_contexts();
-        self.w = self.mixers.weights(self.at);
+        self.w = self.mixers.weights(self.model.mix_contexts());
         let w = self.w;
         for ((o, &a), &b) in out.iter_mut().zip(&self.lin).zip(&self.ctx) {
             *o = (w[0] * a as f64 + w[1] * b as f64) as f32;
@@ -80,7 +77,7 @@ impl CtxStage {
     pub(crate) fn update(&mut self, v: usize) -> f32 {
         let ps = [self.lin[v] as f64, self.ctx[v] as f64];
         let coded = (self.w[0] * ps[0] + self.w[1] * ps[1]) as f32;
-        self.mixers.update_bayes(self.at, &ps, SHARE);
+        self.mixers.update_bayes(self.model.mix_contexts(), &ps, SHARE);
         self.model.update(v);
         coded
     }
