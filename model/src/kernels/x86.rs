@@ -141,9 +141,20 @@ macro_rules! by_positions {
             $positions::<6>(wp, stride, n, k, xs, p, ap, ld);
             p += 6;
         }
-        if xs.len() - p >= 4 {
-            $positions::<4>(wp, stride, n, k, xs, p, ap, ld);
-            p += 4;
+        match xs.len() - p {
+            4 | 5 => {
+                $positions::<4>(wp, stride, n, k, xs, p, ap, ld);
+                p += 4;
+            }
+            3 => {
+                $positions::<3>(wp, stride, n, k, xs, p, ap, ld);
+                p += 3;
+            }
+            2 => {
+                $positions::<2>(wp, stride, n, k, xs, p, ap, ld);
+                p += 2;
+            }
+            _ => {}
         }
         for (q, x) in xs.iter().enumerate().skip(p) {
             single!($kern, $l, wp, stride, n, k, [x.as_ptr()], ap.add(q * ld));
@@ -170,12 +181,20 @@ unsafe fn positions2<const PB: usize>(
     let x: [*const f32; PB] = std::array::from_fn(|q| xs[p + q].as_ptr());
     let mut j = 0;
     while j < n {
-        let lanes = (n - j).min(16);
+        // At most 12 accumulators and 4 weight vectors: 16 outputs for 4–6 positions, 24 for
+        // 3, 32 for 2.
+        let most = match PB {
+            2 => 32,
+            3 => 24,
+            _ => 16,
+        };
+        let lanes = (n - j).min(most);
         let a: [*mut f32; PB] = std::array::from_fn(|q| ap.add((p + q) * ld + j));
-        if lanes > 8 {
-            block_avx2::<PB, 2>(wp.add(j), stride, k, &x, &a, lanes);
-        } else {
-            block_avx2::<PB, 1>(wp.add(j), stride, k, &x, &a, lanes);
+        match lanes.div_ceil(8) {
+            1 => block_avx2::<PB, 1>(wp.add(j), stride, k, &x, &a, lanes),
+            2 => block_avx2::<PB, 2>(wp.add(j), stride, k, &x, &a, lanes),
+            3 => block_avx2::<PB, 3>(wp.add(j), stride, k, &x, &a, lanes),
+            _ => block_avx2::<PB, 4>(wp.add(j), stride, k, &x, &a, lanes),
         }
         j += lanes;
     }
