@@ -162,13 +162,13 @@ pub fn bench(rep: &Reporter, a: &BenchArgs) -> Result<()> {
         if a.grey {
             img = to_grey(img)?;
         }
-        let engine = models::for_encoding(a.model.as_deref(), img.coded_channels(true) as usize)?;
+        let model = models::for_encoding(a.model.as_deref(), img.coded_channels(true) as usize, true)?;
         let t = Instant::now();
         let coded = img.coded_channels(true) as u64;
         let progress = |done: u64, _: u64| bar.set_position(done_before + done / coded.max(1));
         let enc = encode(
             &img,
-            &engine,
+            model.coder(),
             &EncodeOptions {
                 threads,
                 progress: Some(&progress),
@@ -185,7 +185,7 @@ pub fn bench(rep: &Reporter, a: &BenchArgs) -> Result<()> {
         let t = Instant::now();
         let back = decode(
             &enc.bytes,
-            &engine,
+            model.coder(),
             &DecodeOptions {
                 threads,
                 ..Default::default()

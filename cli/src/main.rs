@@ -194,14 +194,15 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
     let bytes = files::read_input(input)?;
     let image = files::decode_image(&bytes, input, c.max_pixels)?;
     let coded = image.coded_channels(!a.keep_alpha);
-    let engine = models::for_encoding(c.model.as_deref(), coded as usize)?;
+    let split = !a.no_adapt && a.format_version == pixelrnn_codec::VERSION;
+    let model = models::for_encoding(c.model.as_deref(), coded as usize, split)?;
     rep.detail(&format!(
         "{input}: {}×{}×{} ({} coded), model {}, {} thread(s)",
         image.width,
         image.height,
         image.channels,
         coded,
-        models::describe(&engine),
+        models::describe_model(&model),
         threads(c)
     ));
     let total = image.width as u64 * image.height as u64 * coded as u64;
@@ -220,7 +221,7 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
             _ => ModeChoice::Auto,
         },
     };
-    let enc = encode(&image, &engine, &opts).with_context(|| format!("{input}: compression failed"))?;
+    let enc = encode(&image, model.coder(), &opts).with_context(|| format!("{input}: compression failed"))?;
     bar.finish_and_clear();
     if a.verify {
         let bar = rep.progress(total, "verifying");
@@ -233,7 +234,7 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
             progress: Some(&progress),
             threads: threads(c),
         };
-        let back = decode(&enc.bytes, &engine, &opts).with_context(|| format!("{input}: verification failed"))?;
+        let back = decode(&enc.bytes, model.coder(), &opts).with_context(|| format!("{input}: verification failed"))?;
         bar.finish_and_clear();
         if back != image {
             bail!("{input}: verification failed: the decoded image differs from the input; nothing written");
@@ -261,10 +262,10 @@ fn decompress(rep: &Reporter, a: &DecompressArgs, input: &str, output: Option<&s
         ..Limits::default()
     };
     let header = Header::parse(&bytes, &limits).with_context(|| format!("{input}: cannot decompress"))?;
-    let engine = models::for_decoding(c.model.as_deref(), &header)?;
+    let model = models::for_decoding(c.model.as_deref(), &header)?;
     rep.detail(&format!(
         "{input}: model {}, {}×{}",
-        models::describe(&engine),
+        models::describe_model(&model),
         header.width,
         header.height
     ));
@@ -275,7 +276,7 @@ fn decompress(rep: &Reporter, a: &DecompressArgs, input: &str, output: Option<&s
         progress: Some(&progress),
         threads: threads(c),
     };
-    let image = decode(&bytes, &engine, &opts).with_context(|| format!("{input}: cannot decompress"))?;
+    let image = decode(&bytes, model.coder(), &opts).with_context(|| format!("{input}: cannot decompress"))?;
     bar.finish_and_clear();
     let encoded = files::encode_image(&image, fmt, &out)?;
     files::write_atomic(&out, &encoded, c.force)?;

@@ -53,7 +53,7 @@ pub fn sample(rep: &Reporter, a: &SampleArgs) -> Result<()> {
     files::check_output("-", &a.output, a.force)?;
     let engine = match &a.model {
         Some(p) => pixelrnn_model::Engine::load(p)?,
-        None => models::for_encoding(None, a.channels)?,
+        None => pixelrnn_model::default_engine(a.channels)?,
     };
     let (c, levels) = (engine.channels(), engine.levels());
     let cols = (a.n as f64).sqrt().ceil() as usize;

@@ -127,7 +127,7 @@ fn json_and_info() {
     let o = run(d.path(), &["info", "j.png.prnn"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("built-in model #4") && out.contains("the default"),
+        out.contains("built-in model #6") && out.contains("#3 for the colour") && out.contains("the default"),
         "{out}"
     );
     // A flat image keeps a coding that needs no model (classical or context: both cost a few
@@ -309,6 +309,86 @@ fn model_flag_uses_a_weight_file() {
     write_png(d.path(), "rgb.png", 3, 3, 3);
     let o = run(d.path(), &["compress", "rgb.png", "--model", "grey.safetensors"]);
     assert!(!o.status.success() && stderr(&o).contains("channel"));
+}
+
+#[test]
+fn alpha_is_left_to_the_adaptive_coding_and_the_colour_to_the_colour_model() {
+    let d = tempfile::tempdir().unwrap();
+    write_png(d.path(), "a.png", 9, 7, 4);
+    write_png(d.path(), "ga.png", 9, 7, 2);
+    let info = |file: &str| String::from_utf8_lossy(&run(d.path(), &["info", file]).stdout).into_owned();
+    let round_trip = |png: &str, prnn: &str, extra: &[&str]| {
+        let mut args = vec!["compress", png, "-o", prnn, "--mode", "model"];
+        args.extend(extra);
+        let o = run(d.path(), &args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let back = format!("{prnn}.png");
+        let o = run(d.path(), &["decompress", prnn, "-o", &back]);
+        assert!(o.status.success(), "{prnn}: {}", stderr(&o));
+        assert_eq!(pixels(&d.path().join(png)), pixels(&d.path().join(&back)), "{prnn}");
+    };
+    // The defaults: the RGB (grey) default for the colour, built-in #6 (#7).
+    round_trip("a.png", "a.prnn", &[]);
+    assert!(
+        info("a.prnn").contains("built-in model #6 for 4 channel(s): #3 for the colour"),
+        "{}",
+        info("a.prnn")
+    );
+    round_trip("ga.png", "ga.prnn", &[]);
+    assert!(
+        info("ga.prnn").contains("built-in model #7 for 2 channel(s): #5 for the colour"),
+        "{}",
+        info("ga.prnn")
+    );
+    // Without the adaptive coding, or for older readers: the model of every channel.
+    round_trip("a.png", "plain.prnn", &["--no-adapt"]);
+    assert!(
+        info("plain.prnn").contains("built-in model #4"),
+        "{}",
+        info("plain.prnn")
+    );
+    round_trip("a.png", "v6.prnn", &["--format-version", "6"]);
+    assert!(info("v6.prnn").contains("built-in model #4"), "{}", info("v6.prnn"));
+    // A colour model given with --model: the file names the split, which decodes with it.
+    let w = pixelrnn_model::Weights::random(&pixelrnn_model::Config::pixel_cnn(3, 4, 1, 8), 5).unwrap();
+    w.save(&d.path().join("rgb.safetensors")).unwrap();
+    let o = run(
+        d.path(),
+        &[
+            "compress",
+            "a.png",
+            "-o",
+            "m.prnn",
+            "--mode",
+            "model",
+            "--model",
+            "rgb.safetensors",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(d.path(), &["decompress", "m.prnn", "-o", "m.png"]);
+    assert!(!o.status.success() && stderr(&o).contains("--model"), "{}", stderr(&o));
+    let o = run(
+        d.path(),
+        &["decompress", "m.prnn", "-o", "m.png", "--model", "rgb.safetensors"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(pixels(&d.path().join("a.png")), pixels(&d.path().join("m.png")));
+    // ... but not without the adaptive coding, which the alpha needs.
+    let o = run(
+        d.path(),
+        &[
+            "compress",
+            "a.png",
+            "-o",
+            "n.prnn",
+            "--no-adapt",
+            "--model",
+            "rgb.safetensors",
+        ],
+    );
+    assert!(!o.status.success() && stderr(&o).contains("adaptive"), "{}", stderr(&o));
+    assert!(!d.path().join("n.prnn").exists());
 }
 
 #[test]

@@ -41,9 +41,44 @@ pub fn default_engine(channels: usize) -> Result<Engine> {
 /// id (so `--model` with that weight file works).
 const BUILTIN: [&[u8]; 5] = [GREY, GREY_ALPHA, RGB, RGBA, GREY_2];
 
+/// Built-in models made of another one: index 6 codes RGBA with the RGB default (#3) for the
+/// colour and the alpha channel left to the adaptive coding ([`alpha_split_id`]), index 7
+/// grey+alpha with the grey default (#5) likewise. They follow [`BUILTIN`]'s indices.
+const SPLIT: [u32; 2] = [3, 5];
+
+/// The id of "model `colour` for the colour channels, one more channel (alpha) that the model
+/// leaves uniform": SHA-256 of `pixelrnn alpha split` and a zero byte, then `colour`.
+pub fn alpha_split_id(colour: &ModelId) -> ModelId {
+    let mut h = Sha256::new();
+    h.update(b"pixelrnn alpha split\0");
+    h.update(colour);
+    h.finalize().into()
+}
+
 fn builtin_ids() -> &'static [ModelId] {
     static IDS: OnceLock<Vec<ModelId>> = OnceLock::new();
-    IDS.get_or_init(|| BUILTIN.iter().map(|b| Sha256::digest(b).into()).collect())
+    IDS.get_or_init(|| {
+        let plain: Vec<ModelId> = BUILTIN.iter().map(|b| Sha256::digest(b).into()).collect();
+        let split = SPLIT.iter().map(|&i| alpha_split_id(&plain[i as usize - 1]));
+        plain.iter().copied().chain(split).collect()
+    })
+}
+
+/// For a built-in index that names an alpha split ([`SPLIT`]), the index of its colour model.
+pub fn builtin_split(index: u32) -> Option<u32> {
+    let i = (index as usize).checked_sub(BUILTIN.len() + 1)?;
+    SPLIT.get(i).copied()
+}
+
+/// The built-in alpha split for `channels` (2 or 4): its index and its colour model's index.
+pub fn default_split(channels: usize) -> Option<(u32, u32)> {
+    let colour = match channels {
+        2 => 5,
+        4 => 3,
+        _ => return None,
+    };
+    let i = SPLIT.iter().position(|&c| c == colour)?;
+    Some((BUILTIN.len() as u32 + 1 + i as u32, colour))
 }
 
 /// The permanent index (1, 2, …) of the built-in model with this id.
@@ -57,7 +92,8 @@ pub fn builtin_id(index: u32) -> Option<ModelId> {
     builtin_ids().get(i).copied()
 }
 
-/// Built-in model `index` as an engine.
+/// Built-in model `index` as an engine (None for an alpha split: [`builtin_split`] names its
+/// colour model).
 pub fn builtin_engine(index: u32) -> Option<Result<Engine>> {
     let i = (index as usize).checked_sub(1)?;
     BUILTIN.get(i).map(|b| Engine::new(Weights::from_bytes(b)?))
@@ -102,7 +138,25 @@ mod tests {
             *"e05275c3e2f2fe6a",
             "built-in #1 is the first grey default"
         );
-        assert!(builtin_id(0).is_none() && builtin_id(6).is_none() && builtin_engine(9).is_none());
+        assert!(builtin_id(0).is_none() && builtin_id(8).is_none() && builtin_engine(9).is_none());
         assert_eq!(builtin_index(&[0; 32]), None);
+    }
+
+    #[test]
+    fn alpha_splits_are_built_in_after_the_models() {
+        for (channels, index, colour) in [(4, 6, 3), (2, 7, 5)] {
+            assert_eq!(default_split(channels), Some((index, colour)));
+            assert_eq!(builtin_split(index), Some(colour));
+            let colour_id = builtin_id(colour).unwrap();
+            let id = alpha_split_id(&colour_id);
+            assert_ne!(id, colour_id);
+            assert_eq!(builtin_id(index), Some(id));
+            assert_eq!(builtin_index(&id), Some(index));
+            assert!(builtin_engine(index).is_none());
+        }
+        assert_eq!(default_split(3), None);
+        assert!((1..=5).all(|i| builtin_split(i).is_none()) && builtin_split(8).is_none());
+        // Pinned: files name the split by this id when written with `--model`.
+        assert_eq!(id_hex(&alpha_split_id(&[0; 32]))[..8], *"772269c6");
     }
 }

@@ -1,0 +1,149 @@
+//! The alpha split (a model of the colour channels, the alpha left to the adaptive coding):
+//! round trips on every path (batch, rows side by side, sequential), bytes independent of the
+//! thread count, the distributions it hands the coder, and clear errors with the wrong model.
+
+use pixelrnn_codec::{decode, encode, AlphaSplit, DecodeOptions, EncodeOptions, Image, ModeChoice, ProbabilityModel};
+use pixelrnn_model::defaults::alpha_split_id;
+use pixelrnn_model::{Arith, Config, Engine};
+use pixelrnn_tests::{smooth_image, tiny_engine, tiny_multiscale_engine};
+
+/// An image with a cut-out alpha: clear, opaque and soft-edged parts.
+fn cut_out(w: u32, h: u32, c: u8, seed: u64) -> Image {
+    let mut img = smooth_image(w, h, c, seed);
+    let c = c as usize;
+    for (i, p) in img.pixels.chunks_exact_mut(c).enumerate() {
+        let (x, y) = ((i % w as usize) as i64, (i / w as usize) as i64);
+        let d = (x - w as i64 / 2).pow(2) + (y - h as i64 / 3).pow(2);
+        p[c - 1] = (255 - d.min(255)) as u8;
+    }
+    img
+}
+
+fn opts(threads: usize, adapt: bool) -> EncodeOptions<'static> {
+    EncodeOptions {
+        threads,
+        adapt,
+        mode: ModeChoice::Model,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn splits_round_trip_on_every_path_whatever_the_threads() {
+    let colours = [
+        tiny_engine(1, 31),
+        tiny_engine(3, 32),
+        Engine::random(&Config::pixel_cnn(3, 4, 1, 8).with_mixture(3), 33).unwrap(),
+    ];
+    for colour in colours {
+        let cc = colour.channels();
+        let split = AlphaSplit::new(colour).unwrap();
+        assert_eq!(split.channels(), cc + 1);
+        // 530 rows: two substreams, decoded side by side or in sequence.
+        let img = cut_out(7, 530, cc as u8 + 1, 5 + cc as u64);
+        for adapt in [true, false] {
+            let one = encode(&img, &split, &opts(1, adapt)).unwrap();
+            assert_eq!(one.header.model_id, split.id());
+            assert_eq!(one.header.adaptive(), adapt);
+            for threads in [2, 3] {
+                let enc = encode(&img, &split, &opts(threads, adapt)).unwrap();
+                assert!(
+                    enc.bytes == one.bytes,
+                    "{cc}+1 channels: {threads} threads give other bytes"
+                );
+            }
+            for threads in [1, 2, 3] {
+                let dec = decode(
+                    &one.bytes,
+                    &split,
+                    &DecodeOptions {
+                        threads,
+                        ..Default::default()
+                    },
+                );
+                assert_eq!(
+                    dec.unwrap(),
+                    img,
+                    "{cc}+1 channels, adaptive {adapt}, {threads} threads"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_colour_gets_the_colour_models_distributions_and_the_alpha_a_uniform_one() {
+    let colour = tiny_engine(3, 41);
+    let img = cut_out(6, 5, 4, 2);
+    let rgb: Vec<u8> = img.pixels.chunks_exact(4).flat_map(|p| p[..3].to_vec()).collect();
+    let mut want = Vec::new();
+    colour
+        .batch_with(Arith::fma(), &rgb, 6, 5, 1, |d, v| {
+            let mut p = vec![0.0; 256];
+            d.probs_into(&mut p);
+            want.push((p, v));
+            Ok::<(), pixelrnn_model::ModelError>(())
+        })
+        .unwrap();
+    let split = AlphaSplit::new(colour).unwrap();
+    let mut got = Vec::new();
+    split
+        .batch(Arith::fma(), &img.pixels, 6, 5, 2, &mut |d, v| {
+            let mut p = vec![0.0; 256];
+            d.probs_into(&mut p);
+            got.push((p, v));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(got.len(), img.pixels.len());
+    let mut colours = want.into_iter();
+    for (i, (p, v)) in got.into_iter().enumerate() {
+        assert_eq!(v, img.pixels[i]);
+        if i % 4 == 3 {
+            assert!(p.iter().all(|&q| q == 1.0 / 256.0), "alpha at {i}");
+        } else {
+            assert!((p, v) == colours.next().unwrap(), "colour at {i}");
+        }
+    }
+    // The sequential form gives the same distributions.
+    let mut seq = split.sequential(Arith::fma(), 6, 5);
+    let mut p = vec![0.0; 256];
+    for (i, &v) in img.pixels.iter().enumerate().take(12) {
+        seq.next_dist().probs_into(&mut p);
+        if i % 4 == 3 {
+            assert!(p.iter().all(|&q| q == 1.0 / 256.0));
+        }
+        seq.push(v);
+    }
+}
+
+#[test]
+fn a_split_has_its_own_id_and_needs_a_raster_order_colour_model() {
+    let colour = tiny_engine(3, 51);
+    let id = colour.id();
+    let split = AlphaSplit::new(colour).unwrap();
+    assert_eq!(split.id(), alpha_split_id(&id));
+    assert_ne!(split.id(), id);
+    assert!(AlphaSplit::new(tiny_engine(4, 52)).is_none(), "four colour channels");
+    let ms = tiny_multiscale_engine(pixelrnn_model::Arch::PixelCnn, pixelrnn_model::Arch::PixelCnn, 2, 3, 53);
+    assert!(
+        AlphaSplit::new(ms).is_none(),
+        "a multi-scale model does not code in raster order"
+    );
+}
+
+#[test]
+fn the_wrong_model_is_a_clear_error() {
+    let colour = tiny_engine(3, 61);
+    let rgba = tiny_engine(4, 62);
+    let img = cut_out(5, 4, 4, 3);
+    let split = AlphaSplit::new(colour).unwrap();
+    let enc = encode(&img, &split, &opts(1, true)).unwrap();
+    let err = decode(&enc.bytes, &rgba, &DecodeOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("model"), "{err}");
+    let plain = encode(&img, &rgba, &opts(1, true)).unwrap();
+    assert!(decode(&plain.bytes, &split, &DecodeOptions::default()).is_err());
+    // A 3-channel image is not the split's (it codes four).
+    let rgb = smooth_image(5, 4, 3, 1);
+    assert!(encode(&rgb, &split, &opts(1, true)).is_err());
+}
