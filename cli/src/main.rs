@@ -194,7 +194,7 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
     let bytes = files::read_input(input)?;
     let image = files::decode_image(&bytes, input, c.max_pixels)?;
     let coded = image.coded_channels(!a.keep_alpha);
-    let split = !a.no_adapt && a.format_version == pixelrnn_codec::VERSION;
+    let split = a.format_version == pixelrnn_codec::VERSION;
     let model = models::for_encoding(c.model.as_deref(), coded as usize, split)?;
     rep.detail(&format!(
         "{input}: {}×{}×{} ({} coded), model {}, {} thread(s)",

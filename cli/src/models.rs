@@ -4,11 +4,13 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use pixelrnn_codec::{AlphaSplit, Header, ProbabilityModel};
-use pixelrnn_model::defaults::{alpha_split_id, builtin_engine, builtin_index, builtin_split, default_split};
+use pixelrnn_model::defaults::{
+    alpha_split_id, builtin_engine, builtin_id, builtin_index, builtin_split, default_split,
+};
 use pixelrnn_model::{default_engine, id_hex, Engine, ModelId};
 
-/// What the CLI codes with: an engine, or an engine of the colour channels with the alpha
-/// channel left to the adaptive coding (`pixelrnn_codec::split`).
+/// What the CLI codes with: an engine, or an engine of the colour channels with one of every
+/// channel for the alpha (`pixelrnn_codec::split`).
 pub enum Model {
     Plain(Engine),
     Split(AlphaSplit<Engine>),
@@ -23,8 +25,10 @@ impl Model {
         }
     }
 
-    fn split(e: Engine) -> Result<Model> {
-        match AlphaSplit::new(e) {
+    /// `colour` for the colour, the built-in model `alpha` for the alpha.
+    fn split(colour: Engine, alpha: u32) -> Result<Model> {
+        let alpha = builtin_engine(alpha).expect("built in")?;
+        match AlphaSplit::new(colour, alpha) {
             Some(s) => Ok(Model::Split(s)),
             None => bail!(
                 "a multi-scale model cannot code the colour of an image with alpha; pass a model of every channel"
@@ -34,11 +38,11 @@ impl Model {
 }
 
 /// The built-in default model for `coded` channels: for an image with alpha, the colour
-/// default and the alpha left to the adaptive coding when `split` (the adaptive coding of the
-/// current format version is on), else the model of every channel.
+/// default for the colour and the model of every channel for the alpha when `split` (the
+/// current format version), else the model of every channel.
 fn default_model(coded: usize, split: bool) -> Result<Model> {
     match default_split(coded) {
-        Some((_, colour)) if split => Model::split(builtin_engine(colour).expect("built in")?),
+        Some((_, colour, alpha)) if split => Model::split(builtin_engine(colour).expect("built in")?, alpha),
         _ => Ok(Model::Plain(default_engine(coded)?)),
     }
 }
@@ -50,9 +54,8 @@ fn default_id(coded: usize) -> Option<ModelId> {
 
 /// The model to encode an image with `coded` channels: `--model PATH` (a model of every
 /// channel, or of the colour channels of an image with alpha), or the built-in default.
-/// `split`: the file is written with the current format version's adaptive coding, which can
-/// learn an alpha channel by itself (older readers do not know the built-in splits, and
-/// without the adaptive coding a split would code the alpha at 8 bits a value).
+/// `split`: the file is written in the current format version (older readers do not know the
+/// built-in splits).
 pub fn for_encoding(path: Option<&Path>, coded: usize, split: bool) -> Result<Model> {
     let Some(p) = path else {
         return default_model(coded, split);
@@ -61,14 +64,14 @@ pub fn for_encoding(path: Option<&Path>, coded: usize, split: bool) -> Result<Mo
     if e.channels() == coded {
         return Ok(Model::Plain(e));
     }
-    if default_split(coded).is_some() && e.channels() + 1 == coded {
+    if let (Some((_, _, alpha)), true) = (default_split(coded), e.channels() + 1 == coded) {
         if !split {
             bail!(
-                "the model {} codes the colour alone, which needs the adaptive coding of the current format version for the alpha; drop --no-adapt and --format-version, or pass a {coded}-channel model",
+                "the model {} codes the colour alone, which needs the current format version; drop --format-version, or pass a {coded}-channel model",
                 p.display()
             );
         }
-        return Model::split(e);
+        return Model::split(e, alpha);
     }
     bail!(
         "the model {} codes {} channel(s) but the image needs {coded}{}; pass a {coded}-channel model",
@@ -92,8 +95,8 @@ pub fn for_decoding(path: Option<&Path>, h: &Header) -> Result<Model> {
     // earlier default that this build still carries decodes without --model.
     let index = h.builtin.or_else(|| builtin_index(&h.model_id));
     if let (None, Some(i)) = (path, index) {
-        if let Some(colour) = builtin_split(i) {
-            return Model::split(builtin_engine(colour).expect("built in")?);
+        if let Some((colour, alpha)) = builtin_split(i) {
+            return Model::split(builtin_engine(colour).expect("built in")?, alpha);
         }
         if let Some(e) = builtin_engine(i) {
             return Ok(Model::Plain(e?));
@@ -102,8 +105,11 @@ pub fn for_decoding(path: Option<&Path>, h: &Header) -> Result<Model> {
     match path {
         Some(p) => {
             let e = Engine::load(p).with_context(|| format!("cannot load the model {}", p.display()))?;
-            if alpha_split_id(&e.id()) == h.model_id {
-                return Model::split(e);
+            if let Some((_, _, alpha)) = default_split(h.coded_channels as usize) {
+                let alpha_id = builtin_id(alpha).expect("built in");
+                if alpha_split_id(&e.id(), &alpha_id) == h.model_id {
+                    return Model::split(e, alpha);
+                }
             }
             Ok(Model::Plain(e))
         }
@@ -126,21 +132,22 @@ pub fn builtin_name(h: &Header) -> Option<String> {
         ""
     };
     let what = match builtin_split(i) {
-        Some(colour) => format!(
-            "built-in model #{i} for {coded} channel(s): #{colour} for the colour, the alpha by the adaptive coding"
-        ),
+        Some((colour, alpha)) => {
+            format!("built-in model #{i} for {coded} channel(s): #{colour} for the colour, #{alpha} for the alpha")
+        }
         None => format!("built-in model #{i} for {coded} channel(s)"),
     };
     Some(format!("{what}{default}"))
 }
 
-/// One-line description of a model (a split: its colour model's, and the alpha).
+/// One-line description of a model (a split: both of its models).
 pub fn describe_model(m: &Model) -> String {
     match m {
         Model::Plain(e) => describe(e),
         Model::Split(s) => format!(
-            "{} for the colour, the alpha by the adaptive coding",
-            describe(s.colour())
+            "{} for the colour, {} for the alpha",
+            describe(s.colour()),
+            describe(s.alpha())
         ),
     }
 }

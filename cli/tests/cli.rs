@@ -127,7 +127,9 @@ fn json_and_info() {
     let o = run(d.path(), &["info", "j.png.prnn"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("built-in model #6") && out.contains("#3 for the colour") && out.contains("the default"),
+        out.contains("built-in model #6")
+            && out.contains("#3 for the colour, #4 for the alpha")
+            && out.contains("the default"),
         "{out}"
     );
     // A flat image keeps a coding that needs no model (classical or context: both cost a few
@@ -312,7 +314,7 @@ fn model_flag_uses_a_weight_file() {
 }
 
 #[test]
-fn alpha_is_left_to_the_adaptive_coding_and_the_colour_to_the_colour_model() {
+fn the_colour_of_images_with_alpha_is_coded_with_the_colour_model() {
     let d = tempfile::tempdir().unwrap();
     write_png(d.path(), "a.png", 9, 7, 4);
     write_png(d.path(), "ga.png", 9, 7, 2);
@@ -327,26 +329,17 @@ fn alpha_is_left_to_the_adaptive_coding_and_the_colour_to_the_colour_model() {
         assert!(o.status.success(), "{prnn}: {}", stderr(&o));
         assert_eq!(pixels(&d.path().join(png)), pixels(&d.path().join(&back)), "{prnn}");
     };
-    // The defaults: the RGB (grey) default for the colour, built-in #6 (#7).
+    // The defaults: the RGB (grey) default for the colour, the RGBA (grey+alpha) one for the
+    // alpha, built-in #6 (#7), with or without the adaptive coding.
     round_trip("a.png", "a.prnn", &[]);
-    assert!(
-        info("a.prnn").contains("built-in model #6 for 4 channel(s): #3 for the colour"),
-        "{}",
-        info("a.prnn")
-    );
-    round_trip("ga.png", "ga.prnn", &[]);
-    assert!(
-        info("ga.prnn").contains("built-in model #7 for 2 channel(s): #5 for the colour"),
-        "{}",
-        info("ga.prnn")
-    );
-    // Without the adaptive coding, or for older readers: the model of every channel.
+    let want = "built-in model #6 for 4 channel(s): #3 for the colour, #4 for the alpha, the default";
+    assert!(info("a.prnn").contains(want), "{}", info("a.prnn"));
     round_trip("a.png", "plain.prnn", &["--no-adapt"]);
-    assert!(
-        info("plain.prnn").contains("built-in model #4"),
-        "{}",
-        info("plain.prnn")
-    );
+    assert!(info("plain.prnn").contains(want), "{}", info("plain.prnn"));
+    round_trip("ga.png", "ga.prnn", &[]);
+    let want = "built-in model #7 for 2 channel(s): #5 for the colour, #2 for the alpha";
+    assert!(info("ga.prnn").contains(want), "{}", info("ga.prnn"));
+    // For older readers: the model of every channel.
     round_trip("a.png", "v6.prnn", &["--format-version", "6"]);
     assert!(info("v6.prnn").contains("built-in model #4"), "{}", info("v6.prnn"));
     // A colour model given with --model: the file names the split, which decodes with it.
@@ -374,20 +367,23 @@ fn alpha_is_left_to_the_adaptive_coding_and_the_colour_to_the_colour_model() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(pixels(&d.path().join("a.png")), pixels(&d.path().join("m.png")));
-    // ... but not without the adaptive coding, which the alpha needs.
-    let o = run(
-        d.path(),
-        &[
-            "compress",
-            "a.png",
-            "-o",
-            "n.prnn",
-            "--no-adapt",
-            "--model",
-            "rgb.safetensors",
-        ],
+    // ... but not for older readers, which do not know splits.
+    let args = [
+        "compress",
+        "a.png",
+        "-o",
+        "n.prnn",
+        "--format-version",
+        "6",
+        "--model",
+        "rgb.safetensors",
+    ];
+    let o = run(d.path(), &args);
+    assert!(
+        !o.status.success() && stderr(&o).contains("format version"),
+        "{}",
+        stderr(&o)
     );
-    assert!(!o.status.success() && stderr(&o).contains("adaptive"), "{}", stderr(&o));
     assert!(!d.path().join("n.prnn").exists());
 }
 

@@ -1,42 +1,49 @@
-//! Alpha split: an image with alpha coded with a model of its colour channels alone (the RGB
-//! or grey default), whose distribution of the alpha channel is uniform, so that the adaptive
-//! coding (its experts and the context stage) learns the alpha from the image itself.
+//! Alpha split: an image with alpha coded with two models, one of its colour channels alone
+//! (the RGB or grey default, trained on photos) for the colour, and one of every channel (the
+//! RGBA or grey+alpha default, which has seen cut-outs) for the alpha.
 //!
 //! The colour model sees the colour channels only, in raster order, exactly as for an image
-//! without alpha; the alpha sub-pixel follows each pixel's colour. Any model that codes in
-//! raster order can be split; its id becomes [`alpha_split_id`] of the colour model's.
+//! without alpha; the alpha model sees every channel and is asked for the alpha sub-pixel of
+//! each pixel only. Both code in raster order; the split's id is [`alpha_split_id`] of theirs.
 
 use pixelrnn_model::defaults::alpha_split_id;
 use pixelrnn_model::{Arith, Dist, ModelId};
 
-use crate::error::Result;
+use crate::error::{CodecError, Result};
 use crate::model::{ProbabilityModel, RowDists, RowModel, RowSequential, SequentialModel};
 
-/// A model of `C` colour channels as a model of `C + 1` channels, the last one uniform.
+/// A model of `C` colour channels and a model of `C + 1` channels, as one model of `C + 1`
+/// channels: the colour sub-pixels' distributions are the first's, the alpha's the second's.
 pub struct AlphaSplit<M> {
     colour: M,
-    uniform: Vec<f32>,
+    alpha: M,
     id: ModelId,
 }
 
 impl<M: ProbabilityModel> AlphaSplit<M> {
-    /// The split of `colour`; None for a model that does not code in raster order (a
-    /// multi-scale model) or already has 4 channels.
-    pub fn new(colour: M) -> Option<Self> {
-        if !colour.raster_order() || colour.channels() >= 4 {
-            return None;
-        }
-        let levels = colour.levels();
-        Some(AlphaSplit {
-            id: alpha_split_id(&colour.id()),
-            uniform: vec![1.0 / levels as f32; levels],
+    /// The split of `colour` and `alpha`; None unless `alpha` has one channel more than
+    /// `colour` (2 or 4), the levels agree, and both code in raster order (not multi-scale).
+    pub fn new(colour: M, alpha: M) -> Option<Self> {
+        let fits = alpha.channels() == colour.channels() + 1
+            && matches!(alpha.channels(), 2 | 4)
+            && alpha.levels() == colour.levels()
+            && colour.raster_order()
+            && alpha.raster_order();
+        fits.then(|| AlphaSplit {
+            id: alpha_split_id(&colour.id(), &alpha.id()),
             colour,
+            alpha,
         })
     }
 
     /// The colour model.
     pub fn colour(&self) -> &M {
         &self.colour
+    }
+
+    /// The alpha model.
+    pub fn alpha(&self) -> &M {
+        &self.alpha
     }
 }
 
@@ -48,16 +55,46 @@ fn colour_of(pixels: &[u8], cc: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Hands `f` the colour model's sub-pixels and, after each pixel's colour, its alpha (read from
-/// `alpha_of(pixel index)`) with the uniform distribution.
-struct Interleave<'u> {
+fn aborted() -> CodecError {
+    CodecError::BadParameter("the alpha model's rows were aborted".into())
+}
+
+/// The alpha model's incremental form, one sub-pixel at a time, as the sequential session
+/// and a row of the rows side by side both give it: `next` (None once aborted), then `push`.
+trait Incremental {
+    fn next(&mut self) -> Option<Dist<'_>>;
+    fn push(&mut self, value: u8);
+}
+
+impl Incremental for Box<dyn SequentialModel + '_> {
+    fn next(&mut self) -> Option<Dist<'_>> {
+        Some(self.next_dist())
+    }
+    fn push(&mut self, value: u8) {
+        SequentialModel::push(&mut **self, value)
+    }
+}
+
+impl Incremental for Box<dyn RowSequential + '_> {
+    fn next(&mut self) -> Option<Dist<'_>> {
+        self.next_dist()
+    }
+    fn push(&mut self, value: u8) {
+        RowSequential::push(&mut **self, value)
+    }
+}
+
+/// Hands `f` the colour model's sub-pixels as they come and, after each pixel's colour, its
+/// alpha (`alpha_of(pixel index)`) with the alpha model's distribution; the alpha model is fed
+/// every value.
+struct Interleave<A> {
+    alpha: A,
     cc: usize,
     c: usize,
     pixel: usize,
-    uniform: &'u [f32],
 }
 
-impl Interleave<'_> {
+impl<A: Incremental> Interleave<A> {
     fn step(
         &mut self,
         f: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>,
@@ -66,10 +103,14 @@ impl Interleave<'_> {
         v: u8,
     ) -> Result<()> {
         f(d, v)?;
+        self.alpha.next().ok_or_else(aborted)?;
+        self.alpha.push(v);
         self.c += 1;
         if self.c == self.cc {
             self.c = 0;
-            f(Dist::Probs(self.uniform), alpha_of(self.pixel))?;
+            let a = alpha_of(self.pixel);
+            f(self.alpha.next().ok_or_else(aborted)?, a)?;
+            self.alpha.push(a);
             self.pixel += 1;
         }
         Ok(())
@@ -78,7 +119,7 @@ impl Interleave<'_> {
 
 impl<M: ProbabilityModel> ProbabilityModel for AlphaSplit<M> {
     fn channels(&self) -> usize {
-        self.colour.channels() + 1
+        self.alpha.channels()
     }
 
     fn levels(&self) -> usize {
@@ -101,10 +142,10 @@ impl<M: ProbabilityModel> ProbabilityModel for AlphaSplit<M> {
         let cc = self.colour.channels();
         let colour = colour_of(pixels, cc);
         let mut il = Interleave {
+            alpha: self.alpha.sequential(arith, width, height),
             cc,
             c: 0,
             pixel: 0,
-            uniform: &self.uniform,
         };
         let alpha_of = |p: usize| pixels[p * (cc + 1) + cc];
         self.colour.batch(arith, &colour, width, height, threads, &mut |d, v| {
@@ -115,9 +156,9 @@ impl<M: ProbabilityModel> ProbabilityModel for AlphaSplit<M> {
     fn sequential<'a>(&'a self, arith: Arith, width: usize, height: usize) -> Box<dyn SequentialModel + 'a> {
         Box::new(Split {
             colour: self.colour.sequential(arith, width, height),
+            alpha: self.alpha.sequential(arith, width, height),
             cc: self.colour.channels(),
             c: 0,
-            uniform: &self.uniform,
         })
     }
 
@@ -130,8 +171,8 @@ impl<M: ProbabilityModel> ProbabilityModel for AlphaSplit<M> {
     ) -> Option<Box<dyn RowModel + 'a>> {
         Some(Box::new(SplitRows {
             colour: self.colour.rows(arith, width, height, in_flight)?,
+            alpha: self.alpha.rows(arith, width, height, in_flight)?,
             cc: self.colour.channels(),
-            uniform: &self.uniform,
         }))
     }
 
@@ -144,38 +185,47 @@ impl<M: ProbabilityModel> ProbabilityModel for AlphaSplit<M> {
         threads: usize,
         row: &(dyn Fn(usize, &mut dyn RowDists) -> Result<()> + Sync),
     ) -> Option<Result<()>> {
+        // The alpha model's rows side by side, each driven by the thread that computes the
+        // colour model's row (a thread's rows in increasing order, at most `threads` at once).
+        let alpha_rows = self.alpha.rows(arith, width, height, threads.max(1))?;
         let cc = self.colour.channels();
         let colour = colour_of(pixels, cc);
         let stride = width * (cc + 1);
-        let uniform = &self.uniform[..];
+        let alpha_rows = &*alpha_rows;
         self.colour
             .batch_rows(arith, &colour, width, height, threads, &|y, dists| {
-                let alpha = &pixels[y * stride..(y + 1) * stride];
-                row(
-                    y,
-                    &mut SplitDists {
-                        colour: dists,
-                        alpha,
+                let mut split = SplitDists {
+                    colour: dists,
+                    alpha: Interleave {
+                        alpha: alpha_rows.row(y),
                         cc,
-                        uniform,
+                        c: 0,
+                        pixel: 0,
                     },
-                )
+                    values: &pixels[y * stride..(y + 1) * stride],
+                };
+                let r = row(y, &mut split);
+                if r.is_err() {
+                    // Rows below wait for this one: let them give up.
+                    alpha_rows.abort();
+                }
+                r
             })
     }
 }
 
-/// One sub-pixel at a time: the colour model's, then the uniform alpha.
+/// One sub-pixel at a time: the colour model's, then the alpha model's alpha.
 struct Split<'a> {
     colour: Box<dyn SequentialModel + 'a>,
+    alpha: Box<dyn SequentialModel + 'a>,
     cc: usize,
     c: usize,
-    uniform: &'a [f32],
 }
 
 impl SequentialModel for Split<'_> {
     fn next_dist(&mut self) -> Dist<'_> {
         if self.c == self.cc {
-            Dist::Probs(self.uniform)
+            self.alpha.next_dist()
         } else {
             self.colour.next_dist()
         }
@@ -188,42 +238,46 @@ impl SequentialModel for Split<'_> {
             self.colour.push(value);
             self.c += 1;
         }
+        self.alpha.push(value);
     }
 }
 
-/// Rows side by side: the colour model's, each row's alpha uniform.
+/// Rows side by side: the colour model's and the alpha model's, in step.
 struct SplitRows<'a> {
     colour: Box<dyn RowModel + 'a>,
+    alpha: Box<dyn RowModel + 'a>,
     cc: usize,
-    uniform: &'a [f32],
 }
 
 impl RowModel for SplitRows<'_> {
     fn row<'b>(&'b self, y: usize) -> Box<dyn RowSequential + 'b> {
         Box::new(SplitRow {
             colour: self.colour.row(y),
+            alpha: self.alpha.row(y),
             cc: self.cc,
             c: 0,
-            uniform: self.uniform,
         })
     }
 
     fn abort(&self) {
-        self.colour.abort()
+        self.colour.abort();
+        self.alpha.abort();
     }
 }
 
 struct SplitRow<'a> {
     colour: Box<dyn RowSequential + 'a>,
+    alpha: Box<dyn RowSequential + 'a>,
     cc: usize,
     c: usize,
-    uniform: &'a [f32],
 }
 
 impl RowSequential for SplitRow<'_> {
     fn next_dist(&mut self) -> Option<Dist<'_>> {
+        // The alpha model's row computes every sub-pixel (it is pushed every value).
+        self.alpha.next_dist()?;
         if self.c == self.cc {
-            Some(Dist::Probs(self.uniform))
+            self.alpha.next_dist()
         } else {
             self.colour.next_dist()
         }
@@ -236,27 +290,22 @@ impl RowSequential for SplitRow<'_> {
             self.colour.push(value);
             self.c += 1;
         }
+        self.alpha.push(value);
     }
 }
 
-/// One row of batch mode: the colour model's row with the row's alpha interleaved.
-struct SplitDists<'a, 'd> {
+/// One row of batch mode: the colour model's row with the alpha interleaved.
+struct SplitDists<'a, 'd, 'r> {
     colour: &'d mut dyn RowDists,
-    alpha: &'a [u8],
-    cc: usize,
-    uniform: &'a [f32],
+    alpha: Interleave<Box<dyn RowSequential + 'r>>,
+    values: &'a [u8],
 }
 
-impl RowDists for SplitDists<'_, '_> {
+impl RowDists for SplitDists<'_, '_, '_> {
     fn for_each(&mut self, f: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>) -> Result<()> {
-        let (alpha, cc) = (self.alpha, self.cc);
-        let mut il = Interleave {
-            cc,
-            c: 0,
-            pixel: 0,
-            uniform: self.uniform,
-        };
-        let alpha_of = |p: usize| alpha[p * (cc + 1) + cc];
+        let (values, cc) = (self.values, self.alpha.cc);
+        let alpha_of = |p: usize| values[p * (cc + 1) + cc];
+        let il = &mut self.alpha;
         self.colour.for_each(&mut |d, v| il.step(f, alpha_of, d, v))
     }
 }

@@ -41,17 +41,19 @@ pub fn default_engine(channels: usize) -> Result<Engine> {
 /// id (so `--model` with that weight file works).
 const BUILTIN: [&[u8]; 5] = [GREY, GREY_ALPHA, RGB, RGBA, GREY_2];
 
-/// Built-in models made of another one: index 6 codes RGBA with the RGB default (#3) for the
-/// colour and the alpha channel left to the adaptive coding ([`alpha_split_id`]), index 7
-/// grey+alpha with the grey default (#5) likewise. They follow [`BUILTIN`]'s indices.
-const SPLIT: [u32; 2] = [3, 5];
+/// Built-in models made of two others: index 6 codes RGBA with the RGB default (#3) for the
+/// colour and the RGBA default (#4) for the alpha ([`alpha_split_id`]), index 7 grey+alpha with
+/// the grey default (#5) and the grey+alpha default (#2) likewise. They follow [`BUILTIN`]'s
+/// indices; each entry is (colour, alpha).
+const SPLIT: [(u32, u32); 2] = [(3, 4), (5, 2)];
 
-/// The id of "model `colour` for the colour channels, one more channel (alpha) that the model
-/// leaves uniform": SHA-256 of `pixelrnn alpha split` and a zero byte, then `colour`.
-pub fn alpha_split_id(colour: &ModelId) -> ModelId {
+/// The id of "model `colour` for the colour channels, model `alpha` (of every channel) for the
+/// alpha": SHA-256 of `pixelrnn alpha split`, a zero byte, `colour` and `alpha`.
+pub fn alpha_split_id(colour: &ModelId, alpha: &ModelId) -> ModelId {
     let mut h = Sha256::new();
     h.update(b"pixelrnn alpha split\0");
     h.update(colour);
+    h.update(alpha);
     h.finalize().into()
 }
 
@@ -59,26 +61,29 @@ fn builtin_ids() -> &'static [ModelId] {
     static IDS: OnceLock<Vec<ModelId>> = OnceLock::new();
     IDS.get_or_init(|| {
         let plain: Vec<ModelId> = BUILTIN.iter().map(|b| Sha256::digest(b).into()).collect();
-        let split = SPLIT.iter().map(|&i| alpha_split_id(&plain[i as usize - 1]));
+        let id = |i: u32| &plain[i as usize - 1];
+        let split = SPLIT.iter().map(|&(c, a)| alpha_split_id(id(c), id(a)));
         plain.iter().copied().chain(split).collect()
     })
 }
 
-/// For a built-in index that names an alpha split ([`SPLIT`]), the index of its colour model.
-pub fn builtin_split(index: u32) -> Option<u32> {
+/// For a built-in index that names an alpha split ([`SPLIT`]), the indices of its colour and
+/// alpha models.
+pub fn builtin_split(index: u32) -> Option<(u32, u32)> {
     let i = (index as usize).checked_sub(BUILTIN.len() + 1)?;
     SPLIT.get(i).copied()
 }
 
-/// The built-in alpha split for `channels` (2 or 4): its index and its colour model's index.
-pub fn default_split(channels: usize) -> Option<(u32, u32)> {
+/// The built-in alpha split for `channels` (2 or 4): its index, and its colour and alpha
+/// models' indices.
+pub fn default_split(channels: usize) -> Option<(u32, u32, u32)> {
     let colour = match channels {
         2 => 5,
         4 => 3,
         _ => return None,
     };
-    let i = SPLIT.iter().position(|&c| c == colour)?;
-    Some((BUILTIN.len() as u32 + 1 + i as u32, colour))
+    let i = SPLIT.iter().position(|&(c, _)| c == colour)?;
+    Some((BUILTIN.len() as u32 + 1 + i as u32, colour, SPLIT[i].1))
 }
 
 /// The permanent index (1, 2, …) of the built-in model with this id.
@@ -144,19 +149,21 @@ mod tests {
 
     #[test]
     fn alpha_splits_are_built_in_after_the_models() {
-        for (channels, index, colour) in [(4, 6, 3), (2, 7, 5)] {
-            assert_eq!(default_split(channels), Some((index, colour)));
-            assert_eq!(builtin_split(index), Some(colour));
-            let colour_id = builtin_id(colour).unwrap();
-            let id = alpha_split_id(&colour_id);
+        for (channels, index, colour, alpha) in [(4, 6, 3, 4), (2, 7, 5, 2)] {
+            assert_eq!(default_split(channels), Some((index, colour, alpha)));
+            assert_eq!(builtin_split(index), Some((colour, alpha)));
+            let (colour_id, alpha_id) = (builtin_id(colour).unwrap(), builtin_id(alpha).unwrap());
+            assert_eq!(default_engine(channels).unwrap().id(), alpha_id);
+            let id = alpha_split_id(&colour_id, &alpha_id);
             assert_ne!(id, colour_id);
+            assert_ne!(id, alpha_split_id(&alpha_id, &colour_id));
             assert_eq!(builtin_id(index), Some(id));
             assert_eq!(builtin_index(&id), Some(index));
             assert!(builtin_engine(index).is_none());
         }
         assert_eq!(default_split(3), None);
         assert!((1..=5).all(|i| builtin_split(i).is_none()) && builtin_split(8).is_none());
-        // Pinned: files name the split by this id when written with `--model`.
-        assert_eq!(id_hex(&alpha_split_id(&[0; 32]))[..8], *"772269c6");
+        // Pinned: files name a split by this id when written with `--model`.
+        assert_eq!(id_hex(&alpha_split_id(&[0; 32], &[1; 32]))[..8], *"c7c8e264");
     }
 }

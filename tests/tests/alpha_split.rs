@@ -1,6 +1,7 @@
-//! The alpha split (a model of the colour channels, the alpha left to the adaptive coding):
-//! round trips on every path (batch, rows side by side, sequential), bytes independent of the
-//! thread count, the distributions it hands the coder, and clear errors with the wrong model.
+//! The alpha split (a model of the colour channels for the colour, a model of every channel
+//! for the alpha): round trips on every path (batch, rows side by side, sequential), bytes
+//! independent of the thread count, the distributions it hands the coder, and clear errors
+//! with the wrong model.
 
 use pixelrnn_codec::{decode, encode, AlphaSplit, DecodeOptions, EncodeOptions, Image, ModeChoice, ProbabilityModel};
 use pixelrnn_model::defaults::alpha_split_id;
@@ -30,14 +31,17 @@ fn opts(threads: usize, adapt: bool) -> EncodeOptions<'static> {
 
 #[test]
 fn splits_round_trip_on_every_path_whatever_the_threads() {
-    let colours = [
-        tiny_engine(1, 31),
-        tiny_engine(3, 32),
-        Engine::random(&Config::pixel_cnn(3, 4, 1, 8).with_mixture(3), 33).unwrap(),
+    let pairs = [
+        (tiny_engine(1, 31), tiny_engine(2, 34)),
+        (tiny_engine(3, 32), tiny_engine(4, 35)),
+        (
+            Engine::random(&Config::pixel_cnn(3, 4, 1, 8).with_mixture(3), 33).unwrap(),
+            Engine::random(&Config::pixel_cnn(4, 4, 1, 8).with_mixture(2), 36).unwrap(),
+        ),
     ];
-    for colour in colours {
+    for (colour, alpha) in pairs {
         let cc = colour.channels();
-        let split = AlphaSplit::new(colour).unwrap();
+        let split = AlphaSplit::new(colour, alpha).unwrap();
         assert_eq!(split.channels(), cc + 1);
         // 530 rows: two substreams, decoded side by side or in sequence.
         let img = cut_out(7, 530, cc as u8 + 1, 5 + cc as u64);
@@ -72,20 +76,24 @@ fn splits_round_trip_on_every_path_whatever_the_threads() {
 }
 
 #[test]
-fn the_colour_gets_the_colour_models_distributions_and_the_alpha_a_uniform_one() {
-    let colour = tiny_engine(3, 41);
+fn the_colour_gets_the_colour_models_distributions_and_the_alpha_the_alpha_models() {
+    let (colour, alpha) = (tiny_engine(3, 41), tiny_engine(4, 42));
     let img = cut_out(6, 5, 4, 2);
     let rgb: Vec<u8> = img.pixels.chunks_exact(4).flat_map(|p| p[..3].to_vec()).collect();
-    let mut want = Vec::new();
-    colour
-        .batch_with(Arith::fma(), &rgb, 6, 5, 1, |d, v| {
+    let dists = |e: &Engine, px: &[u8]| {
+        let mut all = Vec::new();
+        e.batch_with(Arith::fma(), px, 6, 5, 1, |d, v| {
             let mut p = vec![0.0; 256];
             d.probs_into(&mut p);
-            want.push((p, v));
+            all.push((p, v));
             Ok::<(), pixelrnn_model::ModelError>(())
         })
         .unwrap();
-    let split = AlphaSplit::new(colour).unwrap();
+        all
+    };
+    let want = dists(&colour, &rgb);
+    let want_alpha = dists(&alpha, &img.pixels);
+    let split = AlphaSplit::new(colour, alpha).unwrap();
     let mut got = Vec::new();
     split
         .batch(Arith::fma(), &img.pixels, 6, 5, 2, &mut |d, v| {
@@ -100,7 +108,7 @@ fn the_colour_gets_the_colour_models_distributions_and_the_alpha_a_uniform_one()
     for (i, (p, v)) in got.into_iter().enumerate() {
         assert_eq!(v, img.pixels[i]);
         if i % 4 == 3 {
-            assert!(p.iter().all(|&q| q == 1.0 / 256.0), "alpha at {i}");
+            assert!((p, v) == want_alpha[i], "alpha at {i}");
         } else {
             assert!((p, v) == colours.next().unwrap(), "colour at {i}");
         }
@@ -108,28 +116,37 @@ fn the_colour_gets_the_colour_models_distributions_and_the_alpha_a_uniform_one()
     // The sequential form gives the same distributions.
     let mut seq = split.sequential(Arith::fma(), 6, 5);
     let mut p = vec![0.0; 256];
-    for (i, &v) in img.pixels.iter().enumerate().take(12) {
+    for (i, &v) in img.pixels.iter().enumerate().take(16) {
         seq.next_dist().probs_into(&mut p);
         if i % 4 == 3 {
-            assert!(p.iter().all(|&q| q == 1.0 / 256.0));
+            assert!(p == want_alpha[i].0, "alpha at {i}");
         }
         seq.push(v);
     }
 }
 
 #[test]
-fn a_split_has_its_own_id_and_needs_a_raster_order_colour_model() {
-    let colour = tiny_engine(3, 51);
-    let id = colour.id();
-    let split = AlphaSplit::new(colour).unwrap();
-    assert_eq!(split.id(), alpha_split_id(&id));
-    assert_ne!(split.id(), id);
-    assert!(AlphaSplit::new(tiny_engine(4, 52)).is_none(), "four colour channels");
-    let ms = tiny_multiscale_engine(pixelrnn_model::Arch::PixelCnn, pixelrnn_model::Arch::PixelCnn, 2, 3, 53);
+fn a_split_has_its_own_id_and_needs_raster_order_models_of_the_right_channels() {
+    let (colour, alpha) = (tiny_engine(3, 51), tiny_engine(4, 54));
+    let ids = (colour.id(), alpha.id());
+    let split = AlphaSplit::new(colour, alpha).unwrap();
+    assert_eq!(split.id(), alpha_split_id(&ids.0, &ids.1));
+    assert_ne!(split.id(), ids.0);
     assert!(
-        AlphaSplit::new(ms).is_none(),
-        "a multi-scale model does not code in raster order"
+        AlphaSplit::new(tiny_engine(3, 52), tiny_engine(3, 55)).is_none(),
+        "no alpha"
     );
+    assert!(
+        AlphaSplit::new(tiny_engine(2, 52), tiny_engine(3, 55)).is_none(),
+        "2 + 1 channels"
+    );
+    assert!(
+        AlphaSplit::new(tiny_engine(1, 52), tiny_engine(3, 55)).is_none(),
+        "1 + 2 channels"
+    );
+    let ms = tiny_multiscale_engine(pixelrnn_model::Arch::PixelCnn, pixelrnn_model::Arch::PixelCnn, 2, 3, 53);
+    let why = "a multi-scale model does not code in raster order";
+    assert!(AlphaSplit::new(ms, tiny_engine(4, 56)).is_none(), "{why}");
 }
 
 #[test]
@@ -137,7 +154,7 @@ fn the_wrong_model_is_a_clear_error() {
     let colour = tiny_engine(3, 61);
     let rgba = tiny_engine(4, 62);
     let img = cut_out(5, 4, 4, 3);
-    let split = AlphaSplit::new(colour).unwrap();
+    let split = AlphaSplit::new(colour, tiny_engine(4, 62)).unwrap();
     let enc = encode(&img, &split, &opts(1, true)).unwrap();
     let err = decode(&enc.bytes, &rgba, &DecodeOptions::default()).unwrap_err();
     assert!(err.to_string().contains("model"), "{err}");
