@@ -139,35 +139,69 @@ impl OpChain {
         gather: &mut Vec<f32>,
         out: &mut [f32],
     ) -> Range<usize> {
+        self.run_many(isa, planes, &[(y, x)], c, std::slice::from_mut(gather), out)
+    }
+
+    /// As [`OpChain::run`] at several positions at once (at most [`MAX_GROUP`]), each in
+    /// its own `gathers[i]`, position i's outputs at `out[i·n..]` (n outputs): one pass over
+    /// the weights for all of them, the same bits as one call each.
+    pub(crate) fn run_many(
+        &self,
+        isa: Isa,
+        planes: &[Plane],
+        pos: &[(usize, usize)],
+        c: usize,
+        gathers: &mut [Vec<f32>],
+        out: &mut [f32],
+    ) -> Range<usize> {
+        assert!(pos.len() <= MAX_GROUP && gathers.len() >= pos.len());
         let gc = &self.groups[c];
         let n = gc.outs.len();
-        let out = &mut out[..n];
-        out.copy_from_slice(&self.bias[gc.outs.clone()]);
-        gather.clear();
-        for s in &gc.segs {
-            let src = &planes[s.plane];
-            let (yy, xx) = (y as isize + s.dy, x as isize + s.dx);
-            let inside = |xx: isize| yy >= 0 && xx >= 0 && xx < src.width as isize;
-            let whole = s.inputs.len() == src.ch;
-            if s.count > 1 && whole && inside(xx) && inside(xx + s.count as isize - 1) {
-                // Neighbouring positions of one row follow each other in the plane.
-                gather.extend_from_slice(src.run(yy as usize, xx as usize, s.count));
-                continue;
-            }
-            for d in 0..s.count as isize {
-                if inside(xx + d) {
-                    gather.extend_from_slice(&src.at(yy as usize, (xx + d) as usize)[s.inputs.clone()]);
-                } else {
-                    gather.resize(gather.len() + s.inputs.len(), 0.0);
+        for (i, &(y, x)) in pos.iter().enumerate() {
+            out[i * n..(i + 1) * n].copy_from_slice(&self.bias[gc.outs.clone()]);
+            gather_inputs(gc, planes, (y, x), &mut gathers[i]);
+        }
+        let mut xs: [&[f32]; MAX_GROUP] = [&[]; MAX_GROUP];
+        for (x, g) in xs.iter_mut().zip(gathers.iter()) {
+            *x = g;
+        }
+        fma_block(isa, &gc.w, n, n, gc.k, &xs[..pos.len()], &mut out[..pos.len() * n], n);
+        if let Some(r) = self.residual {
+            for (i, &(y, x)) in pos.iter().enumerate() {
+                for (a, &v) in out[i * n..(i + 1) * n]
+                    .iter_mut()
+                    .zip(&planes[r].at(y, x)[gc.outs.clone()])
+                {
+                    *a += v;
                 }
             }
         }
-        fma_block(isa, &gc.w, n, n, gc.k, &[&gather[..]], out, n);
-        if let Some(r) = self.residual {
-            for (a, &v) in out.iter_mut().zip(&planes[r].at(y, x)[gc.outs.clone()]) {
-                *a += v;
+        gc.outs.clone()
+    }
+}
+
+/// Positions [`OpChain::run_many`] computes in one pass.
+pub(crate) const MAX_GROUP: usize = 8;
+
+/// Group `gc`'s inputs at (y, x), in its order, into `gather` (zeros outside the image).
+fn gather_inputs(gc: &GroupChain, planes: &[Plane], (y, x): (usize, usize), gather: &mut Vec<f32>) {
+    gather.clear();
+    for s in &gc.segs {
+        let src = &planes[s.plane];
+        let (yy, xx) = (y as isize + s.dy, x as isize + s.dx);
+        let inside = |xx: isize| yy >= 0 && xx >= 0 && xx < src.width as isize;
+        let whole = s.inputs.len() == src.ch;
+        if s.count > 1 && whole && inside(xx) && inside(xx + s.count as isize - 1) {
+            // Neighbouring positions of one row follow each other in the plane.
+            gather.extend_from_slice(src.run(yy as usize, xx as usize, s.count));
+            continue;
+        }
+        for d in 0..s.count as isize {
+            if inside(xx + d) {
+                gather.extend_from_slice(&src.at(yy as usize, (xx + d) as usize)[s.inputs.clone()]);
+            } else {
+                gather.resize(gather.len() + s.inputs.len(), 0.0);
             }
         }
-        gc.outs.clone()
     }
 }

@@ -22,6 +22,7 @@ pub mod fmath;
 pub mod fused;
 pub mod gated;
 pub mod graph;
+pub mod group;
 pub mod kernels;
 pub mod layers;
 pub mod lstm;
@@ -41,6 +42,8 @@ pub mod weights;
 
 #[cfg(test)]
 mod consistency;
+#[cfg(test)]
+mod group_tests;
 
 pub use config::{Arch, Config, Head, MultiScale};
 pub use defaults::default_engine;

@@ -12,21 +12,22 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::dist::Dist;
 use crate::graph::Graph;
+use crate::group::RowGroup;
 use crate::kernels::Arith;
 use crate::layers::Plane;
 use crate::session::PixelDist;
 
 /// The shared state of one image decoded row by row on several threads.
 pub struct Rows<'g> {
-    g: &'g Graph,
-    arith: Arith,
-    width: usize,
-    height: usize,
-    in_flight: usize,
-    lag: usize,
-    planes: Vec<Plane>,
+    pub(crate) g: &'g Graph,
+    pub(crate) arith: Arith,
+    pub(crate) width: usize,
+    pub(crate) height: usize,
+    pub(crate) in_flight: usize,
+    pub(crate) lag: usize,
+    pub(crate) planes: Vec<Plane>,
     /// Complete pixels per row.
-    progress: Vec<AtomicUsize>,
+    pub(crate) progress: Vec<AtomicUsize>,
     abort: AtomicBool,
 }
 
@@ -65,6 +66,13 @@ impl<'g> Rows<'g> {
         }
     }
 
+    /// Rows `ys` (increasing, 1 to 8) of one thread decoded in step, each at least `lag`
+    /// (≥ [`Rows::lag`]) columns behind the row above ([`crate::group`]). A thread must finish
+    /// its groups in increasing order of rows.
+    pub fn group(&self, ys: &[usize], lag: usize) -> RowGroup<'_, 'g> {
+        RowGroup::new(self, ys, lag)
+    }
+
     /// Columns a row stays behind the row above.
     pub fn lag(&self) -> usize {
         self.lag
@@ -77,7 +85,7 @@ impl<'g> Rows<'g> {
     }
 
     /// Waits until row `y` has `n` complete pixels; false if aborted.
-    fn wait(&self, y: usize, n: usize) -> bool {
+    pub(crate) fn wait(&self, y: usize, n: usize) -> bool {
         wait_for(&self.progress[y], n, &self.abort)
     }
 }

@@ -82,6 +82,12 @@ impl<'g> PixelDist<'g> {
                 }
             }
         }
+        self.prepare(planes, (y, x, c));
+    }
+
+    /// Prepares sub-pixel c's distribution from the outputs at (y, x) (computed already).
+    pub(crate) fn prepare(&mut self, planes: &[Plane], (y, x, c): (usize, usize, usize)) {
+        let g = self.g;
         let out = planes[g.logits].at(y, x);
         match &g.mixture {
             None => softmax(&out[c * g.levels..(c + 1) * g.levels], &mut self.probs),

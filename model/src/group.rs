@@ -1,0 +1,229 @@
+//! Rows of one thread decoded in step ([`RowGroup`]): a thread that decodes several rows at
+//! once (format version 3's substreams, more of them than threads) computes one position of
+//! each per pass over the weights, pixel (y₀, t), (y₁, t − o₁), (y₂, t − o₂), …, instead of one
+//! row after another. Incremental decoding reads every weight once a pixel, so a model larger
+//! than the L2 cache runs at the speed of L3; in step, each weight read serves every row.
+//!
+//! Every value is computed by the same kernels from the same inputs as in [`crate::rows`]
+//! (a kernel's bits do not depend on how many positions it computes), so the distributions are
+//! those of the sequential session bit for bit. Synchronisation is [`crate::rows`]': a row
+//! waits for the row above to publish the columns it reads, and starts once the row
+//! `in_flight` above it is complete.
+
+use std::ops::Range;
+use std::sync::atomic::Ordering;
+
+use crate::chain::MAX_GROUP;
+use crate::dist::Dist;
+use crate::graph::Sched;
+use crate::kernels::Arith;
+use crate::rows::Rows;
+use crate::session::PixelDist;
+
+/// Rows of one thread in step: [`RowGroup::next`], then [`RowGroup::push`] every active row's
+/// sub-pixel, until `next` returns no rows.
+pub struct RowGroup<'r, 'g> {
+    rows: &'r Rows<'g>,
+    ys: Vec<usize>,
+    /// Row j is at column `tick − offs[j]`.
+    offs: Vec<usize>,
+    dists: Vec<PixelDist<'g>>,
+    started: Vec<bool>,
+    tick: usize,
+    c: usize,
+    active: Range<usize>,
+    /// Rows of `active` pushed since the last `next`.
+    pushed: usize,
+    computed: bool,
+    pos: Vec<(usize, usize)>,
+    gathers: Vec<Vec<f32>>,
+    scratch: Vec<f32>,
+}
+
+/// Columns between the rows of a group: each row `lag + 1` columns a row below the one before
+/// (the wavefront rows on other threads follow), and one more, so that two threads' groups never
+/// wait for each other.
+fn offsets(ys: &[usize], lag: usize) -> Vec<usize> {
+    let mut offs = Vec::with_capacity(ys.len());
+    for (j, &y) in ys.iter().enumerate() {
+        offs.push(match j {
+            0 => 0,
+            _ => offs[j - 1] + (y - ys[j - 1]) * (lag + 1) + 1,
+        });
+    }
+    offs
+}
+
+impl<'r, 'g> RowGroup<'r, 'g> {
+    /// Rows `ys` (increasing, at most 8), each at least `lag` ≥ [`Rows::lag`] columns behind
+    /// the row above. A thread must finish its groups (and rows) in increasing order.
+    pub(crate) fn new(rows: &'r Rows<'g>, ys: &[usize], lag: usize) -> Self {
+        assert!(
+            !ys.is_empty() && ys.len() <= MAX_GROUP,
+            "1 to {MAX_GROUP} rows in a group"
+        );
+        assert!(ys.windows(2).all(|w| w[0] < w[1]), "rows in increasing order");
+        assert!(ys.iter().all(|&y| y < rows.height), "rows of the image");
+        assert!(lag >= rows.lag, "a lag below the model's");
+        let g = rows.g;
+        RowGroup {
+            rows,
+            ys: ys.to_vec(),
+            offs: offsets(ys, lag),
+            dists: ys.iter().map(|_| PixelDist::new(g)).collect(),
+            started: vec![false; ys.len()],
+            tick: 0,
+            c: 0,
+            active: 0..0,
+            pushed: 0,
+            computed: false,
+            pos: Vec::with_capacity(ys.len()),
+            gathers: vec![Vec::new(); ys.len()],
+            scratch: vec![0.0; g.scratch().len() * ys.len()],
+        }
+    }
+
+    /// The rows of the group.
+    pub fn rows(&self) -> &[usize] {
+        &self.ys
+    }
+
+    /// Row j's position in the current step: (y, x, c).
+    pub fn position(&self, j: usize) -> (usize, usize, usize) {
+        (self.ys[j], self.tick - self.offs[j], self.c)
+    }
+
+    /// The rows active at column `tick` of row 0.
+    fn active_at(&self, tick: usize) -> Range<usize> {
+        let w = self.rows.width;
+        let hi = self.offs.iter().filter(|&&o| o <= tick).count();
+        let lo = self.offs.iter().filter(|&&o| o + w <= tick).count();
+        lo..hi
+    }
+
+    /// Computes the next step, sub-pixel c of the next pixel of every active row, once the
+    /// rows above are far enough: the active rows (empty once every row is done), or None if
+    /// [`Rows::abort`] was called meanwhile.
+    pub fn next(&mut self) -> Option<Range<usize>> {
+        if self.computed {
+            assert_eq!(self.pushed, self.active.len(), "push() every active row before next()");
+            self.computed = false;
+            self.pushed = 0;
+            self.c += 1;
+            if self.c == self.rows.g.channels {
+                self.c = 0;
+                self.tick += 1;
+            }
+        }
+        // Rows narrower than the offsets leave steps where no row is active: skip them.
+        let end = self.offs[self.offs.len() - 1] + self.rows.width;
+        self.active = self.active_at(self.tick);
+        while self.active.is_empty() && self.tick < end {
+            self.tick += 1;
+            self.active = self.active_at(self.tick);
+        }
+        if self.active.is_empty() {
+            return Some(self.active.clone());
+        }
+        let r = self.rows;
+        self.pos.clear();
+        for j in self.active.clone() {
+            let (y, x, c) = self.position(j);
+            if !self.started[j] {
+                // The ring slots this row writes were last used by row y − in_flight's readers.
+                if y >= r.in_flight && !r.wait(y - r.in_flight, r.width) {
+                    return None;
+                }
+                self.started[j] = true;
+            }
+            if c == 0 && y > 0 && !r.wait(y - 1, (x + 1 + r.lag).min(r.width)) {
+                return None;
+            }
+            self.pos.push((y, x));
+        }
+        // SAFETY: this thread alone writes these rows (each in its ring slot, which no running
+        // row reads: see `started`); every input read is final: the rows' earlier positions were
+        // computed here, and the rows above published these columns.
+        unsafe { self.compute() };
+        self.computed = true;
+        Some(self.active.clone())
+    }
+
+    /// The steps of channel group c at every active position, each layer in one pass for all,
+    /// then each row's distribution.
+    ///
+    /// # Safety
+    /// As [`crate::graph::Step::run_shared`] for every step run.
+    unsafe fn compute(&mut self) {
+        let (r, c, act) = (self.rows, self.c, self.active.clone());
+        let g = r.g;
+        if c < g.groups {
+            let per = g.scratch().len();
+            for (step, chain) in g.steps.iter().zip(&g.chains) {
+                if !matches!(step.sched(), Sched::Parallel | Sched::LeftToRight) {
+                    continue;
+                }
+                match (r.arith, chain) {
+                    (Arith::Fma(isa), Some(chain)) => {
+                        let gathers = &mut self.gathers[act.clone()];
+                        let units = chain.run_many(isa, &r.planes, &self.pos, c, gathers, &mut self.scratch);
+                        let n = units.len();
+                        for (i, &(y, x)) in self.pos.iter().enumerate() {
+                            step.write_shared(&r.planes, y, x, units.clone(), &self.scratch[i * n..(i + 1) * n]);
+                        }
+                    }
+                    _ => {
+                        let units = crate::config::group_range(step.units(), g.groups, c);
+                        for &(y, x) in &self.pos {
+                            step.run_shared(r.arith, &r.planes, y, x, units.clone(), &mut self.scratch[..per]);
+                        }
+                    }
+                }
+            }
+        }
+        for (j, &(y, x)) in act.zip(&self.pos) {
+            self.dists[j].prepare(&r.planes, (y, x, c));
+        }
+    }
+
+    /// The distribution of row j's sub-pixel in this step (after [`RowGroup::next`]).
+    pub fn dist(&self, j: usize) -> Dist<'_> {
+        assert!(
+            self.computed && self.active.contains(&j),
+            "dist() of a row not in this step"
+        );
+        self.dists[j].dist()
+    }
+
+    /// Records the value of row j's sub-pixel in this step; the last sub-pixel of a pixel
+    /// publishes the pixel.
+    pub fn push(&mut self, j: usize, value: u8) {
+        assert!(
+            self.computed && self.active.contains(&j),
+            "push() of a row not in this step"
+        );
+        let r = self.rows;
+        let (y, x, c) = self.position(j);
+        let v = (value as usize).min(r.g.levels - 1);
+        self.dists[j].observe(c, v);
+        // SAFETY: position (y, x) of the image plane is this row's and not yet published.
+        unsafe { r.planes[r.g.image].at_shared_mut(y, x)[c] = r.g.scale()[v] };
+        if c + 1 == r.g.channels {
+            r.progress[y].store(x + 1, Ordering::Release);
+        }
+        self.pushed += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offsets;
+
+    #[test]
+    fn rows_follow_each_other_a_lag_apart() {
+        assert_eq!(offsets(&[4], 3), vec![0]);
+        assert_eq!(offsets(&[0, 1, 2, 3], 2), vec![0, 4, 8, 12]);
+        assert_eq!(offsets(&[0, 2], 3), vec![0, 9]);
+        assert_eq!(offsets(&[4, 7, 8], 1), vec![0, 7, 10]);
+    }
+}
