@@ -12,16 +12,16 @@ use pixelrnn_model::{default_engine, id_hex, Engine, ModelId};
 /// What the CLI codes with: an engine, or an engine of the colour channels with one of every
 /// channel for the alpha (`pixelrnn_codec::split`).
 pub enum Model {
-    Plain(Engine),
-    Split(AlphaSplit<Engine>),
+    Plain(Box<Engine>),
+    Split(Box<AlphaSplit<Engine>>),
 }
 
 impl Model {
     /// The model as the codec sees it.
     pub fn coder(&self) -> &dyn ProbabilityModel {
         match self {
-            Model::Plain(e) => e,
-            Model::Split(s) => s,
+            Model::Plain(e) => &**e,
+            Model::Split(s) => &**s,
         }
     }
 
@@ -29,7 +29,7 @@ impl Model {
     fn split(colour: Engine, alpha: u32) -> Result<Model> {
         let alpha = builtin_engine(alpha).expect("built in")?;
         match AlphaSplit::new(colour, alpha) {
-            Some(s) => Ok(Model::Split(s)),
+            Some(s) => Ok(Model::Split(Box::new(s))),
             None => bail!(
                 "a multi-scale model cannot code the colour of an image with alpha; pass a model of every channel"
             ),
@@ -43,7 +43,7 @@ impl Model {
 fn default_model(coded: usize, split: bool) -> Result<Model> {
     match default_split(coded) {
         Some((_, colour, alpha)) if split => Model::split(builtin_engine(colour).expect("built in")?, alpha),
-        _ => Ok(Model::Plain(default_engine(coded)?)),
+        _ => Ok(Model::Plain(Box::new(default_engine(coded)?))),
     }
 }
 
@@ -62,7 +62,7 @@ pub fn for_encoding(path: Option<&Path>, coded: usize, split: bool) -> Result<Mo
     };
     let e = Engine::load(p).with_context(|| format!("cannot load the model {}", p.display()))?;
     if e.channels() == coded {
-        return Ok(Model::Plain(e));
+        return Ok(Model::Plain(Box::new(e)));
     }
     if let (Some((_, _, alpha)), true) = (default_split(coded), e.channels() + 1 == coded) {
         if !split {
@@ -89,7 +89,7 @@ pub fn for_encoding(path: Option<&Path>, coded: usize, split: bool) -> Result<Mo
 /// classical or context-coded file needs none; the default is returned and not used).
 pub fn for_decoding(path: Option<&Path>, h: &Header) -> Result<Model> {
     if !h.mode.needs_model() && path.is_none() {
-        return Ok(Model::Plain(default_engine(h.coded_channels as usize)?));
+        return Ok(Model::Plain(Box::new(default_engine(h.coded_channels as usize)?)));
     }
     // Format version 2 and later name a built-in model by index, version 1 by id: either way an
     // earlier default that this build still carries decodes without --model.
@@ -99,7 +99,7 @@ pub fn for_decoding(path: Option<&Path>, h: &Header) -> Result<Model> {
             return Model::split(builtin_engine(colour).expect("built in")?, alpha);
         }
         if let Some(e) = builtin_engine(i) {
-            return Ok(Model::Plain(e?));
+            return Ok(Model::Plain(Box::new(e?)));
         }
     }
     match path {
@@ -111,7 +111,7 @@ pub fn for_decoding(path: Option<&Path>, h: &Header) -> Result<Model> {
                     return Model::split(e, alpha);
                 }
             }
-            Ok(Model::Plain(e))
+            Ok(Model::Plain(Box::new(e)))
         }
         // Every default is built in, so a model that is not is none of them.
         None => bail!(

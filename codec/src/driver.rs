@@ -270,8 +270,10 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
     }
     let arith = arith_of(h.version);
     let threads = opts.threads.clamp(1, nsub);
-    if threads > 1 {
-        if let Some(rows) = model.rows(arith, w, hgt, threads) {
+    // Substreams decode side by side (on one thread too: its rows in step), every row of a
+    // period of the substreams in flight at once.
+    if nsub > 1 {
+        if let Some(rows) = model.rows(arith, w, hgt, nsub) {
             let geometry = (w, hgt, ch, levels);
             let coded = crate::parallel::decode_rows(
                 &*rows,

@@ -1,6 +1,9 @@
 //! The interface between the codec and a probability model: the engine implements it, and
 //! codec tests use a tiny mock.
 
+use std::ops::Range;
+
+use pixelrnn_model::group::RowGroup;
 use pixelrnn_model::rows::{RowSession, Rows};
 use pixelrnn_model::wave::RowBatch;
 use pixelrnn_model::{Arith, Dist, Engine, EngineSession, ModelId};
@@ -83,12 +86,27 @@ impl RowDists for RowBatch<'_> {
     }
 }
 
-/// The rows of one image decoded side by side: a session per row, each row driven by one
-/// thread, a thread's rows in increasing order.
+/// The rows of one image decoded side by side: a session per row, or per group of rows in
+/// step, each driven by one thread, a thread's rows in increasing order.
 pub trait RowModel: Sync {
     fn row<'a>(&'a self, y: usize) -> Box<dyn RowSequential + 'a>;
+    /// Rows `ys` (increasing, at most [`pixelrnn_model::group::MAX_ROWS`]) of one thread in
+    /// step, each at least `lag` (≥ [`RowModel::lag`]) columns behind the row above.
+    fn group<'a>(&'a self, ys: &[usize], lag: usize) -> Box<dyn RowGroupModel + 'a>;
+    /// Columns a row must stay behind the row above.
+    fn lag(&self) -> usize;
     /// Makes waiting rows give up (their `next_dist` returns None) after a thread failed.
     fn abort(&self);
+}
+
+/// Rows of one thread in step: `step` computes one (the active rows, empty once done;
+/// None once aborted), then `push` every active row's value.
+pub trait RowGroupModel {
+    fn step(&mut self) -> Option<Range<usize>>;
+    /// Row j's sub-pixel in this step: (y, x, c).
+    fn position(&self, j: usize) -> (usize, usize, usize);
+    fn dist(&self, j: usize) -> Dist<'_>;
+    fn push(&mut self, j: usize, value: u8);
 }
 
 /// One row's sub-pixels in order: `next_dist` (None once aborted), then `push` the value.
@@ -169,8 +187,34 @@ impl RowModel for Rows<'_> {
         Box::new(Rows::row(self, y))
     }
 
+    fn group<'a>(&'a self, ys: &[usize], lag: usize) -> Box<dyn RowGroupModel + 'a> {
+        Box::new(Rows::group(self, ys, lag))
+    }
+
+    fn lag(&self) -> usize {
+        Rows::lag(self)
+    }
+
     fn abort(&self) {
         Rows::abort(self)
+    }
+}
+
+impl RowGroupModel for RowGroup<'_, '_> {
+    fn step(&mut self) -> Option<Range<usize>> {
+        RowGroup::step(self)
+    }
+
+    fn position(&self, j: usize) -> (usize, usize, usize) {
+        RowGroup::position(self, j)
+    }
+
+    fn dist(&self, j: usize) -> Dist<'_> {
+        RowGroup::dist(self, j)
+    }
+
+    fn push(&mut self, j: usize, value: u8) {
+        RowGroup::push(self, j, value)
     }
 }
 

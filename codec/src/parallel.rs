@@ -1,12 +1,14 @@
 //! Decoding format version 3's substreams side by side: substream s goes to thread s mod T,
 //! which decodes its rows in order, each a few pixels behind the row above (the model's
-//! [`RowModel`] waits for them). Each substream keeps its range decoder and its adaptive state;
+//! [`RowModel`] waits for them), and the rows of its substreams in one period side by side in
+//! step. Each substream keeps its range decoder and its adaptive state;
 //! the pixels decoded so far are shared, so the experts read the same neighbours as a
 //! sequential decoder. The output is the sequential decoder's, whatever the thread count.
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use constriction::stream::queue::DefaultRangeDecoder;
+use pixelrnn_model::group::MAX_ROWS;
 
 use crate::adapt::AdaptState;
 use crate::driver::Progress;
@@ -92,7 +94,9 @@ impl From<CodecError> for Stop {
     }
 }
 
-/// One thread's work: the rows of its substreams, in order.
+/// One thread's work: the rows of its substreams, a period of the substreams at a time (rows
+/// y ≡ s mod S for each of its substreams s), those rows in step ([`RowModel::group`]: one
+/// pass over the model's weights for all of them).
 fn decode_substreams(
     rows: &dyn RowModel,
     mut mine: Vec<Substream>,
@@ -103,30 +107,44 @@ fn decode_substreams(
 ) -> std::result::Result<(), Stop> {
     let mut symbols = Symbols::new(levels);
     let get = |j: usize| image[j].load(Ordering::Relaxed);
-    for y in 0..height {
-        let Some(sub) = mine.iter_mut().find(|s| s.index == y % nsub) else {
-            continue;
-        };
-        let mut row = rows.row(y);
-        for x in 0..width {
-            for c in 0..ch {
-                let i = ((y * width + x) * ch + c) as u64;
-                let d = row.next_dist().ok_or(Stop::Aborted)?;
-                let mix = sub
-                    .adapt
-                    .as_mut()
-                    .map(|a| |t: &[f32], m: &mut [f32]| a.mix(&get, (y, x, c), t, m));
-                let v = symbols.decode(&mut sub.dec, d, mix, i)?;
-                if let Some(a) = sub.adapt.as_mut() {
-                    a.update(c, v);
+    // The substream of each residue, as an index into `mine`.
+    let mut slot = vec![None; nsub];
+    for (k, s) in mine.iter().enumerate() {
+        slot[s.index] = Some(k);
+    }
+    let lag = rows.lag();
+    for start in (0..height).step_by(nsub) {
+        let ys: Vec<usize> = (start..(start + nsub).min(height))
+            .filter(|y| slot[y % nsub].is_some())
+            .collect();
+        for chunk in ys.chunks(MAX_ROWS) {
+            let mut group = rows.group(chunk, lag);
+            loop {
+                let active = group.step().ok_or(Stop::Aborted)?;
+                if active.is_empty() {
+                    break;
                 }
-                image[i as usize].store(v as u8, Ordering::Relaxed);
-                row.push(v as u8);
+                for j in active {
+                    let (y, x, c) = group.position(j);
+                    let sub = &mut mine[slot[y % nsub].expect("this thread's row")];
+                    let i = ((y * width + x) * ch + c) as u64;
+                    let mix = sub
+                        .adapt
+                        .as_mut()
+                        .map(|a| |t: &[f32], m: &mut [f32]| a.mix(&get, (y, x, c), t, m));
+                    let v = symbols.decode(&mut sub.dec, group.dist(j), mix, i)?;
+                    if let Some(a) = sub.adapt.as_mut() {
+                        a.update(c, v);
+                    }
+                    image[i as usize].store(v as u8, Ordering::Relaxed);
+                    group.push(j, v as u8);
+                }
             }
-        }
-        let n = done.fetch_add((width * ch) as u64, Ordering::Relaxed) + (width * ch) as u64;
-        if let Some(p) = progress {
-            p(n, total);
+            let sub_pixels = (chunk.len() * width * ch) as u64;
+            let n = done.fetch_add(sub_pixels, Ordering::Relaxed) + sub_pixels;
+            if let Some(p) = progress {
+                p(n, total);
+            }
         }
     }
     Ok(())

@@ -6,11 +6,13 @@
 //! without alpha; the alpha model sees every channel and is asked for the alpha sub-pixel of
 //! each pixel only. Both code in raster order; the split's id is [`alpha_split_id`] of theirs.
 
+use std::ops::Range;
+
 use pixelrnn_model::defaults::alpha_split_id;
 use pixelrnn_model::{Arith, Dist, ModelId};
 
 use crate::error::{CodecError, Result};
-use crate::model::{ProbabilityModel, RowDists, RowModel, RowSequential, SequentialModel};
+use crate::model::{ProbabilityModel, RowDists, RowGroupModel, RowModel, RowSequential, SequentialModel};
 
 /// A model of `C` colour channels and a model of `C + 1` channels, as one model of `C + 1`
 /// channels: the colour sub-pixels' distributions are the first's, the alpha's the second's.
@@ -259,9 +261,67 @@ impl RowModel for SplitRows<'_> {
         })
     }
 
+    fn group<'b>(&'b self, ys: &[usize], lag: usize) -> Box<dyn RowGroupModel + 'b> {
+        Box::new(SplitGroup {
+            colour: self.colour.group(ys, lag),
+            alpha: self.alpha.group(ys, lag),
+            cc: self.cc,
+            c: 0,
+            computed: false,
+        })
+    }
+
+    fn lag(&self) -> usize {
+        self.colour.lag().max(self.alpha.lag())
+    }
+
     fn abort(&self) {
         self.colour.abort();
         self.alpha.abort();
+    }
+}
+
+/// Rows in step: the colour model's group steps through the colour sub-pixels, the alpha
+/// model's through every sub-pixel; with the same rows and lag they are active together.
+struct SplitGroup<'a> {
+    colour: Box<dyn RowGroupModel + 'a>,
+    alpha: Box<dyn RowGroupModel + 'a>,
+    cc: usize,
+    c: usize,
+    computed: bool,
+}
+
+impl RowGroupModel for SplitGroup<'_> {
+    fn step(&mut self) -> Option<Range<usize>> {
+        if self.computed {
+            self.c = (self.c + 1) % (self.cc + 1);
+        }
+        self.computed = true;
+        let active = self.alpha.step()?;
+        if self.c < self.cc && !active.is_empty() {
+            let colour = self.colour.step()?;
+            debug_assert_eq!(colour, active);
+        }
+        Some(active)
+    }
+
+    fn position(&self, j: usize) -> (usize, usize, usize) {
+        self.alpha.position(j)
+    }
+
+    fn dist(&self, j: usize) -> Dist<'_> {
+        if self.c == self.cc {
+            self.alpha.dist(j)
+        } else {
+            self.colour.dist(j)
+        }
+    }
+
+    fn push(&mut self, j: usize, value: u8) {
+        if self.c < self.cc {
+            self.colour.push(j, value);
+        }
+        self.alpha.push(j, value);
     }
 }
 

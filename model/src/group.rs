@@ -20,8 +20,11 @@ use crate::kernels::Arith;
 use crate::rows::Rows;
 use crate::session::PixelDist;
 
-/// Rows of one thread in step: [`RowGroup::next`], then [`RowGroup::push`] every active row's
-/// sub-pixel, until `next` returns no rows.
+/// The most rows a group holds.
+pub const MAX_ROWS: usize = MAX_GROUP;
+
+/// Rows of one thread in step: [`RowGroup::step`], then [`RowGroup::push`] every active row's
+/// sub-pixel, until `step` returns no rows.
 pub struct RowGroup<'r, 'g> {
     rows: &'r Rows<'g>,
     ys: Vec<usize>,
@@ -32,7 +35,7 @@ pub struct RowGroup<'r, 'g> {
     tick: usize,
     c: usize,
     active: Range<usize>,
-    /// Rows of `active` pushed since the last `next`.
+    /// Rows of `active` pushed since the last `step`.
     pushed: usize,
     computed: bool,
     pos: Vec<(usize, usize)>,
@@ -104,9 +107,9 @@ impl<'r, 'g> RowGroup<'r, 'g> {
     /// Computes the next step, sub-pixel c of the next pixel of every active row, once the
     /// rows above are far enough: the active rows (empty once every row is done), or None if
     /// [`Rows::abort`] was called meanwhile.
-    pub fn next(&mut self) -> Option<Range<usize>> {
+    pub fn step(&mut self) -> Option<Range<usize>> {
         if self.computed {
-            assert_eq!(self.pushed, self.active.len(), "push() every active row before next()");
+            assert_eq!(self.pushed, self.active.len(), "push() every active row before step()");
             self.computed = false;
             self.pushed = 0;
             self.c += 1;
@@ -186,7 +189,7 @@ impl<'r, 'g> RowGroup<'r, 'g> {
         }
     }
 
-    /// The distribution of row j's sub-pixel in this step (after [`RowGroup::next`]).
+    /// The distribution of row j's sub-pixel in this step (after [`RowGroup::step`]).
     pub fn dist(&self, j: usize) -> Dist<'_> {
         assert!(
             self.computed && self.active.contains(&j),

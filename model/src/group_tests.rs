@@ -35,7 +35,7 @@ fn grouped_bits(
                         let mut g = rows.group(&ys, lag);
                         let mut bits = vec![Vec::new(); ys.len()];
                         loop {
-                            let act = g.next().expect("not aborted");
+                            let act = g.step().expect("not aborted");
                             if act.is_empty() {
                                 break;
                             }
@@ -95,7 +95,7 @@ fn aborted_groups_stop_waiting() {
     let e = Engine::random(&Config::pixel_cnn(1, 4, 1, 6), 9).unwrap();
     let rows = e.rows_with(Arith::fma(), 4, 5, 4).unwrap();
     std::thread::scope(|s| {
-        let waiter = s.spawn(|| rows.group(&[1, 3], rows.lag()).next().is_none());
+        let waiter = s.spawn(|| rows.group(&[1, 3], rows.lag()).step().is_none());
         std::thread::sleep(std::time::Duration::from_millis(20));
         rows.abort();
         assert!(waiter.join().unwrap(), "row 1 waited for row 0, then gave up");
