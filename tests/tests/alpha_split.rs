@@ -164,3 +164,46 @@ fn the_wrong_model_is_a_clear_error() {
     let rgb = smooth_image(5, 4, 3, 1);
     assert!(encode(&rgb, &split, &opts(1, true)).is_err());
 }
+
+/// The built-in splits (#6: #3 + #4 on 16×24, #7: #5 + #2 on 6×520: two substreams) on
+/// cut-outs, encoded on one and three threads and decoded on one to three: pinned bytes. `scripts/check`
+/// runs it on every kernel path, `scripts/cross-aarch64` under qemu.
+#[test]
+fn golden_v7_alpha_split() {
+    use pixelrnn_model::defaults::{builtin_engine, builtin_id, default_split};
+    use sha2::{Digest, Sha256};
+    let mut got = Vec::new();
+    for (channels, index, (w, h)) in [(4, 6, (16, 24)), (2, 7, (6, 520))] {
+        let (i, colour, alpha) = default_split(channels).unwrap();
+        assert_eq!(i, index);
+        let split = AlphaSplit::new(
+            builtin_engine(colour).unwrap().unwrap(),
+            builtin_engine(alpha).unwrap().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(Some(split.id()), builtin_id(index));
+        let img = cut_out(w, h, channels as u8, 70 + channels as u64);
+        let one = encode(&img, &split, &opts(1, true)).unwrap();
+        assert_eq!(one.header.builtin, Some(index));
+        assert!(encode(&img, &split, &opts(3, true)).unwrap().bytes == one.bytes);
+        for threads in [1, 2, 3] {
+            let dec = decode(
+                &one.bytes,
+                &split,
+                &DecodeOptions {
+                    threads,
+                    ..Default::default()
+                },
+            );
+            assert_eq!(dec.unwrap(), img, "#{index}, {threads} threads");
+        }
+        got.push(pixelrnn_model::id_hex(&Sha256::digest(&one.bytes).into()));
+    }
+    assert_eq!(
+        got,
+        [
+            "428e0e91a1d66edf0f698341835b39bd6b4b51293903d505bdfbe3df545eb05b",
+            "7275715f42574c5f114066618a32fa53f04c063e131e1eeb068c61d2f595f8dc",
+        ]
+    );
+}
