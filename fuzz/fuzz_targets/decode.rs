@@ -2,13 +2,14 @@
 //! allocation past the limits. When the first byte is 0 mod 4, a version 1 header's model id and
 //! CRC are patched to match the tiny model; when it is 2 mod 4, the input becomes a valid version
 //! 2, 3 or 4 header (model or classical coding, adaptive or not, sizes from the input) before the rest of
-//! the bytes as payload; so the fuzzer reaches every payload decoder.
+//! the bytes as payload; so the fuzzer reaches every payload decoder. Images with alpha are
+//! decoded with an alpha split half the time.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use pixelrnn_codec::{decode, DecodeOptions, Header, Limits, Mode, HEADER_LEN};
+use pixelrnn_codec::{decode, AlphaSplit, DecodeOptions, Header, Limits, Mode, ProbabilityModel, HEADER_LEN};
 use pixelrnn_model::{Arch, Config, Engine};
 
 fn models() -> &'static Vec<Engine> {
@@ -23,10 +24,26 @@ fn models() -> &'static Vec<Engine> {
     })
 }
 
+/// The alpha splits of the tiny models: grey + grey+alpha, RGB + RGBA.
+fn splits() -> &'static Vec<AlphaSplit<Engine>> {
+    static S: OnceLock<Vec<AlphaSplit<Engine>>> = OnceLock::new();
+    S.get_or_init(|| {
+        [1, 3]
+            .into_iter()
+            .map(|c| AlphaSplit::new(models()[c - 1].clone(), models()[c].clone()).unwrap())
+            .collect()
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
     let mut file = data.to_vec();
     let coded = file.get(11).map_or(1, |&c| (c as usize).clamp(1, 4));
-    let model = &models()[coded - 1];
+    // Images with alpha: the model of every channel, or (odd byte 9) an alpha split.
+    let model: &dyn ProbabilityModel = match (coded, data.get(9).map(|b| b % 2)) {
+        (2, Some(1)) => &splits()[0],
+        (4, Some(1)) => &splits()[1],
+        _ => &models()[coded - 1],
+    };
     if data.len() >= 8 && data[0] % 4 == 2 {
         let classical = data[1] % 2 == 1;
         // Versions 2 to 7 share the header; their adaptive experts differ; version 6 and 7's
