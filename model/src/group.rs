@@ -161,7 +161,6 @@ impl<'r, 'g> RowGroup<'r, 'g> {
         let (r, c, act) = (self.rows, self.c, self.active.clone());
         let g = r.g;
         if c < g.groups {
-            let per = g.scratch().len();
             for (step, chain) in g.steps.iter().zip(&g.chains) {
                 if !matches!(step.sched(), Sched::Parallel | Sched::LeftToRight) {
                     continue;
@@ -178,7 +177,7 @@ impl<'r, 'g> RowGroup<'r, 'g> {
                     _ => {
                         let units = crate::config::group_range(step.units(), g.groups, c);
                         for &(y, x) in &self.pos {
-                            step.run_shared(r.arith, &r.planes, y, x, units.clone(), &mut self.scratch[..per]);
+                            step.run_shared(r.arith, &r.planes, y, x, units.clone(), &mut self.scratch);
                         }
                     }
                 }
