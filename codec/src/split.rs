@@ -216,20 +216,22 @@ impl<M: ProbabilityModel> ProbabilityModel for AlphaSplit<M> {
     }
 }
 
-/// One sub-pixel at a time: the colour model's, then the alpha model's alpha.
-struct Split<'a> {
-    colour: Box<dyn SequentialModel + 'a>,
-    alpha: Box<dyn SequentialModel + 'a>,
+/// One sub-pixel at a time, in sequence or along one row: the colour model's, then the alpha
+/// model's alpha; the alpha model is fed (and so computes) every sub-pixel.
+struct Split<S> {
+    colour: S,
+    alpha: S,
     cc: usize,
     c: usize,
 }
 
-impl SequentialModel for Split<'_> {
-    fn next_dist(&mut self) -> Dist<'_> {
+impl<S: Incremental> Split<S> {
+    fn next(&mut self) -> Option<Dist<'_>> {
+        self.alpha.next()?;
         if self.c == self.cc {
-            self.alpha.next_dist()
+            self.alpha.next()
         } else {
-            self.colour.next_dist()
+            self.colour.next()
         }
     }
 
@@ -244,6 +246,26 @@ impl SequentialModel for Split<'_> {
     }
 }
 
+impl SequentialModel for Split<Box<dyn SequentialModel + '_>> {
+    fn next_dist(&mut self) -> Dist<'_> {
+        self.next().expect("a sequential model never aborts")
+    }
+
+    fn push(&mut self, value: u8) {
+        Split::push(self, value)
+    }
+}
+
+impl RowSequential for Split<Box<dyn RowSequential + '_>> {
+    fn next_dist(&mut self) -> Option<Dist<'_>> {
+        self.next()
+    }
+
+    fn push(&mut self, value: u8) {
+        Split::push(self, value)
+    }
+}
+
 /// Rows side by side: the colour model's and the alpha model's, in step.
 struct SplitRows<'a> {
     colour: Box<dyn RowModel + 'a>,
@@ -253,7 +275,7 @@ struct SplitRows<'a> {
 
 impl RowModel for SplitRows<'_> {
     fn row<'b>(&'b self, y: usize) -> Box<dyn RowSequential + 'b> {
-        Box::new(SplitRow {
+        Box::new(Split {
             colour: self.colour.row(y),
             alpha: self.alpha.row(y),
             cc: self.cc,
@@ -322,35 +344,6 @@ impl RowGroupModel for SplitGroup<'_> {
             self.colour.push(j, value);
         }
         self.alpha.push(j, value);
-    }
-}
-
-struct SplitRow<'a> {
-    colour: Box<dyn RowSequential + 'a>,
-    alpha: Box<dyn RowSequential + 'a>,
-    cc: usize,
-    c: usize,
-}
-
-impl RowSequential for SplitRow<'_> {
-    fn next_dist(&mut self) -> Option<Dist<'_>> {
-        // The alpha model's row computes every sub-pixel (it is pushed every value).
-        self.alpha.next_dist()?;
-        if self.c == self.cc {
-            self.alpha.next_dist()
-        } else {
-            self.colour.next_dist()
-        }
-    }
-
-    fn push(&mut self, value: u8) {
-        if self.c == self.cc {
-            self.c = 0;
-        } else {
-            self.colour.push(value);
-            self.c += 1;
-        }
-        self.alpha.push(value);
     }
 }
 
