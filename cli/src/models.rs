@@ -49,7 +49,10 @@ fn default_model(coded: usize, split: bool) -> Result<Model> {
 
 /// The id of the default model for `coded` channels.
 fn default_id(coded: usize) -> Option<ModelId> {
-    Some(default_model(coded, true).ok()?.coder().id())
+    match default_split(coded) {
+        Some((index, _, _)) => builtin_id(index),
+        None => Some(default_engine(coded).ok()?.id()),
+    }
 }
 
 /// The model to encode an image with `coded` channels: `--model PATH` (a model of every
