@@ -29,6 +29,17 @@ fn opts(threads: usize, adapt: bool) -> EncodeOptions<'static> {
     }
 }
 
+/// Decodes `bytes` with `model` on 1, 2 and 3 threads: `img` every time.
+fn decodes_on_any_threads(bytes: &[u8], model: &dyn ProbabilityModel, img: &Image, what: &str) {
+    for threads in [1, 2, 3] {
+        let opts = DecodeOptions {
+            threads,
+            ..Default::default()
+        };
+        assert_eq!(decode(bytes, model, &opts).unwrap(), *img, "{what}, {threads} threads");
+    }
+}
+
 #[test]
 fn splits_round_trip_on_every_path_whatever_the_threads() {
     let pairs = [
@@ -56,21 +67,7 @@ fn splits_round_trip_on_every_path_whatever_the_threads() {
                     "{cc}+1 channels: {threads} threads give other bytes"
                 );
             }
-            for threads in [1, 2, 3] {
-                let dec = decode(
-                    &one.bytes,
-                    &split,
-                    &DecodeOptions {
-                        threads,
-                        ..Default::default()
-                    },
-                );
-                assert_eq!(
-                    dec.unwrap(),
-                    img,
-                    "{cc}+1 channels, adaptive {adapt}, {threads} threads"
-                );
-            }
+            decodes_on_any_threads(&one.bytes, &split, &img, &format!("{cc}+1 channels, adaptive {adapt}"));
         }
     }
 }
@@ -186,17 +183,7 @@ fn golden_v7_alpha_split() {
         let one = encode(&img, &split, &opts(1, true)).unwrap();
         assert_eq!(one.header.builtin, Some(index));
         assert!(encode(&img, &split, &opts(3, true)).unwrap().bytes == one.bytes);
-        for threads in [1, 2, 3] {
-            let dec = decode(
-                &one.bytes,
-                &split,
-                &DecodeOptions {
-                    threads,
-                    ..Default::default()
-                },
-            );
-            assert_eq!(dec.unwrap(), img, "#{index}, {threads} threads");
-        }
+        decodes_on_any_threads(&one.bytes, &split, &img, &format!("#{index}"));
         got.push(pixelrnn_model::id_hex(&Sha256::digest(&one.bytes).into()));
     }
     assert_eq!(
