@@ -28,6 +28,7 @@ pub mod parallel;
 mod predictors;
 pub mod quantize;
 pub mod split;
+mod split_decode;
 pub mod substreams;
 pub mod symbols;
 pub mod v2;

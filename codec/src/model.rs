@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use pixelrnn_model::group::RowGroup;
 use pixelrnn_model::rows::{RowSession, Rows};
-use pixelrnn_model::wave::RowBatch;
+use pixelrnn_model::wave::{RowBatch, RowWave};
 use pixelrnn_model::{Arith, Dist, Engine, EngineSession, ModelId};
 
 use crate::error::Result;
@@ -71,6 +71,38 @@ pub trait ProbabilityModel: Sync {
         _row: &(dyn Fn(usize, &mut dyn RowDists) -> Result<()> + Sync),
     ) -> Option<Result<()>> {
         None
+    }
+    /// Batch mode's rows computed on the caller's threads (for a model run beside another
+    /// model's rows: the alpha split's encoder), up to `threads` rows at a time; the same
+    /// distributions as [`ProbabilityModel::batch`]. None when the model has no such form.
+    fn row_wave<'a>(
+        &'a self,
+        _arith: Arith,
+        _pixels: &'a [u8],
+        _width: usize,
+        _height: usize,
+        _threads: usize,
+    ) -> Result<Option<Box<dyn WaveRows + 'a>>> {
+        Ok(None)
+    }
+}
+
+/// The rows of [`ProbabilityModel::row_wave`]: row y at most once, computed on the calling
+/// thread; row y waits until row y − threads is complete. Every row taken must be run to the
+/// end, or the wave aborted, else the rows below it wait.
+pub trait WaveRows: Sync {
+    /// Row `y`'s distributions and values, in order, to `f`.
+    fn row(&self, y: usize, f: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>) -> Result<()>;
+    /// Makes every waiting row give up with an error.
+    fn abort(&self);
+}
+
+impl WaveRows for RowWave<'_> {
+    fn row(&self, y: usize, f: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>) -> Result<()> {
+        RowWave::row(self, y)?.for_each(f)
+    }
+    fn abort(&self) {
+        RowWave::abort(self)
     }
 }
 
@@ -169,6 +201,18 @@ impl ProbabilityModel for Engine {
 
     fn raster_order(&self) -> bool {
         self.config().multiscale.is_none()
+    }
+
+    fn row_wave<'a>(
+        &'a self,
+        arith: Arith,
+        pixels: &'a [u8],
+        width: usize,
+        height: usize,
+        threads: usize,
+    ) -> Result<Option<Box<dyn WaveRows + 'a>>> {
+        let wave = Engine::row_wave(self, arith, pixels, width, height, threads)?;
+        Ok(wave.map(|w| Box::new(w) as Box<dyn WaveRows + 'a>))
     }
 
     fn rows<'a>(

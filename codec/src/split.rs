@@ -6,13 +6,15 @@
 //! without alpha; the alpha model sees every channel and is asked for the alpha sub-pixel of
 //! each pixel only. Both code in raster order; the split's id is [`alpha_split_id`] of theirs.
 
-use std::ops::Range;
+use std::sync::OnceLock;
 
 use pixelrnn_model::defaults::alpha_split_id;
+use pixelrnn_model::mixture::MixCdf;
 use pixelrnn_model::{Arith, Dist, ModelId};
 
-use crate::error::{CodecError, Result};
-use crate::model::{ProbabilityModel, RowDists, RowGroupModel, RowModel, RowSequential, SequentialModel};
+use crate::error::Result;
+use crate::model::{ProbabilityModel, RowDists, RowModel, SequentialModel, WaveRows};
+use crate::split_decode::{aborted, Incremental, Split, SplitRows};
 
 /// A model of `C` colour channels and a model of `C + 1` channels, as one model of `C + 1`
 /// channels: the colour sub-pixels' distributions are the first's, the alpha's the second's.
@@ -55,35 +57,6 @@ fn colour_of(pixels: &[u8], cc: usize) -> Vec<u8> {
         .chunks_exact(cc + 1)
         .flat_map(|p| p[..cc].iter().copied())
         .collect()
-}
-
-fn aborted() -> CodecError {
-    CodecError::BadParameter("the alpha model's rows were aborted".into())
-}
-
-/// The alpha model's incremental form, one sub-pixel at a time, as the sequential session
-/// and a row of the rows side by side both give it: `next` (None once aborted), then `push`.
-trait Incremental {
-    fn next(&mut self) -> Option<Dist<'_>>;
-    fn push(&mut self, value: u8);
-}
-
-impl Incremental for Box<dyn SequentialModel + '_> {
-    fn next(&mut self) -> Option<Dist<'_>> {
-        Some(self.next_dist())
-    }
-    fn push(&mut self, value: u8) {
-        SequentialModel::push(&mut **self, value)
-    }
-}
-
-impl Incremental for Box<dyn RowSequential + '_> {
-    fn next(&mut self) -> Option<Dist<'_>> {
-        self.next_dist()
-    }
-    fn push(&mut self, value: u8) {
-        RowSequential::push(&mut **self, value)
-    }
 }
 
 /// Hands `f` the colour model's sub-pixels as they come and, after each pixel's colour, its
@@ -143,13 +116,28 @@ impl<M: ProbabilityModel> ProbabilityModel for AlphaSplit<M> {
     ) -> Result<()> {
         let cc = self.colour.channels();
         let colour = colour_of(pixels, cc);
+        let alpha_of = |p: usize| pixels[p * (cc + 1) + cc];
+        if let Some(wave) = self.alpha.row_wave(arith, pixels, width, height, 1)? {
+            // The alpha model's rows in batch mode, each kept until the colour reaches it.
+            let edges = OnceLock::new();
+            let mut kept = Kept::new(cc);
+            let r = self.colour.batch(arith, &colour, width, height, threads, &mut |d, v| {
+                if kept.used_up() {
+                    kept.fill(&*wave, kept.pixel / width, kept.pixel, &edges)?;
+                }
+                kept.step(sink, alpha_of, d, v)
+            });
+            if r.is_err() {
+                wave.abort();
+            }
+            return r;
+        }
         let mut il = Interleave {
             alpha: self.alpha.sequential(arith, width, height),
             cc,
             c: 0,
             pixel: 0,
         };
-        let alpha_of = |p: usize| pixels[p * (cc + 1) + cc];
         self.colour.batch(arith, &colour, width, height, threads, &mut |d, v| {
             il.step(sink, alpha_of, d, v)
         })
@@ -187,178 +175,148 @@ impl<M: ProbabilityModel> ProbabilityModel for AlphaSplit<M> {
         threads: usize,
         row: &(dyn Fn(usize, &mut dyn RowDists) -> Result<()> + Sync),
     ) -> Option<Result<()>> {
-        // The alpha model's rows side by side, each driven by the thread that computes the
-        // colour model's row (a thread's rows in increasing order, at most `threads` at once).
-        let alpha_rows = self.alpha.rows(arith, width, height, threads.max(1))?;
         let cc = self.colour.channels();
         let colour = colour_of(pixels, cc);
         let stride = width * (cc + 1);
-        let alpha_rows = &*alpha_rows;
-        self.colour
+        let wave = match self.alpha.row_wave(arith, pixels, width, height, threads.max(1)) {
+            Ok(wave) => wave,
+            Err(e) => return Some(Err(e)),
+        };
+        // Without it, `batch` (which drives the alpha model incrementally).
+        let wave = wave?;
+        // The alpha model's rows in batch mode, each computed by the thread that computes the
+        // colour model's row, before it (a thread's rows in increasing order, at most
+        // `threads` at once, as the row wave needs).
+        let (wave, edges) = (&*wave, OnceLock::new());
+        let r = self
+            .colour
             .batch_rows(arith, &colour, width, height, threads, &|y, dists| {
-                let mut split = SplitDists {
-                    colour: dists,
-                    alpha: Interleave {
-                        alpha: alpha_rows.row(y),
-                        cc,
-                        c: 0,
-                        pixel: 0,
-                    },
-                    values: &pixels[y * stride..(y + 1) * stride],
-                };
-                let r = row(y, &mut split);
+                let mut kept = Kept::new(cc);
+                let r = kept.fill(wave, y, 0, &edges).and_then(|()| {
+                    let values = &pixels[y * stride..(y + 1) * stride];
+                    let alpha_of = |p: usize| values[p * (cc + 1) + cc];
+                    row(
+                        y,
+                        &mut SplitDists {
+                            colour: dists,
+                            alpha: |f: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>, d: Dist<'_>, v: u8| {
+                                kept.step(f, alpha_of, d, v)
+                            },
+                        },
+                    )
+                });
                 if r.is_err() {
                     // Rows below wait for this one: let them give up.
-                    alpha_rows.abort();
+                    wave.abort();
                 }
                 r
-            })
+            });
+        if matches!(r, Some(Err(_))) {
+            wave.abort();
+        }
+        r
     }
 }
 
-/// One sub-pixel at a time, in sequence or along one row: the colour model's, then the alpha
-/// model's alpha; the alpha model is fed (and so computes) every sub-pixel.
-struct Split<S> {
-    colour: S,
-    alpha: S,
+/// The alpha model's distributions of one row's alpha sub-pixels, computed in batch mode
+/// before the colour model's row reaches them; `step` interleaves them as [`Interleave`] does.
+struct Kept<'e> {
+    /// `levels` probabilities a pixel (a softmax head).
+    probs: Vec<f32>,
+    /// One distribution a pixel (a mixture head), reading the model's edges.
+    mix: Vec<MixCdf<'e>>,
+    levels: usize,
     cc: usize,
     c: usize,
+    /// The next pixel's index, and the first kept one's (in `alpha_of`'s terms).
+    pixel: usize,
+    first: usize,
 }
 
-impl<S: Incremental> Split<S> {
-    fn next(&mut self) -> Option<Dist<'_>> {
-        self.alpha.next()?;
-        if self.c == self.cc {
-            self.alpha.next()
-        } else {
-            self.colour.next()
+impl<'e> Kept<'e> {
+    fn new(cc: usize) -> Self {
+        Kept {
+            probs: Vec::new(),
+            mix: Vec::new(),
+            levels: 0,
+            cc,
+            c: 0,
+            pixel: 0,
+            first: 0,
         }
     }
 
-    fn push(&mut self, value: u8) {
+    /// Keeps row `y`'s alpha distributions from `wave`; the row's first pixel has index
+    /// `first` (in `alpha_of`'s terms).
+    fn fill(&mut self, wave: &dyn WaveRows, y: usize, first: usize, edges: &'e OnceLock<Vec<f32>>) -> Result<()> {
+        let n = self.cc + 1;
+        let (probs, mix, levels) = (&mut self.probs, &mut self.mix, &mut self.levels);
+        probs.clear();
+        mix.clear();
+        let mut i = 0;
+        wave.row(y, &mut |d, _| {
+            if i % n == n - 1 {
+                match d {
+                    Dist::Probs(p) => {
+                        *levels = p.len();
+                        probs.extend_from_slice(p);
+                    }
+                    Dist::Mixture(m) => mix.push(m.rebind(edges.get_or_init(|| m.edges().to_vec()))),
+                }
+            }
+            i += 1;
+            Ok(())
+        })?;
+        (self.pixel, self.first) = (first, first);
+        Ok(())
+    }
+
+    /// Whether every pixel kept has had its alpha (so the next pixel is the next row's).
+    fn used_up(&self) -> bool {
+        let kept = if self.mix.is_empty() {
+            self.probs.len() / self.levels.max(1)
+        } else {
+            self.mix.len()
+        };
+        self.c == 0 && self.pixel - self.first == kept
+    }
+
+    fn step(
+        &mut self,
+        f: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>,
+        alpha_of: impl Fn(usize) -> u8,
+        d: Dist<'_>,
+        v: u8,
+    ) -> Result<()> {
+        f(d, v)?;
+        self.c += 1;
         if self.c == self.cc {
             self.c = 0;
-        } else {
-            self.colour.push(value);
-            self.c += 1;
+            let i = self.pixel - self.first;
+            let a = match self.mix.get(i) {
+                Some(m) => Dist::Mixture(m),
+                None => Dist::Probs(&self.probs[i * self.levels..(i + 1) * self.levels]),
+            };
+            f(a, alpha_of(self.pixel))?;
+            self.pixel += 1;
         }
-        self.alpha.push(value);
+        Ok(())
     }
 }
 
-impl SequentialModel for Split<Box<dyn SequentialModel + '_>> {
-    fn next_dist(&mut self) -> Dist<'_> {
-        self.next().expect("a sequential model never aborts")
-    }
-
-    fn push(&mut self, value: u8) {
-        Split::push(self, value)
-    }
-}
-
-impl RowSequential for Split<Box<dyn RowSequential + '_>> {
-    fn next_dist(&mut self) -> Option<Dist<'_>> {
-        self.next()
-    }
-
-    fn push(&mut self, value: u8) {
-        Split::push(self, value)
-    }
-}
-
-/// Rows side by side: the colour model's and the alpha model's, in step.
-struct SplitRows<'a> {
-    colour: Box<dyn RowModel + 'a>,
-    alpha: Box<dyn RowModel + 'a>,
-    cc: usize,
-}
-
-impl RowModel for SplitRows<'_> {
-    fn row<'b>(&'b self, y: usize) -> Box<dyn RowSequential + 'b> {
-        Box::new(Split {
-            colour: self.colour.row(y),
-            alpha: self.alpha.row(y),
-            cc: self.cc,
-            c: 0,
-        })
-    }
-
-    fn group<'b>(&'b self, ys: &[usize], lag: usize) -> Box<dyn RowGroupModel + 'b> {
-        Box::new(SplitGroup {
-            colour: self.colour.group(ys, lag),
-            alpha: self.alpha.group(ys, lag),
-            cc: self.cc,
-            c: 0,
-            computed: false,
-        })
-    }
-
-    fn lag(&self) -> usize {
-        self.colour.lag().max(self.alpha.lag())
-    }
-
-    fn abort(&self) {
-        self.colour.abort();
-        self.alpha.abort();
-    }
-}
-
-/// Rows in step: the colour model's group steps through the colour sub-pixels, the alpha
-/// model's through every sub-pixel; with the same rows and lag they are active together.
-struct SplitGroup<'a> {
-    colour: Box<dyn RowGroupModel + 'a>,
-    alpha: Box<dyn RowGroupModel + 'a>,
-    cc: usize,
-    c: usize,
-    computed: bool,
-}
-
-impl RowGroupModel for SplitGroup<'_> {
-    fn step(&mut self) -> Option<Range<usize>> {
-        if self.computed {
-            self.c = (self.c + 1) % (self.cc + 1);
-        }
-        self.computed = true;
-        let active = self.alpha.step()?;
-        if self.c < self.cc && !active.is_empty() {
-            let colour = self.colour.step()?;
-            debug_assert_eq!(colour, active);
-        }
-        Some(active)
-    }
-
-    fn position(&self, j: usize) -> (usize, usize, usize) {
-        self.alpha.position(j)
-    }
-
-    fn dist(&self, j: usize) -> Dist<'_> {
-        if self.c == self.cc {
-            self.alpha.dist(j)
-        } else {
-            self.colour.dist(j)
-        }
-    }
-
-    fn push(&mut self, j: usize, value: u8) {
-        if self.c < self.cc {
-            self.colour.push(j, value);
-        }
-        self.alpha.push(j, value);
-    }
-}
-
-/// One row of batch mode: the colour model's row with the alpha interleaved.
-struct SplitDists<'a, 'd, 'r> {
+/// One row of batch mode: the colour model's row, `alpha` adding each pixel's alpha after its
+/// colour (it gets the function, then each colour sub-pixel's distribution and value).
+struct SplitDists<'d, F> {
     colour: &'d mut dyn RowDists,
-    alpha: Interleave<Box<dyn RowSequential + 'r>>,
-    values: &'a [u8],
+    alpha: F,
 }
 
-impl RowDists for SplitDists<'_, '_, '_> {
+impl<F> RowDists for SplitDists<'_, F>
+where
+    F: FnMut(&mut dyn FnMut(Dist<'_>, u8) -> Result<()>, Dist<'_>, u8) -> Result<()>,
+{
     fn for_each(&mut self, f: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>) -> Result<()> {
-        let (values, cc) = (self.values, self.alpha.cc);
-        let alpha_of = |p: usize| values[p * (cc + 1) + cc];
-        let il = &mut self.alpha;
-        self.colour.for_each(&mut |d, v| il.step(f, alpha_of, d, v))
+        let alpha = &mut self.alpha;
+        self.colour.for_each(&mut |d, v| alpha(&mut *f, d, v))
     }
 }

@@ -11,7 +11,7 @@ use crate::graph::{Graph, Session};
 use crate::kernels::Arith;
 use crate::multiscale::{self, is_known, small_size, MultiSession, Upsampler};
 use crate::rows::Rows;
-use crate::wave::RowBatch;
+use crate::wave::{RowBatch, RowWave};
 use crate::weights::{ModelId, Weights, SMALL_PREFIX};
 
 /// A model loaded into the engine.
@@ -114,6 +114,22 @@ impl Engine {
         match self.multi {
             None => Some(self.graph.batch_rows(arith, pixels, width, height, threads, row)),
             Some(_) => None,
+        }
+    }
+
+    /// Batch-mode rows computed on the caller's threads ([`RowWave`]); None for a multi-scale
+    /// model, and for a model whose rows cannot run side by side.
+    pub fn row_wave<'a>(
+        &'a self,
+        arith: Arith,
+        pixels: &'a [u8],
+        width: usize,
+        height: usize,
+        threads: usize,
+    ) -> Result<Option<RowWave<'a>>> {
+        match self.multi {
+            None => self.graph.row_wave(arith, pixels, width, height, threads),
+            Some(_) => Ok(None),
         }
     }
 

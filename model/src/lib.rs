@@ -44,6 +44,8 @@ pub mod weights;
 mod consistency;
 #[cfg(test)]
 mod group_tests;
+#[cfg(test)]
+mod wave_tests;
 
 pub use config::{Arch, Config, Head, MultiScale};
 pub use defaults::default_engine;

@@ -216,6 +216,26 @@ impl PixelMixture {
     }
 }
 
+impl<'a> MixCdf<'a> {
+    /// The bin edges it reads (the model's, the same for every sub-pixel).
+    pub fn edges(&self) -> &'a [f32] {
+        self.edges
+    }
+
+    /// The same distribution reading `edges` (a copy of [`MixCdf::edges`]), to keep it beyond
+    /// the borrow it came with.
+    pub fn rebind<'b>(&self, edges: &'b [f32]) -> MixCdf<'b> {
+        debug_assert!(edges == self.edges);
+        MixCdf {
+            k: self.k,
+            w: self.w,
+            mu: self.mu,
+            inv_s: self.inv_s,
+            edges,
+        }
+    }
+}
+
 impl MixCdf<'_> {
     /// Levels of the distribution.
     pub fn levels(&self) -> usize {

@@ -206,6 +206,76 @@ impl Graph {
     }
 }
 
+/// Batch mode a row at a time on the caller's threads, for a model whose rows are driven beside
+/// another model's (the codec's alpha split): [`RowWave::row`] gives row y's [`RowBatch`].
+/// Rows are taken once each, at most `threads` at a time: row y waits until row y − `threads` is
+/// complete, so a caller running rows k, k + T, … on each of T threads (as
+/// [`Graph::batch_rows`] does) never waits for that. A row that is taken must be computed
+/// (its `for_each` called and run to the end) or the wave aborted, else the rows below wait.
+pub struct RowWave<'a> {
+    wave: Wave<'a>,
+    threads: usize,
+    taken: Vec<AtomicBool>,
+}
+
+impl Graph {
+    /// The rows of a batch over `pixels` (`width`×`height`), for up to `threads` threads; None
+    /// where the model cannot compute rows side by side (a recurrent model whose rows need
+    /// whole rows before them, or a conditional network).
+    pub fn row_wave<'a>(
+        &'a self,
+        arith: Arith,
+        pixels: &'a [u8],
+        width: usize,
+        height: usize,
+        threads: usize,
+    ) -> Result<Option<RowWave<'a>>, ModelError> {
+        self.check(pixels, width, height)?;
+        if !self.wave_ok() {
+            return Ok(None);
+        }
+        let threads = threads.clamp(1, height.max(1));
+        Ok(Some(RowWave {
+            wave: Wave::new(self, arith, pixels, width, height, threads),
+            threads,
+            taken: (0..height).map(|_| AtomicBool::new(false)).collect(),
+        }))
+    }
+}
+
+impl RowWave<'_> {
+    /// Row `y`'s batch, to compute on this thread. An error if the row was taken already, is
+    /// outside the image, or the wave was aborted while this row waited for row y − threads.
+    pub fn row(&self, y: usize) -> Result<RowBatch<'_>, ModelError> {
+        let w = &self.wave;
+        if y >= self.taken.len() || self.taken[y].swap(true, Ordering::AcqRel) {
+            return Err(ModelError::bad(
+                "row_wave",
+                format!("row {y} is outside the image or taken already"),
+            ));
+        }
+        // The planes' rings hold `threads` rows in flight: the slots row y reuses are free once
+        // row y − threads is complete (and with it every row above).
+        if y >= self.threads && !w.wait(y - self.threads, w.width) {
+            return Err(ModelError::bad("threads", "another thread failed"));
+        }
+        let row_len = w.width * w.g.channels;
+        Ok(RowBatch {
+            g: w.g,
+            y,
+            px: &w.pixels[y * row_len..(y + 1) * row_len],
+            src: Source::Wave(w),
+            done: false,
+            aborted: false,
+        })
+    }
+
+    /// Makes every row waiting in [`RowWave::row`] or its `for_each` give up with an error.
+    pub fn abort(&self) {
+        self.wave.abort.store(true, Ordering::Release);
+    }
+}
+
 impl<'a> Wave<'a> {
     /// The shared state for `t` rows at a time.
     fn new(g: &'a Graph, arith: Arith, pixels: &'a [u8], width: usize, height: usize, t: usize) -> Self {
@@ -259,93 +329,5 @@ impl<'a> Wave<'a> {
         }
         self.progress[y].store(x0 + np, Ordering::Release);
         true
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Mutex;
-
-    use crate::config::{Arch, Config};
-    use crate::consistency::{batch_bits_with, fingerprint, incremental_bits_with, random_image};
-    use crate::engine::Engine;
-    use crate::error::ModelError;
-    use crate::kernels::Arith;
-
-    /// Every row's distributions, as bits, from `batch_rows` on `threads` threads.
-    fn rows_bits(e: &Engine, arith: Arith, px: &[u8], (w, h): (usize, usize), threads: usize) -> Vec<u32> {
-        let rows = Mutex::new(vec![Vec::new(); h]);
-        e.batch_rows_with::<ModelError>(arith, px, w, h, threads, |b| {
-            let mut bits = Vec::new();
-            b.for_each(|d, _| {
-                fingerprint(d, &mut bits);
-                Ok::<(), ModelError>(())
-            })?;
-            rows.lock().unwrap()[b.y()] = bits;
-            Ok(())
-        })
-        .expect("a single-scale model")
-        .unwrap();
-        rows.into_inner().unwrap().concat()
-    }
-
-    /// Rows side by side (and the one-row-at-a-time path of the models that need whole rows)
-    /// give the distributions of batch mode's row-parallel path and of incremental mode bit
-    /// for bit, for any thread count.
-    #[test]
-    fn rows_side_by_side_agree_with_batch_mode() {
-        let cfgs = [
-            Config::pixel_cnn(3, 8, 2, 12),
-            Config::pixel_cnn(3, 8, 1, 12).with_mixture(3),
-            Config::pixel_cnn(1, 6, 2, 9).with_arch(Arch::RowLstm),
-            Config::pixel_cnn(3, 6, 1, 9).with_arch(Arch::GatedPixelCnn),
-            Config::pixel_cnn(2, 6, 1, 9).with_arch(Arch::DiagonalBilstm),
-        ];
-        // Wider than a block of positions, so rows wait on each other mid-row.
-        let (w, h) = (37, 7);
-        for (i, cfg) in cfgs.into_iter().enumerate() {
-            let e = Engine::random(&cfg, 40 + i as u64).unwrap();
-            let px = random_image(w, h, cfg.channels, cfg.levels, 8 + i as u64);
-            for arith in [Arith::Legacy, Arith::fma()] {
-                let want = incremental_bits_with(arith, &e, &px, w, h);
-                // Two threads: the positions of a row in parallel, rows in turn.
-                assert!(batch_bits_with(arith, &e, &px, w, h, 2) == want, "config {i} {arith:?}");
-                for threads in [1, 2, 3, 8] {
-                    let got = rows_bits(&e, arith, &px, (w, h), threads);
-                    assert!(got == want, "config {i} {arith:?}, {threads} threads");
-                }
-            }
-        }
-    }
-
-    /// A row function's error ends the batch with that error, whichever thread it is on,
-    /// and no thread waits forever for the failed row.
-    #[test]
-    fn a_failing_row_stops_every_thread() {
-        let e = Engine::random(&Config::pixel_cnn(1, 4, 1, 6), 9).unwrap();
-        let (w, h) = (40, 12);
-        let px = random_image(w, h, 1, 256, 1);
-        for bad in [0, 1, 5] {
-            for threads in [1, 2, 3] {
-                let r = e
-                    .batch_rows_with::<ModelError>(Arith::fma(), &px, w, h, threads, |b| {
-                        if b.y() == bad {
-                            return Err(ModelError::bad("test", format!("row {bad} fails")));
-                        }
-                        b.for_each(|_, _| Ok::<(), ModelError>(()))
-                    })
-                    .unwrap();
-                let msg = r.unwrap_err().to_string();
-                assert!(msg.contains(&format!("row {bad} fails")), "{msg}");
-            }
-        }
-        // Skipping a row is an error too, not a hang.
-        let r = e
-            .batch_rows_with::<ModelError>(Arith::fma(), &px, w, h, 2, |b| match b.y() {
-                3 => Ok(()),
-                _ => b.for_each(|_, _| Ok::<(), ModelError>(())),
-            })
-            .unwrap();
-        assert!(r.unwrap_err().to_string().contains("skipped row 3"));
     }
 }

@@ -5,8 +5,10 @@
 
 use pixelrnn_codec::{decode, encode, AlphaSplit, DecodeOptions, EncodeOptions, Image, ModeChoice, ProbabilityModel};
 use pixelrnn_model::defaults::alpha_split_id;
-use pixelrnn_model::{Arith, Config, Engine};
-use pixelrnn_tests::{smooth_image, tiny_engine, tiny_multiscale_engine};
+use std::sync::Mutex;
+
+use pixelrnn_model::{Arch, Arith, Config, Dist, Engine};
+use pixelrnn_tests::{smooth_image, tiny_arch_engine, tiny_engine, tiny_multiscale_engine};
 
 /// An image with a cut-out alpha: clear, opaque and soft-edged parts.
 fn cut_out(w: u32, h: u32, c: u8, seed: u64) -> Image {
@@ -72,51 +74,101 @@ fn splits_round_trip_on_every_path_whatever_the_threads() {
     }
 }
 
+/// Every sub-pixel's distribution (its probabilities' bits) and value, from `batch_with`.
+fn engine_dists(e: &Engine, px: &[u8], (w, h): (usize, usize)) -> Vec<(Vec<u32>, u8)> {
+    let mut all = Vec::new();
+    e.batch_with(Arith::fma(), px, w, h, 1, |d, v| {
+        all.push((bits(d), v));
+        Ok::<(), pixelrnn_model::ModelError>(())
+    })
+    .unwrap();
+    all
+}
+
+fn bits(d: Dist<'_>) -> Vec<u32> {
+    let mut p = vec![0.0f32; 256];
+    d.probs_into(&mut p);
+    p.iter().map(|x| x.to_bits()).collect()
+}
+
+/// The split's distributions from `batch` and from `batch_rows` on 1–3 threads: the colour
+/// model's for the colour, the alpha model's for the alpha, bit for bit, whether the alpha
+/// model computes its rows in batch mode (a row wave) or incrementally (a Diagonal BiLSTM
+/// and a gated PixelCNN, whose rows need whole rows above them). A Row LSTM colour model.
 #[test]
 fn the_colour_gets_the_colour_models_distributions_and_the_alpha_the_alpha_models() {
-    let (colour, alpha) = (tiny_engine(3, 41), tiny_engine(4, 42));
-    let img = cut_out(6, 5, 4, 2);
-    let rgb: Vec<u8> = img.pixels.chunks_exact(4).flat_map(|p| p[..3].to_vec()).collect();
-    let dists = |e: &Engine, px: &[u8]| {
-        let mut all = Vec::new();
-        e.batch_with(Arith::fma(), px, 6, 5, 1, |d, v| {
-            let mut p = vec![0.0; 256];
-            d.probs_into(&mut p);
-            all.push((p, v));
-            Ok::<(), pixelrnn_model::ModelError>(())
-        })
-        .unwrap();
-        all
-    };
-    let want = dists(&colour, &rgb);
-    let want_alpha = dists(&alpha, &img.pixels);
-    let split = AlphaSplit::new(colour, alpha).unwrap();
-    let mut got = Vec::new();
-    split
-        .batch(Arith::fma(), &img.pixels, 6, 5, 2, &mut |d, v| {
-            let mut p = vec![0.0; 256];
-            d.probs_into(&mut p);
-            got.push((p, v));
-            Ok(())
-        })
-        .unwrap();
-    assert_eq!(got.len(), img.pixels.len());
-    let mut colours = want.into_iter();
-    for (i, (p, v)) in got.into_iter().enumerate() {
-        assert_eq!(v, img.pixels[i]);
-        if i % 4 == 3 {
-            assert!((p, v) == want_alpha[i], "alpha at {i}");
-        } else {
-            assert!((p, v) == colours.next().unwrap(), "colour at {i}");
+    let pairs = [
+        (tiny_engine(3, 41), tiny_engine(4, 42)),
+        (
+            Engine::random(&Config::pixel_cnn(3, 4, 1, 8).with_mixture(3), 43).unwrap(),
+            Engine::random(&Config::pixel_cnn(4, 4, 1, 8).with_mixture(2), 44).unwrap(),
+        ),
+        (tiny_engine(1, 45), tiny_arch_engine(Arch::DiagonalBilstm, 2, 46)),
+        (
+            tiny_arch_engine(Arch::RowLstm, 3, 47),
+            tiny_arch_engine(Arch::GatedPixelCnn, 4, 48),
+        ),
+    ];
+    // Wider than a block of positions, so rows wait on each other mid-row.
+    let (w, h) = (37, 6);
+    for (k, (colour, alpha)) in pairs.into_iter().enumerate() {
+        let n = alpha.channels();
+        let img = cut_out(w as u32, h as u32, n as u8, 2 + k as u64);
+        let cp: Vec<u8> = img.pixels.chunks_exact(n).flat_map(|p| p[..n - 1].to_vec()).collect();
+        let mut colours = engine_dists(&colour, &cp, (w, h)).into_iter();
+        let alphas = engine_dists(&alpha, &img.pixels, (w, h));
+        let want: Vec<_> = (0..img.pixels.len())
+            .map(|i| {
+                if i % n == n - 1 {
+                    alphas[i].clone()
+                } else {
+                    colours.next().unwrap()
+                }
+            })
+            .collect();
+        let split = AlphaSplit::new(colour, alpha).unwrap();
+        let mut got = Vec::new();
+        split
+            .batch(Arith::fma(), &img.pixels, w, h, 2, &mut |d, v| {
+                got.push((bits(d), v));
+                Ok(())
+            })
+            .unwrap();
+        assert!(got == want, "pair {k}: batch");
+        for threads in [1, 2, 3] {
+            let rows = Mutex::new(vec![Vec::new(); h]);
+            let r = split.batch_rows(Arith::fma(), &img.pixels, w, h, threads, &|y, dists| {
+                let mut row = Vec::new();
+                dists.for_each(&mut |d, v| {
+                    row.push((bits(d), v));
+                    Ok(())
+                })?;
+                rows.lock().unwrap()[y] = row;
+                Ok(())
+            });
+            // Without a row wave for the alpha model there are no rows side by side (the
+            // encoder then uses `batch`).
+            let Some(r) = r else {
+                assert!(k >= 2, "pair {k}: no rows");
+                continue;
+            };
+            r.unwrap();
+            assert!(
+                rows.into_inner().unwrap().concat() == want,
+                "pair {k}: rows, {threads} threads"
+            );
         }
     }
+    let (colour, alpha) = (tiny_engine(3, 41), tiny_engine(4, 42));
+    let img = cut_out(6, 5, 4, 2);
+    let want_alpha = engine_dists(&alpha, &img.pixels, (6, 5));
+    let split = AlphaSplit::new(colour, alpha).unwrap();
     // The sequential form gives the same distributions.
     let mut seq = split.sequential(Arith::fma(), 6, 5);
-    let mut p = vec![0.0; 256];
     for (i, &v) in img.pixels.iter().enumerate().take(16) {
-        seq.next_dist().probs_into(&mut p);
+        let d = seq.next_dist();
         if i % 4 == 3 {
-            assert!(p == want_alpha[i].0, "alpha at {i}");
+            assert!(bits(d) == want_alpha[i].0, "alpha at {i}");
         }
         seq.push(v);
     }
