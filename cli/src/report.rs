@@ -94,6 +94,9 @@ struct Info<'a> {
     adaptive: bool,
     model_id: Option<String>,
     model: Option<String>,
+    /// The model coding's substreams: the most threads it decodes on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    substreams: Option<usize>,
     pixel_crc32: String,
     payload_bytes: u64,
     bits_per_subpixel: f64,
@@ -187,7 +190,7 @@ impl Reporter {
         );
     }
 
-    pub fn info(&self, file: &str, h: &Header, size: usize, builtin: Option<String>) {
+    pub fn info(&self, file: &str, h: &Header, size: usize, builtin: Option<String>, substreams: Option<usize>) {
         let i = Info {
             file,
             file_bytes: size,
@@ -202,6 +205,7 @@ impl Reporter {
             adaptive: h.adaptive(),
             model_id: (h.mode == Mode::Model).then(|| h.model_hex()),
             model: builtin,
+            substreams,
             pixel_crc32: format!("{:08x}", h.pixel_crc),
             payload_bytes: h.payload_len,
             bits_per_subpixel: size as f64 * 8.0 / (h.pixels() * h.channels as u64) as f64,
@@ -242,6 +246,9 @@ impl Reporter {
                 println!("  model            none (context coding: a context model of the neighbouring colours)")
             }
             None => println!("  model            none (classical coding: PNG row filters and Brotli)"),
+        }
+        if let Some(n) = i.substreams {
+            println!("  substreams       {n} (decodes on up to {n} thread(s))");
         }
         println!("  pixel CRC-32     {}", i.pixel_crc32);
         println!("  payload          {} bytes", i.payload_bytes);

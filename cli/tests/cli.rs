@@ -74,6 +74,56 @@ fn round_trip_every_layout() {
     }
 }
 
+/// `--substreams` sets how many threads the file decodes on (`info` shows it), at most one a
+/// row; out-of-range values are usage errors.
+#[test]
+fn substreams_from_the_command_line() {
+    let d = tempfile::tempdir().unwrap();
+    write_png(d.path(), "s.png", 9, 11, 3);
+    let substreams = |file: &str| {
+        let o = run(d.path(), &["info", "--json", file]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["substreams"].as_u64()
+    };
+    for (asked, got) in [("3", 3), ("64", 11)] {
+        let o = run(
+            d.path(),
+            &["compress", "-f", "--mode", "model", "--substreams", asked, "s.png"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(substreams("s.png.prnn"), Some(got), "--substreams {asked}");
+        let o = run(
+            d.path(),
+            &["decompress", "-f", "s.png.prnn", "-o", "back.png", "--threads", "2"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(pixels(&d.path().join("s.png")), pixels(&d.path().join("back.png")));
+    }
+    let o = run(d.path(), &["info", "s.png.prnn"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("decodes on up to 11 thread(s)"));
+    let o = run(d.path(), &["compress", "-f", "--mode", "model", "s.png"]);
+    assert!(o.status.success());
+    assert_eq!(substreams("s.png.prnn"), Some(1), "the default for 11 rows");
+    let o = run(
+        d.path(),
+        &["compress", "-f", "--mode", "classical", "--substreams", "4", "s.png"],
+    );
+    assert!(o.status.success());
+    assert_eq!(substreams("s.png.prnn"), None, "the classical coding has none");
+    for bad in ["0", "65"] {
+        let o = run(
+            d.path(),
+            &["compress", "-f", "--substreams", bad, "s.png", "-o", "bad.prnn"],
+        );
+        assert!(
+            !o.status.success() && stderr(&o).contains("--substreams"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert!(!d.path().join("bad.prnn").exists());
+}
+
 #[test]
 fn refuses_to_overwrite_without_force() {
     let d = tempfile::tempdir().unwrap();

@@ -127,6 +127,17 @@ impl Header {
         }
     }
 
+    /// The model coding's substreams in `file` (this header's file): the most threads it
+    /// decodes on. None for the other codings, and for versions 1 and 2 (one stream); an error
+    /// if the payload's substream table is damaged.
+    pub fn substreams(&self, file: &[u8]) -> Result<Option<usize>> {
+        if self.mode != Mode::Model || self.version < 3 {
+            return Ok(None);
+        }
+        let payload = file.get(self.header_len()..).unwrap_or_default();
+        crate::substreams::split(payload, self.height as usize).map(|s| Some(s.len()))
+    }
+
     /// The 80 bytes of a version 1 header, CRC included.
     fn to_bytes_v1(&self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];

@@ -34,11 +34,15 @@ pub struct EncodeOptions<'a> {
     /// Code an all-255 alpha channel as a header flag instead of coding it.
     pub drop_opaque_alpha: bool,
     pub progress: Option<Progress<'a>>,
-    /// Format version to write (1 to 6).
+    /// Format version to write (1 to [`crate::VERSION`]).
     pub version: u8,
     pub mode: ModeChoice,
     /// Version 2: also code with the adaptive mixture ([`crate::adapt`]) and keep it when smaller.
     pub adapt: bool,
+    /// Version 3 and later, the model coding: the substreams to spread the rows over, i.e. the
+    /// most threads the file decodes on (1 to [`crate::substreams::MAX_SUBSTREAMS`], at most
+    /// one per row); None: the encoder's choice ([`crate::substreams::choose`]).
+    pub substreams: Option<usize>,
 }
 
 impl Default for EncodeOptions<'_> {
@@ -50,6 +54,7 @@ impl Default for EncodeOptions<'_> {
             version: VERSION,
             mode: ModeChoice::Auto,
             adapt: true,
+            substreams: None,
         }
     }
 }

@@ -126,7 +126,7 @@ pub(crate) fn encode_model(
     let total = coded.len() as u64;
     // Version 3: rows spread over substreams (row y in y mod S); earlier versions: one stream.
     let nsub = if opts.version >= 3 {
-        crate::substreams::choose(height, model.raster_order())
+        crate::substreams::choose_or(opts.substreams, height, model.raster_order())?
     } else {
         1
     };

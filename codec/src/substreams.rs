@@ -23,6 +23,25 @@ pub fn choose(height: usize, raster_order: bool) -> usize {
     (height / ROWS_PER_SUBSTREAM).clamp(1, 4)
 }
 
+/// `asked` substreams (at most one per row), or the encoder's choice ([`choose`]); an error if
+/// `asked` is 0 or above [`MAX_SUBSTREAMS`], or the model does not code in raster order.
+pub fn choose_or(asked: Option<usize>, height: usize, raster_order: bool) -> Result<usize> {
+    let Some(n) = asked else {
+        return Ok(choose(height, raster_order));
+    };
+    if !(1..=MAX_SUBSTREAMS).contains(&n) {
+        return Err(CodecError::BadParameter(format!(
+            "{n} substreams (1 to {MAX_SUBSTREAMS})"
+        )));
+    }
+    if n > 1 && !raster_order {
+        return Err(CodecError::BadParameter(
+            "substreams with a multi-scale model (it codes in one stream)".into(),
+        ));
+    }
+    Ok(n.min(height.max(1)))
+}
+
 /// Rows y < `height` with y ≡ `index` (mod `substreams`): the rows substream `index` codes.
 pub(crate) fn rows(height: usize, substreams: usize, index: usize) -> usize {
     height.saturating_sub(index).div_ceil(substreams.max(1))
@@ -137,5 +156,13 @@ mod tests {
         assert_eq!(choose(512, true), 2);
         assert_eq!(choose(4096, true), 4);
         assert_eq!(choose(4096, false), 1);
+        assert_eq!(choose_or(None, 4096, true).unwrap(), 4);
+        assert_eq!(choose_or(Some(16), 4096, true).unwrap(), 16);
+        assert_eq!(choose_or(Some(16), 10, true).unwrap(), 10, "one a row at most");
+        assert_eq!(choose_or(Some(1), 4096, false).unwrap(), 1);
+        for bad in [Some(0), Some(MAX_SUBSTREAMS + 1)] {
+            assert!(choose_or(bad, 4096, true).is_err(), "{bad:?}");
+        }
+        assert!(choose_or(Some(2), 4096, false).is_err(), "multi-scale");
     }
 }

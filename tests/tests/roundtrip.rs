@@ -278,6 +278,50 @@ fn substreams_decode_side_by_side() {
     }
 }
 
+/// The substreams asked for (at most one a row) are what the file has, and it decodes on any
+/// threads; a multi-scale model (one stream) refuses more than one, clearly.
+#[test]
+fn asked_substreams_are_written_and_decode() {
+    let img = smooth_image(7, 20, 1, 3);
+    let engine = tiny_engine(1, 4);
+    for (asked, got) in [(1, 1), (5, 5), (20, 20), (64, 20)] {
+        let opts = EncodeOptions {
+            mode: ModeChoice::Model,
+            substreams: Some(asked),
+            ..Default::default()
+        };
+        let enc = encode(&img, &engine, &opts).unwrap();
+        assert_eq!(enc.header.substreams(&enc.bytes).unwrap(), Some(got), "{asked} asked");
+        for threads in [1, 2, 3] {
+            let opts = DecodeOptions {
+                threads,
+                ..Default::default()
+            };
+            assert_eq!(
+                decode(&enc.bytes, &engine, &opts).unwrap(),
+                img,
+                "{asked} asked, {threads} threads"
+            );
+        }
+    }
+    let opts = EncodeOptions {
+        mode: ModeChoice::Model,
+        substreams: Some(2),
+        ..Default::default()
+    };
+    let ms = tiny_multiscale_engine(Arch::PixelCnn, Arch::PixelCnn, 2, 1, 5);
+    let err = encode(&smooth_image(8, 8, 1, 3), &ms, &opts).unwrap_err().to_string();
+    assert!(err.contains("multi-scale"), "{err}");
+    for bad in [0, 65] {
+        let opts = EncodeOptions {
+            mode: ModeChoice::Model,
+            substreams: Some(bad),
+            ..Default::default()
+        };
+        assert!(encode(&img, &engine, &opts).is_err(), "{bad}");
+    }
+}
+
 #[test]
 fn context_coding_round_trips_every_layout_and_wins_on_screenshots() {
     use pixelrnn_tests::ui_image;
