@@ -71,7 +71,7 @@ fuzz_target!(|input: Input| {
     let mut px = input.pixels;
     px.resize(n, 255);
     let img = Image::new(w, h, c, px).unwrap();
-    let opts = EncodeOptions {
+    let mut opts = EncodeOptions {
         threads: input.threads as usize % 3 + 1,
         drop_opaque_alpha: !input.keep_alpha,
         progress: None,
@@ -86,11 +86,16 @@ fuzz_target!(|input: Input| {
             _ => ModeChoice::Auto,
         },
         adapt: input.threads / 32 % 2 == 0,
+        substreams: None,
     };
     let m = model(
         input.arch as usize % 9,
         img.coded_channels(opts.drop_opaque_alpha) as usize,
     );
+    // Half the time, 1 to 4 substreams asked for (more than the rows: one a row).
+    if input.threads / 64 % 2 == 1 && m.config().multiscale.is_none() {
+        opts.substreams = Some(input.height as usize % 4 + 1);
+    }
     let enc = encode(&img, m, &opts).unwrap();
     let dec = decode(&enc.bytes, m, &DecodeOptions::default()).unwrap();
     assert_eq!(dec, img);
