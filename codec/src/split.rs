@@ -175,15 +175,15 @@ impl<M: ProbabilityModel> ProbabilityModel for AlphaSplit<M> {
         threads: usize,
         row: &(dyn Fn(usize, &mut dyn RowDists) -> Result<()> + Sync),
     ) -> Option<Result<()>> {
-        let cc = self.colour.channels();
-        let colour = colour_of(pixels, cc);
-        let stride = width * (cc + 1);
         let wave = match self.alpha.row_wave(arith, pixels, width, height, threads.max(1)) {
             Ok(wave) => wave,
             Err(e) => return Some(Err(e)),
         };
         // Without it, `batch` (which drives the alpha model incrementally).
         let wave = wave?;
+        let cc = self.colour.channels();
+        let colour = colour_of(pixels, cc);
+        let stride = width * (cc + 1);
         // The alpha model's rows in batch mode, each computed by the thread that computes the
         // colour model's row, before it (a thread's rows in increasing order, at most
         // `threads` at once, as the row wave needs).
