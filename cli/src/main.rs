@@ -112,9 +112,9 @@ struct CompressArgs {
     #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=7))]
     format_version: u8,
     /// The most threads the model coding can decode on: rows spread over this many
-    /// substreams (1–64, at most one per row; format version 3 and later). Default: 2 from 128
-    /// rows, one per 256 rows up to 4, 1 below 128 rows. More decode faster on more cores and
-    /// cost a little size.
+    /// substreams (1–64, at most one per row; format version 3 and later). Default: one per 256
+    /// rows, at most 4. More decode faster (also on fewer cores) and usually cost a little
+    /// size.
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=64))]
     substreams: Option<u8>,
 }

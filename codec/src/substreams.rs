@@ -13,19 +13,15 @@ pub const MAX_SUBSTREAMS: usize = 64;
 /// Rows per substream the encoder aims for.
 const ROWS_PER_SUBSTREAM: usize = 256;
 
-/// Images with fewer rows than this keep one substream.
-const MIN_ROWS_FOR_TWO: usize = 128;
-
-/// The encoder's choice: one substream per 256 rows, at least 2 from 128 rows on (so that
-/// every image but the smallest decodes on two threads: on the photos this cost nothing, −0.2 %
-/// on the validation photos and −0.02 % on nine training photos against one substream below
-/// 512 rows) and at most 4 (each costs a few bytes and splits what the adaptive coding learns:
-/// 8 substreams cost 0.3–0.9 % on photos); one for a model that does not code in raster order.
+/// The encoder's choice: one substream per 256 rows, at most 4 (each costs a few bytes and
+/// splits what the adaptive coding learns: 8 substreams cost 0.3–0.9 % on photos, and two
+/// below 512 rows, though 0.2 % smaller on the validation photos, cost 0.9 % on `varied`, up
+/// to 8 % on icons and clip art); one for a model that does not code in raster order.
 pub fn choose(height: usize, raster_order: bool) -> usize {
-    if !raster_order || height < MIN_ROWS_FOR_TWO {
+    if !raster_order {
         return 1;
     }
-    (height / ROWS_PER_SUBSTREAM).clamp(2, 4)
+    (height / ROWS_PER_SUBSTREAM).clamp(1, 4)
 }
 
 /// `asked` substreams (at most one per row), or the encoder's choice ([`choose`]); an error if
@@ -157,9 +153,7 @@ mod tests {
     #[test]
     fn the_encoder_spreads_tall_images() {
         assert_eq!(choose(10, true), 1);
-        assert_eq!(choose(127, true), 1);
-        assert_eq!(choose(128, true), 2);
-        assert_eq!(choose(511, true), 2);
+        assert_eq!(choose(511, true), 1);
         assert_eq!(choose(512, true), 2);
         assert_eq!(choose(4096, true), 4);
         assert_eq!(choose(4096, false), 1);
