@@ -13,8 +13,8 @@ use pixelrnn_model::mixture::MixCdf;
 use pixelrnn_model::{Arith, Dist, ModelId};
 
 use crate::error::Result;
-use crate::model::{ProbabilityModel, RowDists, RowModel, SequentialModel, WaveRows};
-use crate::split_decode::{aborted, Incremental, Split, SplitRows};
+use crate::model::{ProbabilityModel, RowDists, RowModel, SequentialModel};
+use crate::split_decode::{Split, SplitRows};
 
 /// A model of `C` colour channels and a model of `C + 1` channels, as one model of `C + 1`
 /// channels: the colour sub-pixels' distributions are the first's, the alpha's the second's.
@@ -59,39 +59,6 @@ fn colour_of(pixels: &[u8], cc: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Hands `f` the colour model's sub-pixels as they come and, after each pixel's colour, its
-/// alpha (`alpha_of(pixel index)`) with the alpha model's distribution; the alpha model is fed
-/// every value.
-struct Interleave<A> {
-    alpha: A,
-    cc: usize,
-    c: usize,
-    pixel: usize,
-}
-
-impl<A: Incremental> Interleave<A> {
-    fn step(
-        &mut self,
-        f: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>,
-        alpha_of: impl Fn(usize) -> u8,
-        d: Dist<'_>,
-        v: u8,
-    ) -> Result<()> {
-        f(d, v)?;
-        self.alpha.next().ok_or_else(aborted)?;
-        self.alpha.push(v);
-        self.c += 1;
-        if self.c == self.cc {
-            self.c = 0;
-            let a = alpha_of(self.pixel);
-            f(self.alpha.next().ok_or_else(aborted)?, a)?;
-            self.alpha.push(a);
-            self.pixel += 1;
-        }
-        Ok(())
-    }
-}
-
 impl<M: ProbabilityModel> ProbabilityModel for AlphaSplit<M> {
     fn channels(&self) -> usize {
         self.alpha.channels()
@@ -116,30 +83,28 @@ impl<M: ProbabilityModel> ProbabilityModel for AlphaSplit<M> {
     ) -> Result<()> {
         let cc = self.colour.channels();
         let colour = colour_of(pixels, cc);
-        let alpha_of = |p: usize| pixels[p * (cc + 1) + cc];
-        if let Some(wave) = self.alpha.row_wave(arith, pixels, width, height, 1)? {
-            // The alpha model's rows in batch mode, each kept until the colour reaches it.
-            let edges = OnceLock::new();
-            let mut kept = Kept::new(cc);
-            let r = self.colour.batch(arith, &colour, width, height, threads, &mut |d, v| {
-                if kept.used_up() {
-                    kept.fill(&*wave, kept.pixel / width, kept.pixel, &edges)?;
-                }
-                kept.step(sink, alpha_of, d, v)
-            });
-            if r.is_err() {
-                wave.abort();
-            }
-            return r;
-        }
-        let mut il = Interleave {
-            alpha: self.alpha.sequential(arith, width, height),
-            cc,
-            c: 0,
-            pixel: 0,
+        let stride = width * (cc + 1);
+        // Row y of the alpha model, every sub-pixel's distribution and value, to `f`: in batch
+        // mode where it can, else from its sequential form (fed the rows in order).
+        let wave = self.alpha.row_wave(arith, pixels, width, height, 1)?;
+        let mut seq = wave.is_none().then(|| self.alpha.sequential(arith, width, height));
+        let mut alpha_row = |y: usize, f: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>| match (&wave, &mut seq) {
+            (Some(w), _) => w.row(y, f),
+            (None, Some(seq)) => pixels[y * stride..(y + 1) * stride].iter().try_for_each(|&v| {
+                f(seq.next_dist(), v)?;
+                seq.push(v);
+                Ok(())
+            }),
+            (None, None) => unreachable!("a wave or a sequential form"),
         };
+        let (edges, mut kept, mut n) = (OnceLock::new(), Kept::new(cc), 0);
         self.colour.batch(arith, &colour, width, height, threads, &mut |d, v| {
-            il.step(sink, alpha_of, d, v)
+            if n % (width * cc) == 0 {
+                let y = n / (width * cc);
+                kept.fill(&pixels[y * stride..(y + 1) * stride], |f| alpha_row(y, f), &edges)?;
+            }
+            n += 1;
+            kept.step(sink, d, v)
         })
     }
 
@@ -188,73 +153,73 @@ impl<M: ProbabilityModel> ProbabilityModel for AlphaSplit<M> {
         // colour model's row, before it (a thread's rows in increasing order, at most
         // `threads` at once, as the row wave needs).
         let (wave, edges) = (&*wave, OnceLock::new());
-        let r = self
-            .colour
+        self.colour
             .batch_rows(arith, &colour, width, height, threads, &|y, dists| {
                 let mut kept = Kept::new(cc);
-                let r = kept.fill(wave, y, 0, &edges).and_then(|()| {
-                    let values = &pixels[y * stride..(y + 1) * stride];
-                    let alpha_of = |p: usize| values[p * (cc + 1) + cc];
-                    row(
-                        y,
-                        &mut SplitDists {
-                            colour: dists,
-                            alpha: |f: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>, d: Dist<'_>, v: u8| {
-                                kept.step(f, alpha_of, d, v)
+                let r = kept
+                    .fill(&pixels[y * stride..(y + 1) * stride], |f| wave.row(y, f), &edges)
+                    .and_then(|()| {
+                        row(
+                            y,
+                            &mut SplitDists {
+                                colour: dists,
+                                kept: &mut kept,
                             },
-                        },
-                    )
-                });
+                        )
+                    });
                 if r.is_err() {
                     // Rows below wait for this one: let them give up.
                     wave.abort();
                 }
                 r
-            });
-        if matches!(r, Some(Err(_))) {
-            wave.abort();
-        }
-        r
+            })
     }
 }
 
-/// The alpha model's distributions of one row's alpha sub-pixels, computed in batch mode
-/// before the colour model's row reaches them; `step` interleaves them as [`Interleave`] does.
-struct Kept<'e> {
+/// The alpha model's distributions of one row's alpha sub-pixels, computed before the colour
+/// model's row reaches them; `step` hands on the colour sub-pixels and, after each pixel's
+/// colour, its alpha.
+struct Kept<'a> {
     /// `levels` probabilities a pixel (a softmax head).
     probs: Vec<f32>,
     /// One distribution a pixel (a mixture head), reading the model's edges.
-    mix: Vec<MixCdf<'e>>,
+    mix: Vec<MixCdf<'a>>,
     levels: usize,
+    /// The row's values (`cc + 1` a pixel).
+    values: &'a [u8],
     cc: usize,
+    /// The colour channel and the pixel next.
     c: usize,
-    /// The next pixel's index, and the first kept one's (in `alpha_of`'s terms).
     pixel: usize,
-    first: usize,
 }
 
-impl<'e> Kept<'e> {
+impl<'a> Kept<'a> {
     fn new(cc: usize) -> Self {
         Kept {
             probs: Vec::new(),
             mix: Vec::new(),
             levels: 0,
+            values: &[],
             cc,
             c: 0,
             pixel: 0,
-            first: 0,
         }
     }
 
-    /// Keeps row `y`'s alpha distributions from `wave`; the row's first pixel has index
-    /// `first` (in `alpha_of`'s terms).
-    fn fill(&mut self, wave: &dyn WaveRows, y: usize, first: usize, edges: &'e OnceLock<Vec<f32>>) -> Result<()> {
+    /// Keeps the alpha distributions of the row of `values` that `source` hands its function
+    /// (every sub-pixel's distribution and value, in order).
+    fn fill(
+        &mut self,
+        values: &'a [u8],
+        source: impl FnOnce(&mut dyn FnMut(Dist<'_>, u8) -> Result<()>) -> Result<()>,
+        edges: &'a OnceLock<Vec<f32>>,
+    ) -> Result<()> {
         let n = self.cc + 1;
         let (probs, mix, levels) = (&mut self.probs, &mut self.mix, &mut self.levels);
         probs.clear();
         mix.clear();
         let mut i = 0;
-        wave.row(y, &mut |d, _| {
+        source(&mut |d, _| {
             if i % n == n - 1 {
                 match d {
                     Dist::Probs(p) => {
@@ -267,56 +232,37 @@ impl<'e> Kept<'e> {
             i += 1;
             Ok(())
         })?;
-        (self.pixel, self.first) = (first, first);
+        (self.values, self.c, self.pixel) = (values, 0, 0);
         Ok(())
     }
 
-    /// Whether every pixel kept has had its alpha (so the next pixel is the next row's).
-    fn used_up(&self) -> bool {
-        let kept = if self.mix.is_empty() {
-            self.probs.len() / self.levels.max(1)
-        } else {
-            self.mix.len()
-        };
-        self.c == 0 && self.pixel - self.first == kept
-    }
-
-    fn step(
-        &mut self,
-        f: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>,
-        alpha_of: impl Fn(usize) -> u8,
-        d: Dist<'_>,
-        v: u8,
-    ) -> Result<()> {
+    /// Hands `f` the colour sub-pixel (`d`, `v`) and, after a pixel's last colour, its alpha.
+    fn step(&mut self, f: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>, d: Dist<'_>, v: u8) -> Result<()> {
         f(d, v)?;
         self.c += 1;
         if self.c == self.cc {
             self.c = 0;
-            let i = self.pixel - self.first;
+            let i = self.pixel;
             let a = match self.mix.get(i) {
                 Some(m) => Dist::Mixture(m),
                 None => Dist::Probs(&self.probs[i * self.levels..(i + 1) * self.levels]),
             };
-            f(a, alpha_of(self.pixel))?;
+            f(a, self.values[i * (self.cc + 1) + self.cc])?;
             self.pixel += 1;
         }
         Ok(())
     }
 }
 
-/// One row of batch mode: the colour model's row, `alpha` adding each pixel's alpha after its
-/// colour (it gets the function, then each colour sub-pixel's distribution and value).
-struct SplitDists<'d, F> {
+/// One row of batch mode: the colour model's row with the kept alpha interleaved.
+struct SplitDists<'d, 'k, 'a> {
     colour: &'d mut dyn RowDists,
-    alpha: F,
+    kept: &'k mut Kept<'a>,
 }
 
-impl<F> RowDists for SplitDists<'_, F>
-where
-    F: FnMut(&mut dyn FnMut(Dist<'_>, u8) -> Result<()>, Dist<'_>, u8) -> Result<()>,
-{
+impl RowDists for SplitDists<'_, '_, '_> {
     fn for_each(&mut self, f: &mut dyn FnMut(Dist<'_>, u8) -> Result<()>) -> Result<()> {
-        let alpha = &mut self.alpha;
-        self.colour.for_each(&mut |d, v| alpha(&mut *f, d, v))
+        let kept = &mut *self.kept;
+        self.colour.for_each(&mut |d, v| kept.step(&mut *f, d, v))
     }
 }

@@ -5,12 +5,7 @@ use std::ops::Range;
 
 use pixelrnn_model::Dist;
 
-use crate::error::CodecError;
 use crate::model::{RowGroupModel, RowModel, RowSequential, SequentialModel};
-
-pub(crate) fn aborted() -> CodecError {
-    CodecError::BadParameter("the alpha model's rows were aborted".into())
-}
 
 /// The alpha model's incremental form, one sub-pixel at a time, as the sequential session
 /// and a row of the rows side by side both give it: `next` (None once aborted), then `push`.
