@@ -135,7 +135,7 @@ impl Header {
             return Ok(None);
         }
         let payload = file.get(self.header_len()..).unwrap_or_default();
-        crate::substreams::split(payload, self.height as usize).map(|s| Some(s.len()))
+        crate::substreams::count(payload, self.height as usize).map(Some)
     }
 
     /// The 80 bytes of a version 1 header, CRC included.

@@ -76,9 +76,9 @@ pub fn join(streams: &[Vec<u32>]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Splits a payload into its substreams' words, checking the table against the image height
-/// and the bytes present.
-pub fn split(payload: &[u8], height: usize) -> Result<Vec<Vec<u32>>> {
+/// The substream table of a payload, checked against the image height and the bytes present:
+/// where the first substream starts, and every substream's length in bytes.
+fn table(payload: &[u8], height: usize) -> Result<(usize, Vec<u64>)> {
     let mut pos = 0;
     let s = get_varint(payload, &mut pos)?;
     if s == 0 || s as usize > MAX_SUBSTREAMS.min(height) {
@@ -86,9 +86,9 @@ pub fn split(payload: &[u8], height: usize) -> Result<Vec<Vec<u32>>> {
     }
     let mut lens = Vec::with_capacity(s as usize);
     for _ in 1..s {
-        lens.push(get_varint(payload, &mut pos)?);
+        lens.push(u64::from(get_varint(payload, &mut pos)?));
     }
-    let declared: u64 = lens.iter().map(|&l| l as u64).sum();
+    let declared: u64 = lens.iter().sum();
     let rest = (payload.len() - pos) as u64;
     if declared >= rest {
         return Err(bad(
@@ -96,9 +96,7 @@ pub fn split(payload: &[u8], height: usize) -> Result<Vec<Vec<u32>>> {
             format!("{declared} bytes declared"),
         ));
     }
-    let mut lens: Vec<u64> = lens.into_iter().map(u64::from).collect();
     lens.push(rest - declared);
-    let mut out = Vec::with_capacity(lens.len());
     for (i, &l) in lens.iter().enumerate() {
         if l == 0 || !l.is_multiple_of(4) {
             return Err(bad(
@@ -106,6 +104,22 @@ pub fn split(payload: &[u8], height: usize) -> Result<Vec<Vec<u32>>> {
                 format!("{l} bytes for substream {i}"),
             ));
         }
+    }
+    Ok((pos, lens))
+}
+
+/// The number of substreams of a payload, its table checked as [`split`] does (without
+/// copying the substreams).
+pub fn count(payload: &[u8], height: usize) -> Result<usize> {
+    table(payload, height).map(|(_, lens)| lens.len())
+}
+
+/// Splits a payload into its substreams' words, checking the table against the image height
+/// and the bytes present.
+pub fn split(payload: &[u8], height: usize) -> Result<Vec<Vec<u32>>> {
+    let (mut pos, lens) = table(payload, height)?;
+    let mut out = Vec::with_capacity(lens.len());
+    for l in lens {
         let bytes = &payload[pos..pos + l as usize];
         out.push(
             bytes
@@ -148,6 +162,16 @@ mod tests {
         assert!(split(&q, 3).is_err(), "a length that is not whole words");
         assert!(split(&[0], 3).is_err() && split(&[], 3).is_err() && split(&[0x80], 3).is_err());
         assert_eq!(split(&join(&[vec![9]]).unwrap(), 1).unwrap(), vec![vec![9]]);
+        // `count` checks the same table.
+        assert_eq!(count(&p, 3).unwrap(), 3);
+        for (bad, h) in [
+            (&p[..], 2),
+            (&p[..p.len() - 12], 3),
+            (&p[..p.len() - 1], 3),
+            (&q[..], 3),
+        ] {
+            assert!(count(bad, h).is_err());
+        }
     }
 
     #[test]
