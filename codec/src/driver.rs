@@ -333,7 +333,7 @@ fn finish(h: &Header, coded: Vec<u8>, opts: &DecodeOptions) -> Result<Image> {
         return Err(CodecError::corrupt(
             "pixel checksum",
             format!("{:08x}", h.pixel_crc),
-            format!("{crc:08x} (the payload is damaged, or the model is not the one that encoded it)"),
+            format!("{crc:08x} (the file is damaged or truncated, or the model is not the one that encoded it)"),
         ));
     }
     if let Some(p) = opts.progress {

@@ -101,7 +101,7 @@ fn table(payload: &[u8], height: usize) -> Result<(usize, Vec<u64>)> {
         if l == 0 || !l.is_multiple_of(4) {
             return Err(bad(
                 "lengths that are non-zero multiples of 4",
-                format!("{l} bytes for substream {i}"),
+                format!("{l} bytes for substream {i} (the file is truncated or damaged)"),
             ));
         }
     }

@@ -25,11 +25,7 @@ fn get_varint(b: &[u8], pos: &mut usize, what: &'static str) -> Result<u32> {
 }
 
 fn truncated(n: usize) -> CodecError {
-    CodecError::corrupt(
-        "header",
-        "a complete version 2 header",
-        format!("{n} bytes (truncated)"),
-    )
+    CodecError::corrupt("header", "a complete header", format!("{n} bytes (truncated)"))
 }
 
 impl Header {
@@ -174,7 +170,7 @@ impl Header {
             return Err(CodecError::corrupt(
                 "payload length",
                 "a multiple of 4 (range-coder words)",
-                h.payload_len,
+                format!("{} (the file is truncated or damaged)", h.payload_len),
             ));
         }
         Ok(h)

@@ -23,11 +23,15 @@ pub mod fused;
 pub mod gated;
 pub mod graph;
 pub mod group;
+#[cfg(feature = "torch")]
+pub mod images;
 pub mod kernels;
 pub mod layers;
 pub mod lstm;
 pub mod mixture;
 pub mod multiscale;
+#[cfg(feature = "torch")]
+pub mod photos;
 pub mod pixel_cnn;
 pub mod plane;
 pub mod recurrent;

@@ -31,6 +31,8 @@ fn truncated_files_are_corrupt() {
         for n in [0, 1, 5, 7, 8, 9, 12, hl - 1, hl, f.len() - 4, f.len() - 1] {
             let err = dec(&f[..n], &e).unwrap_err();
             assert!(matches!(err, CodecError::Corrupt { .. }), "v{v} {n} bytes: {err}");
+            // The message says what may have happened, even where only the checksum notices.
+            assert!(err.to_string().contains("truncated"), "v{v} {n} bytes: {err}");
         }
     }
 }

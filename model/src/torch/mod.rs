@@ -3,6 +3,7 @@
 
 pub mod batches;
 pub mod layers;
+pub mod lstm;
 pub mod mixture;
 pub mod net;
 pub mod optim;

@@ -11,9 +11,8 @@ use crate::config::{Arch, Config, Head};
 use crate::error::{ModelError, Result};
 use crate::layers::Mask;
 use crate::mixture::Layout;
-use crate::torch::layers::{
-    add_cond, cond_proj, DiagonalBiLstm, GatedLayer, MaskedConv2d, OutputStack, ResBlock, RowLstm, Upsample,
-};
+use crate::torch::layers::{add_cond, cond_proj, GatedLayer, MaskedConv2d, OutputStack, ResBlock, Upsample};
+use crate::torch::lstm::{DiagonalBiLstm, RowLstm};
 use crate::weights::{tensor_specs, Tensor as WTensor, Weights};
 
 #[derive(Debug)]
