@@ -13,10 +13,12 @@ pub const MAX_SUBSTREAMS: usize = 64;
 /// Rows per substream the encoder aims for.
 const ROWS_PER_SUBSTREAM: usize = 256;
 
-/// The encoder's choice: one substream per 256 rows, at most 4 (each costs a few bytes and
+/// The encoder's spread: one substream per 256 rows, at most 4 (each costs a few bytes and
 /// splits what the adaptive coding learns: 8 substreams cost 0.3–0.9 % on photos, and two
 /// below 512 rows, though 0.2 % smaller on the validation photos, cost 0.9 % on `varied`, up
-/// to 8 % on icons and clip art); one for a model that does not code in raster order.
+/// to 8 % on icons and clip art); one for a model that does not code in raster order. Its
+/// default also tries one substream where the spread rows are cheap, and keeps it when it is
+/// at least 1 % smaller (`encoder.rs`, `one_is_worth`).
 pub fn choose(height: usize, raster_order: bool) -> usize {
     if !raster_order {
         return 1;

@@ -322,6 +322,47 @@ fn asked_substreams_are_written_and_decode() {
     }
 }
 
+/// By default the encoder spreads 512 rows over two substreams, unless one substream makes a
+/// cheap image (under 2 bits a sub-pixel) at least 1 % smaller: then the file is the one-substream
+/// file, byte for byte. Costly images (noise) keep the spread without trying.
+#[test]
+fn default_substreams_become_one_where_that_is_worth_it() {
+    use pixelrnn_tests::{random_image, ui_image};
+    let engine = tiny_engine(3, 4);
+    let with = |img: &pixelrnn_codec::Image, substreams| {
+        let opts = EncodeOptions {
+            mode: ModeChoice::Model,
+            substreams,
+            threads: 2,
+            ..Default::default()
+        };
+        encode(img, &engine, &opts).unwrap()
+    };
+    let ui = ui_image(12, 512, 3, 5);
+    let (auto, two, one) = (with(&ui, None), with(&ui, Some(2)), with(&ui, Some(1)));
+    assert!(
+        two.header.bits_per_subpixel() < 2.0,
+        "{}",
+        two.header.bits_per_subpixel()
+    );
+    assert!(
+        one.header.payload_len * 100 <= two.header.payload_len * 99,
+        "the test image must gain from one substream: {} against {}",
+        one.header.payload_len,
+        two.header.payload_len
+    );
+    assert_eq!(auto.bytes, one.bytes);
+    assert_eq!(auto.header.substreams(&auto.bytes).unwrap(), Some(1));
+    assert_eq!(decode(&auto.bytes, &engine, &DecodeOptions::default()).unwrap(), ui);
+    let noise = random_image(12, 512, 3, 6);
+    let (auto, two) = (with(&noise, None), with(&noise, Some(2)));
+    assert!(two.header.bits_per_subpixel() >= 2.0);
+    assert_eq!(auto.bytes, two.bytes);
+    // Under 512 rows there is one substream anyway.
+    let small = ui_image(12, 300, 3, 5);
+    assert_eq!(with(&small, None).bytes, with(&small, Some(1)).bytes);
+}
+
 #[test]
 fn context_coding_round_trips_every_layout_and_wins_on_screenshots() {
     use pixelrnn_tests::ui_image;
