@@ -113,7 +113,7 @@ struct Plain {
 
 /// The model path of [`crate::encode`]: `coded` is the image's raster without a dropped alpha
 /// channel. Version 3 on, the rows are spread over `opts.substreams` substreams, or by default
-/// over [`crate::substreams::choose`]'s, unless one substream is worth it ([`one_is_worth`]).
+/// over [`crate::substreams::choose`]'s, unless one substream is [`clearly_smaller`].
 pub(crate) fn encode_model(
     image: &Image,
     coded: &[u8],
@@ -134,7 +134,7 @@ pub(crate) fn encode_model(
         return Ok(spread);
     }
     let one = encode_rows(image, coded, coded_channels, model, opts, 1)?;
-    Ok(if one_is_worth(one.header.payload_len, spread.header.payload_len) {
+    Ok(if clearly_smaller(one.header.payload_len, spread.header.payload_len) {
         one
     } else {
         spread
@@ -147,10 +147,11 @@ pub(crate) fn encode_model(
 /// cost 1.5 to 4.5 and gain under 0.5 %.
 const ONE_BELOW: f64 = 2.0;
 
-/// Whether a payload of `one` bytes in one substream is worth decoding on one thread instead of
-/// `spread` bytes over several: at least 1 % smaller.
-pub(crate) fn one_is_worth(one: u64, spread: u64) -> bool {
-    u128::from(one) * 100 <= u128::from(spread) * 99
+/// Whether `a` bytes are at least 1 % fewer than `b`: what a payload must save to be kept over
+/// one that decodes faster (one substream over several, the model coding over a coding without
+/// a model).
+pub(crate) fn clearly_smaller(a: u64, b: u64) -> bool {
+    u128::from(a) * 100 <= u128::from(b) * 99
 }
 
 /// [`encode_model`] over `nsub` substreams.
@@ -313,14 +314,15 @@ fn check(coded: &[u8], coded_channels: u8, model: &dyn ProbabilityModel) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use super::one_is_worth;
+    use super::clearly_smaller;
 
     #[test]
-    fn one_substream_is_worth_one_percent() {
-        assert!(one_is_worth(99, 100));
-        assert!(!one_is_worth(100, 100));
-        assert!(!one_is_worth(991, 1000));
-        assert!(one_is_worth(990, 1000));
-        assert!(!one_is_worth(u64::MAX, u64::MAX));
+    fn clearly_smaller_is_one_percent() {
+        assert!(clearly_smaller(99, 100));
+        assert!(!clearly_smaller(100, 100));
+        assert!(!clearly_smaller(991, 1000));
+        assert!(clearly_smaller(990, 1000));
+        assert!(!clearly_smaller(u64::MAX, u64::MAX));
+        assert!(clearly_smaller(0, 1));
     }
 }

@@ -338,6 +338,8 @@ fn substreams_round_trip_and_damage_is_caught() {
             &EncodeOptions {
                 adapt,
                 mode: ModeChoice::Model,
+                // The spread for 770 rows (the default may keep one substream for this cheap image).
+                substreams: Some(crate::substreams::choose(770, true)),
                 ..Default::default()
             },
         )

@@ -18,7 +18,7 @@ const ROWS_PER_SUBSTREAM: usize = 256;
 /// below 512 rows, though 0.2 % smaller on the validation photos, cost 0.9 % on `varied`, up
 /// to 8 % on icons and clip art); one for a model that does not code in raster order. Its
 /// default also tries one substream where the spread rows are cheap, and keeps it when it is
-/// at least 1 % smaller (`encoder.rs`, `one_is_worth`).
+/// at least 1 % smaller (`encoder.rs`, `clearly_smaller`).
 pub fn choose(height: usize, raster_order: bool) -> usize {
     if !raster_order {
         return 1;

@@ -387,6 +387,8 @@ fn golden_ui_model(engine: &Engine, (w, h, c): (u32, u32, u8), seed: u64, versio
     let opts = EncodeOptions {
         version,
         mode: ModeChoice::Model,
+        // The spread by height, pinned (the default may keep one substream for a cheap image).
+        substreams: Some(pixelrnn_codec::substreams::choose(h as usize, true)),
         ..Default::default()
     };
     let enc = encode(&img, engine, &opts).unwrap();
