@@ -35,8 +35,8 @@ pub struct BenchArgs {
     /// Skip cwebp and cjxl even when they are on PATH.
     #[arg(long)]
     pub no_external: bool,
-    /// auto (the smallest of the model's, the classical and the context coding, as `compress`
-    /// does), model, classical, or context.
+    /// auto (the smallest of the model's, the classical and the context coding, the model's only
+    /// when at least 1 % smaller, as `compress` does), model, classical, or context.
     #[arg(long, default_value = "auto", value_parser = ["auto", "model", "classical", "context"])]
     pub mode: String,
 }

@@ -90,7 +90,8 @@ pub struct Encoded {
 const PROGRESS_EVERY: u64 = 1 << 12;
 
 /// Encodes `image` with `model` (the model must have as many channels as are coded) and/or the
-/// classical path, as `opts.mode` says, keeping the smaller payload.
+/// classical path, as `opts.mode` says, keeping the smaller payload (the model's only when it is
+/// at least 1 % smaller: see `keeps`).
 pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions) -> Result<Encoded> {
     if !(1..=VERSION).contains(&opts.version) {
         return Err(CodecError::BadParameter(format!(
