@@ -3,6 +3,7 @@
 //! its own beside the network and the plain coding ([`Pipeline`]).
 
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
 use std::thread::{Scope, ScopedJoinHandle};
 
 use constriction::stream::queue::DefaultRangeEncoder;
@@ -21,6 +22,19 @@ pub(crate) struct AdaptiveCoder<'a> {
     coded: &'a [u8],
     row_len: usize,
     levels: usize,
+    running: Option<Arc<Running>>,
+}
+
+/// What an adaptive coding has cost so far, for the encoder on another thread: the mixed
+/// distributions' bits and the sub-pixels coded, updated after every row.
+#[derive(Debug, Default)]
+pub(crate) struct Running(Mutex<(f64, u64)>);
+
+impl Running {
+    /// (bits, sub-pixels) so far.
+    pub(crate) fn get(&self) -> (f64, u64) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl<'a> AdaptiveCoder<'a> {
@@ -39,7 +53,14 @@ impl<'a> AdaptiveCoder<'a> {
             coded,
             row_len: width * ch,
             levels,
+            running: None,
         }
+    }
+
+    /// Reports the cost so far to `running` after every row.
+    pub(crate) fn with_running(mut self, running: Arc<Running>) -> Self {
+        self.running = Some(running);
+        self
     }
 
     /// Codes row y from its sub-pixels' distributions `tabs` (W·C × levels probabilities).
@@ -52,6 +73,11 @@ impl<'a> AdaptiveCoder<'a> {
             enc.encode_symbol(v as usize, Span::of(&self.mixed, v as usize))
                 .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;
             self.adapter.update(v as usize);
+        }
+        if let Some(r) = &self.running {
+            let bits = self.adapter.stats().mixed_bits;
+            let mut so_far = r.0.lock().unwrap_or_else(|e| e.into_inner());
+            *so_far = (bits, so_far.1 + tabs.len() as u64 / self.levels as u64);
         }
         Ok(())
     }

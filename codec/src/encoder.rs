@@ -1,115 +1,22 @@
 //! The encoder's model path: the network's distributions a row at a time (rows side by side on
 //! threads where the model allows, [`ProbabilityModel::batch_rows`]), each row's quantised
 //! intervals taken on the thread that computed it, then every row range-coded in order into
-//! its substream, beside the adaptive coding ([`crate::adaptive_coder`]). The bytes never
-//! depend on the thread count.
+//! its substream ([`crate::ordered`]), beside the adaptive coding ([`crate::adaptive_coder`]);
+//! the default's choice between the spread and one substream. The bytes never depend on the
+//! thread count.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use constriction::stream::model::EncoderModel;
 use constriction::stream::queue::DefaultRangeEncoder;
-use constriction::stream::Encode;
-use pixelrnn_model::Dist;
 
-use crate::adaptive_coder::{AdaptiveCoder, Pipeline};
+use crate::adaptive_coder::{AdaptiveCoder, Pipeline, Running};
 use crate::container::{arith_of, Header, Mode, FLAG_ADAPTIVE, FLAG_OPAQUE_ALPHA};
 use crate::driver::{EncodeOptions, Encoded};
 use crate::error::{CodecError, Result};
 use crate::image::Image;
 use crate::model::ProbabilityModel;
-use crate::quantize::{Coded, Span, TOTAL};
-
-/// One row's coding, worked out on the thread that computed the row.
-struct RowCoding {
-    y: usize,
-    spans: Vec<Span>,
-    model_bits: f64,
-    quantised_bits: f64,
-    /// Every sub-pixel's distribution (W·C × levels) for the adaptive coding, when it runs.
-    tabs: Vec<f32>,
-}
-
-impl RowCoding {
-    fn new(y: usize, row_len: usize, tabs: Vec<f32>) -> Self {
-        RowCoding {
-            y,
-            spans: Vec::with_capacity(row_len),
-            model_bits: 0.0,
-            quantised_bits: 0.0,
-            tabs,
-        }
-    }
-
-    /// Sub-pixel `k` of the row, its distribution and value.
-    fn push(&mut self, d: Dist<'_>, v: u8, levels: usize) -> Result<()> {
-        let (k, v) = (self.spans.len(), v as usize);
-        if !self.tabs.is_empty() {
-            d.probs_into(&mut self.tabs[k * levels..(k + 1) * levels]);
-        }
-        let span = match d {
-            Dist::Probs(p) => Span::of(p, v),
-            Dist::Mixture(m) => {
-                let (left, f) = Coded(m)
-                    .left_cumulative_and_probability(v)
-                    .ok_or_else(|| CodecError::BadParameter(format!("the mixture gives level {v} no probability")))?;
-                Span(left, f)
-            }
-        };
-        self.quantised_bits += span.bits();
-        // A probability that underflowed to 0 in f32 still codes (at the quantiser's floor).
-        self.model_bits -= d.prob(v).max(1.0 / TOTAL as f64).log2();
-        self.spans.push(span);
-        Ok(())
-    }
-}
-
-/// The rows coded so far, in order, and those that came early.
-struct Ordered<'s, 'a> {
-    next: usize,
-    pending: BTreeMap<usize, RowCoding>,
-    encs: Vec<DefaultRangeEncoder>,
-    pipeline: Option<Pipeline<'s, 'a>>,
-    /// Row buffers for the adaptive coding, for reuse.
-    spare: Vec<Vec<f32>>,
-    model_bits: f64,
-    quantised_bits: f64,
-    coded: u64,
-}
-
-impl<'s, 'a: 's> Ordered<'s, 'a> {
-    /// Adds a finished row and codes every row that is now next in order.
-    fn add(&mut self, row: RowCoding, opts: &EncodeOptions, total: u64) -> Result<()> {
-        self.pending.insert(row.y, row);
-        while let Some(r) = self.pending.remove(&self.next) {
-            let nsub = self.encs.len();
-            let enc = &mut self.encs[r.y % nsub];
-            for &span in &r.spans {
-                enc.encode_symbol(0, span)
-                    .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;
-            }
-            self.model_bits += r.model_bits;
-            self.quantised_bits += r.quantised_bits;
-            self.coded += r.spans.len() as u64;
-            if let Some(p) = self.pipeline.as_mut() {
-                let back = p.row(r.y, r.tabs)?;
-                self.spare.push(back);
-            }
-            self.next += 1;
-            if let Some(p) = opts.progress {
-                p(self.coded, total);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// What the plain coding produced.
-struct Plain {
-    encs: Vec<DefaultRangeEncoder>,
-    model_bits: f64,
-    quantised_bits: f64,
-}
+use crate::ordered::{Layout, Ordered, RowCoding};
 
 /// The model path of [`crate::encode`]: `coded` is the image's raster without a dropped alpha
 /// channel. Version 3 on, the rows are spread over `opts.substreams` substreams, or by default
@@ -121,6 +28,21 @@ pub(crate) fn encode_model(
     model: &dyn ProbabilityModel,
     opts: &EncodeOptions,
 ) -> Result<Encoded> {
+    encode_model_with(image, coded, coded_channels, model, opts, MARGIN)
+}
+
+/// [`encode_model`], the one-substream trial coded beside the spread until the spread costs more
+/// than [`ONE_BELOW`] plus `margin` (times the part of the image still to code) bits a
+/// sub-pixel (then, if the spread ends below [`ONE_BELOW`] after all, in a second pass). Either
+/// way the file is the one [`ONE_BELOW`] and [`clearly_smaller`] choose.
+fn encode_model_with(
+    image: &Image,
+    coded: &[u8],
+    coded_channels: u8,
+    model: &dyn ProbabilityModel,
+    opts: &EncodeOptions,
+    margin: f64,
+) -> Result<Encoded> {
     check(coded, coded_channels, model)?;
     let height = image.height as usize;
     // Version 3: rows spread over substreams (row y in y mod S); earlier versions: one stream.
@@ -129,11 +51,24 @@ pub(crate) fn encode_model(
     } else {
         1
     };
-    let spread = encode_rows(image, coded, coded_channels, model, opts, nsub)?;
-    if opts.substreams.is_some() || nsub == 1 || spread.header.bits_per_subpixel() >= ONE_BELOW {
+    let sources = Sources {
+        image,
+        coded,
+        coded_channels,
+        model,
+        opts,
+    };
+    if opts.substreams.is_some() || nsub == 1 {
+        return Ok(encode_rows(&sources, nsub, None)?.0);
+    }
+    let (spread, one) = encode_rows(&sources, nsub, Some(margin))?;
+    if spread.header.bits_per_subpixel() >= ONE_BELOW {
         return Ok(spread);
     }
-    let one = encode_rows(image, coded, coded_channels, model, opts, 1)?;
+    let one = match one {
+        Some(one) => one,
+        None => encode_rows(&sources, 1, None)?.0,
+    };
     Ok(if clearly_smaller(one.header.payload_len, spread.header.payload_len) {
         one
     } else {
@@ -147,6 +82,14 @@ pub(crate) fn encode_model(
 /// cost 1.5 to 4.5 and gain under 0.5 %.
 const ONE_BELOW: f64 = 2.0;
 
+/// The one-substream trial runs beside the spread (sharing the network's pass) until, from a
+/// sixteenth of the image on, the spread has cost more than [`ONE_BELOW`] plus this margin
+/// times the part of the image still to code, in bits a sub-pixel: the margin narrows as the
+/// estimate firms up, so photos stop the trial after a sixteenth and images ending just above
+/// [`ONE_BELOW`] soon after; the rest of the trial's adaptive coding is saved. Where the spread
+/// ends below [`ONE_BELOW`] after all, a second pass codes the trial.
+const MARGIN: f64 = 0.5;
+
 /// Whether `a` bytes are at least 1 % fewer than `b`: what a payload must save to be kept over
 /// one that decodes faster (one substream over several, the model coding over a coding without
 /// a model).
@@ -154,16 +97,25 @@ pub(crate) fn clearly_smaller(a: u64, b: u64) -> bool {
     u128::from(a) * 100 <= u128::from(b) * 99
 }
 
-/// [`encode_model`] over `nsub` substreams.
-fn encode_rows(
-    image: &Image,
-    coded: &[u8],
+/// What [`encode_rows`] codes, and how.
+struct Sources<'a, 'o> {
+    image: &'a Image,
+    coded: &'a [u8],
     coded_channels: u8,
-    model: &dyn ProbabilityModel,
-    opts: &EncodeOptions,
-    nsub: usize,
-) -> Result<Encoded> {
-    let dropped = coded_channels != image.channels;
+    model: &'a dyn ProbabilityModel,
+    opts: &'a EncodeOptions<'o>,
+}
+
+/// The model path over `nsub` substreams and, with `trial` (a [`MARGIN`]), over one
+/// substream as well, from the same network pass, unless the trial stopped.
+fn encode_rows(src: &Sources, nsub: usize, trial: Option<f64>) -> Result<(Encoded, Option<Encoded>)> {
+    let Sources {
+        image,
+        coded,
+        coded_channels,
+        model,
+        opts,
+    } = *src;
     let (width, height) = (image.width as usize, image.height as usize);
     let total = coded.len() as u64;
     let row_len = width * coded_channels as usize;
@@ -173,20 +125,29 @@ fn encode_rows(
     let adapt = opts.version >= 2 && opts.adapt && model.raster_order();
     let tab_len = if adapt { row_len * levels } else { 0 };
     let arith = arith_of(opts.version);
-    let (ordered, adaptive) = std::thread::scope(|scope| -> Result<_> {
+    let running = adapt.then(|| Arc::new(Running::default()));
+    let (bits, layouts) = std::thread::scope(|scope| -> Result<_> {
+        let layout = |n: usize, running: Option<&Arc<Running>>| Layout {
+            encs: (0..n).map(|_| DefaultRangeEncoder::new()).collect(),
+            pipeline: adapt.then(|| {
+                let mut coder =
+                    AdaptiveCoder::new(opts.version, coded, (width, height, coded_channels as usize, levels), n);
+                if let Some(r) = running {
+                    coder = coder.with_running(r.clone());
+                }
+                Pipeline::start(scope, coder, opts.threads > 1)
+            }),
+        };
+        let mut layouts = vec![layout(nsub, running.as_ref())];
+        if trial.is_some() {
+            layouts.push(layout(1, None));
+        }
         let ordered = Mutex::new(Ordered {
             next: 0,
             pending: BTreeMap::new(),
-            encs: (0..nsub).map(|_| DefaultRangeEncoder::new()).collect(),
-            pipeline: adapt.then(|| {
-                let coder = AdaptiveCoder::new(
-                    opts.version,
-                    coded,
-                    (width, height, coded_channels as usize, levels),
-                    nsub,
-                );
-                Pipeline::start(scope, coder, opts.threads > 1)
-            }),
+            layouts,
+            running: running.clone(),
+            bound: trial.map(|margin| (ONE_BELOW, margin)),
             spare: Vec::new(),
             model_bits: 0.0,
             quantised_bits: 0.0,
@@ -218,23 +179,38 @@ fn encode_rows(
                 Ok(())
             })?;
         }
-        let o = ordered.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut o = ordered.into_inner().unwrap_or_else(|e| e.into_inner());
         if o.coded != total || !o.pending.is_empty() {
             return Err(CodecError::BadParameter(format!(
                 "the model gave {} distributions for {total} sub-pixels",
                 o.coded
             )));
         }
-        let adaptive = o.pipeline.map(Pipeline::finish).transpose()?;
-        Ok((
-            Plain {
-                encs: o.encs,
-                model_bits: o.model_bits,
-                quantised_bits: o.quantised_bits,
-            },
-            adaptive,
-        ))
+        let mut done = Vec::with_capacity(o.layouts.len());
+        for l in std::mem::take(&mut o.layouts) {
+            done.push((l.encs, l.pipeline.map(Pipeline::finish).transpose()?));
+        }
+        Ok(((o.model_bits, o.quantised_bits), done))
     })?;
+    // The spread is layout 0, never stopped; the trial, where it ran to the end, layout 1.
+    let mut encoded = layouts
+        .into_iter()
+        .map(|(encs, adaptive)| assemble(src, encs, adaptive, bits));
+    let spread = encoded
+        .next()
+        .ok_or_else(|| CodecError::BadParameter("the encoder lost its spread layout".into()))??;
+    Ok((spread, encoded.next().transpose()?))
+}
+
+/// One layout's file: the plain payload, or the adaptive one where smaller; `bits`: the
+/// network's and the quantised distributions' cost (as [`Encoded`]).
+fn assemble(
+    src: &Sources,
+    encs: Vec<DefaultRangeEncoder>,
+    adaptive: Option<AdaptiveCoder>,
+    bits: (f64, f64),
+) -> Result<Encoded> {
+    let (image, opts, model) = (src.image, src.opts, src.model);
     let payload_of = |encs: Vec<DefaultRangeEncoder>| -> Result<Vec<u8>> {
         let mut streams = Vec::with_capacity(encs.len());
         for e in encs {
@@ -249,7 +225,7 @@ fn encode_rows(
             streams[0].iter().flat_map(|w| w.to_le_bytes()).collect()
         })
     };
-    let mut payload = payload_of(ordered.encs)?;
+    let mut payload = payload_of(encs)?;
     let plain_len = payload.len() as u64;
     let mut adapt_stats = None;
     let mut adapted = false;
@@ -261,13 +237,14 @@ fn encode_rows(
             (payload, adapted) = (p2, true);
         }
     }
+    let dropped = src.coded_channels != image.channels;
     let header = Header {
         version: opts.version,
         mode: Mode::Model,
         builtin: pixelrnn_model::defaults::builtin_index(&model.id()),
         flags: if dropped { FLAG_OPAQUE_ALPHA } else { 0 } | if adapted { FLAG_ADAPTIVE } else { 0 },
         channels: image.channels,
-        coded_channels,
+        coded_channels: src.coded_channels,
         levels: model.levels() as u16,
         width: image.width,
         height: image.height,
@@ -280,8 +257,8 @@ fn encode_rows(
     Ok(Encoded {
         bytes,
         header,
-        model_bits: ordered.model_bits,
-        quantised_bits: ordered.quantised_bits,
+        model_bits: bits.0,
+        quantised_bits: bits.1,
         candidates: (Some(plain_len), None, None),
         adapt: adapt_stats,
     })
@@ -314,7 +291,83 @@ fn check(coded: &[u8], coded_channels: u8, model: &dyn ProbabilityModel) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use super::clearly_smaller;
+    use super::{clearly_smaller, encode_model, encode_model_with, ONE_BELOW};
+    use crate::driver::{EncodeOptions, ModeChoice};
+    use crate::image::Image;
+    use crate::mock::Mock;
+
+    /// 520 rows (two substreams by default) of 24 pixels: `flat` a pattern that repeats every
+    /// 8 rows (under 2 bits a sub-pixel with the adaptive coding only), else noise.
+    fn image(flat: bool) -> Image {
+        let px = (0..24 * 520u32)
+            .map(|i| {
+                let (x, y) = (i % 24, i / 24);
+                if flat {
+                    [16, 16, 17, 16, 20, 16, 16, 18][((x * 5 + y) % 8) as usize]
+                } else {
+                    let h = (i ^ (i >> 7)).wrapping_mul(0x7feb_352d);
+                    let h = (h ^ (h >> 15)).wrapping_mul(0x846c_a68b);
+                    (h ^ (h >> 16)) as u8
+                }
+            })
+            .collect();
+        Image::new(24, 520, 1, px).unwrap()
+    }
+
+    /// The one-substream trial shares the spread's network pass and gives the file that two
+    /// separate passes and the rule (spread under [`ONE_BELOW`], one [`clearly_smaller`]) give,
+    /// whether it ran to the end or stopped early (a second pass where the rule needs it).
+    #[test]
+    fn the_trial_shares_the_pass_and_chooses_as_two_passes_would() {
+        let m = Mock {
+            channels: 1,
+            levels: 256,
+            id: [1; 32],
+        };
+        for flat in [true, false] {
+            let img = image(flat);
+            for (adapt, threads) in [(true, 1), (true, 2), (false, 2)] {
+                let opts = |substreams| EncodeOptions {
+                    mode: ModeChoice::Model,
+                    adapt,
+                    threads,
+                    substreams,
+                    ..Default::default()
+                };
+                let run = |substreams, stop| {
+                    let o = opts(substreams);
+                    encode_model_with(&img, &img.pixels, 1, &m, &o, stop).unwrap()
+                };
+                let (spread, one) = (run(Some(2), 0.0), run(Some(1), 0.0));
+                let cheap = spread.header.bits_per_subpixel() < ONE_BELOW;
+                assert_eq!(
+                    cheap,
+                    flat && adapt,
+                    "flat {flat}, adapt {adapt}: {}",
+                    spread.header.bits_per_subpixel()
+                );
+                let chosen = clearly_smaller(one.header.payload_len, spread.header.payload_len);
+                let expect = if cheap && chosen { &one } else { &spread };
+                if flat && adapt {
+                    assert!(
+                        chosen,
+                        "the test needs one substream to win: {} against {}",
+                        one.header.payload_len, spread.header.payload_len
+                    );
+                }
+                let what = format!("flat {flat}, adapt {adapt}, {threads} thread(s)");
+                let shared = encode_model(&img, &img.pixels, 1, &m, &opts(None)).unwrap();
+                assert_eq!(shared.bytes, expect.bytes, "{what}");
+                assert_eq!(
+                    run(None, f64::INFINITY).bytes,
+                    expect.bytes,
+                    "{what}: the trial to the end"
+                );
+                assert_eq!(run(None, -99.0).bytes, expect.bytes, "{what}: the trial stopped");
+                assert_eq!(shared.model_bits, spread.model_bits, "{what}");
+            }
+        }
+    }
 
     #[test]
     fn clearly_smaller_is_one_percent() {

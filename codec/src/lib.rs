@@ -24,6 +24,7 @@ mod kernels6;
 mod laplace;
 mod mixers6;
 pub mod model;
+mod ordered;
 pub mod parallel;
 mod predictors;
 pub mod quantize;

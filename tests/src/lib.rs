@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: seeded images and small seeded models.
 
 use pixelrnn_codec::Image;
+
+pub mod golden;
 use pixelrnn_model::{rng::SplitMix64, Arch, Config, Engine};
 
 /// A small PixelCNN with seeded random weights.

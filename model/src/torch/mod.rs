@@ -7,6 +7,7 @@ pub mod lstm;
 pub mod mixture;
 pub mod net;
 pub mod optim;
+pub mod options;
 pub mod train;
 
 #[cfg(test)]

@@ -1,0 +1,153 @@
+//! The encoder's rows in order: each row's coding, worked out on the thread that computed it
+//! ([`RowCoding`]), range-coded in row order into every substream layout being tried
+//! ([`Ordered`]), plain and adaptive, and the trial layout stopped once it is not wanted.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use constriction::stream::model::EncoderModel;
+use constriction::stream::queue::DefaultRangeEncoder;
+use constriction::stream::Encode;
+use pixelrnn_model::Dist;
+
+use crate::adaptive_coder::{Pipeline, Running};
+use crate::driver::EncodeOptions;
+use crate::error::{CodecError, Result};
+use crate::quantize::{Coded, Span, TOTAL};
+
+/// One row's coding, worked out on the thread that computed the row.
+pub(crate) struct RowCoding {
+    pub(crate) y: usize,
+    pub(crate) spans: Vec<Span>,
+    model_bits: f64,
+    quantised_bits: f64,
+    /// Every sub-pixel's distribution (W·C × levels) for the adaptive coding, when it runs.
+    tabs: Vec<f32>,
+}
+
+impl RowCoding {
+    pub(crate) fn new(y: usize, row_len: usize, tabs: Vec<f32>) -> Self {
+        RowCoding {
+            y,
+            spans: Vec::with_capacity(row_len),
+            model_bits: 0.0,
+            quantised_bits: 0.0,
+            tabs,
+        }
+    }
+
+    /// Sub-pixel `k` of the row, its distribution and value.
+    pub(crate) fn push(&mut self, d: Dist<'_>, v: u8, levels: usize) -> Result<()> {
+        let (k, v) = (self.spans.len(), v as usize);
+        if !self.tabs.is_empty() {
+            d.probs_into(&mut self.tabs[k * levels..(k + 1) * levels]);
+        }
+        let span = match d {
+            Dist::Probs(p) => Span::of(p, v),
+            Dist::Mixture(m) => {
+                let (left, f) = Coded(m)
+                    .left_cumulative_and_probability(v)
+                    .ok_or_else(|| CodecError::BadParameter(format!("the mixture gives level {v} no probability")))?;
+                Span(left, f)
+            }
+        };
+        self.quantised_bits += span.bits();
+        // A probability that underflowed to 0 in f32 still codes (at the quantiser's floor).
+        self.model_bits -= d.prob(v).max(1.0 / TOTAL as f64).log2();
+        self.spans.push(span);
+        Ok(())
+    }
+}
+
+/// One substream layout being coded: a range coder per substream for the plain coding, and the
+/// adaptive coding (which has its own).
+pub(crate) struct Layout<'s, 'a> {
+    pub(crate) encs: Vec<DefaultRangeEncoder>,
+    pub(crate) pipeline: Option<Pipeline<'s, 'a>>,
+}
+
+/// The rows coded so far, in order, and those that came early. Every row goes to each layout:
+/// the spread, and while it may still be wanted, one substream ([`crate::encoder`]'s trial).
+pub(crate) struct Ordered<'s, 'a> {
+    pub(crate) next: usize,
+    pub(crate) pending: BTreeMap<usize, RowCoding>,
+    pub(crate) layouts: Vec<Layout<'s, 'a>>,
+    /// The spread's adaptive coding so far.
+    pub(crate) running: Option<Arc<Running>>,
+    /// (base, margin): the trial stops once the spread costs more than base + margin × the part
+    /// of the image still to code, in bits a sub-pixel (None: no trial).
+    pub(crate) bound: Option<(f64, f64)>,
+    /// Row buffers for the adaptive coding, for reuse.
+    pub(crate) spare: Vec<Vec<f32>>,
+    pub(crate) model_bits: f64,
+    pub(crate) quantised_bits: f64,
+    pub(crate) coded: u64,
+}
+
+impl<'s, 'a: 's> Ordered<'s, 'a> {
+    /// Adds a finished row and codes every row that is now next in order.
+    pub(crate) fn add(&mut self, row: RowCoding, opts: &EncodeOptions, total: u64) -> Result<()> {
+        self.pending.insert(row.y, row);
+        while let Some(r) = self.pending.remove(&self.next) {
+            for layout in &mut self.layouts {
+                let nsub = layout.encs.len();
+                let enc = &mut layout.encs[r.y % nsub];
+                for &span in &r.spans {
+                    enc.encode_symbol(0, span)
+                        .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;
+                }
+            }
+            self.model_bits += r.model_bits;
+            self.quantised_bits += r.quantised_bits;
+            self.coded += r.spans.len() as u64;
+            let mut tabs = Some(r.tabs);
+            let last = self.layouts.len() - 1;
+            for (i, layout) in self.layouts.iter_mut().enumerate() {
+                let (Some(p), Some(t)) = (layout.pipeline.as_mut(), tabs.as_ref()) else {
+                    continue;
+                };
+                let copy = if i == last {
+                    tabs.take().unwrap_or_default()
+                } else {
+                    let mut b = self.spare.pop().unwrap_or_default();
+                    b.clear();
+                    b.extend_from_slice(t);
+                    b
+                };
+                self.spare.push(p.row(r.y, copy)?);
+            }
+            self.next += 1;
+            if self.layouts.len() > 1 && self.trial_unwanted(total) {
+                // Its thread ends once it has coded the rows it was sent.
+                self.layouts.truncate(1);
+            }
+            if let Some(p) = opts.progress {
+                p(self.coded, total);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the spread costs more so far than the trial's [`Ordered::bound`].
+    fn trial_unwanted(&self, total: u64) -> bool {
+        let (Some((base, margin)), Some(rate)) = (self.bound, self.spread_rate(total)) else {
+            return false;
+        };
+        rate > base + margin * (1.0 - self.coded as f64 / total as f64)
+    }
+
+    /// The spread's cost so far in bits a sub-pixel, the smaller of its plain and adaptive
+    /// codings, once a sixteenth of the image is coded (a 32nd by the adaptive coding, which
+    /// may lag a few rows behind on its thread).
+    fn spread_rate(&self, total: u64) -> Option<f64> {
+        if self.coded < total / 16 || self.coded == 0 {
+            return None;
+        }
+        let plain = self.quantised_bits / self.coded as f64;
+        let Some(running) = &self.running else {
+            return Some(plain);
+        };
+        let (bits, n) = running.get();
+        (n >= total / 32 && n > 0).then(|| plain.min(bits / n as f64))
+    }
+}

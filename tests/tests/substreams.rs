@@ -1,0 +1,141 @@
+//! Format version 3's substreams: decoded side by side on threads, the counts asked for, and the
+//! encoder's default (the spread by height, or one substream where that is clearly smaller).
+
+use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, ModeChoice};
+use pixelrnn_model::{Arch, Config, Engine};
+use pixelrnn_tests::{smooth_image, tiny_engine, tiny_multiscale_engine};
+
+/// Format version 3's substreams decoded side by side on threads give the image of the
+/// sequential decoder (plain and adaptive, softmax and Row LSTM models), and a damaged
+/// substream is an error, not a hang.
+#[test]
+fn substreams_decode_side_by_side() {
+    let engines = [
+        tiny_engine(3, 7),
+        Engine::random(&Config::pixel_cnn(3, 6, 1, 8).with_arch(Arch::RowLstm), 8).unwrap(),
+        Engine::random(&Config::pixel_cnn(3, 6, 1, 8).with_mixture(3), 9).unwrap(),
+    ];
+    let img = smooth_image(9, 770, 3, 5);
+    for (i, engine) in engines.iter().enumerate() {
+        for adapt in [false, true] {
+            let opts = EncodeOptions {
+                adapt,
+                mode: ModeChoice::Model,
+                threads: 2,
+                ..Default::default()
+            };
+            let enc = encode(&img, engine, &opts).unwrap();
+            assert_eq!(enc.header.adaptive(), adapt, "engine {i}");
+            assert_eq!(enc.bytes[enc.header.header_len()], 3, "770 rows: three substreams");
+            for threads in [1, 2, 3, 4] {
+                let dec = decode(
+                    &enc.bytes,
+                    engine,
+                    &DecodeOptions {
+                        threads,
+                        ..Default::default()
+                    },
+                );
+                assert_eq!(dec.unwrap(), img, "engine {i}, adaptive {adapt}, {threads} threads");
+            }
+            // Damage inside the last substream: the thread decoding it fails, the others stop.
+            let mut bad = enc.bytes.clone();
+            let n = bad.len();
+            bad[n - n / 5] ^= 0x5a;
+            assert!(decode(
+                &bad,
+                engine,
+                &DecodeOptions {
+                    threads: 3,
+                    ..Default::default()
+                }
+            )
+            .is_err());
+        }
+    }
+}
+
+/// The substreams asked for (at most one a row) are what the file has, and it decodes on any
+/// threads; a multi-scale model (one stream) refuses more than one, clearly.
+#[test]
+fn asked_substreams_are_written_and_decode() {
+    let img = smooth_image(7, 20, 1, 3);
+    let engine = tiny_engine(1, 4);
+    for (asked, got) in [(1, 1), (5, 5), (20, 20), (64, 20)] {
+        let opts = EncodeOptions {
+            mode: ModeChoice::Model,
+            substreams: Some(asked),
+            ..Default::default()
+        };
+        let enc = encode(&img, &engine, &opts).unwrap();
+        assert_eq!(enc.header.substreams(&enc.bytes).unwrap(), Some(got), "{asked} asked");
+        for threads in [1, 2, 3] {
+            let opts = DecodeOptions {
+                threads,
+                ..Default::default()
+            };
+            assert_eq!(
+                decode(&enc.bytes, &engine, &opts).unwrap(),
+                img,
+                "{asked} asked, {threads} threads"
+            );
+        }
+    }
+    let opts = EncodeOptions {
+        mode: ModeChoice::Model,
+        substreams: Some(2),
+        ..Default::default()
+    };
+    let ms = tiny_multiscale_engine(Arch::PixelCnn, Arch::PixelCnn, 2, 1, 5);
+    let err = encode(&smooth_image(8, 8, 1, 3), &ms, &opts).unwrap_err().to_string();
+    assert!(err.contains("multi-scale"), "{err}");
+    for bad in [0, 65] {
+        let opts = EncodeOptions {
+            mode: ModeChoice::Model,
+            substreams: Some(bad),
+            ..Default::default()
+        };
+        assert!(encode(&img, &engine, &opts).is_err(), "{bad}");
+    }
+}
+
+/// By default the encoder spreads 512 rows over two substreams, unless one substream makes a
+/// cheap image (under 2 bits a sub-pixel) at least 1 % smaller: then the file is the one-substream
+/// file, byte for byte. Costly images (noise) keep the spread.
+#[test]
+fn default_substreams_become_one_where_that_is_worth_it() {
+    use pixelrnn_tests::{random_image, ui_image};
+    let engine = tiny_engine(3, 4);
+    let with = |img: &pixelrnn_codec::Image, substreams| {
+        let opts = EncodeOptions {
+            mode: ModeChoice::Model,
+            substreams,
+            threads: 2,
+            ..Default::default()
+        };
+        encode(img, &engine, &opts).unwrap()
+    };
+    let ui = ui_image(12, 512, 3, 5);
+    let (auto, two, one) = (with(&ui, None), with(&ui, Some(2)), with(&ui, Some(1)));
+    assert!(
+        two.header.bits_per_subpixel() < 2.0,
+        "{}",
+        two.header.bits_per_subpixel()
+    );
+    assert!(
+        one.header.payload_len * 100 <= two.header.payload_len * 99,
+        "the test image must gain from one substream: {} against {}",
+        one.header.payload_len,
+        two.header.payload_len
+    );
+    assert_eq!(auto.bytes, one.bytes);
+    assert_eq!(auto.header.substreams(&auto.bytes).unwrap(), Some(1));
+    assert_eq!(decode(&auto.bytes, &engine, &DecodeOptions::default()).unwrap(), ui);
+    let noise = random_image(12, 512, 3, 6);
+    let (auto, two) = (with(&noise, None), with(&noise, Some(2)));
+    assert!(two.header.bits_per_subpixel() >= 2.0);
+    assert_eq!(auto.bytes, two.bytes);
+    // Under 512 rows there is one substream anyway.
+    let small = ui_image(12, 300, 3, 5);
+    assert_eq!(with(&small, None).bytes, with(&small, Some(1)).bytes);
+}
