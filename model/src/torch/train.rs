@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use tch::{Device, Kind};
+use tch::Kind;
 
 use crate::config::Config;
 use crate::data::{Data, Images};
@@ -16,7 +16,7 @@ use crate::error::{ModelError, Result};
 use crate::rng::SplitMix64;
 use crate::torch::batches::Batches;
 use crate::torch::net::{batch_tensor, Model};
-use crate::torch::optim::{LossScale, Optimizer, Schedule};
+use crate::torch::optim::{LossScale, Optimizer};
 use crate::weights::Weights;
 
 pub use crate::torch::options::{
