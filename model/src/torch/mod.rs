@@ -11,6 +11,8 @@ pub mod options;
 pub mod train;
 
 #[cfg(test)]
+mod causality_tests;
+#[cfg(test)]
 mod tests;
 
 pub use net::{batch_tensor, cuda_devices, device, Model, Net};
