@@ -126,7 +126,7 @@ fn encode_rows(src: &Sources, nsub: usize, trial: Option<f64>) -> Result<(Encode
     let tab_len = if adapt { row_len * levels } else { 0 };
     let arith = arith_of(opts.version);
     let running = adapt.then(|| Arc::new(Running::default()));
-    let (bits, layouts) = std::thread::scope(|scope| -> Result<_> {
+    let (bits, spread, tried) = std::thread::scope(|scope| -> Result<_> {
         let layout = |n: usize, running: Option<&Arc<Running>>| Layout {
             encs: (0..n).map(|_| DefaultRangeEncoder::new()).collect(),
             pipeline: adapt.then(|| {
@@ -138,14 +138,11 @@ fn encode_rows(src: &Sources, nsub: usize, trial: Option<f64>) -> Result<(Encode
                 Pipeline::start(scope, coder, opts.threads > 1)
             }),
         };
-        let mut layouts = vec![layout(nsub, running.as_ref())];
-        if trial.is_some() {
-            layouts.push(layout(1, None));
-        }
         let ordered = Mutex::new(Ordered {
             next: 0,
             pending: BTreeMap::new(),
-            layouts,
+            spread: layout(nsub, running.as_ref()),
+            trial: trial.map(|_| layout(1, None)),
             running: running.clone(),
             bound: trial.map(|margin| (ONE_BELOW, margin)),
             spare: Vec::new(),
@@ -179,27 +176,21 @@ fn encode_rows(src: &Sources, nsub: usize, trial: Option<f64>) -> Result<(Encode
                 Ok(())
             })?;
         }
-        let mut o = ordered.into_inner().unwrap_or_else(|e| e.into_inner());
+        let o = ordered.into_inner().unwrap_or_else(|e| e.into_inner());
         if o.coded != total || !o.pending.is_empty() {
             return Err(CodecError::BadParameter(format!(
                 "the model gave {} distributions for {total} sub-pixels",
                 o.coded
             )));
         }
-        let mut done = Vec::with_capacity(o.layouts.len());
-        for l in std::mem::take(&mut o.layouts) {
-            done.push((l.encs, l.pipeline.map(Pipeline::finish).transpose()?));
-        }
-        Ok(((o.model_bits, o.quantised_bits), done))
+        let tried = o.trial.map(Layout::finish).transpose()?;
+        Ok(((o.model_bits, o.quantised_bits), o.spread.finish()?, tried))
     })?;
-    // The spread is layout 0, never stopped; the trial, where it ran to the end, layout 1.
-    let mut encoded = layouts
-        .into_iter()
-        .map(|(encs, adaptive)| assemble(src, encs, adaptive, bits));
-    let spread = encoded
-        .next()
-        .ok_or_else(|| CodecError::BadParameter("the encoder lost its spread layout".into()))??;
-    Ok((spread, encoded.next().transpose()?))
+    let spread = assemble(src, spread.0, spread.1, bits)?;
+    let tried = tried
+        .map(|(encs, adaptive)| assemble(src, encs, adaptive, bits))
+        .transpose()?;
+    Ok((spread, tried))
 }
 
 /// One layout's file: the plain payload, or the adaptive one where smaller; `bits`: the

@@ -10,7 +10,7 @@ use constriction::stream::queue::DefaultRangeEncoder;
 use constriction::stream::Encode;
 use pixelrnn_model::Dist;
 
-use crate::adaptive_coder::{Pipeline, Running};
+use crate::adaptive_coder::{AdaptiveCoder, Pipeline, Running};
 use crate::driver::EncodeOptions;
 use crate::error::{CodecError, Result};
 use crate::quantize::{Coded, Span, TOTAL};
@@ -66,12 +66,21 @@ pub(crate) struct Layout<'s, 'a> {
     pub(crate) pipeline: Option<Pipeline<'s, 'a>>,
 }
 
-/// The rows coded so far, in order, and those that came early. Every row goes to each layout:
-/// the spread, and while it may still be wanted, one substream ([`crate::encoder`]'s trial).
+impl<'s, 'a: 's> Layout<'s, 'a> {
+    /// Its plain coders, and its adaptive coding once every row is coded.
+    pub(crate) fn finish(self) -> Result<(Vec<DefaultRangeEncoder>, Option<AdaptiveCoder<'a>>)> {
+        Ok((self.encs, self.pipeline.map(Pipeline::finish).transpose()?))
+    }
+}
+
+/// The rows coded so far, in order, and those that came early. Every row goes to the spread
+/// and, while it may still be wanted, to one substream ([`crate::encoder`]'s trial).
 pub(crate) struct Ordered<'s, 'a> {
     pub(crate) next: usize,
     pub(crate) pending: BTreeMap<usize, RowCoding>,
-    pub(crate) layouts: Vec<Layout<'s, 'a>>,
+    pub(crate) spread: Layout<'s, 'a>,
+    /// One substream, while it may still be wanted.
+    pub(crate) trial: Option<Layout<'s, 'a>>,
     /// The spread's adaptive coding so far.
     pub(crate) running: Option<Arc<Running>>,
     /// (base, margin): the trial stops once the spread costs more than base + margin × the part
@@ -89,7 +98,7 @@ impl<'s, 'a: 's> Ordered<'s, 'a> {
     pub(crate) fn add(&mut self, row: RowCoding, opts: &EncodeOptions, total: u64) -> Result<()> {
         self.pending.insert(row.y, row);
         while let Some(r) = self.pending.remove(&self.next) {
-            for layout in &mut self.layouts {
+            for layout in std::iter::once(&mut self.spread).chain(self.trial.as_mut()) {
                 let nsub = layout.encs.len();
                 let enc = &mut layout.encs[r.y % nsub];
                 for &span in &r.spans {
@@ -100,26 +109,18 @@ impl<'s, 'a: 's> Ordered<'s, 'a> {
             self.model_bits += r.model_bits;
             self.quantised_bits += r.quantised_bits;
             self.coded += r.spans.len() as u64;
-            let mut tabs = Some(r.tabs);
-            let last = self.layouts.len() - 1;
-            for (i, layout) in self.layouts.iter_mut().enumerate() {
-                let (Some(p), Some(t)) = (layout.pipeline.as_mut(), tabs.as_ref()) else {
-                    continue;
-                };
-                let copy = if i == last {
-                    tabs.take().unwrap_or_default()
-                } else {
-                    let mut b = self.spare.pop().unwrap_or_default();
-                    b.clear();
-                    b.extend_from_slice(t);
-                    b
-                };
+            if let Some(p) = self.trial.as_mut().and_then(|t| t.pipeline.as_mut()) {
+                let mut copy = self.spare.pop().unwrap_or_default();
+                copy.clone_from(&r.tabs);
                 self.spare.push(p.row(r.y, copy)?);
             }
+            if let Some(p) = self.spread.pipeline.as_mut() {
+                self.spare.push(p.row(r.y, r.tabs)?);
+            }
             self.next += 1;
-            if self.layouts.len() > 1 && self.trial_unwanted(total) {
+            if self.trial.is_some() && self.trial_unwanted(total) {
                 // Its thread ends once it has coded the rows it was sent.
-                self.layouts.truncate(1);
+                self.trial = None;
             }
             if let Some(p) = opts.progress {
                 p(self.coded, total);
