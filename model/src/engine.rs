@@ -62,6 +62,10 @@ impl Engine {
         Engine::new(Weights::random(config, seed)?)
     }
 
+    pub(crate) fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
     pub fn config(&self) -> &Config {
         self.weights.config()
     }

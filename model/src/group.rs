@@ -15,8 +15,8 @@ use std::sync::atomic::Ordering;
 
 use crate::chain::MAX_GROUP;
 use crate::dist::Dist;
-use crate::graph::Sched;
 use crate::kernels::Arith;
+use crate::memo::{replay, runs_per_pixel, Found, Memo};
 use crate::rows::Rows;
 use crate::session::PixelDist;
 
@@ -41,6 +41,21 @@ pub struct RowGroup<'r, 'g> {
     pos: Vec<(usize, usize)>,
     gathers: Vec<Vec<f32>>,
     scratch: Vec<f32>,
+    /// Remembered outputs ([`crate::memo`]), each position's key, the positions found there
+    /// (index, slot), and those to compute (index, the slot to remember them in).
+    memo: Option<Memo>,
+    keys: Vec<Vec<u8>>,
+    hits: Vec<(usize, usize)>,
+    todo: Vec<(usize, Option<usize>)>,
+    miss: Vec<(usize, usize)>,
+}
+
+impl Drop for RowGroup<'_, '_> {
+    fn drop(&mut self) {
+        if let Some(m) = self.memo.take() {
+            self.rows.memos.lock().unwrap_or_else(|e| e.into_inner()).push(m);
+        }
+    }
 }
 
 /// Columns between the rows of a group: each row `lag + 1` columns a row below the one before
@@ -83,6 +98,11 @@ impl<'r, 'g> RowGroup<'r, 'g> {
             pos: Vec::with_capacity(ys.len()),
             gathers: vec![Vec::new(); ys.len()],
             scratch: vec![0.0; g.scratch().len() * ys.len()],
+            memo: rows.take_memo(),
+            keys: vec![Vec::new(); ys.len()],
+            hits: Vec::with_capacity(ys.len()),
+            todo: Vec::with_capacity(ys.len()),
+            miss: Vec::with_capacity(ys.len()),
         }
     }
 
@@ -152,8 +172,9 @@ impl<'r, 'g> RowGroup<'r, 'g> {
         Some(self.active.clone())
     }
 
-    /// The steps of channel group c at every active position, each layer in one pass for all,
-    /// then each row's distribution.
+    /// The steps of channel group c at every active position, each layer in one pass for all
+    /// that the memo does not remember (those it does are copied from it), then each row's
+    /// distribution.
     ///
     /// # Safety
     /// As [`crate::graph::Step::run_shared`] for every step run.
@@ -161,30 +182,92 @@ impl<'r, 'g> RowGroup<'r, 'g> {
         let (r, c, act) = (self.rows, self.c, self.active.clone());
         let g = r.g;
         if c < g.groups {
-            for (step, chain) in g.steps.iter().zip(&g.chains) {
-                if !matches!(step.sched(), Sched::Parallel | Sched::LeftToRight) {
-                    continue;
+            self.look_up(c);
+            if let Some(m) = &self.memo {
+                for &(i, slot) in &self.hits {
+                    let (y, x) = self.pos[i];
+                    replay(g, &r.planes, (y, x, c), m.outputs(slot));
                 }
-                match (r.arith, chain) {
-                    (Arith::Fma(isa), Some(chain)) => {
-                        let gathers = &mut self.gathers[act.clone()];
-                        let units = chain.run_many(isa, &r.planes, &self.pos, c, gathers, &mut self.scratch);
-                        let n = units.len();
-                        for (i, &(y, x)) in self.pos.iter().enumerate() {
-                            step.write_shared(&r.planes, y, x, units.clone(), &self.scratch[i * n..(i + 1) * n]);
-                        }
-                    }
-                    _ => {
-                        let units = crate::config::group_range(step.units(), g.groups, c);
-                        for &(y, x) in &self.pos {
-                            step.run_shared(r.arith, &r.planes, y, x, units.clone(), &mut self.scratch);
-                        }
+            }
+            self.miss.clear();
+            self.miss.extend(self.todo.iter().map(|&(i, _)| self.pos[i]));
+            if !self.miss.is_empty() {
+                self.run_steps(c);
+            }
+            if let Some(m) = &mut self.memo {
+                for &(i, slot) in &self.todo {
+                    if let Some(slot) = slot {
+                        m.commit(slot, &self.keys[i]);
                     }
                 }
             }
         }
         for (j, &(y, x)) in act.zip(&self.pos) {
             self.dists[j].prepare(&r.planes, (y, x, c));
+        }
+    }
+
+    /// Sorts the active positions into those the memo remembers (`hits`) and those to compute
+    /// (`todo`, each with the slot to remember it in: the first of the step to want a slot).
+    fn look_up(&mut self, c: usize) {
+        let r = self.rows;
+        self.hits.clear();
+        self.todo.clear();
+        let on = self.memo.as_mut().is_some_and(|m| m.active());
+        match self.memo.as_mut().filter(|_| on) {
+            Some(m) => {
+                for (i, &(y, x)) in self.pos.iter().enumerate() {
+                    let get = |j: usize| r.pixels[j].load(Ordering::Relaxed);
+                    m.field().key(get, r.width, (y, x, c), &mut self.keys[i]);
+                    match m.find(&self.keys[i]) {
+                        Found::Hit(slot) => self.hits.push((i, slot)),
+                        Found::Miss(slot) => {
+                            let first = !self.todo.iter().any(|&(_, s)| s == Some(slot));
+                            self.todo.push((i, first.then_some(slot)));
+                        }
+                    }
+                }
+            }
+            None => self.todo.extend((0..self.pos.len()).map(|i| (i, None))),
+        }
+    }
+
+    /// The steps of channel group c at the positions `miss`, each layer in one pass for all,
+    /// remembering their outputs where `todo` gives a slot.
+    ///
+    /// # Safety
+    /// As [`crate::graph::Step::run_shared`] for every step run.
+    unsafe fn run_steps(&mut self, c: usize) {
+        let r = self.rows;
+        let g = r.g;
+        let np = self.miss.len();
+        let mut off = 0;
+        for (step, chain) in g.steps.iter().zip(&g.chains) {
+            if !runs_per_pixel(step.sched()) {
+                continue;
+            }
+            match (r.arith, chain) {
+                (Arith::Fma(isa), Some(chain)) => {
+                    let gathers = &mut self.gathers[..np];
+                    let units = chain.run_many(isa, &r.planes, &self.miss, c, gathers, &mut self.scratch);
+                    let n = units.len();
+                    for (k, &(y, x)) in self.miss.iter().enumerate() {
+                        let out = &self.scratch[k * n..(k + 1) * n];
+                        step.write_shared(&r.planes, y, x, units.clone(), out);
+                        if let (Some(m), (_, Some(slot))) = (&mut self.memo, self.todo[k]) {
+                            m.fill(slot)[off..off + n].copy_from_slice(out);
+                        }
+                    }
+                    off += n;
+                }
+                _ => {
+                    // No memo here (Rows::new gives one only where every step has a plan).
+                    let units = crate::config::group_range(step.units(), g.groups, c);
+                    for &(y, x) in &self.miss {
+                        step.run_shared(r.arith, &r.planes, y, x, units.clone(), &mut self.scratch);
+                    }
+                }
+            }
         }
     }
 
@@ -208,6 +291,7 @@ impl<'r, 'g> RowGroup<'r, 'g> {
         let (y, x, c) = self.position(j);
         let v = (value as usize).min(r.g.levels - 1);
         self.dists[j].observe(c, v);
+        r.record((y, x, c), v);
         // SAFETY: position (y, x) of the image plane is this row's and not yet published.
         unsafe { r.planes[r.g.image].at_shared_mut(y, x)[c] = r.g.scale()[v] };
         if c + 1 == r.g.channels {

@@ -5,6 +5,7 @@ use crate::config::{Arch, Config};
 use crate::consistency::{fingerprint, incremental_bits_with, random_image};
 use crate::engine::Engine;
 use crate::kernels::{Arith, Isa};
+use crate::rows::Rows;
 
 /// Decodes every row of `px` with `threads` threads, thread t taking the rows y with
 /// `(y mod s) mod threads == t` in groups of one period of `s` rows (as the codec's substreams
@@ -18,13 +19,23 @@ fn grouped_bits(
     threads: usize,
     extra: usize,
 ) -> Vec<u32> {
-    let ch = e.channels();
     let rows = e.rows_with(arith, w, h, s).expect("decodes rows side by side");
+    grouped_bits_in(&rows, e.channels(), px, (w, h, s), threads, extra)
+}
+
+/// [`grouped_bits`] with the rows given (`s` rows in flight).
+pub(crate) fn grouped_bits_in(
+    rows: &Rows,
+    ch: usize,
+    px: &[u8],
+    (w, h, s): (usize, usize, usize),
+    threads: usize,
+    extra: usize,
+) -> Vec<u32> {
     let lag = rows.lag() + extra;
     let per_row: Vec<Vec<u32>> = std::thread::scope(|sc| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let rows = &rows;
                 sc.spawn(move || {
                     let mut out = Vec::new();
                     for start in (0..h).step_by(s) {

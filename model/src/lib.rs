@@ -28,6 +28,7 @@ pub mod images;
 pub mod kernels;
 pub mod layers;
 pub mod lstm;
+mod memo;
 pub mod mixture;
 pub mod multiscale;
 #[cfg(feature = "torch")]
@@ -48,6 +49,8 @@ pub mod weights;
 mod consistency;
 #[cfg(test)]
 mod group_tests;
+#[cfg(test)]
+mod memo_tests;
 #[cfg(test)]
 mod wave_tests;
 

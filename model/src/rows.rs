@@ -8,13 +8,15 @@
 //! row `in_flight` above it is complete, so the planes' rings (that much deeper than a
 //! sequential session's) never overwrite what a running row still reads.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use crate::dist::Dist;
 use crate::graph::Graph;
 use crate::group::RowGroup;
 use crate::kernels::Arith;
 use crate::layers::Plane;
+use crate::memo::{field_for, Field, Memo, SLOTS};
 use crate::session::PixelDist;
 
 /// The shared state of one image decoded row by row on several threads.
@@ -29,6 +31,13 @@ pub struct Rows<'g> {
     /// Complete pixels per row.
     pub(crate) progress: Vec<AtomicUsize>,
     abort: AtomicBool,
+    /// The network's receptive field where outputs can be remembered ([`crate::memo`]), the
+    /// image's levels for the memos' keys (empty without), the memos' slots, and the memos of
+    /// groups that finished (each thread's next group takes one: what a thread saw stays).
+    pub(crate) field: Option<Field>,
+    pub(crate) pixels: Vec<AtomicU8>,
+    pub(crate) slots: usize,
+    pub(crate) memos: Mutex<Vec<Memo>>,
 }
 
 impl<'g> Rows<'g> {
@@ -37,6 +46,12 @@ impl<'g> Rows<'g> {
     pub(crate) fn new(g: &'g Graph, arith: Arith, width: usize, height: usize, in_flight: usize) -> Option<Self> {
         let lag = g.row_lag()?;
         let in_flight = in_flight.max(1);
+        let field = field_for(g, arith);
+        let n = if field.is_some() {
+            width * height * g.channels
+        } else {
+            0
+        };
         Some(Rows {
             g,
             arith,
@@ -47,7 +62,44 @@ impl<'g> Rows<'g> {
             planes: g.planes_for(width, height, in_flight),
             progress: (0..height).map(|_| AtomicUsize::new(0)).collect(),
             abort: AtomicBool::new(false),
+            field,
+            pixels: (0..n).map(|_| AtomicU8::new(0)).collect(),
+            slots: SLOTS,
+            memos: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Computes every output instead of remembering any ([`crate::memo`]; the same bits, for
+    /// comparing), or remembers them in tables of `slots` (a power of two).
+    pub fn remember(mut self, slots: Option<usize>) -> Self {
+        match slots {
+            None => {
+                self.field = None;
+                self.pixels = Vec::new();
+            }
+            Some(s) => self.slots = s.next_power_of_two(),
+        }
+        self
+    }
+
+    /// Look-ups of remembered outputs so far and how many found them (groups that finished).
+    pub fn remembered(&self) -> (u64, u64) {
+        let memos = self.memos.lock().unwrap_or_else(|e| e.into_inner());
+        memos.iter().fold((0, 0), |(l, h), m| (l + m.lookups, h + m.hits))
+    }
+
+    /// A memo for a group of rows: one that a finished group left, or a new one.
+    pub(crate) fn take_memo(&self) -> Option<Memo> {
+        let field = self.field.as_ref()?;
+        let old = self.memos.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        Some(old.unwrap_or_else(|| Memo::new(self.g, field.clone(), self.slots)))
+    }
+
+    /// Records level `v` of sub-pixel (y, x, c) for the memos' keys.
+    pub(crate) fn record(&self, (y, x, c): (usize, usize, usize), v: usize) {
+        if !self.pixels.is_empty() {
+            self.pixels[(y * self.width + x) * self.g.channels + c].store(v as u8, Ordering::Relaxed);
+        }
     }
 
     /// The incremental session of row `y`. Each row must be driven by one thread, and a thread
@@ -143,7 +195,10 @@ impl RowSession<'_, '_> {
             // SAFETY: this thread alone writes row y (in its ring slot, which no running row
             // reads: see `started`); every input read at (y, x) is final: row y's earlier
             // positions were computed here, and the rows above published these columns.
-            unsafe { self.dist.compute(r.arith, &r.planes, (y, x, c), &mut self.scratch) };
+            unsafe {
+                self.dist
+                    .compute(r.arith, &r.planes, (y, x, c), &mut self.scratch, None)
+            };
             self.computed = true;
         }
         Some(self.dist.dist())
@@ -156,6 +211,7 @@ impl RowSession<'_, '_> {
         let r = self.rows;
         let v = (value as usize).min(r.g.levels - 1);
         self.dist.observe(self.c, v);
+        r.record((self.y, self.x, self.c), v);
         // SAFETY: position (y, x) of the image plane is this row's and not yet published.
         unsafe { r.planes[r.g.image].at_shared_mut(self.y, self.x)[self.c] = r.g.scale()[v] };
         self.computed = false;

@@ -6,6 +6,7 @@ use crate::fmath::softmax;
 use crate::graph::{Graph, Sched};
 use crate::kernels::Arith;
 use crate::layers::Plane;
+use crate::memo::{field_for, replay, Found, Memo, SLOTS};
 use crate::mixture::{MixCdf, PixelMixture};
 use crate::multiscale::CondMap;
 
@@ -26,6 +27,11 @@ pub struct Session<'g> {
     scratch: Vec<f32>,
     cond: Option<CondMap<'g>>,
     dist: PixelDist<'g>,
+    /// Remembered outputs ([`crate::memo`]; None where the model's cannot be), the image's
+    /// levels for its keys, and the key.
+    memo: Option<Memo>,
+    pixels: Vec<u8>,
+    key: Vec<u8>,
 }
 
 /// What one sub-pixel's distribution is made from, shared by [`Session`] and the rows decoded
@@ -52,7 +58,8 @@ impl<'g> PixelDist<'g> {
     }
 
     /// Runs the steps of channel group `c` at (y, x) (once per group: sub-pixels beyond the
-    /// groups reuse them) and prepares sub-pixel c's distribution from the outputs.
+    /// groups reuse them) and prepares sub-pixel c's distribution from the outputs; copies the
+    /// group's outputs, in step order, into `remember` if given ([`crate::memo`]).
     ///
     /// # Safety
     /// As [`crate::graph::Step::run_shared`] for every step run.
@@ -62,8 +69,10 @@ impl<'g> PixelDist<'g> {
         planes: &[Plane],
         (y, x, c): (usize, usize, usize),
         scratch: &mut [f32],
+        mut remember: Option<&mut [f32]>,
     ) {
         let g = self.g;
+        let mut off = 0;
         if c < g.groups {
             for (step, chain) in g.steps.iter().zip(&g.chains) {
                 if matches!(step.sched(), Sched::Parallel | Sched::LeftToRight) {
@@ -73,8 +82,13 @@ impl<'g> PixelDist<'g> {
                             let r = chain.run(isa, planes, (y, x), c, &mut self.gather, scratch);
                             let n = r.len();
                             step.write_shared(planes, y, x, r, &scratch[..n]);
+                            if let Some(vals) = remember.as_deref_mut() {
+                                vals[off..off + n].copy_from_slice(&scratch[..n]);
+                            }
+                            off += n;
                         }
                         _ => {
+                            debug_assert!(remember.is_none(), "outputs remembered only from plans");
                             let r = group_range(step.units(), g.groups, c);
                             step.run_shared(arith, planes, y, x, r, scratch);
                         }
@@ -137,9 +151,19 @@ impl<'g> Session<'g> {
             c: 0,
             computed: false,
             scratch: g.scratch(),
-            cond,
+            cond: None,
             dist: PixelDist::new(g),
+            memo: None,
+            pixels: Vec::new(),
+            key: Vec::new(),
         };
+        if cond.is_none() {
+            if let Some(f) = field_for(g, arith) {
+                s.memo = Some(Memo::new(g, f, SLOTS));
+                s.pixels = vec![0; width * height * g.channels];
+            }
+        }
+        s.cond = cond;
         s.start_row();
         s
     }
@@ -183,14 +207,53 @@ impl<'g> Session<'g> {
     pub fn next_dist(&mut self) -> Dist<'_> {
         assert!(!self.done(), "next() after the last sub-pixel");
         if !self.computed {
-            // SAFETY: the session owns its planes (no other reference exists).
-            unsafe {
-                let pos = (self.y, self.x, self.c);
-                self.dist.compute(self.arith, &self.planes, pos, &mut self.scratch)
-            };
+            self.compute();
             self.computed = true;
         }
         self.dist.dist()
+    }
+
+    /// Computes the next sub-pixel's group (or copies what the memo remembers of it) and
+    /// prepares its distribution.
+    fn compute(&mut self) {
+        let pos = (self.y, self.x, self.c);
+        let on = pos.2 < self.g.groups && self.memo.as_mut().is_some_and(|m| m.active());
+        // SAFETY (every block): the session owns its planes (no other reference exists).
+        match self.memo.as_mut().filter(|_| on) {
+            Some(m) => {
+                let px = &self.pixels;
+                m.field().key(|j| px[j], self.width, pos, &mut self.key);
+                match m.find(&self.key) {
+                    Found::Hit(slot) => {
+                        unsafe { replay(self.g, &self.planes, pos, m.outputs(slot)) };
+                        self.dist.prepare(&self.planes, pos);
+                    }
+                    Found::Miss(slot) => {
+                        let vals = Some(m.fill(slot));
+                        unsafe {
+                            self.dist
+                                .compute(self.arith, &self.planes, pos, &mut self.scratch, vals)
+                        };
+                        m.commit(slot, &self.key);
+                    }
+                }
+            }
+            None => unsafe {
+                self.dist
+                    .compute(self.arith, &self.planes, pos, &mut self.scratch, None)
+            },
+        }
+    }
+
+    /// Computes every output instead of remembering any ([`crate::memo`]; the same bits).
+    pub fn forget(&mut self) {
+        self.memo = None;
+        self.pixels = Vec::new();
+    }
+
+    /// Look-ups of remembered outputs so far and how many found them.
+    pub fn remembered(&self) -> (u64, u64) {
+        self.memo.as_ref().map_or((0, 0), |m| (m.lookups, m.hits))
     }
 
     /// The distribution of the next sub-pixel as `levels` probabilities (the mixture head's
@@ -207,6 +270,9 @@ impl<'g> Session<'g> {
         }
         let v = (value as usize).min(self.g.levels - 1);
         self.dist.observe(self.c, v);
+        if !self.pixels.is_empty() {
+            self.pixels[(self.y * self.width + self.x) * self.g.channels + self.c] = v as u8;
+        }
         self.planes[self.g.image].at_mut(self.y, self.x)[self.c] = self.g.scale()[v];
         self.computed = false;
         self.c += 1;
