@@ -62,6 +62,7 @@ impl Engine {
         Engine::new(Weights::random(config, seed)?)
     }
 
+    #[cfg(test)]
     pub(crate) fn graph(&self) -> &Graph {
         &self.graph
     }
