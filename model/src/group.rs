@@ -181,12 +181,16 @@ impl<'r, 'g> RowGroup<'r, 'g> {
     unsafe fn compute(&mut self) {
         let (r, c, act) = (self.rows, self.c, self.active.clone());
         let g = r.g;
+        // Rows whose distribution is prepared (from what the memo remembers).
+        let mut done = [false; MAX_ROWS];
         if c < g.groups {
             self.look_up(c);
             if let Some(m) = &self.memo {
                 for &(i, slot) in &self.hits {
                     let (y, x) = self.pos[i];
                     replay(g, &r.planes, (y, x, c), m.outputs(slot));
+                    self.dists[act.start + i].prepare_from(&r.planes, (y, x, c), m.probs(slot));
+                    done[i] = true;
                 }
             }
             self.miss.clear();
@@ -194,16 +198,19 @@ impl<'r, 'g> RowGroup<'r, 'g> {
             if !self.miss.is_empty() {
                 self.run_steps(c);
             }
-            if let Some(m) = &mut self.memo {
-                for &(i, slot) in &self.todo {
-                    if let Some(slot) = slot {
-                        m.commit(slot, &self.keys[i]);
-                    }
-                }
+        }
+        for (i, (j, &(y, x))) in act.clone().zip(&self.pos).enumerate() {
+            if !done[i] {
+                self.dists[j].prepare(&r.planes, (y, x, c));
             }
         }
-        for (j, &(y, x)) in act.zip(&self.pos) {
-            self.dists[j].prepare(&r.planes, (y, x, c));
+        if let (Some(m), true) = (&mut self.memo, c < g.groups) {
+            for &(i, slot) in &self.todo {
+                if let Some(slot) = slot {
+                    m.fill_probs(slot, self.dists[act.start + i].probs());
+                    m.commit(slot, &self.keys[i]);
+                }
+            }
         }
     }
 
@@ -217,8 +224,10 @@ impl<'r, 'g> RowGroup<'r, 'g> {
         match self.memo.as_mut().filter(|_| on) {
             Some(m) => {
                 for (i, &(y, x)) in self.pos.iter().enumerate() {
-                    let get = |j: usize| r.pixels[j].load(Ordering::Relaxed);
-                    m.field().key(get, r.width, (y, x, c), &mut self.keys[i]);
+                    let copy = |j: std::ops::Range<usize>, k: &mut Vec<u8>| {
+                        k.extend(r.pixels[j].iter().map(|a| a.load(Ordering::Relaxed)))
+                    };
+                    m.field().key(copy, r.width, (y, x, c), &mut self.keys[i]);
                     match m.find(&self.keys[i]) {
                         Found::Hit(slot) => self.hits.push((i, slot)),
                         Found::Miss(slot) => {

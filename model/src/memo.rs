@@ -153,11 +153,11 @@ impl Field {
         self.rows.len().saturating_sub(1)
     }
 
-    /// The key of channel group c at (y, x) of a `width`-wide image whose sub-pixel j (raster
-    /// order) is `get(j)`, into `key` (cleared first).
+    /// The key of channel group c at (y, x) of a `width`-wide image into `key` (cleared first);
+    /// `copy(j..k, key)` appends the image's sub-pixels j..k (raster order).
     pub(crate) fn key(
         &self,
-        get: impl Fn(usize) -> u8,
+        mut copy: impl FnMut(std::ops::Range<usize>, &mut Vec<u8>),
         width: usize,
         (y, x, c): (usize, usize, usize),
         key: &mut Vec<u8>,
@@ -182,11 +182,10 @@ impl Field {
                 continue;
             }
             let last = last as usize;
+            // Row y ends at the current pixel's earlier channels (hi ≤ 0 there).
+            let n = if k == 0 && last == x { earlier } else { channels };
             let row = yy * width * channels;
-            for xx in first..=last {
-                let n = if k == 0 && xx == x { earlier } else { channels };
-                key.extend((0..n).map(|i| get(row + xx * channels + i)));
-            }
+            copy(row + first * channels..row + last * channels + n, key);
         }
     }
 }
@@ -201,6 +200,10 @@ pub(crate) struct Memo {
     /// Longest key (bytes) and most values of one group's outputs.
     kmax: usize,
     vmax: usize,
+    /// The softmax head's probabilities, after the outputs (0: the mixture head's are cheap to
+    /// prepare again), and the floats of a slot.
+    probs: usize,
+    stride: usize,
     keys: Vec<u8>,
     klen: Vec<u32>,
     hash: Vec<u64>,
@@ -249,15 +252,19 @@ impl Memo {
             .map(|(lo, hi)| (hi - lo + 1) as usize * g.channels)
             .sum::<usize>();
         let vmax = (0..g.groups).map(|c| Memo::values(g, c)).max().unwrap_or(0);
+        let probs = if g.mixture.is_none() { g.levels } else { 0 };
+        let stride = vmax + probs;
         Memo {
             field,
             slots,
             kmax,
             vmax,
+            probs,
+            stride,
             keys: vec![0; slots * kmax],
             klen: vec![0; slots],
             hash: vec![0; slots],
-            vals: vec![0.0; slots * vmax],
+            vals: vec![0.0; slots * stride],
             probe: (0, 0),
             skip: 0,
             hits: 0,
@@ -314,13 +321,26 @@ impl Memo {
 
     /// The outputs remembered in `slot`.
     pub(crate) fn outputs(&self, slot: usize) -> &[f32] {
-        &self.vals[slot * self.vmax..(slot + 1) * self.vmax]
+        &self.vals[slot * self.stride..][..self.vmax]
+    }
+
+    /// The softmax's probabilities remembered in `slot` (None with the mixture head).
+    pub(crate) fn probs(&self, slot: usize) -> Option<&[f32]> {
+        (self.probs > 0).then(|| &self.vals[slot * self.stride + self.vmax..][..self.probs])
     }
 
     /// Empties `slot` and returns its outputs to fill in; [`Memo::commit`] then stores its key.
     pub(crate) fn fill(&mut self, slot: usize) -> &mut [f32] {
         self.hash[slot] = 0;
-        &mut self.vals[slot * self.vmax..(slot + 1) * self.vmax]
+        &mut self.vals[slot * self.stride..][..self.vmax]
+    }
+
+    /// Stores the softmax's probabilities `p` in `slot` (nothing with the mixture head).
+    pub(crate) fn fill_probs(&mut self, slot: usize, p: &[f32]) {
+        if self.probs > 0 {
+            self.hash[slot] = 0;
+            self.vals[slot * self.stride + self.vmax..][..self.probs].copy_from_slice(p);
+        }
     }
 
     /// Stores `key` in `slot`, whose outputs are filled in.

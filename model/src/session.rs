@@ -115,6 +115,20 @@ impl<'g> PixelDist<'g> {
         }
     }
 
+    /// Prepares sub-pixel c's distribution at (y, x) from the softmax's probabilities `probs`
+    /// remembered from an earlier position with the same outputs, or from the outputs.
+    pub(crate) fn prepare_from(&mut self, planes: &[Plane], pos: (usize, usize, usize), probs: Option<&[f32]>) {
+        match probs {
+            Some(p) if self.g.mixture.is_none() => self.probs.copy_from_slice(p),
+            _ => self.prepare(planes, pos),
+        }
+    }
+
+    /// The softmax's probabilities as prepared last (the mixture head's are not kept here).
+    pub(crate) fn probs(&self) -> &[f32] {
+        &self.probs
+    }
+
     /// The distribution [`PixelDist::compute`] prepared.
     pub(crate) fn dist(&self) -> Dist<'_> {
         match &self.cdf {
@@ -222,7 +236,8 @@ impl<'g> Session<'g> {
         match self.memo.as_mut().filter(|_| on) {
             Some(m) => {
                 let px = &self.pixels;
-                m.field().key(|j| px[j], self.width, pos, &mut self.key);
+                m.field()
+                    .key(|r, k| k.extend_from_slice(&px[r]), self.width, pos, &mut self.key);
                 match m.find(&self.key) {
                     Found::Hit(slot) => {
                         unsafe { replay(self.g, &self.planes, pos, m.outputs(slot)) };
