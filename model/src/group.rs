@@ -188,7 +188,7 @@ impl<'r, 'g> RowGroup<'r, 'g> {
             if let Some(m) = &self.memo {
                 for &(i, slot) in &self.hits {
                     let (y, x) = self.pos[i];
-                    replay(g, &r.planes, (y, x, c), m.outputs(slot));
+                    replay(g, &r.planes, (y, x), Some(c), m.outputs(slot));
                     self.dists[act.start + i].prepare_from(&r.planes, (y, x, c), m.probs(slot));
                     done[i] = true;
                 }
@@ -220,7 +220,7 @@ impl<'r, 'g> RowGroup<'r, 'g> {
         let r = self.rows;
         self.hits.clear();
         self.todo.clear();
-        let on = self.memo.as_mut().is_some_and(|m| m.active());
+        let on = self.memo.as_mut().is_some_and(|m| m.active(self.pos.len()));
         match self.memo.as_mut().filter(|_| on) {
             Some(m) => {
                 for (i, &(y, x)) in self.pos.iter().enumerate() {

@@ -29,6 +29,7 @@ pub mod kernels;
 pub mod layers;
 pub mod lstm;
 mod memo;
+mod memo_batch;
 pub mod mixture;
 pub mod multiscale;
 #[cfg(feature = "torch")]

@@ -61,14 +61,22 @@ pub(crate) fn field_for(g: &Graph, arith: Arith) -> Option<Field> {
     Field::of(g)
 }
 
-/// Writes the outputs `vals` of channel group c's steps (as [`Memo::outputs`] holds them) at
-/// (y, x).
+/// The outputs a step computes for channel group c (None: the whole pixel, as batch mode does).
+pub(crate) fn units_of(g: &Graph, step: &Step, c: Option<usize>) -> std::ops::Range<usize> {
+    match c {
+        Some(c) => group_range(step.units(), g.groups, c),
+        None => 0..step.units(),
+    }
+}
+
+/// Writes the outputs `vals` of channel group c's steps (None: the whole pixel's; as
+/// [`Memo::outputs`] holds them) at (y, x).
 ///
 /// # Safety
 /// As [`Step::write_shared`].
-pub(crate) unsafe fn replay(g: &Graph, planes: &[Plane], (y, x, c): (usize, usize, usize), mut vals: &[f32]) {
+pub(crate) unsafe fn replay(g: &Graph, planes: &[Plane], (y, x): (usize, usize), c: Option<usize>, mut vals: &[f32]) {
     for step in g.steps.iter().filter(|s| runs_per_pixel(s.sched())) {
-        let units = group_range(step.units(), g.groups, c);
+        let units = units_of(g, step, c);
         let (now, rest) = vals.split_at(units.len() * step.values());
         step.write_shared(planes, y, x, units, now);
         vals = rest;
@@ -242,8 +250,10 @@ pub(crate) enum Found {
 }
 
 impl Memo {
-    /// An empty table of `slots` (a power of two) for `g`'s outputs, whose field is `field`.
-    pub(crate) fn new(g: &Graph, field: Field, slots: usize) -> Memo {
+    /// An empty table of `slots` (a power of two) for `g`'s outputs, whose field is `field`: a
+    /// channel group's at a time (incremental mode), or with `whole`, every group's at once
+    /// (batch mode; keys then for the last group, which sees the most).
+    pub(crate) fn new(g: &Graph, field: Field, slots: usize, whole: bool) -> Memo {
         assert!(slots.is_power_of_two());
         let kmax = 4 + field
             .rows
@@ -251,8 +261,11 @@ impl Memo {
             .flatten()
             .map(|(lo, hi)| (hi - lo + 1) as usize * g.channels)
             .sum::<usize>();
-        let vmax = (0..g.groups).map(|c| Memo::values(g, c)).max().unwrap_or(0);
-        let probs = if g.mixture.is_none() { g.levels } else { 0 };
+        let vmax = match whole {
+            true => Memo::values(g, None),
+            false => (0..g.groups).map(|c| Memo::values(g, Some(c))).max().unwrap_or(0),
+        };
+        let probs = if g.mixture.is_none() && !whole { g.levels } else { 0 };
         let stride = vmax + probs;
         Memo {
             field,
@@ -272,12 +285,12 @@ impl Memo {
         }
     }
 
-    /// Values group c's steps write at one position, in step order.
-    fn values(g: &Graph, c: usize) -> usize {
+    /// Values group c's steps (None: every group's) write at one position, in step order.
+    fn values(g: &Graph, c: Option<usize>) -> usize {
         g.steps
             .iter()
             .filter(|s| runs_per_pixel(s.sched()))
-            .map(|s| group_range(s.units(), g.groups, c).len() * s.values())
+            .map(|s| units_of(g, s, c).len() * s.values())
             .sum()
     }
 
@@ -286,10 +299,10 @@ impl Memo {
         &self.field
     }
 
-    /// Whether to look up the next positions (false while switched off).
-    pub(crate) fn active(&mut self) -> bool {
+    /// Whether to look up the next `n` positions (false while switched off).
+    pub(crate) fn active(&mut self, n: usize) -> bool {
         if self.skip > 0 {
-            self.skip -= 1;
+            self.skip = self.skip.saturating_sub(n as u32);
             return false;
         }
         true

@@ -9,6 +9,7 @@ use crate::group_tests::grouped_bits_in;
 use crate::kernels::{Arith, Isa};
 use crate::memo::Field;
 use crate::rng::SplitMix64;
+use crate::ModelError;
 
 fn configs() -> Vec<Config> {
     vec![
@@ -149,6 +150,53 @@ fn remembered_outputs_are_the_computed_ones_bit_for_bit() {
                         "{what}: {hits} of {lookups}"
                     );
                 }
+            }
+        }
+    }
+}
+
+/// Batch mode (encoding): a pixel's groups at once, blocks of positions split into runs around
+/// the remembered ones; rows one after another and side by side on threads.
+#[test]
+fn batch_mode_remembers_the_same_bits() {
+    for (i, cfg) in configs().into_iter().enumerate() {
+        let e = Engine::random(&cfg, 90 + i as u64).unwrap();
+        for (w, h) in [(48, 40), (6, 14), (37, 20)] {
+            let px = repetitive(w, h, cfg.channels, cfg.levels, 21 + i as u64);
+            let what = format!("config {i}, {w}×{h}");
+            let (want, _) = session_bits(&e, Arith::fma(), &px, (w, h), false);
+            let wave = e
+                .row_wave(Arith::fma(), &px, w, h, 1)
+                .unwrap()
+                .expect("a PixelCNN's rows");
+            let mut got = Vec::new();
+            for y in 0..h {
+                wave.row(y)
+                    .unwrap()
+                    .for_each::<ModelError>(|d, _| {
+                        fingerprint(d, &mut got);
+                        Ok(())
+                    })
+                    .unwrap();
+            }
+            assert!(got == want, "{what}: rows in order");
+            let (lookups, hits) = wave.remembered();
+            assert_eq!(lookups, (w * h) as u64, "{what}: a look-up per pixel");
+            assert!(w != 48 || hits * 6 > lookups, "{what}: {hits} hits of {lookups}");
+            for threads in [1, 2, 3] {
+                let rows = std::sync::Mutex::new(vec![Vec::new(); h]);
+                e.batch_rows_with::<ModelError>(Arith::fma(), &px, w, h, threads, |b| {
+                    let mut bits = Vec::new();
+                    b.for_each(|d, _| {
+                        fingerprint(d, &mut bits);
+                        Ok(())
+                    })?;
+                    rows.lock().unwrap()[b.y()] = bits;
+                    Ok(())
+                })
+                .unwrap()
+                .unwrap();
+                assert!(rows.into_inner().unwrap().concat() == want, "{what}: {threads} threads");
             }
         }
     }

@@ -92,7 +92,7 @@ impl<'g> Rows<'g> {
     pub(crate) fn take_memo(&self) -> Option<Memo> {
         let field = self.field.as_ref()?;
         let old = self.memos.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        Some(old.unwrap_or_else(|| Memo::new(self.g, field.clone(), self.slots)))
+        Some(old.unwrap_or_else(|| Memo::new(self.g, field.clone(), self.slots, false)))
     }
 
     /// Records level `v` of sub-pixel (y, x, c) for the memos' keys.

@@ -173,7 +173,7 @@ impl<'g> Session<'g> {
         };
         if cond.is_none() {
             if let Some(f) = field_for(g, arith) {
-                s.memo = Some(Memo::new(g, f, SLOTS));
+                s.memo = Some(Memo::new(g, f, SLOTS, false));
                 s.pixels = vec![0; width * height * g.channels];
             }
         }
@@ -231,7 +231,7 @@ impl<'g> Session<'g> {
     /// prepares its distribution.
     fn compute(&mut self) {
         let pos = (self.y, self.x, self.c);
-        let on = pos.2 < self.g.groups && self.memo.as_mut().is_some_and(|m| m.active());
+        let on = pos.2 < self.g.groups && self.memo.as_mut().is_some_and(|m| m.active(1));
         // SAFETY (every block): the session owns its planes (no other reference exists).
         match self.memo.as_mut().filter(|_| on) {
             Some(m) => {
@@ -240,7 +240,7 @@ impl<'g> Session<'g> {
                     .key(|r, k| k.extend_from_slice(&px[r]), self.width, pos, &mut self.key);
                 match m.find(&self.key) {
                     Found::Hit(slot) => {
-                        unsafe { replay(self.g, &self.planes, pos, m.outputs(slot)) };
+                        unsafe { replay(self.g, &self.planes, (pos.0, pos.1), Some(pos.2), m.outputs(slot)) };
                         self.dist.prepare(&self.planes, pos);
                     }
                     Found::Miss(slot) => {

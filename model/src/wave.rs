@@ -11,6 +11,7 @@
 //! block waited for the whole row above).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use crate::dist::Dist;
 use crate::error::ModelError;
@@ -18,6 +19,8 @@ use crate::fused::MAX_POSITIONS;
 use crate::graph::{Graph, Sched};
 use crate::kernels::Arith;
 use crate::layers::Plane;
+use crate::memo::{field_for, Field};
+use crate::memo_batch::BlockMemo;
 use crate::rows::wait_for;
 
 /// The shared state of the rows of one image computed side by side.
@@ -31,6 +34,10 @@ struct Wave<'a> {
     /// Complete positions per row.
     progress: Vec<AtomicUsize>,
     abort: AtomicBool,
+    /// Where outputs can be remembered ([`crate::memo`]), the field, and the memos of rows
+    /// that finished (a thread's next row takes one).
+    field: Option<Field>,
+    memos: Mutex<Vec<BlockMemo>>,
 }
 
 /// Where a row's network outputs come from.
@@ -71,18 +78,25 @@ impl RowBatch<'_> {
             Source::Wave(w) => {
                 let mut scratch =
                     vec![0.0; MAX_POSITIONS * g.steps.iter().map(|s| s.units() * s.values()).max().unwrap_or(0)];
-                for x0 in (0..w.width).step_by(MAX_POSITIONS) {
-                    let np = MAX_POSITIONS.min(w.width - x0);
-                    if !w.compute(self.y, x0, np, &mut scratch) {
-                        self.aborted = true;
-                        return Err(ModelError::bad("threads", "another thread failed").into());
+                let mut memo = w.take_memo();
+                let r = (|| {
+                    for x0 in (0..w.width).step_by(MAX_POSITIONS) {
+                        let np = MAX_POSITIONS.min(w.width - x0);
+                        if !w.compute(self.y, x0, np, &mut scratch, memo.as_mut()) {
+                            self.aborted = true;
+                            return Err(ModelError::bad("threads", "another thread failed").into());
+                        }
+                        for x in x0..x0 + np {
+                            let out = w.planes[g.logits].at(self.y, x);
+                            g.dists(out, &self.px[x * ch..(x + 1) * ch], &mut probs, &mut f)?;
+                        }
                     }
-                    for x in x0..x0 + np {
-                        let out = w.planes[g.logits].at(self.y, x);
-                        g.dists(out, &self.px[x * ch..(x + 1) * ch], &mut probs, &mut f)?;
-                    }
+                    Ok(())
+                })();
+                if let Some(m) = memo {
+                    w.memos.lock().unwrap_or_else(|e| e.into_inner()).push(m);
                 }
-                Ok(())
+                r
             }
         }
     }
@@ -270,6 +284,16 @@ impl RowWave<'_> {
         })
     }
 
+    /// Look-ups of remembered outputs ([`crate::memo`]) so far and how many found them (rows
+    /// that finished).
+    pub fn remembered(&self) -> (u64, u64) {
+        let memos = self.wave.memos.lock().unwrap_or_else(|e| e.into_inner());
+        memos
+            .iter()
+            .map(BlockMemo::counts)
+            .fold((0, 0), |(l, h), (a, b)| (l + a, h + b))
+    }
+
     /// Makes every row waiting in [`RowWave::row`] or its `for_each` give up with an error.
     pub fn abort(&self) {
         self.wave.abort.store(true, Ordering::Release);
@@ -288,7 +312,17 @@ impl<'a> Wave<'a> {
             planes: g.planes_for(width, height, t),
             progress: (0..height).map(|_| AtomicUsize::new(0)).collect(),
             abort: AtomicBool::new(false),
+            field: field_for(g, arith),
+            memos: Mutex::new(Vec::new()),
         }
+    }
+
+    /// A memo for a row: one that a finished row left, or a new one (None where outputs
+    /// cannot be remembered).
+    fn take_memo(&self) -> Option<BlockMemo> {
+        let field = self.field.as_ref()?;
+        let old = self.memos.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        Some(old.unwrap_or_else(|| BlockMemo::new(self.g, field.clone())))
     }
 
     /// Waits until row `y` has `n` complete positions; false if aborted.
@@ -298,7 +332,7 @@ impl<'a> Wave<'a> {
 
     /// Computes every step at positions (y, x0 + p), p < `np`, and publishes them; false if
     /// aborted while waiting for the row above.
-    fn compute(&self, y: usize, x0: usize, np: usize, scratch: &mut [f32]) -> bool {
+    fn compute(&self, y: usize, x0: usize, np: usize, scratch: &mut [f32], memo: Option<&mut BlockMemo>) -> bool {
         let g = self.g;
         if y > 0 && !self.wait(y - 1, (x0 + np + self.lag).min(self.width)) {
             return false;
@@ -314,6 +348,19 @@ impl<'a> Wave<'a> {
                     *d = g.scale()[v as usize];
                 }
             }
+        }
+        if let Some(m) = memo.and_then(|m| m.active(np).then_some(m)) {
+            // SAFETY: as below.
+            unsafe {
+                m.run(
+                    (g, self.arith, &self.planes),
+                    (self.pixels, self.width),
+                    (y, x0, np),
+                    scratch,
+                )
+            };
+            self.progress[y].store(x0 + np, Ordering::Release);
+            return true;
         }
         for step in &g.steps {
             let units = step.units();
