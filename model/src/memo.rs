@@ -216,18 +216,24 @@ pub(crate) struct Memo {
     klen: Vec<u32>,
     hash: Vec<u64>,
     vals: Vec<f32>,
-    /// Look-ups and hits in the current probe, and look-ups left to skip.
+    /// Look-ups and hits in the current probe, look-ups left to skip, and how many the next
+    /// failed probe skips (doubling while probes keep failing).
     probe: (u32, u32),
     skip: u32,
+    off: u32,
     /// Hits and look-ups since the start (for tests and `--verbose`).
     pub(crate) hits: u64,
     pub(crate) lookups: u64,
 }
 
-/// Look-ups per probe, the hits below which the memo switches off, and for how many look-ups.
+/// Look-ups per probe, the hits below which the memo switches off, and for how many look-ups
+/// (at first, and at most after failed probes in a row).
+/// A miss costs its key and a copy of the outputs into the table, about a tenth of what a hit
+/// saves (the network of one group), so under one hit in ten the memo costs more than it gives.
 const PROBE: u32 = 2048;
-const MIN_HITS: u32 = 20;
+const MIN_HITS: u32 = PROBE / 10;
 const OFF: u32 = 32 * 1024;
+const MAX_OFF: u32 = 512 * 1024;
 
 /// A 64-bit hash of the key (never 0: 0 marks an empty slot).
 fn hash(key: &[u8]) -> u64 {
@@ -280,6 +286,7 @@ impl Memo {
             vals: vec![0.0; slots * stride],
             probe: (0, 0),
             skip: 0,
+            off: OFF,
             hits: 0,
             lookups: 0,
         }
@@ -321,7 +328,10 @@ impl Memo {
         self.probe.1 += hit as u32;
         if self.probe.0 == PROBE {
             if self.probe.1 < MIN_HITS {
-                self.skip = OFF;
+                self.skip = self.off;
+                self.off = (self.off * 2).min(MAX_OFF);
+            } else {
+                self.off = OFF;
             }
             self.probe = (0, 0);
         }

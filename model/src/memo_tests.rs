@@ -221,3 +221,20 @@ fn recurrent_whole_row_and_conditioned_models_remember_nothing() {
     let (_, (lookups, _)) = session_bits(&e, Arith::Legacy, &px, (20, 9), true);
     assert_eq!(lookups, 0, "legacy arithmetic");
 }
+
+/// Where neighbourhoods do not repeat (noise), the memo switches itself off after a probe of
+/// 2048 look-ups; where they do, it stays on.
+#[test]
+fn the_memo_switches_off_where_it_does_not_pay() {
+    let e = Engine::random(&Config::pixel_cnn(1, 4, 1, 5), 8).unwrap();
+    let (w, h) = (64, 64);
+    let noise = random_image(w, h, 1, 256, 2);
+    let (want, _) = session_bits(&e, Arith::fma(), &noise, (w, h), false);
+    let (got, (lookups, hits)) = session_bits(&e, Arith::fma(), &noise, (w, h), true);
+    assert!(got == want);
+    assert_eq!((lookups, hits), (2048, 0), "one probe, then off");
+    let flat = repetitive(w, h, 1, 256, 3);
+    let (_, (lookups, hits)) = session_bits(&e, Arith::fma(), &flat, (w, h), true);
+    assert_eq!(lookups, (w * h) as u64, "on throughout");
+    assert!(hits * 2 > lookups, "{hits} of {lookups}");
+}
