@@ -94,9 +94,20 @@ impl Field {
         }
         let mut planes: Vec<Vec<Option<(isize, isize)>>> = vec![Vec::new(); g.plane_ch.len()];
         planes[g.image] = vec![Some((0, 0))];
+        // Planes whose field is known: the image, and what the steps so far wrote.
+        let mut known = vec![false; g.plane_ch.len()];
+        known[g.image] = true;
         let mut all: Vec<Option<(isize, isize)>> = Vec::new();
         for step in &g.steps {
             let Step::Conv(op) = step else { return None };
+            let taps = op
+                .terms
+                .iter()
+                .flat_map(|(p, c)| (0..c.groups()).flat_map(move |k| c.taps_of(k)).map(move |t| (*p, t)));
+            let inputs_known = op.terms.iter().map(|(p, _)| *p).chain(op.residual).all(|p| known[p]);
+            if !inputs_known || taps.clone().any(|(_, t)| t.dy > 0) {
+                return None;
+            }
             let mut out: Vec<Option<(isize, isize)>> = Vec::new();
             let mut read = |src: &[Option<(isize, isize)>], dy: isize, dx: isize| {
                 for (k, r) in src.iter().enumerate() {
@@ -109,17 +120,14 @@ impl Field {
                     }
                 }
             };
-            for (p, conv) in &op.terms {
-                for grp in 0..conv.groups() {
-                    for t in conv.taps_of(grp) {
-                        read(&planes[*p], t.dy, t.dx);
-                    }
-                }
+            for (p, t) in taps {
+                read(&planes[p], t.dy, t.dx);
             }
             if let Some(r) = op.residual {
                 read(&planes[r], 0, 0);
             }
             for p in [op.raw, op.relu].into_iter().flatten() {
+                known[p] = true;
                 for (k, r) in out.iter().enumerate() {
                     if planes[p].len() <= k {
                         planes[p].resize(k + 1, None);
