@@ -224,8 +224,10 @@ impl<'r, 'g> RowGroup<'r, 'g> {
         match self.memo.as_mut().filter(|_| on) {
             Some(m) => {
                 for (i, &(y, x)) in self.pos.iter().enumerate() {
-                    let copy = |j: std::ops::Range<usize>, k: &mut Vec<u8>| {
-                        k.extend(r.pixels[j].iter().map(|a| a.load(Ordering::Relaxed)))
+                    let row_len = r.width * r.g.channels;
+                    let copy = |yy: usize, j: std::ops::Range<usize>, k: &mut Vec<u8>| {
+                        let row = &r.pixels[(yy % r.ring) * row_len..];
+                        k.extend(row[j].iter().map(|a| a.load(Ordering::Relaxed)))
                     };
                     m.field().key(copy, r.width, (y, x, c), &mut self.keys[i]);
                     match m.find(&self.keys[i]) {

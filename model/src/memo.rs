@@ -164,16 +164,22 @@ impl Field {
         })
     }
 
+    /// Rows of levels a key reads: the current row and those above it that the field reaches
+    /// (a ring of this many rows is enough for one row at a time).
+    pub(crate) fn ring(&self) -> usize {
+        self.up() + 1
+    }
+
     /// Rows up the field reaches.
     pub(crate) fn up(&self) -> usize {
         self.rows.len().saturating_sub(1)
     }
 
     /// The key of channel group c at (y, x) of a `width`-wide image into `key` (cleared first);
-    /// `copy(j..k, key)` appends the image's sub-pixels j..k (raster order).
+    /// `copy(y, j..k, key)` appends sub-pixels j..k of row y (j = x·C + c).
     pub(crate) fn key(
         &self,
-        mut copy: impl FnMut(std::ops::Range<usize>, &mut Vec<u8>),
+        mut copy: impl FnMut(usize, std::ops::Range<usize>, &mut Vec<u8>),
         width: usize,
         (y, x, c): (usize, usize, usize),
         key: &mut Vec<u8>,
@@ -200,8 +206,7 @@ impl Field {
             let last = last as usize;
             // Row y ends at the current pixel's earlier channels (hi ≤ 0 there).
             let n = if k == 0 && last == x { earlier } else { channels };
-            let row = yy * width * channels;
-            copy(row + first * channels..row + last * channels + n, key);
+            copy(yy, first * channels..last * channels + n, key);
         }
     }
 }

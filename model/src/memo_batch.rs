@@ -61,9 +61,10 @@ impl BlockMemo {
         self.claim.clear();
         for p in 0..np {
             let key = &mut self.keys[p];
-            self.memo
-                .field()
-                .key(|r, k| k.extend_from_slice(&pixels[r]), width, (y, x0 + p, c), key);
+            let row_len = width * g.channels;
+            let copy =
+                |yy: usize, r: std::ops::Range<usize>, k: &mut Vec<u8>| k.extend_from_slice(&pixels[yy * row_len..][r]);
+            self.memo.field().key(copy, width, (y, x0 + p, c), key);
             match self.memo.find(key) {
                 Found::Hit(slot) => {
                     self.hit.push(Some(slot));

@@ -36,6 +36,7 @@ pub struct Rows<'g> {
     /// groups that finished (each thread's next group takes one: what a thread saw stays).
     pub(crate) field: Option<Field>,
     pub(crate) pixels: Vec<AtomicU8>,
+    pub(crate) ring: usize,
     pub(crate) slots: usize,
     pub(crate) memos: Mutex<Vec<Memo>>,
 }
@@ -47,11 +48,11 @@ impl<'g> Rows<'g> {
         let lag = g.row_lag()?;
         let in_flight = in_flight.max(1);
         let field = field_for(g, arith);
-        let n = if field.is_some() {
-            width * height * g.channels
-        } else {
-            0
-        };
+        // Levels for the keys: a ring deep enough for every row in flight and the rows above
+        // them that a field reaches (row y reuses row y − ring's slot once that row and every
+        // row that could read it are complete).
+        let ring = field.as_ref().map_or(1, |f| (f.ring() + in_flight).min(height.max(1)));
+        let n = if field.is_some() { ring * width * g.channels } else { 0 };
         Some(Rows {
             g,
             arith,
@@ -64,6 +65,7 @@ impl<'g> Rows<'g> {
             abort: AtomicBool::new(false),
             field,
             pixels: (0..n).map(|_| AtomicU8::new(0)).collect(),
+            ring,
             slots: SLOTS,
             memos: Mutex::new(Vec::new()),
         })
@@ -98,6 +100,7 @@ impl<'g> Rows<'g> {
     /// Records level `v` of sub-pixel (y, x, c) for the memos' keys.
     pub(crate) fn record(&self, (y, x, c): (usize, usize, usize), v: usize) {
         if !self.pixels.is_empty() {
+            let y = y % self.ring;
             self.pixels[(y * self.width + x) * self.g.channels + c].store(v as u8, Ordering::Relaxed);
         }
     }

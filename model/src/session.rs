@@ -173,8 +173,8 @@ impl<'g> Session<'g> {
         };
         if cond.is_none() {
             if let Some(f) = field_for(g, arith) {
+                s.pixels = vec![0; f.ring() * width * g.channels];
                 s.memo = Some(Memo::new(g, f, SLOTS, false));
-                s.pixels = vec![0; width * height * g.channels];
             }
         }
         s.cond = cond;
@@ -235,13 +235,15 @@ impl<'g> Session<'g> {
         // SAFETY (every block): the session owns its planes (no other reference exists).
         match self.memo.as_mut().filter(|_| on) {
             Some(m) => {
-                let px = &self.pixels;
-                m.field()
-                    .key(|r, k| k.extend_from_slice(&px[r]), self.width, pos, &mut self.key);
+                let (px, row_len, ring) = (&self.pixels, self.width * self.g.channels, m.field().ring());
+                let copy = |yy: usize, r: std::ops::Range<usize>, k: &mut Vec<u8>| {
+                    k.extend_from_slice(&px[(yy % ring) * row_len..][r])
+                };
+                m.field().key(copy, self.width, pos, &mut self.key);
                 match m.find(&self.key) {
                     Found::Hit(slot) => {
                         unsafe { replay(self.g, &self.planes, (pos.0, pos.1), Some(pos.2), m.outputs(slot)) };
-                        self.dist.prepare(&self.planes, pos);
+                        self.dist.prepare_from(&self.planes, pos, m.probs(slot));
                     }
                     Found::Miss(slot) => {
                         let vals = Some(m.fill(slot));
@@ -249,6 +251,7 @@ impl<'g> Session<'g> {
                             self.dist
                                 .compute(self.arith, &self.planes, pos, &mut self.scratch, vals)
                         };
+                        m.fill_probs(slot, self.dist.probs());
                         m.commit(slot, &self.key);
                     }
                 }
@@ -285,8 +288,9 @@ impl<'g> Session<'g> {
         }
         let v = (value as usize).min(self.g.levels - 1);
         self.dist.observe(self.c, v);
-        if !self.pixels.is_empty() {
-            self.pixels[(self.y * self.width + self.x) * self.g.channels + self.c] = v as u8;
+        if let Some(m) = &self.memo {
+            let y = self.y % m.field().ring();
+            self.pixels[(y * self.width + self.x) * self.g.channels + self.c] = v as u8;
         }
         self.planes[self.g.image].at_mut(self.y, self.x)[self.c] = self.g.scale()[v];
         self.computed = false;
