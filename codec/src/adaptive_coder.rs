@@ -3,7 +3,7 @@
 //! its own beside the network and the plain coding ([`Pipeline`]).
 
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{Scope, ScopedJoinHandle};
 
 use constriction::stream::queue::DefaultRangeEncoder;
@@ -26,14 +26,32 @@ pub(crate) struct AdaptiveCoder<'a> {
 }
 
 /// What an adaptive coding has cost so far, for the encoder on another thread: the mixed
-/// distributions' bits and the sub-pixels coded, updated after every row.
+/// distributions' bits and the sub-pixels coded, updated after every row; and what it had cost
+/// once its `mark` row was coded (the same on every run, whatever the threads' timing).
 #[derive(Debug, Default)]
-pub(crate) struct Running(Mutex<(f64, u64)>);
+pub(crate) struct Running {
+    so_far: Mutex<(f64, u64)>,
+    mark_row: Option<usize>,
+    mark: OnceLock<f64>,
+}
 
 impl Running {
+    /// A running cost that also keeps the cost of rows 0 ..= `mark_row`.
+    pub(crate) fn with_mark(mark_row: usize) -> Self {
+        Running {
+            mark_row: Some(mark_row),
+            ..Running::default()
+        }
+    }
+
     /// (bits, sub-pixels) so far.
     pub(crate) fn get(&self) -> (f64, u64) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+        *self.so_far.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The bits of rows 0 ..= the mark row, once they are coded.
+    pub(crate) fn mark(&self) -> Option<f64> {
+        self.mark.get().copied()
     }
 }
 
@@ -76,8 +94,11 @@ impl<'a> AdaptiveCoder<'a> {
         }
         if let Some(r) = &self.running {
             let bits = self.adapter.stats().mixed_bits;
-            let mut so_far = r.0.lock().unwrap_or_else(|e| e.into_inner());
+            let mut so_far = r.so_far.lock().unwrap_or_else(|e| e.into_inner());
             *so_far = (bits, so_far.1 + tabs.len() as u64 / self.levels as u64);
+            if r.mark_row == Some(y) {
+                let _ = r.mark.set(bits);
+            }
         }
         Ok(())
     }

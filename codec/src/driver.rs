@@ -202,12 +202,12 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
 
 /// Whether the payload kept so far (of `mode`, `kept` bytes) stays against a payload of `len`
 /// bytes without a model, offered after it (the classical one, then the context one): the
-/// model's if it is at least 1 % smaller ([`crate::encoder::clearly_smaller`]), since the
+/// model's if it is at least 1 % smaller ([`crate::trial::clearly_smaller`]), since the
 /// codings without a model decode 10–100× faster; the classical one on a tie with the context
 /// one.
 fn keeps(mode: Mode, kept: u64, len: u64) -> bool {
     match mode {
-        Mode::Model => crate::encoder::clearly_smaller(kept, len),
+        Mode::Model => crate::trial::clearly_smaller(kept, len),
         Mode::Classical | Mode::Context => kept <= len,
     }
 }

@@ -17,6 +17,7 @@ use crate::error::{CodecError, Result};
 use crate::image::Image;
 use crate::model::ProbabilityModel;
 use crate::ordered::{Layout, Ordered, RowCoding};
+use crate::trial::{clearly_smaller, gaining, mark_row, MARGIN, MIN_GAIN, ONE_BELOW};
 
 /// The model path of [`crate::encode`]: `coded` is the image's raster without a dropped alpha
 /// channel. Version 3 on, the rows are spread over `opts.substreams` substreams, or by default
@@ -28,20 +29,21 @@ pub(crate) fn encode_model(
     model: &dyn ProbabilityModel,
     opts: &EncodeOptions,
 ) -> Result<Encoded> {
-    encode_model_with(image, coded, coded_channels, model, opts, MARGIN)
+    encode_model_with(image, coded, coded_channels, model, opts, (MARGIN, MIN_GAIN))
 }
 
 /// [`encode_model`], the one-substream trial coded beside the spread until the spread costs more
 /// than [`ONE_BELOW`] plus `margin` (times the part of the image still to code) bits a
-/// sub-pixel (then, if the spread ends below [`ONE_BELOW`] after all, in a second pass). Either
-/// way the file is the one [`ONE_BELOW`] and [`clearly_smaller`] choose.
+/// sub-pixel (then, if the spread ends below [`ONE_BELOW`] after all, in a second pass), or
+/// until it has not gained `min_gain` by [`mark_row`] ([`gaining`]). Either way the file is the
+/// one that [`ONE_BELOW`], [`gaining`] and [`clearly_smaller`] choose.
 fn encode_model_with(
     image: &Image,
     coded: &[u8],
     coded_channels: u8,
     model: &dyn ProbabilityModel,
     opts: &EncodeOptions,
-    margin: f64,
+    (margin, min_gain): (f64, f64),
 ) -> Result<Encoded> {
     check(coded, coded_channels, model)?;
     let height = image.height as usize;
@@ -59,42 +61,29 @@ fn encode_model_with(
         opts,
     };
     if opts.substreams.is_some() || nsub == 1 {
-        return Ok(encode_rows(&sources, nsub, None)?.0);
+        return Ok(encode_rows(&sources, nsub, None)?.spread);
     }
-    let (spread, one) = encode_rows(&sources, nsub, Some(margin))?;
-    if spread.header.bits_per_subpixel() >= ONE_BELOW {
+    let first = encode_rows(&sources, nsub, Some((margin, min_gain)))?;
+    let spread = first.spread;
+    let losing = |one_mark| gaining(first.spread_mark, one_mark, min_gain) == Some(false);
+    if spread.header.bits_per_subpixel() >= ONE_BELOW || losing(first.trial_mark) {
         return Ok(spread);
     }
-    let one = match one {
-        Some(one) => one,
-        None => encode_rows(&sources, 1, None)?.0,
+    let (one, one_mark) = match first.trial {
+        Some(one) => (one, first.trial_mark),
+        None => {
+            let again = encode_rows(&sources, 1, None)?;
+            (again.spread, again.spread_mark)
+        }
     };
+    if losing(one_mark) {
+        return Ok(spread);
+    }
     Ok(if clearly_smaller(one.header.payload_len, spread.header.payload_len) {
         one
     } else {
         spread
     })
-}
-
-/// The encoder's default tries one substream as well where the spread rows cost under this
-/// many bits per sub-pixel: screenshots, clip art and renders, where each substream learning its
-/// statistics and its context stage from every S-th row only costs up to 9 % (`varied`); photos
-/// cost 1.5 to 4.5 and gain under 0.5 %.
-const ONE_BELOW: f64 = 2.0;
-
-/// The one-substream trial runs beside the spread (sharing the network's pass) until, from a
-/// sixteenth of the image on, the spread has cost more than [`ONE_BELOW`] plus this margin
-/// times the part of the image still to code, in bits a sub-pixel: the margin narrows as the
-/// estimate firms up, so photos stop the trial after a sixteenth and images ending just above
-/// [`ONE_BELOW`] soon after; the rest of the trial's adaptive coding is saved. Where the spread
-/// ends below [`ONE_BELOW`] after all, a second pass codes the trial.
-const MARGIN: f64 = 0.5;
-
-/// Whether `a` bytes are at least 1 % fewer than `b`: what a payload must save to be kept over
-/// one that decodes faster (one substream over several, the model coding over a coding without
-/// a model).
-pub(crate) fn clearly_smaller(a: u64, b: u64) -> bool {
-    u128::from(a) * 100 <= u128::from(b) * 99
 }
 
 /// What [`encode_rows`] codes, and how.
@@ -106,9 +95,19 @@ struct Sources<'a, 'o> {
     opts: &'a EncodeOptions<'o>,
 }
 
-/// The model path over `nsub` substreams and, with `trial` (a [`MARGIN`]), over one
-/// substream as well, from the same network pass, unless the trial stopped.
-fn encode_rows(src: &Sources, nsub: usize, trial: Option<f64>) -> Result<(Encoded, Option<Encoded>)> {
+/// What [`encode_rows`] coded: the spread; the trial, unless it stopped; and their adaptive
+/// codings' bits at [`mark_row`] (None without the adaptive coding, or for a trial that
+/// stopped before it).
+struct Rows {
+    spread: Encoded,
+    trial: Option<Encoded>,
+    spread_mark: Option<f64>,
+    trial_mark: Option<f64>,
+}
+
+/// The model path over `nsub` substreams and, with `trial` (a [`MARGIN`] and a [`MIN_GAIN`]),
+/// over one substream as well, from the same network pass, unless the trial stopped.
+fn encode_rows(src: &Sources, nsub: usize, trial: Option<(f64, f64)>) -> Result<Rows> {
     let Sources {
         image,
         coded,
@@ -125,7 +124,8 @@ fn encode_rows(src: &Sources, nsub: usize, trial: Option<f64>) -> Result<(Encode
     let adapt = opts.version >= 2 && opts.adapt && model.raster_order();
     let tab_len = if adapt { row_len * levels } else { 0 };
     let arith = arith_of(opts.version);
-    let running = adapt.then(|| Arc::new(Running::default()));
+    let running = adapt.then(|| Arc::new(Running::with_mark(mark_row(height))));
+    let trial_running = (adapt && trial.is_some()).then(|| Arc::new(Running::with_mark(mark_row(height))));
     let (bits, spread, tried) = std::thread::scope(|scope| -> Result<_> {
         let layout = |n: usize, running: Option<&Arc<Running>>| Layout {
             encs: (0..n).map(|_| DefaultRangeEncoder::new()).collect(),
@@ -142,9 +142,10 @@ fn encode_rows(src: &Sources, nsub: usize, trial: Option<f64>) -> Result<(Encode
             next: 0,
             pending: BTreeMap::new(),
             spread: layout(nsub, running.as_ref()),
-            trial: trial.map(|_| layout(1, None)),
+            trial: trial.map(|_| layout(1, trial_running.as_ref())),
             running: running.clone(),
-            bound: trial.map(|margin| (ONE_BELOW, margin)),
+            trial_running: trial_running.clone(),
+            bound: trial.map(|(margin, min_gain)| (ONE_BELOW, margin, min_gain)),
             spare: Vec::new(),
             model_bits: 0.0,
             quantised_bits: 0.0,
@@ -190,7 +191,13 @@ fn encode_rows(src: &Sources, nsub: usize, trial: Option<f64>) -> Result<(Encode
     let tried = tried
         .map(|(encs, adaptive)| assemble(src, encs, adaptive, bits))
         .transpose()?;
-    Ok((spread, tried))
+    let mark = |r: &Option<Arc<Running>>| r.as_ref().and_then(|r| r.mark());
+    Ok(Rows {
+        spread,
+        trial: tried,
+        spread_mark: mark(&running),
+        trial_mark: mark(&trial_running),
+    })
 }
 
 /// One layout's file: the plain payload, or the adaptive one where smaller; `bits`: the
@@ -282,10 +289,11 @@ fn check(coded: &[u8], coded_channels: u8, model: &dyn ProbabilityModel) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use super::{clearly_smaller, encode_model, encode_model_with, ONE_BELOW};
+    use super::{encode_model, encode_model_with, encode_rows, Sources};
     use crate::driver::{EncodeOptions, ModeChoice};
     use crate::image::Image;
     use crate::mock::Mock;
+    use crate::trial::{clearly_smaller, gaining, MARGIN, MIN_GAIN, ONE_BELOW};
 
     /// 520 rows (two substreams by default) of 24 pixels: `flat` a pattern that repeats every
     /// 8 rows (under 2 bits a sub-pixel with the adaptive coding only), else noise.
@@ -306,8 +314,10 @@ mod tests {
     }
 
     /// The one-substream trial shares the spread's network pass and gives the file that two
-    /// separate passes and the rule (spread under [`ONE_BELOW`], one [`clearly_smaller`]) give,
-    /// whether it ran to the end or stopped early (a second pass where the rule needs it).
+    /// separate passes and the rule (spread under [`ONE_BELOW`], one [`gaining`] by
+    /// [`mark_row`] and [`clearly_smaller`] at the end) give, whether it ran to the end or
+    /// stopped early (a second pass where the rule needs it). A trial asked to gain 90 % by its
+    /// mark cannot, and stops there.
     #[test]
     fn the_trial_shares_the_pass_and_chooses_as_two_passes_would() {
         let m = Mock {
@@ -318,55 +328,55 @@ mod tests {
         for flat in [true, false] {
             let img = image(flat);
             for (adapt, threads) in [(true, 1), (true, 2), (false, 2)] {
-                let opts = |substreams| EncodeOptions {
+                let opts = EncodeOptions {
                     mode: ModeChoice::Model,
                     adapt,
                     threads,
-                    substreams,
                     ..Default::default()
                 };
-                let run = |substreams, stop| {
-                    let o = opts(substreams);
-                    encode_model_with(&img, &img.pixels, 1, &m, &o, stop).unwrap()
+                let src = Sources {
+                    image: &img,
+                    coded: &img.pixels,
+                    coded_channels: 1,
+                    model: &m,
+                    opts: &opts,
                 };
-                let (spread, one) = (run(Some(2), 0.0), run(Some(1), 0.0));
-                let cheap = spread.header.bits_per_subpixel() < ONE_BELOW;
-                assert_eq!(
-                    cheap,
-                    flat && adapt,
-                    "flat {flat}, adapt {adapt}: {}",
-                    spread.header.bits_per_subpixel()
-                );
-                let chosen = clearly_smaller(one.header.payload_len, spread.header.payload_len);
-                let expect = if cheap && chosen { &one } else { &spread };
+                let (spread, one) = (encode_rows(&src, 2, None).unwrap(), encode_rows(&src, 1, None).unwrap());
+                assert_eq!(spread.spread_mark.is_some(), adapt);
+                let cheap = spread.spread.header.bits_per_subpixel() < ONE_BELOW;
+                assert_eq!(cheap, flat && adapt, "flat {flat}, adapt {adapt}");
+                let smaller = clearly_smaller(one.spread.header.payload_len, spread.spread.header.payload_len);
                 if flat && adapt {
-                    assert!(
-                        chosen,
-                        "the test needs one substream to win: {} against {}",
-                        one.header.payload_len, spread.header.payload_len
-                    );
+                    assert!(smaller, "the test needs one substream to win");
                 }
-                let what = format!("flat {flat}, adapt {adapt}, {threads} thread(s)");
-                let shared = encode_model(&img, &img.pixels, 1, &m, &opts(None)).unwrap();
-                assert_eq!(shared.bytes, expect.bytes, "{what}");
-                assert_eq!(
-                    run(None, f64::INFINITY).bytes,
-                    expect.bytes,
-                    "{what}: the trial to the end"
-                );
-                assert_eq!(run(None, -99.0).bytes, expect.bytes, "{what}: the trial stopped");
-                assert_eq!(shared.model_bits, spread.model_bits, "{what}");
+                for min_gain in [MIN_GAIN, 0.9] {
+                    let gains = gaining(spread.spread_mark, one.spread_mark, min_gain) != Some(false);
+                    if flat && adapt {
+                        assert_eq!(gains, min_gain == MIN_GAIN, "the flat image gains, but not 90 %");
+                    }
+                    let expect = if cheap && gains && smaller {
+                        &one.spread
+                    } else {
+                        &spread.spread
+                    };
+                    let what = format!("flat {flat}, adapt {adapt}, {threads} thread(s), gain {min_gain}");
+                    let run = |margin| encode_model_with(&img, &img.pixels, 1, &m, &opts, (margin, min_gain)).unwrap();
+                    assert_eq!(run(MARGIN).bytes, expect.bytes, "{what}");
+                    if min_gain == MIN_GAIN {
+                        let default = encode_model(&img, &img.pixels, 1, &m, &opts).unwrap();
+                        assert_eq!(default.bytes, expect.bytes, "{what}: the default");
+                    }
+                    assert_eq!(run(f64::INFINITY).bytes, expect.bytes, "{what}: the trial to the end");
+                    assert_eq!(run(-99.0).bytes, expect.bytes, "{what}: the trial stopped");
+                    assert_eq!(run(MARGIN).model_bits, spread.spread.model_bits, "{what}");
+                    if threads == 1 && flat && adapt {
+                        // On one thread the trial's adaptive coding is inline, so it stops at
+                        // the mark when it has not gained.
+                        let tried = encode_rows(&src, 2, Some((f64::INFINITY, min_gain))).unwrap();
+                        assert_eq!(tried.trial.is_some(), gains, "{what}");
+                    }
+                }
             }
         }
-    }
-
-    #[test]
-    fn clearly_smaller_is_one_percent() {
-        assert!(clearly_smaller(99, 100));
-        assert!(!clearly_smaller(100, 100));
-        assert!(!clearly_smaller(991, 1000));
-        assert!(clearly_smaller(990, 1000));
-        assert!(!clearly_smaller(u64::MAX, u64::MAX));
-        assert!(clearly_smaller(0, 1));
     }
 }

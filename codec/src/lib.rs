@@ -32,6 +32,7 @@ pub mod split;
 mod split_decode;
 pub mod substreams;
 pub mod symbols;
+mod trial;
 pub mod v2;
 pub mod varint;
 

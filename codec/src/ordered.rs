@@ -83,9 +83,12 @@ pub(crate) struct Ordered<'s, 'a> {
     pub(crate) trial: Option<Layout<'s, 'a>>,
     /// The spread's adaptive coding so far.
     pub(crate) running: Option<Arc<Running>>,
-    /// (base, margin): the trial stops once the spread costs more than base + margin × the part
-    /// of the image still to code, in bits a sub-pixel (None: no trial).
-    pub(crate) bound: Option<(f64, f64)>,
+    /// The trial's adaptive coding so far.
+    pub(crate) trial_running: Option<Arc<Running>>,
+    /// (base, margin, min_gain): the trial stops once the spread costs more than base + margin ×
+    /// the part of the image still to code, in bits a sub-pixel, or once it has not gained
+    /// min_gain by its mark row ([`crate::trial::gaining`]; None: no trial).
+    pub(crate) bound: Option<(f64, f64, f64)>,
     /// Row buffers for the adaptive coding, for reuse.
     pub(crate) spare: Vec<Vec<f32>>,
     pub(crate) model_bits: f64,
@@ -118,7 +121,7 @@ impl<'s, 'a: 's> Ordered<'s, 'a> {
                 self.spare.push(p.row(r.y, r.tabs)?);
             }
             self.next += 1;
-            if self.trial.is_some() && self.trial_unwanted(total) {
+            if self.trial.is_some() && (self.trial_unwanted(total) || self.trial_losing()) {
                 // Its thread ends once it has coded the rows it was sent.
                 self.trial = None;
             }
@@ -131,10 +134,19 @@ impl<'s, 'a: 's> Ordered<'s, 'a> {
 
     /// Whether the spread costs more so far than the trial's [`Ordered::bound`].
     fn trial_unwanted(&self, total: u64) -> bool {
-        let (Some((base, margin)), Some(rate)) = (self.bound, self.spread_rate(total)) else {
+        let (Some((base, margin, _)), Some(rate)) = (self.bound, self.spread_rate(total)) else {
             return false;
         };
         rate > base + margin * (1.0 - self.coded as f64 / total as f64)
+    }
+
+    /// Whether the trial has not gained enough by its mark row ([`crate::trial::gaining`]).
+    fn trial_losing(&self) -> bool {
+        let (Some((_, _, min_gain)), Some(spread), Some(trial)) = (self.bound, &self.running, &self.trial_running)
+        else {
+            return false;
+        };
+        crate::trial::gaining(spread.mark(), trial.mark(), min_gain) == Some(false)
     }
 
     /// The spread's cost so far in bits a sub-pixel, the smaller of its plain and adaptive

@@ -13,17 +13,21 @@ pub const MAX_SUBSTREAMS: usize = 64;
 /// Rows per substream the encoder aims for.
 const ROWS_PER_SUBSTREAM: usize = 256;
 
-/// The encoder's spread: one substream per 256 rows, at most 4 (each costs a few bytes and
-/// splits what the adaptive coding learns: 8 substreams cost 0.3–0.9 % on photos, and two
-/// below 512 rows, though 0.2 % smaller on the validation photos, cost 0.9 % on `varied`, up
-/// to 8 % on icons and clip art); one for a model that does not code in raster order. Its
-/// default also tries one substream where the spread rows are cheap, and keeps it when it is
-/// at least 1 % smaller (`encoder.rs`, `clearly_smaller`).
+/// Images with fewer rows than this keep one substream.
+const MIN_ROWS_FOR_TWO: usize = 128;
+
+/// The encoder's spread: one substream per 256 rows, at least 2 from 128 rows on (so that
+/// images under 512 rows, most photos on the web among them, decode on two threads: −0.2 % on
+/// the validation photos against one substream) and at most 4 (each costs a few bytes and
+/// splits what the adaptive coding learns: 8 substreams cost 0.3–0.9 % on photos); one for a
+/// model that does not code in raster order. Its default also tries one substream where the
+/// spread rows are cheap (icons, clip art, screenshots: two substreams cost them up to 8 %),
+/// and keeps it when it is at least 1 % smaller (`trial.rs`).
 pub fn choose(height: usize, raster_order: bool) -> usize {
-    if !raster_order {
+    if !raster_order || height < MIN_ROWS_FOR_TWO {
         return 1;
     }
-    (height / ROWS_PER_SUBSTREAM).clamp(1, 4)
+    (height / ROWS_PER_SUBSTREAM).clamp(2, 4)
 }
 
 /// `asked` substreams (at most one per row), or the encoder's choice ([`choose`]); an error if
@@ -179,7 +183,9 @@ mod tests {
     #[test]
     fn the_encoder_spreads_tall_images() {
         assert_eq!(choose(10, true), 1);
-        assert_eq!(choose(511, true), 1);
+        assert_eq!(choose(127, true), 1);
+        assert_eq!(choose(128, true), 2);
+        assert_eq!(choose(511, true), 2);
         assert_eq!(choose(512, true), 2);
         assert_eq!(choose(4096, true), 4);
         assert_eq!(choose(4096, false), 1);

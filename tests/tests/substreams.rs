@@ -99,9 +99,9 @@ fn asked_substreams_are_written_and_decode() {
     }
 }
 
-/// By default the encoder spreads 512 rows over two substreams, unless one substream makes a
-/// cheap image (under 2 bits a sub-pixel) at least 1 % smaller: then the file is the one-substream
-/// file, byte for byte. Costly images (noise) keep the spread.
+/// By default the encoder spreads 512 rows (and from 128 rows on) over two substreams, unless one
+/// substream makes a cheap image (under 2 bits a sub-pixel) at least 1 % smaller: then the file
+/// is the one-substream file, byte for byte. Costly images (noise) keep the spread.
 #[test]
 fn default_substreams_become_one_where_that_is_worth_it() {
     use pixelrnn_tests::{random_image, ui_image};
@@ -135,7 +135,12 @@ fn default_substreams_become_one_where_that_is_worth_it() {
     let (auto, two) = (with(&noise, None), with(&noise, Some(2)));
     assert!(two.header.bits_per_subpixel() >= 2.0);
     assert_eq!(auto.bytes, two.bytes);
-    // Under 512 rows there is one substream anyway.
+    // From 128 rows on the spread is two substreams, under the same rule; under 128 rows there
+    // is one.
     let small = ui_image(12, 300, 3, 5);
     assert_eq!(with(&small, None).bytes, with(&small, Some(1)).bytes);
+    let noise = random_image(12, 300, 3, 6);
+    assert_eq!(with(&noise, None).bytes, with(&noise, Some(2)).bytes);
+    let tiny = with(&random_image(12, 127, 3, 6), None);
+    assert_eq!(tiny.header.substreams(&tiny.bytes).unwrap(), Some(1));
 }
