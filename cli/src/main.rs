@@ -252,8 +252,7 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
     }
     files::write_atomic(&out, &enc.bytes, c.force)?;
     rep.stats(
-        &Stats::new("compress", input, &out, &enc.header, enc.bytes.len(), start.elapsed())
-            .with_model_bits(enc.model_bits),
+        &Stats::new("compress", input, &out, &enc.header, &enc.bytes, start.elapsed()).with_model_bits(enc.model_bits),
         out == "-",
     );
     Ok(())
@@ -290,7 +289,7 @@ fn decompress(rep: &Reporter, a: &DecompressArgs, input: &str, output: Option<&s
     let encoded = files::encode_image(&image, fmt, &out)?;
     files::write_atomic(&out, &encoded, c.force)?;
     rep.stats(
-        &Stats::new("decompress", input, &out, &header, bytes.len(), start.elapsed()),
+        &Stats::new("decompress", input, &out, &header, &bytes, start.elapsed()),
         out == "-",
     );
     Ok(())

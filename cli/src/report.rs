@@ -39,6 +39,10 @@ pub struct Stats {
     /// experts), "classical" (PNG filters + Brotli) or "context" (the context model of
     /// neighbouring colours, format version 6).
     pub mode: &'static str,
+    /// The model coding's substreams: the most threads the file decodes on (format version 3
+    /// and later).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub substreams: Option<usize>,
     pub seconds: f64,
 }
 
@@ -52,8 +56,10 @@ pub fn mode_name(m: Mode) -> &'static str {
 }
 
 impl Stats {
-    pub fn new(op: &'static str, input: &str, output: &str, h: &Header, prnn_bytes: usize, t: Duration) -> Stats {
+    /// The stats of `file` (the .prnn bytes, `h` its header).
+    pub fn new(op: &'static str, input: &str, output: &str, h: &Header, file: &[u8], t: Duration) -> Stats {
         let raw = h.pixels() * h.channels as u64;
+        let prnn_bytes = file.len();
         Stats {
             op,
             input: input.into(),
@@ -67,6 +73,7 @@ impl Stats {
             bits_per_subpixel: prnn_bytes as f64 * 8.0 / raw as f64,
             model_bits_per_subpixel: None,
             mode: if h.adaptive() { "adaptive" } else { mode_name(h.mode) },
+            substreams: h.substreams(file).ok().flatten(),
             seconds: t.as_secs_f64(),
         }
     }
@@ -175,6 +182,11 @@ impl Reporter {
             .unwrap_or_default();
         if s.mode != "model" {
             model.push_str(&format!(", {} coding", s.mode));
+        }
+        match s.substreams {
+            Some(1) => model.push_str(", 1 substream"),
+            Some(n) => model.push_str(&format!(", {n} substreams")),
+            None => {}
         }
         eprintln!(
             "{} -> {}: {}x{}x{}, {} bytes .prnn, {:.4} bits/sub-pixel{model}, {:.1}% of raw, {:.2} s",

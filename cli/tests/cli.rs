@@ -116,6 +116,17 @@ fn json_and_info() {
     assert_eq!(v["width"], 8);
     assert_eq!(v["channels"], 4);
     assert!(v["bits_per_subpixel"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["substreams"], 1, "{v}");
+    // The one-line stats name the substreams too (model coding only).
+    let o = run(
+        d.path(),
+        &["compress", "-f", "--mode", "model", "--substreams", "3", "j.png"],
+    );
+    assert!(stderr(&o).contains(", 3 substreams,"), "{}", stderr(&o));
+    let o = run(d.path(), &["decompress", "--json", "j.png.prnn", "-o", "j2.png"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["substreams"], 3, "{v}");
+    run(d.path(), &["compress", "-f", "--mode", "model", "j.png"]);
     let o = run(d.path(), &["info", "--json", "j.png.prnn"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["height"], 8);
@@ -138,6 +149,10 @@ fn json_and_info() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["mode"] == "classical" || v["mode"] == "context", "{v}");
     assert!(v["prnn_bytes"].as_u64().unwrap() < 40, "{v}");
+    assert!(
+        v.get("substreams").is_none(),
+        "no substreams without the model coding: {v}"
+    );
     let o = run(d.path(), &["info", "flat.png.prnn"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("model            none"));
     let o = run(
