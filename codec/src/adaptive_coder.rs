@@ -28,19 +28,20 @@ pub(crate) struct AdaptiveCoder<'a> {
 /// What an adaptive coding has cost so far, for the encoder on another thread: the mixed
 /// distributions' bits and the sub-pixels coded, updated after every row; and what it had cost
 /// once its `mark` row was coded (the same on every run, whatever the threads' timing).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Running {
     so_far: Mutex<(f64, u64)>,
-    mark_row: Option<usize>,
+    mark_row: usize,
     mark: OnceLock<f64>,
 }
 
 impl Running {
     /// A running cost that also keeps the cost of rows 0 ..= `mark_row`.
-    pub(crate) fn with_mark(mark_row: usize) -> Self {
+    pub(crate) fn new(mark_row: usize) -> Self {
         Running {
-            mark_row: Some(mark_row),
-            ..Running::default()
+            so_far: Mutex::new((0.0, 0)),
+            mark_row,
+            mark: OnceLock::new(),
         }
     }
 
@@ -96,7 +97,7 @@ impl<'a> AdaptiveCoder<'a> {
             let bits = self.adapter.stats().mixed_bits;
             let mut so_far = r.so_far.lock().unwrap_or_else(|e| e.into_inner());
             *so_far = (bits, so_far.1 + tabs.len() as u64 / self.levels as u64);
-            if r.mark_row == Some(y) {
+            if r.mark_row == y {
                 let _ = r.mark.set(bits);
             }
         }

@@ -69,16 +69,18 @@ fn encode_model_with(
     if spread.header.bits_per_subpixel() >= ONE_BELOW || losing(first.trial_mark) {
         return Ok(spread);
     }
-    let (one, one_mark) = match first.trial {
-        Some(one) => (one, first.trial_mark),
+    let one = match first.trial {
+        Some(one) => one,
         None => {
+            // The trial stopped before its mark, or after it still gaining: coded again, it
+            // meets the same rule.
             let again = encode_rows(&sources, 1, None)?;
-            (again.spread, again.spread_mark)
+            if losing(again.spread_mark) {
+                return Ok(spread);
+            }
+            again.spread
         }
     };
-    if losing(one_mark) {
-        return Ok(spread);
-    }
     Ok(if clearly_smaller(one.header.payload_len, spread.header.payload_len) {
         one
     } else {
@@ -124,8 +126,8 @@ fn encode_rows(src: &Sources, nsub: usize, trial: Option<(f64, f64)>) -> Result<
     let adapt = opts.version >= 2 && opts.adapt && model.raster_order();
     let tab_len = if adapt { row_len * levels } else { 0 };
     let arith = arith_of(opts.version);
-    let running = adapt.then(|| Arc::new(Running::with_mark(mark_row(height))));
-    let trial_running = (adapt && trial.is_some()).then(|| Arc::new(Running::with_mark(mark_row(height))));
+    let running = adapt.then(|| Arc::new(Running::new(mark_row(height))));
+    let trial_running = (adapt && trial.is_some()).then(|| Arc::new(Running::new(mark_row(height))));
     let (bits, spread, tried) = std::thread::scope(|scope| -> Result<_> {
         let layout = |n: usize, running: Option<&Arc<Running>>| Layout {
             encs: (0..n).map(|_| DefaultRangeEncoder::new()).collect(),
