@@ -1,5 +1,5 @@
-//! Decoding format version 3's substreams side by side: substream s goes to thread s mod T,
-//! which decodes its rows in order, each a few pixels behind the row above (the model's
+//! Decoding format version 3's substreams side by side: consecutive substreams share a thread
+//! ([`owner`]), which decodes their rows in order, each a few pixels behind the row above (the model's
 //! [`RowModel`] waits for them), and the rows of its substreams in one period side by side in
 //! step. Each substream keeps its range decoder and its adaptive state;
 //! the pixels decoded so far are shared, so the experts read the same neighbours as a
@@ -41,7 +41,7 @@ pub(crate) fn decode_rows(
     for (index, dec) in decs.into_iter().enumerate() {
         let rows = substreams::rows(height, nsub, index);
         let adapt = adaptive.map(|version| AdaptState::new(version, (width, rows, nsub), ch, levels));
-        work[index % threads].push(Substream { index, dec, adapt });
+        work[owner(index, nsub, threads)].push(Substream { index, dec, adapt });
     }
     let total = (width * height * ch) as u64;
     let done = AtomicU64::new(0);
@@ -79,6 +79,15 @@ pub(crate) fn decode_rows(
         }
     }
     Ok(image.into_iter().map(AtomicU8::into_inner).collect())
+}
+
+/// The thread of substream `index` of `nsub` on `threads`: consecutive substreams share a
+/// thread (0 and 1 of four on two threads, 2 and 3 on the other), so a thread's rows in step
+/// are next to each other and wait for the other threads' rows only at their top row. Spread
+/// as `index mod threads` instead, two threads' rows interleave, each waits for the other at
+/// every row and pixel, and a thread that the system deschedules stalls both.
+fn owner(index: usize, nsub: usize, threads: usize) -> usize {
+    index * threads / nsub
 }
 
 /// Why a thread stopped early.
@@ -148,4 +157,31 @@ fn decode_substreams(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::owner;
+
+    /// Every thread gets at least one substream, consecutive ones, as many as any other give or
+    /// take one; a bug that interleaves them (`index % threads`) or leaves a thread idle fails.
+    #[test]
+    fn threads_own_consecutive_substreams_evenly() {
+        for nsub in 1..=12 {
+            for threads in 1..=nsub {
+                let owners: Vec<usize> = (0..nsub).map(|s| owner(s, nsub, threads)).collect();
+                assert!(
+                    owners.windows(2).all(|w| w[0] <= w[1] && w[1] - w[0] <= 1),
+                    "{owners:?}"
+                );
+                assert_eq!((owners[0], owners[nsub - 1]), (0, threads - 1), "{owners:?}");
+                let counts: Vec<usize> = (0..threads)
+                    .map(|t| owners.iter().filter(|&&o| o == t).count())
+                    .collect();
+                let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+                assert!(hi - lo <= 1, "{nsub} on {threads}: {counts:?}");
+            }
+        }
+        assert_eq!((0..4).map(|s| owner(s, 4, 2)).collect::<Vec<_>>(), [0, 0, 1, 1]);
+    }
 }
