@@ -4,9 +4,14 @@
 # Usage: OLD=path/to/old/pixelrnn NEW=target/release/pixelrnn scripts/runs/cmp-dec.sh FILE.prnn...
 # Make the files with `pixelrnn compress`; build the old binary from a worktree (git worktree add
 # /tmp/old REV; CARGO_TARGET_DIR=/tmp/old-target cargo build --release -p pixelrnn-cli).
+# BUSY=1 runs a busy loop beside them throughout (a machine with other work: one core taken).
 set -u
 OLD=${OLD:-/tmp/old-target/release/pixelrnn}; NEW=${NEW:-target/release/pixelrnn}
 T=${T:-2}; OUT=$(mktemp -d)
+if [ "${BUSY:-0}" = 1 ]; then
+  sh -c 'while :; do :; done' & busy=$!
+  trap 'kill $busy' EXIT
+fi
 to=0; tn=0
 for f in "$@"; do b=$(basename "$f" .prnn)
   s=$(date +%s.%N); "$OLD" decompress "$f" -o "$OUT/$b.old.png" -f -q --threads "$T"; e=$(date +%s.%N); o=$(echo "$e - $s" | bc)
