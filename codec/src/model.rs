@@ -55,6 +55,27 @@ pub trait ProbabilityModel: Sync {
     ) -> Option<Box<dyn RowModel + 'a>> {
         None
     }
+    /// [`ProbabilityModel::sequential`] for a reader of channel `c`'s distributions alone (the
+    /// alpha split's alpha model): the others' may be left uncomputed and meaningless.
+    fn sequential_only<'a>(
+        &'a self,
+        arith: Arith,
+        width: usize,
+        height: usize,
+        _c: usize,
+    ) -> Box<dyn SequentialModel + 'a> {
+        self.sequential(arith, width, height)
+    }
+    /// [`ProbabilityModel::rows`] for a reader of channel `c`'s distributions alone, as
+    /// [`ProbabilityModel::sequential_only`].
+    fn rows_only<'a>(
+        &'a self,
+        arith: Arith,
+        (width, height, in_flight): (usize, usize, usize),
+        _c: usize,
+    ) -> Option<Box<dyn RowModel + 'a>> {
+        self.rows(arith, width, height, in_flight)
+    }
     /// Batch mode a raster row at a time: `row(y, dists)` for every row, which must run
     /// [`RowDists::for_each`] once; rows may be computed side by side on `threads` threads,
     /// each row's function on the thread that computed it. The same distributions as
@@ -181,6 +202,25 @@ impl ProbabilityModel for Engine {
 
     fn sequential<'a>(&'a self, arith: Arith, width: usize, height: usize) -> Box<dyn SequentialModel + 'a> {
         Box::new(self.session_with(arith, width, height))
+    }
+
+    fn sequential_only<'a>(
+        &'a self,
+        arith: Arith,
+        width: usize,
+        height: usize,
+        c: usize,
+    ) -> Box<dyn SequentialModel + 'a> {
+        Box::new(self.session_with(arith, width, height).only(c))
+    }
+
+    fn rows_only<'a>(
+        &'a self,
+        arith: Arith,
+        (width, height, in_flight): (usize, usize, usize),
+        c: usize,
+    ) -> Option<Box<dyn RowModel + 'a>> {
+        Some(Box::new(self.rows_with(arith, width, height, in_flight)?.only(c)))
     }
 
     fn raster(&self, coded: Vec<u8>, width: usize, height: usize) -> Vec<u8> {

@@ -111,7 +111,7 @@ impl<M: ProbabilityModel> ProbabilityModel for AlphaSplit<M> {
     fn sequential<'a>(&'a self, arith: Arith, width: usize, height: usize) -> Box<dyn SequentialModel + 'a> {
         Box::new(Split {
             colour: self.colour.sequential(arith, width, height),
-            alpha: self.alpha.sequential(arith, width, height),
+            alpha: self.alpha.sequential_only(arith, width, height, self.colour.channels()),
             cc: self.colour.channels(),
             c: 0,
         })
@@ -126,7 +126,9 @@ impl<M: ProbabilityModel> ProbabilityModel for AlphaSplit<M> {
     ) -> Option<Box<dyn RowModel + 'a>> {
         Some(Box::new(SplitRows {
             colour: self.colour.rows(arith, width, height, in_flight)?,
-            alpha: self.alpha.rows(arith, width, height, in_flight)?,
+            alpha: self
+                .alpha
+                .rows_only(arith, (width, height, in_flight), self.colour.channels())?,
             cc: self.colour.channels(),
         }))
     }

@@ -1,5 +1,6 @@
 //! The alpha split's incremental forms, for decoding: one sub-pixel at a time in sequence or
-//! along one row, and rows in step. The alpha model is fed (and so computes) every sub-pixel.
+//! along one row, and rows in step. The alpha model is fed (and so computes the features of)
+//! every sub-pixel; it computes the distribution of the alpha alone (`only`).
 
 use std::ops::Range;
 

@@ -285,6 +285,15 @@ pub enum EngineSession<'e> {
 }
 
 impl EngineSession<'_> {
+    /// Only channel `c`'s distributions will be read ([`Session::only`]; a multi-scale
+    /// session computes every one as before).
+    pub fn only(self, c: usize) -> Self {
+        match self {
+            EngineSession::Single(s) => EngineSession::Single(s.only(c)),
+            multi => multi,
+        }
+    }
+
     /// The distribution of the next sub-pixel in coding order.
     pub fn next_dist(&mut self) -> Dist<'_> {
         match self {

@@ -88,6 +88,18 @@ impl Graph {
         self.plane_ch.len() - 1
     }
 
+    /// Whether sub-pixel c's distribution is skipped where only channel `only`'s is wanted
+    /// (the alpha split's alpha model): its channel group's logits step and softmax are not
+    /// run. Never with one channel group (the mixture head computes every channel at once).
+    pub(crate) fn skips(&self, only: Option<usize>, c: usize) -> bool {
+        self.groups > 1 && only.is_some_and(|o| o != c)
+    }
+
+    /// Whether `step` writes the logits plane (only the distribution reads it).
+    pub(crate) fn writes_logits(&self, step: &Step) -> bool {
+        matches!(step, Step::Conv(op) if op.raw == Some(self.logits) && op.relu.is_none())
+    }
+
     pub(crate) fn push(&mut self, step: impl Into<Step>) {
         self.steps.push(step.into());
     }

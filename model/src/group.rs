@@ -181,6 +181,7 @@ impl<'r, 'g> RowGroup<'r, 'g> {
     unsafe fn compute(&mut self) {
         let (r, c, act) = (self.rows, self.c, self.active.clone());
         let g = r.g;
+        let skip = g.skips(r.only, c);
         // Rows whose distribution is prepared (from what the memo remembers).
         let mut done = [false; MAX_ROWS];
         if c < g.groups {
@@ -189,18 +190,20 @@ impl<'r, 'g> RowGroup<'r, 'g> {
                 for &(i, slot) in &self.hits {
                     let (y, x) = self.pos[i];
                     replay(g, &r.planes, (y, x), Some(c), m.outputs(slot));
-                    self.dists[act.start + i].prepare_from(&r.planes, (y, x, c), m.probs(slot));
+                    if !skip {
+                        self.dists[act.start + i].prepare_from(&r.planes, (y, x, c), m.probs(slot));
+                    }
                     done[i] = true;
                 }
             }
             self.miss.clear();
             self.miss.extend(self.todo.iter().map(|&(i, _)| self.pos[i]));
             if !self.miss.is_empty() {
-                self.run_steps(c);
+                self.run_steps(c, skip);
             }
         }
         for (i, (j, &(y, x))) in act.clone().zip(&self.pos).enumerate() {
-            if !done[i] {
+            if !done[i] && !skip {
                 self.dists[j].prepare(&r.planes, (y, x, c));
             }
         }
@@ -244,17 +247,22 @@ impl<'r, 'g> RowGroup<'r, 'g> {
     }
 
     /// The steps of channel group c at the positions `miss`, each layer in one pass for all,
-    /// remembering their outputs where `todo` gives a slot.
+    /// remembering their outputs where `todo` gives a slot; without the logits step where
+    /// `skip` ([`crate::graph::Graph::skips`]).
     ///
     /// # Safety
     /// As [`crate::graph::Step::run_shared`] for every step run.
-    unsafe fn run_steps(&mut self, c: usize) {
+    unsafe fn run_steps(&mut self, c: usize, skip: bool) {
         let r = self.rows;
         let g = r.g;
         let np = self.miss.len();
         let mut off = 0;
         for (step, chain) in g.steps.iter().zip(&g.chains) {
             if !runs_per_pixel(step.sched()) {
+                continue;
+            }
+            if skip && g.writes_logits(step) {
+                off += crate::config::group_range(step.units(), g.groups, c).len();
                 continue;
             }
             match (r.arith, chain) {

@@ -1,7 +1,7 @@
 //! Rows decoded in step ([`crate::group`]) against the sequential session: the same bits for
 //! every layout of rows over threads, and no thread waits forever.
 
-use crate::config::{Arch, Config};
+use crate::config::{Arch, Config, Head};
 use crate::consistency::{fingerprint, incremental_bits_with, random_image};
 use crate::engine::Engine;
 use crate::kernels::{Arith, Isa};
@@ -111,4 +111,58 @@ fn aborted_groups_stop_waiting() {
         rows.abort();
         assert!(waiter.join().unwrap(), "row 1 waited for row 0, then gave up");
     });
+}
+
+/// A reader of one channel alone (`only`, the alpha split's alpha model): that channel's
+/// distributions keep their bits, in the session and in rows in step on any threads, with the
+/// memo finding outputs (a flat image) or not (noise); the others are not computed (the session
+/// returns the wanted channel's last one again). The mixture head computes as before.
+#[test]
+fn only_the_wanted_channel_keeps_its_bits() {
+    let cfgs = [
+        Config::pixel_cnn(4, 6, 1, 8),
+        Config::pixel_cnn(2, 8, 2, 10),
+        Config::pixel_cnn(4, 6, 1, 8).with_mixture(2),
+    ];
+    for (i, cfg) in cfgs.into_iter().enumerate() {
+        let e = Engine::random(&cfg, 700 + i as u64).unwrap();
+        let (ch, levels, last) = (cfg.channels, cfg.levels, cfg.channels - 1);
+        let (w, h) = (13, 9);
+        let noise = random_image(w, h, ch, levels, 3 + i as u64);
+        for px in [noise, vec![1u8; w * h * ch]] {
+            for arith in [Arith::Legacy, Arith::fma()] {
+                let full = incremental_bits_with(arith, &e, &px, w, h);
+                let per = full.len() / (w * h * ch);
+                let wanted = |bits: &[u32]| -> Vec<u32> {
+                    let sub = bits.chunks(per).enumerate().filter(|(k, _)| k % ch == last);
+                    sub.flat_map(|(_, b)| b.to_vec()).collect()
+                };
+                let mut s = e.session_with(arith, w, h).only(last);
+                let mut got = Vec::new();
+                for (k, &v) in px.iter().enumerate() {
+                    let mut b = Vec::new();
+                    fingerprint(s.next_dist(), &mut b);
+                    if k % ch == 0 && k > 0 && matches!(cfg.head, Head::Softmax) {
+                        assert_eq!(b, got[got.len() - per..], "config {i}: channel 0 not computed");
+                    }
+                    got.extend(b);
+                    s.push(v);
+                }
+                let what = format!("config {i}, {arith:?}");
+                if matches!(cfg.head, Head::Softmax) {
+                    assert!(wanted(&got) == wanted(&full), "{what}: session");
+                } else {
+                    assert!(got == full, "{what}: the mixture head computes every channel");
+                }
+                for (sub, threads) in [(1, 1), (3, 1), (4, 2), (3, 2)] {
+                    let rows = e.rows_with(arith, w, h, sub).unwrap().only(last);
+                    let got = grouped_bits_in(&rows, ch, &px, (w, h, sub), threads, 0);
+                    assert!(
+                        wanted(&got) == wanted(&full),
+                        "{what}: {sub} substreams, {threads} threads"
+                    );
+                }
+            }
+        }
+    }
 }

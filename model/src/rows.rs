@@ -39,6 +39,8 @@ pub struct Rows<'g> {
     pub(crate) ring: usize,
     pub(crate) slots: usize,
     pub(crate) memos: Mutex<Vec<Memo>>,
+    /// The one channel whose distributions are wanted ([`Rows::only`]), or None for all.
+    pub(crate) only: Option<usize>,
 }
 
 impl<'g> Rows<'g> {
@@ -68,7 +70,15 @@ impl<'g> Rows<'g> {
             ring,
             slots: SLOTS,
             memos: Mutex::new(Vec::new()),
+            only: None,
         })
+    }
+
+    /// Only channel `c`'s distributions will be read, as [`crate::Session::only`]: the other
+    /// channels' logits and softmax are not computed. Set before any row or group is made.
+    pub fn only(mut self, c: usize) -> Self {
+        self.only = Some(c);
+        self
     }
 
     /// Computes every output instead of remembering any ([`crate::memo`]; the same bits, for
@@ -198,9 +208,10 @@ impl RowSession<'_, '_> {
             // SAFETY: this thread alone writes row y (in its ring slot, which no running row
             // reads: see `started`); every input read at (y, x) is final: row y's earlier
             // positions were computed here, and the rows above published these columns.
+            let skip = r.g.skips(r.only, c);
             unsafe {
                 self.dist
-                    .compute(r.arith, &r.planes, (y, x, c), &mut self.scratch, None)
+                    .compute(r.arith, &r.planes, (y, x, c), &mut self.scratch, None, skip)
             };
             self.computed = true;
         }

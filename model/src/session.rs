@@ -32,6 +32,8 @@ pub struct Session<'g> {
     memo: Option<Memo>,
     pixels: Vec<u8>,
     key: Vec<u8>,
+    /// The one channel whose distributions are wanted ([`Session::only`]), or None for all.
+    only: Option<usize>,
 }
 
 /// What one sub-pixel's distribution is made from, shared by [`Session`] and the rows decoded
@@ -59,7 +61,9 @@ impl<'g> PixelDist<'g> {
 
     /// Runs the steps of channel group `c` at (y, x) (once per group: sub-pixels beyond the
     /// groups reuse them) and prepares sub-pixel c's distribution from the outputs; copies the
-    /// group's outputs, in step order, into `remember` if given ([`crate::memo`]).
+    /// group's outputs, in step order, into `remember` if given ([`crate::memo`]). Where `skip`
+    /// ([`Graph::skips`]), the logits step and the distribution are left out (what `remember`
+    /// would hold of the logits is left as it was: nothing reads it).
     ///
     /// # Safety
     /// As [`crate::graph::Step::run_shared`] for every step run.
@@ -70,12 +74,17 @@ impl<'g> PixelDist<'g> {
         (y, x, c): (usize, usize, usize),
         scratch: &mut [f32],
         mut remember: Option<&mut [f32]>,
+        skip: bool,
     ) {
         let g = self.g;
         let mut off = 0;
         if c < g.groups {
             for (step, chain) in g.steps.iter().zip(&g.chains) {
                 if matches!(step.sched(), Sched::Parallel | Sched::LeftToRight) {
+                    if skip && g.writes_logits(step) {
+                        off += group_range(step.units(), g.groups, c).len();
+                        continue;
+                    }
                     match (arith, chain) {
                         // A convolution's group c in one kernel call ([`crate::chain`]).
                         (Arith::Fma(isa), Some(chain)) => {
@@ -96,7 +105,9 @@ impl<'g> PixelDist<'g> {
                 }
             }
         }
-        self.prepare(planes, (y, x, c));
+        if !skip {
+            self.prepare(planes, (y, x, c));
+        }
     }
 
     /// Prepares sub-pixel c's distribution from the outputs at (y, x) (computed already).
@@ -170,6 +181,7 @@ impl<'g> Session<'g> {
             memo: None,
             pixels: Vec::new(),
             key: Vec::new(),
+            only: None,
         };
         if cond.is_none() {
             if let Some(f) = field_for(g, arith) {
@@ -180,6 +192,15 @@ impl<'g> Session<'g> {
         s.cond = cond;
         s.start_row();
         s
+    }
+
+    /// Only channel `c`'s distributions will be read (the alpha split's alpha model codes its
+    /// alpha alone): the others' logits and softmax are not computed, and what
+    /// [`Session::next_dist`] returns for them is meaningless. Every channel's features are
+    /// computed as before, so channel c's distributions keep their bits.
+    pub fn only(mut self, c: usize) -> Self {
+        self.only = Some(c);
+        self
     }
 
     /// The next sub-pixel: (row, column, channel).
@@ -231,6 +252,7 @@ impl<'g> Session<'g> {
     /// prepares its distribution.
     fn compute(&mut self) {
         let pos = (self.y, self.x, self.c);
+        let skip = self.g.skips(self.only, pos.2);
         let on = pos.2 < self.g.groups && self.memo.as_mut().is_some_and(|m| m.active(1));
         // SAFETY (every block): the session owns its planes (no other reference exists).
         match self.memo.as_mut().filter(|_| on) {
@@ -243,13 +265,15 @@ impl<'g> Session<'g> {
                 match m.find(&self.key) {
                     Found::Hit(slot) => {
                         unsafe { replay(self.g, &self.planes, (pos.0, pos.1), Some(pos.2), m.outputs(slot)) };
-                        self.dist.prepare_from(&self.planes, pos, m.probs(slot));
+                        if !skip {
+                            self.dist.prepare_from(&self.planes, pos, m.probs(slot));
+                        }
                     }
                     Found::Miss(slot) => {
                         let vals = Some(m.fill(slot));
                         unsafe {
                             self.dist
-                                .compute(self.arith, &self.planes, pos, &mut self.scratch, vals)
+                                .compute(self.arith, &self.planes, pos, &mut self.scratch, vals, skip)
                         };
                         m.fill_probs(slot, self.dist.probs());
                         m.commit(slot, &self.key);
@@ -258,7 +282,7 @@ impl<'g> Session<'g> {
             }
             None => unsafe {
                 self.dist
-                    .compute(self.arith, &self.planes, pos, &mut self.scratch, None)
+                    .compute(self.arith, &self.planes, pos, &mut self.scratch, None, skip)
             },
         }
     }
