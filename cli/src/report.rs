@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pixelrnn_codec::{Header, Mode};
+use pixelrnn_codec::{Header, Mode, Spread};
 use serde::Serialize;
 
 /// Sub-pixels below which no progress bar is shown (such images take a moment at most).
@@ -104,6 +104,9 @@ struct Info<'a> {
     /// The model coding's substreams: the most threads it decodes on.
     #[serde(skip_serializing_if = "Option::is_none")]
     substreams: Option<usize>,
+    /// Rows of a substream coded in step (format version 8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lanes: Option<usize>,
     pixel_crc32: String,
     payload_bytes: u64,
     bits_per_subpixel: f64,
@@ -202,7 +205,7 @@ impl Reporter {
         );
     }
 
-    pub fn info(&self, file: &str, h: &Header, size: usize, builtin: Option<String>, substreams: Option<usize>) {
+    pub fn info(&self, file: &str, h: &Header, size: usize, builtin: Option<String>, spread: Option<Spread>) {
         let i = Info {
             file,
             file_bytes: size,
@@ -217,7 +220,8 @@ impl Reporter {
             adaptive: h.adaptive(),
             model_id: (h.mode == Mode::Model).then(|| h.model_hex()),
             model: builtin,
-            substreams,
+            substreams: spread.map(|s| s.substreams),
+            lanes: spread.filter(|_| h.version >= 8).map(|s| s.lanes),
             pixel_crc32: format!("{:08x}", h.pixel_crc),
             payload_bytes: h.payload_len,
             bits_per_subpixel: size as f64 * 8.0 / (h.pixels() * h.channels as u64) as f64,
@@ -261,6 +265,9 @@ impl Reporter {
         }
         if let Some(n) = i.substreams {
             println!("  substreams       {n} (decodes on up to {n} thread(s))");
+        }
+        if let Some(l) = i.lanes.filter(|&l| l > 1) {
+            println!("  lanes            {l} rows of each substream coded in step (decoded in one pass)");
         }
         println!("  pixel CRC-32     {}", i.pixel_crc32);
         println!("  payload          {} bytes", i.payload_bytes);

@@ -13,6 +13,7 @@
 use crate::adapt4::State4;
 use crate::ctx7::CtxStage;
 use crate::experts3::Classic;
+use crate::lanes::Spread;
 use crate::substreams;
 
 /// Experts.
@@ -171,19 +172,22 @@ pub(crate) fn bayes<const N: usize>(wt: [f64; N], ps: [f64; N], share: f64, stat
 }
 
 impl AdaptState {
-    /// A fresh state of format version `version` for one of `substreams` substreams, coding
-    /// `rows` rows of a raster `width` pixels wide of `channels` channels of `levels` levels.
+    /// A fresh state of format version `version` for one substream of `spread`, coding `rows`
+    /// rows of a raster `width` pixels wide of `channels` channels of `levels` levels.
     pub fn new(
         version: u8,
-        (width, rows, substreams): (usize, usize, usize),
+        (width, rows, spread): (usize, usize, Spread),
         channels: usize,
         levels: usize,
     ) -> AdaptState {
+        // The blend's field keeps the span of a substream's rows in step and the two above.
+        let ring = (spread.lanes - 1) * spread.substreams + 3;
         let inner = if version >= 4 {
-            Inner::Blend(Box::new(State4::new(version, width, channels, levels)))
+            Inner::Blend(Box::new(State4::new(version, (width, ring), channels, levels)))
         } else {
             Inner::Classic(Box::new(Classic::new(channels, levels)))
         };
+        let substreams = spread.substreams;
         let stage = (version >= 7).then(|| Box::new(CtxStage::new((width, rows, substreams), channels, levels)));
         AdaptState {
             width,
@@ -243,6 +247,20 @@ impl AdaptState {
     }
 }
 
+/// The costs so far of `states`, all substreams together.
+pub(crate) fn total(states: &[AdaptState]) -> AdaptStats {
+    let mut t = AdaptStats::default();
+    for s in states {
+        let s = s.stats();
+        t.model_bits += s.model_bits;
+        t.mixed_bits += s.mixed_bits;
+        for e in 0..EXPERTS {
+            t.experts_bits[e] += s.experts_bits[e];
+        }
+    }
+    t
+}
+
 impl Adapter {
     /// An adapter of format version `version` for a `width`×`height` image whose rows are
     /// spread over `substreams` states.
@@ -258,7 +276,7 @@ impl Adapter {
             states: (0..substreams.max(1))
                 .map(|s| {
                     let rows = substreams::rows(height, substreams.max(1), s);
-                    AdaptState::new(version, (width, rows, substreams.max(1)), channels, levels)
+                    AdaptState::new(version, (width, rows, Spread::raster(substreams.max(1))), channels, levels)
                 })
                 .collect(),
             cur: 0,
@@ -267,16 +285,7 @@ impl Adapter {
 
     /// The costs so far, all substreams together.
     pub fn stats(&self) -> AdaptStats {
-        let mut t = AdaptStats::default();
-        for s in &self.states {
-            let s = s.stats();
-            t.model_bits += s.model_bits;
-            t.mixed_bits += s.mixed_bits;
-            for e in 0..EXPERTS {
-                t.experts_bits[e] += s.experts_bits[e];
-            }
-        }
-        t
+        total(&self.states)
     }
 
     /// The mixed distribution of the next sub-pixel from the model's `probs`, into `out`.

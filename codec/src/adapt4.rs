@@ -124,8 +124,9 @@ struct Current {
 }
 
 impl State4 {
-    /// Format version `version` (4, or 5 with the geometric stage).
-    pub(crate) fn new(version: u8, width: usize, channels: usize, levels: usize) -> State4 {
+    /// Format version `version` (4, or 5 with the geometric stage), its field keeping `ring`
+    /// rows ([`Field::new`]).
+    pub(crate) fn new(version: u8, (width, ring): (usize, usize), channels: usize, levels: usize) -> State4 {
         let contexts = Q * channels;
         // A starting scale per context: the activity sums ~8 neighbours' errors in quarters
         // (≈ 1/32 of it per level); the spread's context is 8 × the model's deviation.
@@ -142,7 +143,7 @@ impl State4 {
             })
             .collect();
         State4 {
-            field: Field::new(width, channels, levels),
+            field: Field::new(width, channels, levels, ring),
             shapes: Shapes::get(),
             levels,
             bias: vec![Mean { sum: 0.0, n: 0.0 }; contexts / 2 * TEXTURES],

@@ -1,6 +1,7 @@
 //! The encoder's adaptive coding (the model mixed with the experts, [`crate::adapt`]), fed a
-//! row of tabulated distributions at a time; with more than one thread it runs on a thread of
-//! its own beside the network and the plain coding ([`Pipeline`]).
+//! row of tabulated distributions at a time, coded a row at a time or, with format version 8's
+//! lanes, a block at a time in [`crate::lanes::order`]; with more than one thread it runs on a
+//! thread of its own beside the network and the plain coding ([`Pipeline`]).
 
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -9,19 +10,26 @@ use std::thread::{Scope, ScopedJoinHandle};
 use constriction::stream::queue::DefaultRangeEncoder;
 use constriction::stream::Encode;
 
-use crate::adapt::{AdaptStats, Adapter};
+use crate::adapt::{total, AdaptState, AdaptStats};
 use crate::error::{CodecError, Result};
+use crate::lanes::{self, Spread};
 use crate::quantize::Span;
+use crate::substreams;
 
-/// The adaptive coding of one image: its adapter and a range coder per substream.
+/// The adaptive coding of one image: an adaptive state and a range coder per substream.
 pub(crate) struct AdaptiveCoder<'a> {
-    adapter: Adapter,
+    states: Vec<AdaptState>,
     encs: Vec<DefaultRangeEncoder>,
+    spread: Spread,
     mixed: Vec<f32>,
-    /// The coded sub-pixels (raster order).
+    /// The coded sub-pixels (raster order); the experts read the ones coded before each (the
+    /// decoder has exactly those).
     coded: &'a [u8],
-    row_len: usize,
+    /// (width, height, channels).
+    geometry: (usize, usize, usize),
     levels: usize,
+    /// The current block's rows' distributions (lanes only).
+    block: Vec<Vec<f32>>,
     running: Option<Arc<Running>>,
 }
 
@@ -57,21 +65,26 @@ impl Running {
 }
 
 impl<'a> AdaptiveCoder<'a> {
-    /// For the W×H×C sub-pixels `coded` of `levels` levels, rows over `nsub` substreams, in
-    /// format version `version`.
+    /// For the W×H×C sub-pixels `coded` of `levels` levels, rows spread as `spread`, in format
+    /// version `version`.
     pub(crate) fn new(
         version: u8,
         coded: &'a [u8],
         (width, height, ch, levels): (usize, usize, usize, usize),
-        nsub: usize,
+        spread: Spread,
     ) -> Self {
+        let nsub = spread.substreams;
         AdaptiveCoder {
-            adapter: Adapter::new(version, (width, height, ch, levels), nsub),
+            states: (0..nsub)
+                .map(|s| AdaptState::new(version, (width, substreams::rows(height, nsub, s), spread), ch, levels))
+                .collect(),
             encs: (0..nsub).map(|_| DefaultRangeEncoder::new()).collect(),
+            spread,
             mixed: vec![0.0; levels],
             coded,
-            row_len: width * ch,
+            geometry: (width, height, ch),
             levels,
+            block: Vec::new(),
             running: None,
         }
     }
@@ -82,31 +95,67 @@ impl<'a> AdaptiveCoder<'a> {
         self
     }
 
-    /// Codes row y from its sub-pixels' distributions `tabs` (W·C × levels probabilities).
-    pub(crate) fn row(&mut self, y: usize, tabs: &[f32]) -> Result<()> {
-        let nsub = self.encs.len();
-        let enc = &mut self.encs[y % nsub];
-        let values = &self.coded[y * self.row_len..(y + 1) * self.row_len];
-        for (tab, &v) in tabs.chunks_exact(self.levels).zip(values) {
-            self.adapter.mix(tab, &mut self.mixed);
-            enc.encode_symbol(v as usize, Span::of(&self.mixed, v as usize))
-                .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;
-            self.adapter.update(v as usize);
-        }
+    /// Codes sub-pixel (y, x, c) of substream `s`, its model distribution `tab`.
+    fn code(&mut self, s: usize, (y, x, c): (usize, usize, usize), tab: &[f32]) -> Result<()> {
+        let (width, _, ch) = self.geometry;
+        let i = (y * width + x) * ch + c;
+        let coded = self.coded;
+        let get = |j: usize| coded[j];
+        let v = coded[i] as usize;
+        self.states[s].mix(&get, (y, x, c), tab, &mut self.mixed);
+        self.encs[s]
+            .encode_symbol(v, Span::of(&self.mixed, v))
+            .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;
+        self.states[s].update(c, v);
+        Ok(())
+    }
+
+    /// Codes row y from its sub-pixels' distributions `tabs` (W·C × levels probabilities),
+    /// rows in order: at once, or with lanes once its block is complete. Gives back the
+    /// buffers it is done with.
+    pub(crate) fn row(&mut self, y: usize, tabs: Vec<f32>) -> Result<Vec<Vec<f32>>> {
+        let (width, height, ch) = self.geometry;
+        let (sp, l) = (self.spread, self.levels);
+        let (last, done) = if sp.lanes == 1 {
+            let s = y % sp.substreams;
+            for x in 0..width {
+                for c in 0..ch {
+                    let k = x * ch + c;
+                    self.code(s, (y, x, c), &tabs[k * l..(k + 1) * l])?;
+                }
+            }
+            (y, vec![tabs])
+        } else {
+            self.block.push(tabs);
+            let start = y - y % sp.block();
+            if y + 1 < (start + sp.block()).min(height) {
+                return Ok(Vec::new());
+            }
+            let block = std::mem::take(&mut self.block);
+            for s in 0..sp.substreams {
+                lanes::order(sp, self.geometry, start, s, |y, x, c| {
+                    let k = x * ch + c;
+                    self.code(s, (y, x, c), &block[y - start][k * l..(k + 1) * l])
+                })?;
+            }
+            (y, block)
+        };
         if let Some(r) = &self.running {
-            let bits = self.adapter.stats().mixed_bits;
+            let bits = total(&self.states).mixed_bits;
+            let n: usize = done.iter().map(|t| t.len() / l).sum();
             let mut so_far = r.so_far.lock().unwrap_or_else(|e| e.into_inner());
-            *so_far = (bits, so_far.1 + tabs.len() as u64 / self.levels as u64);
-            if r.mark_row == y {
+            *so_far = (bits, so_far.1 + n as u64);
+            // With lanes, the block that holds the mark row.
+            if r.mark_row <= last && r.mark_row + done.len() > last {
                 let _ = r.mark.set(bits);
             }
         }
-        Ok(())
+        Ok(done)
     }
 
     /// What the experts cost, and the substreams' coders.
     pub(crate) fn finish(self) -> (AdaptStats, Vec<DefaultRangeEncoder>) {
-        (self.adapter.stats(), self.encs)
+        (total(&self.states), self.encs)
     }
 }
 
@@ -131,26 +180,23 @@ impl<'s, 'a: 's> Pipeline<'s, 'a> {
         let (back_tx, back) = channel();
         let handle = scope.spawn(move || {
             for (y, tabs) in rx {
-                coder.row(y, &tabs)?;
-                let _ = back_tx.send(tabs);
+                for t in coder.row(y, tabs)? {
+                    let _ = back_tx.send(t);
+                }
             }
             Ok(coder)
         });
         Pipeline::Thread { tx, back, handle }
     }
 
-    /// Codes (or hands over) row y's distributions; gives back a buffer for the next row.
-    pub(crate) fn row(&mut self, y: usize, tabs: Vec<f32>) -> Result<Vec<f32>> {
+    /// Codes (or hands over) row y's distributions; gives back buffers for the next rows.
+    pub(crate) fn row(&mut self, y: usize, tabs: Vec<f32>) -> Result<Vec<Vec<f32>>> {
         match self {
-            Pipeline::Inline(coder) => {
-                coder.row(y, &tabs)?;
-                Ok(tabs)
-            }
+            Pipeline::Inline(coder) => coder.row(y, tabs),
             Pipeline::Thread { tx, back, .. } => {
-                let n = tabs.len();
                 // A closed channel means the coder failed: `finish` reports why.
                 let _ = tx.send((y, tabs));
-                Ok(back.try_recv().unwrap_or_else(|_| vec![0.0; n]))
+                Ok(back.try_iter().collect())
             }
         }
     }

@@ -63,6 +63,8 @@ pub(crate) struct ContextModel {
     shapes: &'static Shapes,
     /// The current pixel's neighbour colour keys: W, N, NW, NE, WW, NN, NNW, NNE, NWW.
     colours: [u64; 9],
+    /// The pixel (x, y) whose neighbours `colours` holds (rows in step interleave pixels).
+    colours_at: (usize, usize),
     acc: Vec<f64>,
     cur: Cur,
 }
@@ -89,6 +91,7 @@ impl ContextModel {
             mae: vec![(4.0, 1.0); ch * ACT * 2],
             shapes: Shapes::get(),
             colours: [OUTSIDE; 9],
+            colours_at: (usize::MAX, usize::MAX),
             acc: vec![0.0; levels],
             cur: Cur::default(),
         }
@@ -131,7 +134,8 @@ impl ContextModel {
     /// before version 5's mixture, so that the look-ups overlap with it).
     pub(crate) fn locate(&mut self, px: &impl Fn(usize) -> u8, x: usize, y: usize, c: usize) {
         let (xi, yi) = (x as isize, y as isize);
-        if c == 0 {
+        if c == 0 || self.colours_at != (x, y) {
+            self.colours_at = (x, y);
             let at = |dx: isize, dy: isize| self.colour(px, xi + dx, yi + dy);
             self.colours = [
                 at(-1, 0),

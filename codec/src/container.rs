@@ -9,7 +9,7 @@ use crate::error::{CodecError, Result};
 
 pub const MAGIC: [u8; 8] = *b"\x89PRNN\r\n\x1a";
 /// The newest format version, the one the encoder writes by default.
-pub const VERSION: u8 = 7;
+pub const VERSION: u8 = 8;
 /// Length of a version 1 header.
 pub const HEADER_LEN: usize = 80;
 /// Flag bit 0: an all-255 alpha channel was dropped before coding.
@@ -70,7 +70,7 @@ impl Mode {
 /// The fields of a `.prnn` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
-    /// Format version (1 to 7).
+    /// Format version (1 to [`VERSION`]).
     pub version: u8,
     pub mode: Mode,
     /// The permanent index of the model when it is a built-in one (version 2 writes the index
@@ -131,11 +131,17 @@ impl Header {
     /// decodes on. None for the other codings, and for versions 1 and 2 (one stream); an error
     /// if the payload's substream table is damaged.
     pub fn substreams(&self, file: &[u8]) -> Result<Option<usize>> {
+        Ok(self.spread(file)?.map(|s| s.substreams))
+    }
+
+    /// The model coding's substreams and lanes in `file` (this header's file); None as for
+    /// [`Header::substreams`].
+    pub fn spread(&self, file: &[u8]) -> Result<Option<crate::Spread>> {
         if self.mode != Mode::Model || self.version < 3 {
             return Ok(None);
         }
         let payload = file.get(self.header_len()..).unwrap_or_default();
-        crate::substreams::count(payload, self.height as usize).map(Some)
+        crate::substreams::spread(payload, self.height as usize, self.version).map(Some)
     }
 
     /// The 80 bytes of a version 1 header, CRC included.
@@ -163,9 +169,9 @@ impl Header {
     pub fn parse(file: &[u8], limits: &Limits) -> Result<Header> {
         if file.len() >= 6 && file[..5] == MAGIC[..5] && file[5] != MAGIC[5] {
             return match file[5] {
-                2..=7 => Header::parse_v2(file, limits),
+                2..=VERSION => Header::parse_v2(file, limits),
                 v => Err(CodecError::Unsupported(format!(
-                    "format version {v} (this build reads versions 1 to 7; a newer pixelrnn may read it)"
+                    "format version {v} (this build reads versions 1 to {VERSION}; a newer pixelrnn may read it)"
                 ))),
             };
         }
@@ -193,7 +199,7 @@ impl Header {
         }
         if file[8] != 1 {
             return Err(CodecError::Unsupported(format!(
-                "format version {} (this build reads versions 1 to 7; a newer pixelrnn may read it)",
+                "format version {} (this build reads versions 1 to {VERSION}; a newer pixelrnn may read it)",
                 file[8]
             )));
         }

@@ -7,6 +7,7 @@ use crate::adapt::{AdaptStats, Adapter};
 use crate::container::{arith_of, Header, Limits, Mode, FLAG_OPAQUE_ALPHA, VERSION};
 use crate::error::{CodecError, Result};
 use crate::image::Image;
+use crate::lanes::Spread;
 use crate::model::ProbabilityModel;
 use crate::symbols::Symbols;
 
@@ -95,7 +96,7 @@ const PROGRESS_EVERY: u64 = 1 << 12;
 pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions) -> Result<Encoded> {
     if !(1..=VERSION).contains(&opts.version) {
         return Err(CodecError::BadParameter(format!(
-            "format version {} (this build writes 1 to 6)",
+            "format version {} (this build writes 1 to {VERSION})",
             opts.version
         )));
     }
@@ -253,20 +254,21 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
     let (w, hgt) = (h.width as usize, h.height as usize);
     let total = h.coded_subpixels();
     let payload = &file[h.header_len()..];
-    let streams = if h.version >= 3 {
-        crate::substreams::split(payload, hgt)?
+    let (spread, streams) = if h.version >= 3 {
+        crate::substreams::split(payload, hgt, h.version)?
     } else {
-        vec![payload
+        let words = payload
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()]
+            .collect();
+        (Spread::raster(1), vec![words])
     };
     let nsub = streams.len();
-    if nsub > 1 && !model.raster_order() {
+    if (nsub > 1 || spread.lanes > 1) && !model.raster_order() {
         return Err(CodecError::corrupt(
             "substreams",
-            "one substream with a model that codes out of raster order",
-            nsub,
+            "one substream of one lane with a model that codes out of raster order",
+            format!("{nsub} substreams of {} lanes", spread.lanes),
         ));
     }
     let mut decs = Vec::with_capacity(nsub);
@@ -287,19 +289,26 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
     let arith = arith_of(h.version);
     let threads = opts.threads.clamp(1, nsub);
     // Substreams decode side by side (on one thread too: its rows in step), every row of a
-    // period of the substreams in flight at once.
-    if nsub > 1 {
-        if let Some(rows) = model.rows(arith, w, hgt, nsub) {
+    // block in flight at once; so do one substream's lanes.
+    if nsub > 1 || spread.lanes > 1 {
+        if let Some(rows) = model.rows(arith, w, hgt, spread.block()) {
             let geometry = (w, hgt, ch, levels);
             let coded = crate::parallel::decode_rows(
                 &*rows,
-                decs,
+                (decs, spread),
                 h.adaptive().then_some(h.version),
                 geometry,
                 threads,
                 opts.progress,
             )?;
             return finish(&h, coded, opts);
+        }
+        if spread.lanes > 1 {
+            return Err(CodecError::corrupt(
+                "lanes",
+                "one lane with a model that cannot decode rows side by side",
+                spread.lanes,
+            ));
         }
     }
     let row_len = w * ch;

@@ -15,6 +15,7 @@ use crate::container::{arith_of, Header, Mode, FLAG_ADAPTIVE, FLAG_OPAQUE_ALPHA}
 use crate::driver::{EncodeOptions, Encoded};
 use crate::error::{CodecError, Result};
 use crate::image::Image;
+use crate::lanes::Spread;
 use crate::model::ProbabilityModel;
 use crate::ordered::{Layout, Ordered, RowCoding};
 use crate::trial::{clearly_smaller, gaining, mark_row, MARGIN, MIN_GAIN, ONE_BELOW};
@@ -129,16 +130,17 @@ fn encode_rows(src: &Sources, nsub: usize, trial: Option<(f64, f64)>) -> Result<
     let running = adapt.then(|| Arc::new(Running::new(mark_row(height))));
     let trial_running = (adapt && trial.is_some()).then(|| Arc::new(Running::new(mark_row(height))));
     let (bits, spread, tried) = std::thread::scope(|scope| -> Result<_> {
-        let layout = |n: usize, running: Option<&Arc<Running>>| Layout {
-            encs: (0..n).map(|_| DefaultRangeEncoder::new()).collect(),
-            pipeline: adapt.then(|| {
-                let mut coder =
-                    AdaptiveCoder::new(opts.version, coded, (width, height, coded_channels as usize, levels), n);
+        let layout = |n: usize, running: Option<&Arc<Running>>| {
+            let spread = spread_of(src, n);
+            let pipeline = adapt.then(|| {
+                let geometry = (width, height, coded_channels as usize, levels);
+                let mut coder = AdaptiveCoder::new(opts.version, coded, geometry, spread);
                 if let Some(r) = running {
                     coder = coder.with_running(r.clone());
                 }
                 Pipeline::start(scope, coder, opts.threads > 1)
-            }),
+            });
+            Layout::new(spread, (width, height, coded_channels as usize), pipeline)
         };
         let ordered = Mutex::new(Ordered {
             next: 0,
@@ -189,10 +191,8 @@ fn encode_rows(src: &Sources, nsub: usize, trial: Option<(f64, f64)>) -> Result<
         let tried = o.trial.map(Layout::finish).transpose()?;
         Ok(((o.model_bits, o.quantised_bits), o.spread.finish()?, tried))
     })?;
-    let spread = assemble(src, spread.0, spread.1, bits)?;
-    let tried = tried
-        .map(|(encs, adaptive)| assemble(src, encs, adaptive, bits))
-        .transpose()?;
+    let spread = assemble(src, spread, bits)?;
+    let tried = tried.map(|layout| assemble(src, layout, bits)).transpose()?;
     let mark = |r: &Option<Arc<Running>>| r.as_ref().and_then(|r| r.mark());
     Ok(Rows {
         spread,
@@ -204,10 +204,19 @@ fn encode_rows(src: &Sources, nsub: usize, trial: Option<(f64, f64)>) -> Result<
 
 /// One layout's file: the plain payload, or the adaptive one where smaller; `bits`: the
 /// network's and the quantised distributions' cost (as [`Encoded`]).
+/// The spread of `nsub` substreams in `src`'s format version: version 8 adds lanes to models
+/// with a row form ([`Spread::choose`]).
+fn spread_of(src: &Sources, nsub: usize) -> Spread {
+    if src.opts.version >= 8 {
+        Spread::choose(nsub, src.model.row_lag())
+    } else {
+        Spread::raster(nsub)
+    }
+}
+
 fn assemble(
     src: &Sources,
-    encs: Vec<DefaultRangeEncoder>,
-    adaptive: Option<AdaptiveCoder>,
+    (spread, encs, adaptive): (Spread, Vec<DefaultRangeEncoder>, Option<AdaptiveCoder>),
     bits: (f64, f64),
 ) -> Result<Encoded> {
     let (image, opts, model) = (src.image, src.opts, src.model);
@@ -220,7 +229,7 @@ fn assemble(
             streams.push(w);
         }
         Ok(if opts.version >= 3 {
-            crate::substreams::join(&streams)?
+            crate::substreams::join(&streams, (opts.version >= 8).then_some(spread))?
         } else {
             streams[0].iter().flat_map(|w| w.to_le_bytes()).collect()
         })

@@ -2,7 +2,8 @@
 //! pixels alone: at every sub-pixel, the simple predictors of [`crate::predictors`] blended with
 //! weights that fall with each predictor's error at the neighbours (as JPEG XL's weighted
 //! predictor does). Being a function of the pixels, any substream's state can compute the rows
-//! above it, which other substreams decoded; rows are computed lazily, three at a time.
+//! above it, which other substreams decoded; rows are computed lazily, three at a time (more
+//! where a substream codes rows in step: format version 8's lanes).
 
 use crate::predictors::{count_of, Predictors, SUBS, UNIT};
 
@@ -45,18 +46,23 @@ pub(crate) struct Prediction {
 /// Inputs of the learnt correction.
 pub(crate) const FEATS: usize = 16;
 
-/// The pixels' predictions for one W×C raster, three rows kept.
+/// The pixels' predictions for one W×C raster, `ring` rows kept (row y in slot y mod ring).
 pub(crate) struct Field {
     width: usize,
     ch: usize,
     preds: Predictors,
-    rows: [Row; 3],
+    rows: Vec<Row>,
+    ring: usize,
     /// The predictions of the sub-pixel being coded (row, index in the row, predictions).
     pending: Option<(usize, usize, [i32; SUBS], usize)>,
 }
 
 impl Field {
-    pub(crate) fn new(width: usize, channels: usize, levels: usize) -> Field {
+    /// Keeping `ring` ≥ 3 rows: three for rows coded in raster order; rows in step need the
+    /// span of their rows and two more (a different ring gives the same predictions, only
+    /// computed again where a row's slot was taken).
+    pub(crate) fn new(width: usize, channels: usize, levels: usize, ring: usize) -> Field {
+        assert!(ring >= 3, "a ring of at least three rows");
         let row = || Row {
             y: usize::MAX,
             subs: 0,
@@ -71,14 +77,15 @@ impl Field {
                 ch: channels,
                 top: (levels as i32 - 1) * UNIT,
             },
-            rows: [row(), row(), row()],
+            rows: (0..ring).map(|_| row()).collect(),
+            ring,
             pending: None,
         }
     }
 
     /// The row slot of row y, reset when it held another row.
     fn slot(&mut self, y: usize) -> usize {
-        let s = y % 3;
+        let s = y % self.ring;
         if self.rows[s].y != y {
             let r = &mut self.rows[s];
             (r.y, r.subs, r.full) = (y, 0, 0);
@@ -114,7 +121,7 @@ impl Field {
     /// the cell before.
     fn blend(&self, (p, count): (&[i32; SUBS], usize), y: usize, x: usize, c: usize) -> f64 {
         let ch = self.ch;
-        let cur = &self.rows[y % 3].cells;
+        let cur = &self.rows[y % self.ring].cells;
         let mut near: [Option<&Cell>; 5] = [None; 5];
         if x > 0 {
             near[0] = Some(&cur[(x - 1) * ch + c]);
@@ -123,7 +130,7 @@ impl Field {
             near[1] = Some(&cur[(x - 2) * ch + c]);
         }
         if y > 0 {
-            let up = &self.rows[(y - 1) % 3].cells;
+            let up = &self.rows[(y - 1) % self.ring].cells;
             near[2] = Some(&up[x * ch + c]);
             if x > 0 {
                 near[3] = Some(&up[(x - 1) * ch + c]);
@@ -187,7 +194,7 @@ impl Field {
         let (p, count, a) = self.preds.all(get, y, x, c);
         let blend = self.blend((&p, count), y, x, c);
         self.pending = Some((y, k, p, count));
-        let cur = &self.rows[y % 3].cells;
+        let cur = &self.rows[y % self.ring].cells;
         let mut act = 0.0;
         if x > 0 {
             act += 2.0 * cur[k - ch].berr;
@@ -199,7 +206,7 @@ impl Field {
             act += 2.0 * cur[k - 1].berr;
         }
         if y > 0 {
-            let up = &self.rows[(y - 1) % 3].cells;
+            let up = &self.rows[(y - 1) % self.ring].cells;
             act += 2.0 * up[k].berr;
             if x > 0 {
                 act += up[k - ch].berr;
@@ -223,7 +230,7 @@ impl Field {
             feats[4] = cur[k - ch].bres;
         }
         if y > 0 {
-            feats[5] = self.rows[(y - 1) % 3].cells[k].bres;
+            feats[5] = self.rows[(y - 1) % self.ring].cells[k].bres;
         }
         if c > 0 {
             feats[6] = cur[k - 1].bres;
@@ -244,7 +251,7 @@ impl Field {
         feats[8] = (UNIT * a.nn) as f64 - blend;
         feats[9] = (UNIT * a.ww) as f64 - blend;
         if y > 0 {
-            let up = &self.rows[(y - 1) % 3].cells;
+            let up = &self.rows[(y - 1) % self.ring].cells;
             if x > 0 {
                 feats[10] = up[k - ch].bres;
             }
@@ -295,7 +302,7 @@ mod tests {
                 assert!(j < limit.get(), "read {j} while predicting {}", limit.get());
                 img[j]
             };
-            let (mut all, mut third) = (Field::new(w, ch, 256), Field::new(w, ch, 256));
+            let (mut all, mut third) = (Field::new(w, ch, 256, 3), Field::new(w, ch, 256, 3));
             for y in 0..h {
                 for x in 0..w {
                     for c in 0..ch {
@@ -312,6 +319,37 @@ mod tests {
         }
     }
 
+    /// Rows predicted in step (format version 8's lanes: three rows of every second row, each
+    /// a few columns behind the one before, channels interleaved across them) with a ring that
+    /// holds them get the raster order's predictions; a ring of three gets them too, computing
+    /// rows again where their slots were taken.
+    #[test]
+    fn rows_in_step_predict_as_raster_order_does() {
+        let (w, h, ch) = (9, 14, 3);
+        let img = image(w, h, ch);
+        let get = |j: usize| img[j];
+        let mut raster = Field::new(w, ch, 256, 3);
+        let mut want = std::collections::HashMap::new();
+        for y in 0..h {
+            for x in 0..w {
+                for c in 0..ch {
+                    want.insert((y, x, c), key(&raster.predict(&get, y, x, c)));
+                }
+            }
+        }
+        for ring in [3, 7] {
+            let mut f = Field::new(w, ch, 256, ring);
+            let spread = crate::lanes::Spread { substreams: 2, lanes: 3, delay: 3 };
+            for start in (0..h).step_by(6) {
+                crate::lanes::order(spread, (w, h, ch), start, 1, |y, x, c| {
+                    assert_eq!(key(&f.predict(&get, y, x, c)), want[&(y, x, c)], "ring {ring} ({y}, {x}, {c})");
+                    Ok(())
+                })
+                .unwrap();
+            }
+        }
+    }
+
     /// On a ramp the exact predictors take over the blend away from the edges: the blend is
     /// within a quarter of a level.
     #[test]
@@ -319,7 +357,7 @@ mod tests {
         let (w, h) = (12, 8);
         let img: Vec<u8> = (0..w * h).map(|i| (3 * (i % w) + 2 * (i / w)) as u8).collect();
         let get = |j: usize| img[j];
-        let mut f = Field::new(w, 1, 256);
+        let mut f = Field::new(w, 1, 256, 3);
         for y in 0..h {
             for x in 0..w {
                 let p = f.predict(&get, y, x, 0);

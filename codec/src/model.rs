@@ -55,6 +55,11 @@ pub trait ProbabilityModel: Sync {
     ) -> Option<Box<dyn RowModel + 'a>> {
         None
     }
+    /// The columns a row must stay behind the row above when rows decode side by side
+    /// ([`RowModel::lag`]); None when the model has no row form.
+    fn row_lag(&self) -> Option<usize> {
+        self.rows(Arith::fma(), 1, 1, 1).map(|r| r.lag())
+    }
     /// [`ProbabilityModel::sequential`] for a reader of channel `c`'s distributions alone (the
     /// alpha split's alpha model): the others' may be left uncomputed and meaningless.
     fn sequential_only<'a>(

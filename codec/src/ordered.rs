@@ -1,6 +1,8 @@
 //! The encoder's rows in order: each row's coding, worked out on the thread that computed it
 //! ([`RowCoding`]), range-coded in row order into every substream layout being tried
-//! ([`Ordered`]), plain and adaptive, and the trial layout stopped once it is not wanted.
+//! ([`Ordered`]), plain and adaptive, and the trial layout stopped once it is not wanted. With
+//! format version 8's lanes, a layout keeps a block's rows and codes each substream's in
+//! [`crate::lanes::order`] once the block is complete.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use pixelrnn_model::Dist;
 use crate::adaptive_coder::{AdaptiveCoder, Pipeline, Running};
 use crate::driver::EncodeOptions;
 use crate::error::{CodecError, Result};
+use crate::lanes::{self, Spread};
 use crate::quantize::{Coded, Span, TOTAL};
 
 /// One row's coding, worked out on the thread that computed the row.
@@ -62,14 +65,58 @@ impl RowCoding {
 /// One substream layout being coded: a range coder per substream for the plain coding, and the
 /// adaptive coding (which has its own).
 pub(crate) struct Layout<'s, 'a> {
+    pub(crate) spread: Spread,
+    /// (width, height, channels) of the coded raster.
+    pub(crate) geometry: (usize, usize, usize),
     pub(crate) encs: Vec<DefaultRangeEncoder>,
     pub(crate) pipeline: Option<Pipeline<'s, 'a>>,
+    /// The current block's rows so far (lanes only).
+    pub(crate) block: Vec<Vec<Span>>,
 }
 
 impl<'s, 'a: 's> Layout<'s, 'a> {
-    /// Its plain coders, and its adaptive coding once every row is coded.
-    pub(crate) fn finish(self) -> Result<(Vec<DefaultRangeEncoder>, Option<AdaptiveCoder<'a>>)> {
-        Ok((self.encs, self.pipeline.map(Pipeline::finish).transpose()?))
+    /// A layout of `spread` over a (width, height, channels) raster.
+    pub(crate) fn new(spread: Spread, geometry: (usize, usize, usize), pipeline: Option<Pipeline<'s, 'a>>) -> Self {
+        Layout {
+            spread,
+            geometry,
+            encs: (0..spread.substreams).map(|_| DefaultRangeEncoder::new()).collect(),
+            pipeline,
+            block: Vec::new(),
+        }
+    }
+
+    /// Codes row y's plain intervals (rows come in order): at once in raster order, or once its
+    /// block is complete.
+    fn code(&mut self, y: usize, spans: &[Span]) -> Result<()> {
+        let encode = |enc: &mut DefaultRangeEncoder, span: Span| {
+            enc.encode_symbol(0, span)
+                .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))
+        };
+        let sp = self.spread;
+        if sp.lanes == 1 {
+            let enc = &mut self.encs[y % sp.substreams];
+            return spans.iter().try_for_each(|&span| encode(enc, span));
+        }
+        self.block.push(spans.to_vec());
+        let (_, height, ch) = self.geometry;
+        let start = y - y % sp.block();
+        if y + 1 < (start + sp.block()).min(height) {
+            return Ok(());
+        }
+        for (s, enc) in self.encs.iter_mut().enumerate() {
+            let block = &self.block;
+            lanes::order(sp, self.geometry, start, s, |y, x, c| {
+                encode(enc, block[y - start][x * ch + c])
+            })?;
+        }
+        self.block.clear();
+        Ok(())
+    }
+
+    /// Its spread, its plain coders, and its adaptive coding once every row is coded.
+    pub(crate) fn finish(self) -> Result<(Spread, Vec<DefaultRangeEncoder>, Option<AdaptiveCoder<'a>>)> {
+        Ok((self.spread, self.encs, self.pipeline.map(Pipeline::finish).transpose()?))
     }
 }
 
@@ -102,12 +149,7 @@ impl<'s, 'a: 's> Ordered<'s, 'a> {
         self.pending.insert(row.y, row);
         while let Some(r) = self.pending.remove(&self.next) {
             for layout in std::iter::once(&mut self.spread).chain(self.trial.as_mut()) {
-                let nsub = layout.encs.len();
-                let enc = &mut layout.encs[r.y % nsub];
-                for &span in &r.spans {
-                    enc.encode_symbol(0, span)
-                        .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;
-                }
+                layout.code(r.y, &r.spans)?;
             }
             self.model_bits += r.model_bits;
             self.quantised_bits += r.quantised_bits;
@@ -115,10 +157,10 @@ impl<'s, 'a: 's> Ordered<'s, 'a> {
             if let Some(p) = self.trial.as_mut().and_then(|t| t.pipeline.as_mut()) {
                 let mut copy = self.spare.pop().unwrap_or_default();
                 copy.clone_from(&r.tabs);
-                self.spare.push(p.row(r.y, copy)?);
+                self.spare.extend(p.row(r.y, copy)?);
             }
             if let Some(p) = self.spread.pipeline.as_mut() {
-                self.spare.push(p.row(r.y, r.tabs)?);
+                self.spare.extend(p.row(r.y, r.tabs)?);
             }
             self.next += 1;
             if self.trial.is_some() && (self.trial_unwanted(total) || self.trial_losing()) {

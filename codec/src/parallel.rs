@@ -1,7 +1,10 @@
 //! Decoding format version 3's substreams side by side: consecutive substreams share a thread
 //! ([`owner`]), which decodes their rows in order, each a few pixels behind the row above (the model's
 //! [`RowModel`] waits for them), and the rows of its substreams in one period side by side in
-//! step. Each substream keeps its range decoder and its adaptive state;
+//! step; with format version 8's lanes, the rows of its substreams in one block ([`crate::lanes`]),
+//! which puts each substream's symbols in the order the encoder coded them (the group's rows run
+//! `(y − y₀)·(lag + 2)` columns apart: the lanes' delay). Each substream keeps its range decoder
+//! and its adaptive state;
 //! the pixels decoded so far are shared, so the experts read the same neighbours as a
 //! sequential decoder. The output is the sequential decoder's, whatever the thread count.
 
@@ -13,6 +16,7 @@ use pixelrnn_model::group::MAX_ROWS;
 use crate::adapt::AdaptState;
 use crate::driver::Progress;
 use crate::error::{CodecError, Result};
+use crate::lanes::Spread;
 use crate::model::RowModel;
 use crate::substreams;
 use crate::symbols::Symbols;
@@ -24,23 +28,25 @@ struct Substream {
     adapt: Option<AdaptState>,
 }
 
-/// Decodes the W×H×C sub-pixels of `decs` (substream s holds rows y ≡ s mod S) on `threads`
-/// threads with `rows`; `adaptive`: the experts of that format version mix in (one state per
-/// substream).
+/// Decodes the W×H×C sub-pixels of `decs` (substream s holds rows y ≡ s mod S, its lanes as
+/// `spread` says) on `threads` threads with `rows` (made for [`Spread::block`] rows in flight);
+/// `adaptive`: the experts of that format version mix in (one state per substream).
 pub(crate) fn decode_rows(
     rows: &dyn RowModel,
-    decs: Vec<DefaultRangeDecoder>,
+    (decs, spread): (Vec<DefaultRangeDecoder>, Spread),
     adaptive: Option<u8>,
     (width, height, ch, levels): (usize, usize, usize, usize),
     threads: usize,
     progress: Option<Progress<'_>>,
 ) -> Result<Vec<u8>> {
     let nsub = decs.len();
+    assert_eq!(nsub, spread.substreams, "a decoder per substream");
+    let lag = spread.group_lag(rows.lag())?;
     let image: Vec<AtomicU8> = (0..width * height * ch).map(|_| AtomicU8::new(0)).collect();
     let mut work: Vec<Vec<Substream>> = (0..threads).map(|_| Vec::new()).collect();
     for (index, dec) in decs.into_iter().enumerate() {
         let rows = substreams::rows(height, nsub, index);
-        let adapt = adaptive.map(|version| AdaptState::new(version, (width, rows, nsub), ch, levels));
+        let adapt = adaptive.map(|version| AdaptState::new(version, (width, rows, spread), ch, levels));
         work[owner(index, nsub, threads)].push(Substream { index, dec, adapt });
     }
     let total = (width * height * ch) as u64;
@@ -57,7 +63,7 @@ pub(crate) fn decode_rows(
                         mine,
                         image_ref,
                         (width, height, ch, levels),
-                        nsub,
+                        (spread, lag),
                         (done_ref, progress, total),
                     );
                     if r.is_err() {
@@ -103,17 +109,18 @@ impl From<CodecError> for Stop {
     }
 }
 
-/// One thread's work: the rows of its substreams, a period of the substreams at a time (rows
-/// y ≡ s mod S for each of its substreams s), those rows in step ([`RowModel::group`]: one
-/// pass over the model's weights for all of them).
+/// One thread's work: the rows of its substreams, a block at a time (S·L rows: with one lane,
+/// a period of the substreams), those rows in step ([`RowModel::group`]: one pass over the
+/// model's weights for all of them), `lag + 2` columns a row apart.
 fn decode_substreams(
     rows: &dyn RowModel,
     mut mine: Vec<Substream>,
     image: &[AtomicU8],
     (width, height, ch, levels): (usize, usize, usize, usize),
-    nsub: usize,
+    (spread, lag): (Spread, usize),
     (done, progress, total): (&AtomicU64, Option<Progress<'_>>, u64),
 ) -> std::result::Result<(), Stop> {
+    let nsub = spread.substreams;
     let mut symbols = Symbols::new(levels);
     let get = |j: usize| image[j].load(Ordering::Relaxed);
     // The substream of each residue, as an index into `mine`.
@@ -121,9 +128,8 @@ fn decode_substreams(
     for (k, s) in mine.iter().enumerate() {
         slot[s.index] = Some(k);
     }
-    let lag = rows.lag();
-    for start in (0..height).step_by(nsub) {
-        let ys: Vec<usize> = (start..(start + nsub).min(height))
+    for start in (0..height).step_by(spread.block()) {
+        let ys: Vec<usize> = (start..(start + spread.block()).min(height))
             .filter(|y| slot[y % nsub].is_some())
             .collect();
         for chunk in ys.chunks(MAX_ROWS) {

@@ -3,8 +3,10 @@
 //! pixels behind the row above. Layout: varint S (1 ≤ S ≤ min(height, 64)), the byte lengths
 //! of substreams 0 … S−2 as varints (each a non-zero multiple of 4), then the substreams, the
 //! last one taking the rest (also a non-zero multiple of 4). Words are little-endian u32.
+//! Version 8 writes the lanes L and their delay D ([`crate::lanes`]) as varints after S.
 
 use crate::error::{CodecError, Result};
+use crate::lanes::Spread;
 use crate::varint;
 
 /// Most substreams a file may have.
@@ -66,10 +68,15 @@ fn get_varint(b: &[u8], pos: &mut usize) -> Result<u32> {
     })
 }
 
-/// The payload of the substreams' words; an error if a substream is 4 GiB or longer.
-pub fn join(streams: &[Vec<u32>]) -> Result<Vec<u8>> {
+/// The payload of the substreams' words, with the lanes of `spread` for version 8 (Some); an
+/// error if a substream is 4 GiB or longer.
+pub fn join(streams: &[Vec<u32>], lanes: Option<Spread>) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     varint::put(&mut out, streams.len() as u32);
+    if let Some(sp) = lanes {
+        varint::put(&mut out, sp.lanes as u32);
+        varint::put(&mut out, sp.delay as u32);
+    }
     for s in &streams[..streams.len() - 1] {
         let len = u32::try_from(s.len() * 4).map_err(|_| {
             CodecError::BadParameter(format!("a substream of {} bytes (at most 4 GiB each)", s.len() * 4))
@@ -84,13 +91,20 @@ pub fn join(streams: &[Vec<u32>]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The substream table of a payload, checked against the image height and the bytes present:
-/// where the first substream starts, and every substream's length in bytes.
-fn table(payload: &[u8], height: usize) -> Result<(usize, Vec<u64>)> {
+/// The substream table of a payload of format `version`, checked against the image height and
+/// the bytes present: where the first substream starts, the spread, and every substream's
+/// length in bytes.
+fn table(payload: &[u8], height: usize, version: u8) -> Result<(usize, Spread, Vec<u64>)> {
     let mut pos = 0;
     let s = get_varint(payload, &mut pos)?;
     if s == 0 || s as usize > MAX_SUBSTREAMS.min(height) {
         return Err(bad(format!("1 to {} substreams", MAX_SUBSTREAMS.min(height)), s));
+    }
+    let mut spread = Spread::raster(s as usize);
+    if version >= 8 {
+        spread.lanes = get_varint(payload, &mut pos)? as usize;
+        spread.delay = get_varint(payload, &mut pos)? as usize;
+        spread.check()?;
     }
     let mut lens = Vec::with_capacity(s as usize);
     for _ in 1..s {
@@ -113,19 +127,19 @@ fn table(payload: &[u8], height: usize) -> Result<(usize, Vec<u64>)> {
             ));
         }
     }
-    Ok((pos, lens))
+    Ok((pos, spread, lens))
 }
 
-/// The number of substreams of a payload, its table checked as [`split`] does (without
+/// The spread of a payload of format `version`, its table checked as [`split`] does (without
 /// copying the substreams).
-pub fn count(payload: &[u8], height: usize) -> Result<usize> {
-    table(payload, height).map(|(_, lens)| lens.len())
+pub fn spread(payload: &[u8], height: usize, version: u8) -> Result<Spread> {
+    table(payload, height, version).map(|(_, spread, _)| spread)
 }
 
-/// Splits a payload into its substreams' words, checking the table against the image height
-/// and the bytes present.
-pub fn split(payload: &[u8], height: usize) -> Result<Vec<Vec<u32>>> {
-    let (mut pos, lens) = table(payload, height)?;
+/// Splits a payload of format `version` into its spread and its substreams' words, checking
+/// the table against the image height and the bytes present.
+pub fn split(payload: &[u8], height: usize, version: u8) -> Result<(Spread, Vec<Vec<u32>>)> {
+    let (mut pos, spread, lens) = table(payload, height, version)?;
     let mut out = Vec::with_capacity(lens.len());
     for l in lens {
         let bytes = &payload[pos..pos + l as usize];
@@ -137,7 +151,7 @@ pub fn split(payload: &[u8], height: usize) -> Result<Vec<Vec<u32>>> {
         );
         pos += l as usize;
     }
-    Ok(out)
+    Ok((spread, out))
 }
 
 #[cfg(test)]
@@ -159,8 +173,9 @@ mod tests {
     #[test]
     fn round_trip_and_damage() {
         let streams = vec![vec![1u32, 2], vec![3], vec![4, 5, 6]];
-        let p = join(&streams).unwrap();
+        let p = join(&streams, None).unwrap();
         assert_eq!(p[..3], [3, 8, 4]);
+        let split = |p: &[u8], h| split(p, h, 7).map(|(sp, s)| (assert_eq!(sp, Spread::raster(3)), s).1);
         assert_eq!(split(&p, 3).unwrap(), streams);
         assert!(split(&p, 2).is_err(), "more substreams than rows");
         assert!(split(&p[..p.len() - 12], 3).is_err(), "last substream missing");
@@ -169,17 +184,35 @@ mod tests {
         q[1] = 7;
         assert!(split(&q, 3).is_err(), "a length that is not whole words");
         assert!(split(&[0], 3).is_err() && split(&[], 3).is_err() && split(&[0x80], 3).is_err());
-        assert_eq!(split(&join(&[vec![9]]).unwrap(), 1).unwrap(), vec![vec![9]]);
-        // `count` checks the same table.
-        assert_eq!(count(&p, 3).unwrap(), 3);
+        // `spread` checks the same table.
+        assert_eq!(spread(&p, 3, 7).unwrap().substreams, 3);
         for (bad, h) in [
             (&p[..], 2),
             (&p[..p.len() - 12], 3),
             (&p[..p.len() - 1], 3),
             (&q[..], 3),
         ] {
-            assert!(count(bad, h).is_err());
+            assert!(spread(bad, h, 7).is_err());
         }
+    }
+
+    /// Version 8's table carries the lanes and their delay after the count, checked.
+    #[test]
+    fn version_8_carries_the_lanes() {
+        let sp = Spread { substreams: 2, lanes: 4, delay: 5 };
+        let streams = vec![vec![1u32], vec![2, 3]];
+        let p = join(&streams, Some(sp)).unwrap();
+        assert_eq!(p[..4], [2, 4, 5, 4]);
+        assert_eq!(split(&p, 9, 8).unwrap(), (sp, streams.clone()));
+        assert!(split(&p, 9, 7).is_err(), "read as version 7, the lanes are lengths");
+        let mut q = p.clone();
+        q[1] = 5;
+        assert!(split(&q, 9, 8).is_err(), "ten rows in step");
+        q[1] = 0;
+        assert!(split(&q, 9, 8).is_err(), "no lane");
+        let one = join(&[vec![7]], Some(Spread::choose(1, Some(3)))).unwrap();
+        assert_eq!(split(&one, 1, 8).unwrap().0.lanes, 8, "lanes beyond the height are allowed");
+        assert!(split(&one[..2], 1, 8).is_err(), "the table ends");
     }
 
     #[test]

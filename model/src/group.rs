@@ -58,18 +58,14 @@ impl Drop for RowGroup<'_, '_> {
     }
 }
 
-/// Columns between the rows of a group: each row `lag + 1` columns a row below the one before
-/// (the wavefront rows on other threads follow), and one more, so that two threads' groups never
-/// wait for each other.
+/// Columns between the rows of a group: row y is `(y − y₀)·(lag + 2)` columns behind the
+/// group's first row y₀, i.e. each row `lag + 1` columns behind the row below the one before
+/// (the wavefront rows on other threads follow) and one more, so that two threads' groups never
+/// wait for each other. Linear in y, so two rows keep their distance whatever other rows share
+/// their group: format version 8's lanes (rows of one substream coded in step) are coded in
+/// the order of these offsets on any thread count.
 fn offsets(ys: &[usize], lag: usize) -> Vec<usize> {
-    let mut offs = Vec::with_capacity(ys.len());
-    for (j, &y) in ys.iter().enumerate() {
-        offs.push(match j {
-            0 => 0,
-            _ => offs[j - 1] + (y - ys[j - 1]) * (lag + 1) + 1,
-        });
-    }
-    offs
+    ys.iter().map(|&y| (y - ys[0]) * (lag + 2)).collect()
 }
 
 impl<'r, 'g> RowGroup<'r, 'g> {
@@ -328,7 +324,7 @@ mod tests {
     fn rows_follow_each_other_a_lag_apart() {
         assert_eq!(offsets(&[4], 3), vec![0]);
         assert_eq!(offsets(&[0, 1, 2, 3], 2), vec![0, 4, 8, 12]);
-        assert_eq!(offsets(&[0, 2], 3), vec![0, 9]);
-        assert_eq!(offsets(&[4, 7, 8], 1), vec![0, 7, 10]);
+        assert_eq!(offsets(&[0, 2], 3), vec![0, 10]);
+        assert_eq!(offsets(&[4, 7, 8], 1), vec![0, 9, 12]);
     }
 }

@@ -215,10 +215,35 @@ fn the_wrong_model_is_a_clear_error() {
 }
 
 /// The built-in splits (#6: #3 + #4 on 16×24, #7: #5 + #2 on 6×520: two substreams) on
-/// cut-outs, encoded on one and three threads and decoded on one to three: pinned bytes. `scripts/check`
-/// runs it on every kernel path, `scripts/cross-aarch64` under qemu.
+/// cut-outs, encoded on one and three threads and decoded on one to three: pinned bytes of
+/// format version 7 (rows in raster order) and 8 (lanes: one substream of eight rows in step on
+/// 16×24, two of four on 6×520). `scripts/check` runs it on every kernel path,
+/// `scripts/cross-aarch64` under qemu.
 #[test]
 fn golden_v7_alpha_split() {
+    assert_eq!(
+        split_files(7),
+        [
+            "428e0e91a1d66edf0f698341835b39bd6b4b51293903d505bdfbe3df545eb05b",
+            "7275715f42574c5f114066618a32fa53f04c063e131e1eeb068c61d2f595f8dc",
+        ]
+    );
+}
+
+#[test]
+fn golden_v8_alpha_split() {
+    assert_eq!(
+        split_files(8),
+        [
+            "9f03d8a1274af438e57bd4e279564ce1102ee5451ccbacdf232ca5942ce0dfd5",
+            "0740b3fa3b4b8c524d6e0079f3f88acba4932bc2ca6690af6e2b64029c14ff4d",
+        ]
+    );
+}
+
+/// The SHA-256 of the two built-in splits' files in format `version`, checked as
+/// [`golden_v7_alpha_split`] says.
+fn split_files(version: u8) -> Vec<String> {
     use pixelrnn_model::defaults::{builtin_engine, builtin_id, default_split};
     use sha2::{Digest, Sha256};
     let mut got = Vec::new();
@@ -235,20 +260,18 @@ fn golden_v7_alpha_split() {
         // The spread the encoder chooses by height (pinned: its default may keep one substream).
         let spread = |threads| EncodeOptions {
             substreams: Some(pixelrnn_codec::substreams::choose(h as usize, true)),
+            version,
             ..opts(threads, true)
         };
         let one = encode(&img, &split, &spread(1)).unwrap();
-        assert_eq!(one.header.builtin, Some(index));
-        assert_eq!(one.header.substreams(&one.bytes).unwrap(), Some(1 + h as usize / 512));
+        assert_eq!((one.header.builtin, one.header.version), (Some(index), version));
+        let nsub = 1 + h as usize / 512;
+        let lanes = if version >= 8 { 8 / nsub } else { 1 };
+        let sp = one.header.spread(&one.bytes).unwrap().unwrap();
+        assert_eq!((sp.substreams, sp.lanes), (nsub, lanes));
         assert!(encode(&img, &split, &spread(3)).unwrap().bytes == one.bytes);
         decodes_on_any_threads(&one.bytes, &split, &img, &format!("#{index}"));
         got.push(pixelrnn_model::id_hex(&Sha256::digest(&one.bytes).into()));
     }
-    assert_eq!(
-        got,
-        [
-            "428e0e91a1d66edf0f698341835b39bd6b4b51293903d505bdfbe3df545eb05b",
-            "7275715f42574c5f114066618a32fa53f04c063e131e1eeb068c61d2f595f8dc",
-        ]
-    );
+    got
 }
