@@ -276,7 +276,12 @@ impl Adapter {
             states: (0..substreams.max(1))
                 .map(|s| {
                     let rows = substreams::rows(height, substreams.max(1), s);
-                    AdaptState::new(version, (width, rows, Spread::raster(substreams.max(1))), channels, levels)
+                    AdaptState::new(
+                        version,
+                        (width, rows, Spread::raster(substreams.max(1))),
+                        channels,
+                        levels,
+                    )
                 })
                 .collect(),
             cur: 0,

@@ -15,7 +15,7 @@ use crate::container::{arith_of, Header, Mode, FLAG_ADAPTIVE, FLAG_OPAQUE_ALPHA}
 use crate::driver::{EncodeOptions, Encoded};
 use crate::error::{CodecError, Result};
 use crate::image::Image;
-use crate::lanes::Spread;
+use crate::lanes::{Spread, BLOCK};
 use crate::model::ProbabilityModel;
 use crate::ordered::{Layout, Ordered, RowCoding};
 use crate::trial::{clearly_smaller, gaining, mark_row, MARGIN, MIN_GAIN, ONE_BELOW};
@@ -61,10 +61,14 @@ fn encode_model_with(
         model,
         opts,
     };
-    if opts.substreams.is_some() || nsub == 1 {
-        return Ok(encode_rows(&sources, nsub, None)?.spread);
+    // Version 8: lanes where the model has a row form. The trial is one substream in raster
+    // order (version 7's trial; in version 8 it also tries the image without lanes, which cost
+    // some synthetic images a few per cent).
+    let spread = spread_of(&sources, nsub);
+    if opts.substreams.is_some() || spread == Spread::raster(1) {
+        return Ok(encode_rows(&sources, spread, None)?.spread);
     }
-    let first = encode_rows(&sources, nsub, Some((margin, min_gain)))?;
+    let first = encode_rows(&sources, spread, Some((margin, min_gain)))?;
     let spread = first.spread;
     let losing = |one_mark| gaining(first.spread_mark, one_mark, min_gain) == Some(false);
     if spread.header.bits_per_subpixel() >= ONE_BELOW || losing(first.trial_mark) {
@@ -75,7 +79,7 @@ fn encode_model_with(
         None => {
             // The trial stopped before its mark, or after it still gaining: coded again, it
             // meets the same rule.
-            let again = encode_rows(&sources, 1, None)?;
+            let again = encode_rows(&sources, Spread::raster(1), None)?;
             if losing(again.spread_mark) {
                 return Ok(spread);
             }
@@ -108,9 +112,10 @@ struct Rows {
     trial_mark: Option<f64>,
 }
 
-/// The model path over `nsub` substreams and, with `trial` (a [`MARGIN`] and a [`MIN_GAIN`]),
-/// over one substream as well, from the same network pass, unless the trial stopped.
-fn encode_rows(src: &Sources, nsub: usize, trial: Option<(f64, f64)>) -> Result<Rows> {
+/// The model path spread as `spread` and, with `trial` (a [`MARGIN`] and a [`MIN_GAIN`]),
+/// over one substream in raster order as well, from the same network pass, unless the trial
+/// stopped.
+fn encode_rows(src: &Sources, spread: Spread, trial: Option<(f64, f64)>) -> Result<Rows> {
     let Sources {
         image,
         coded,
@@ -127,11 +132,16 @@ fn encode_rows(src: &Sources, nsub: usize, trial: Option<(f64, f64)>) -> Result<
     let adapt = opts.version >= 2 && opts.adapt && model.raster_order();
     let tab_len = if adapt { row_len * levels } else { 0 };
     let arith = arith_of(opts.version);
-    let running = adapt.then(|| Arc::new(Running::new(mark_row(height))));
-    let trial_running = (adapt && trial.is_some()).then(|| Arc::new(Running::new(mark_row(height))));
+    // Version 8 compares the layouts at the end of a block of lanes.
+    let mark = if opts.version >= 8 {
+        (mark_row(height) / BLOCK * BLOCK + BLOCK - 1).min(height - 1)
+    } else {
+        mark_row(height)
+    };
+    let running = adapt.then(|| Arc::new(Running::new(mark)));
+    let trial_running = (adapt && trial.is_some()).then(|| Arc::new(Running::new(mark)));
     let (bits, spread, tried) = std::thread::scope(|scope| -> Result<_> {
-        let layout = |n: usize, running: Option<&Arc<Running>>| {
-            let spread = spread_of(src, n);
+        let layout = |spread: Spread, running: Option<&Arc<Running>>| {
             let pipeline = adapt.then(|| {
                 let geometry = (width, height, coded_channels as usize, levels);
                 let mut coder = AdaptiveCoder::new(opts.version, coded, geometry, spread);
@@ -145,8 +155,8 @@ fn encode_rows(src: &Sources, nsub: usize, trial: Option<(f64, f64)>) -> Result<
         let ordered = Mutex::new(Ordered {
             next: 0,
             pending: BTreeMap::new(),
-            spread: layout(nsub, running.as_ref()),
-            trial: trial.map(|_| layout(1, trial_running.as_ref())),
+            spread: layout(spread, running.as_ref()),
+            trial: trial.map(|_| layout(Spread::raster(1), trial_running.as_ref())),
             running: running.clone(),
             trial_running: trial_running.clone(),
             bound: trial.map(|(margin, min_gain)| (ONE_BELOW, margin, min_gain)),

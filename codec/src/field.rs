@@ -339,10 +339,18 @@ mod tests {
         }
         for ring in [3, 7] {
             let mut f = Field::new(w, ch, 256, ring);
-            let spread = crate::lanes::Spread { substreams: 2, lanes: 3, delay: 3 };
+            let spread = crate::lanes::Spread {
+                substreams: 2,
+                lanes: 3,
+                delay: 3,
+            };
             for start in (0..h).step_by(6) {
                 crate::lanes::order(spread, (w, h, ch), start, 1, |y, x, c| {
-                    assert_eq!(key(&f.predict(&get, y, x, c)), want[&(y, x, c)], "ring {ring} ({y}, {x}, {c})");
+                    assert_eq!(
+                        key(&f.predict(&get, y, x, c)),
+                        want[&(y, x, c)],
+                        "ring {ring} ({y}, {x}, {c})"
+                    );
                     Ok(())
                 })
                 .unwrap();

@@ -151,7 +151,14 @@ mod tests {
 
     #[test]
     fn the_encoder_fills_blocks_of_eight() {
-        assert_eq!(Spread::choose(1, Some(3)), Spread { substreams: 1, lanes: 8, delay: 5 });
+        assert_eq!(
+            Spread::choose(1, Some(3)),
+            Spread {
+                substreams: 1,
+                lanes: 8,
+                delay: 5
+            }
+        );
         assert_eq!(Spread::choose(2, Some(1)).lanes, 4);
         assert_eq!(Spread::choose(3, Some(1)).lanes, 2);
         assert_eq!(Spread::choose(4, Some(1)).block(), 8);
@@ -165,7 +172,11 @@ mod tests {
 
     #[test]
     fn bad_lanes_are_refused() {
-        let sp = |substreams, lanes, delay| Spread { substreams, lanes, delay };
+        let sp = |substreams, lanes, delay| Spread {
+            substreams,
+            lanes,
+            delay,
+        };
         assert!(sp(1, 0, 0).check().is_err());
         assert!(sp(2, 1, 3).check().is_err(), "a delay with one lane");
         assert!(sp(3, 3, 4).check().is_err(), "nine rows in step");
@@ -180,7 +191,11 @@ mod tests {
     /// row behind the block's first, channel by channel across the rows at each tick.
     #[test]
     fn lanes_code_a_block_in_step() {
-        let spread = Spread { substreams: 2, lanes: 2, delay: 3 };
+        let spread = Spread {
+            substreams: 2,
+            lanes: 2,
+            delay: 3,
+        };
         let (w, h, ch) = (5, 7, 2);
         let mut all = Vec::new();
         for start in (0..h).step_by(spread.block()) {
@@ -195,7 +210,9 @@ mod tests {
             }
         }
         all.sort_unstable();
-        let every: Vec<_> = (0..h).flat_map(|y| (0..w).flat_map(move |x| (0..ch).map(move |c| (y, x, c)))).collect();
+        let every: Vec<_> = (0..h)
+            .flat_map(|y| (0..w).flat_map(move |x| (0..ch).map(move |c| (y, x, c))))
+            .collect();
         assert_eq!(all, every);
         // Substream 0 of the first block: rows 0 and 2, row 2 six columns behind.
         let o = collect(spread, (w, h, ch), 0, 0);
@@ -213,7 +230,11 @@ mod tests {
 
     #[test]
     fn channels_interleave_across_the_rows_at_a_tick() {
-        let spread = Spread { substreams: 1, lanes: 2, delay: 1 };
+        let spread = Spread {
+            substreams: 1,
+            lanes: 2,
+            delay: 1,
+        };
         let o = collect(spread, (3, 2, 2), 0, 0);
         assert_eq!(
             o,

@@ -199,7 +199,11 @@ mod tests {
     /// Version 8's table carries the lanes and their delay after the count, checked.
     #[test]
     fn version_8_carries_the_lanes() {
-        let sp = Spread { substreams: 2, lanes: 4, delay: 5 };
+        let sp = Spread {
+            substreams: 2,
+            lanes: 4,
+            delay: 5,
+        };
         let streams = vec![vec![1u32], vec![2, 3]];
         let p = join(&streams, Some(sp)).unwrap();
         assert_eq!(p[..4], [2, 4, 5, 4]);
@@ -211,7 +215,11 @@ mod tests {
         q[1] = 0;
         assert!(split(&q, 9, 8).is_err(), "no lane");
         let one = join(&[vec![7]], Some(Spread::choose(1, Some(3)))).unwrap();
-        assert_eq!(split(&one, 1, 8).unwrap().0.lanes, 8, "lanes beyond the height are allowed");
+        assert_eq!(
+            split(&one, 1, 8).unwrap().0.lanes,
+            8,
+            "lanes beyond the height are allowed"
+        );
         assert!(split(&one[..2], 1, 8).is_err(), "the table ends");
     }
 

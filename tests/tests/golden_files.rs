@@ -3,8 +3,8 @@
 //! from fixed seeds; each file's header pins the model id, so a changed model fails loudly.
 //! `PIXELRNN_BLESS=1 cargo test -p pixelrnn-tests --test golden_files` rewrites them (a format
 //! break: bump the version instead, unless no release has shipped); `PIXELRNN_BLESS=v6` writes
-//! only the version 6 files (a new version's files, leaving the older ones as they are; `v5`
-//! and `v7` the version 5 and 7 ones).
+//! only the version 6 files (a new version's files, leaving the older ones as they are; `v5`,
+//! `v7` and `v8` the version 5, 7 and 8 ones).
 
 use std::path::PathBuf;
 
@@ -116,6 +116,7 @@ fn bless() {
     adaptive_files(5, 300, &mut sums);
     context_files(&mut sums);
     stage_files(&mut sums);
+    lane_files(&mut sums);
     // Few colours: the palette transforms (packed below 17 colours, one byte per index above).
     for (name, colours) in [
         ("v2-classical-palette2-rgb.prnn", 2u32),
@@ -188,6 +189,8 @@ fn screenshot_files(version: u8, mode: pixelrnn_codec::ModeChoice, sums: &mut St
         let opts = EncodeOptions {
             version,
             mode,
+            // Version 8: one substream of eight lanes (the default's trial may keep one lane).
+            substreams: (version >= 8).then_some(1),
             ..Default::default()
         };
         let enc = encode(&img, &m, &opts).unwrap();
@@ -200,7 +203,13 @@ fn screenshot_files(version: u8, mode: pixelrnn_codec::ModeChoice, sums: &mut St
     }
 }
 
-/// Writes only one version's files (5, 6 or 7), replacing their lines in SHA256SUMS.
+/// Writes `v8-adaptive-{layout}.prnn`: version 7's screenshots in format version 8 (one
+/// substream of eight lanes), and adds their lines to `sums`.
+fn lane_files(sums: &mut String) {
+    screenshot_files(8, pixelrnn_codec::ModeChoice::Model, sums);
+}
+
+/// Writes only one version's files (5, 6, 7 or 8), replacing their lines in SHA256SUMS.
 fn bless_version(version: u8) {
     let path = dir().join("SHA256SUMS");
     let old = std::fs::read_to_string(&path).unwrap();
@@ -213,7 +222,8 @@ fn bless_version(version: u8) {
     match version {
         5 => adaptive_files(5, 300, &mut sums),
         6 => context_files(&mut sums),
-        _ => stage_files(&mut sums),
+        7 => stage_files(&mut sums),
+        _ => lane_files(&mut sums),
     }
     std::fs::write(path, sums).unwrap();
 }
@@ -227,14 +237,18 @@ fn golden_files_decode_to_the_listed_pixels() {
         Ok("v5") => bless_version(5),
         Ok("v6") => bless_version(6),
         Ok("v7") => bless_version(7),
+        Ok("v8") => bless_version(8),
         Ok(_) => bless(),
         Err(_) => {}
     }
     let sums = std::fs::read_to_string(dir().join("SHA256SUMS")).expect("tests/golden/SHA256SUMS");
-    let (mut seen, mut adaptive, mut v4, mut v5, mut v6, mut v7) = (0, 0, 0, 0, 0, 0);
+    let (mut seen, mut adaptive, mut v4, mut v5, mut v6, mut v7, mut v8) = (0, 0, 0, 0, 0, 0, 0);
     for line in sums.lines() {
         let (want, name) = line.split_once("  ").expect("sha  name");
-        let arch = if ["v2-", "v4-", "v5-", "v6-", "v7-"].iter().any(|v| name.starts_with(v)) {
+        let arch = if ["v2-", "v4-", "v5-", "v6-", "v7-", "v8-"]
+            .iter()
+            .any(|v| name.starts_with(v))
+        {
             &"pixel-cnn"
         } else {
             ARCHS
@@ -250,6 +264,7 @@ fn golden_files_decode_to_the_listed_pixels() {
             "v5-" => 5,
             "v6-" => 6,
             "v7-" => 7,
+            "v8-" => 8,
             _ => 1,
         };
         assert_eq!(h.version, version, "{name}");
@@ -258,15 +273,28 @@ fn golden_files_decode_to_the_listed_pixels() {
         v5 += usize::from(version == 5 && h.adaptive());
         v6 += usize::from(version == 6 && h.mode == pixelrnn_codec::Mode::Context);
         v7 += usize::from(version == 7 && h.adaptive());
+        let lanes = h.spread(&bytes).unwrap().map_or(1, |s| s.lanes);
+        v8 += usize::from(version == 8 && h.adaptive() && lanes == 8);
         let m = model(arch, h.coded_channels as usize);
-        let img = decode(&bytes, &m, &DecodeOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(sha(&img.pixels), want, "{name}");
+        for threads in [1, 2] {
+            let opts = DecodeOptions {
+                threads,
+                ..Default::default()
+            };
+            let img = decode(&bytes, &m, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(sha(&img.pixels), want, "{name}, {threads} thread(s)");
+        }
         seen += 1;
     }
-    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 4) * LAYOUTS.len() + 2);
+    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 5) * LAYOUTS.len() + 2);
     assert_eq!(v4, LAYOUTS.len(), "every layout has an adaptive version 4 file");
     assert_eq!(v5, LAYOUTS.len(), "every layout has an adaptive version 5 file");
     assert_eq!(v6, LAYOUTS.len(), "every layout has a context-coded version 6 file");
     assert_eq!(v7, LAYOUTS.len(), "every layout has an adaptive version 7 file");
+    assert_eq!(
+        v8,
+        LAYOUTS.len(),
+        "every layout has an adaptive version 8 file of eight lanes"
+    );
     assert!(adaptive > 0, "no golden file exercises the adaptive decoder");
 }

@@ -281,6 +281,7 @@ fn context_coding_round_trips_every_layout_and_wins_on_screenshots() {
     // Asked for, the model coding is that smaller file.
     let opts = EncodeOptions {
         threads: 2,
+        version: 7,
         mode: ModeChoice::Model,
         ..Default::default()
     };
