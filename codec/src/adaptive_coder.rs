@@ -116,7 +116,7 @@ impl<'a> AdaptiveCoder<'a> {
     pub(crate) fn row(&mut self, y: usize, tabs: Vec<f32>) -> Result<Vec<Vec<f32>>> {
         let (width, height, ch) = self.geometry;
         let (sp, l) = (self.spread, self.levels);
-        let (last, done) = if sp.lanes == 1 {
+        let done = if sp.lanes == 1 {
             let s = y % sp.substreams;
             for x in 0..width {
                 for c in 0..ch {
@@ -124,7 +124,7 @@ impl<'a> AdaptiveCoder<'a> {
                     self.code(s, (y, x, c), &tabs[k * l..(k + 1) * l])?;
                 }
             }
-            (y, vec![tabs])
+            vec![tabs]
         } else {
             self.block.push(tabs);
             let start = y - y % sp.block();
@@ -138,15 +138,15 @@ impl<'a> AdaptiveCoder<'a> {
                     self.code(s, (y, x, c), &block[y - start][k * l..(k + 1) * l])
                 })?;
             }
-            (y, block)
+            block
         };
         if let Some(r) = &self.running {
             let bits = total(&self.states).mixed_bits;
             let n: usize = done.iter().map(|t| t.len() / l).sum();
             let mut so_far = r.so_far.lock().unwrap_or_else(|e| e.into_inner());
             *so_far = (bits, so_far.1 + n as u64);
-            // With lanes, the block that holds the mark row.
-            if r.mark_row <= last && r.mark_row + done.len() > last {
+            // The rows just coded (with lanes, a block) hold the mark row.
+            if r.mark_row <= y && r.mark_row + done.len() > y {
                 let _ = r.mark.set(bits);
             }
         }

@@ -310,7 +310,7 @@ fn check(coded: &[u8], coded_channels: u8, model: &dyn ProbabilityModel) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use super::{encode_model, encode_model_with, encode_rows, Sources};
+    use super::{encode_model, encode_model_with, encode_rows, Sources, Spread};
     use crate::driver::{EncodeOptions, ModeChoice};
     use crate::image::Image;
     use crate::mock::Mock;
@@ -362,7 +362,10 @@ mod tests {
                     model: &m,
                     opts: &opts,
                 };
-                let (spread, one) = (encode_rows(&src, 2, None).unwrap(), encode_rows(&src, 1, None).unwrap());
+                let (spread, one) = (
+                    encode_rows(&src, Spread::raster(2), None).unwrap(),
+                    encode_rows(&src, Spread::raster(1), None).unwrap(),
+                );
                 assert_eq!(spread.spread_mark.is_some(), adapt);
                 let cheap = spread.spread.header.bits_per_subpixel() < ONE_BELOW;
                 assert_eq!(cheap, flat && adapt, "flat {flat}, adapt {adapt}");
@@ -393,7 +396,7 @@ mod tests {
                     if threads == 1 && flat && adapt {
                         // On one thread the trial's adaptive coding is inline, so it stops at
                         // the mark when it has not gained.
-                        let tried = encode_rows(&src, 2, Some((f64::INFINITY, min_gain))).unwrap();
+                        let tried = encode_rows(&src, Spread::raster(2), Some((f64::INFINITY, min_gain))).unwrap();
                         assert_eq!(tried.trial.is_some(), gains, "{what}");
                     }
                 }
