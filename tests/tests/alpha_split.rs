@@ -236,7 +236,7 @@ fn golden_v8_alpha_split() {
         split_files(8),
         [
             "9f03d8a1274af438e57bd4e279564ce1102ee5451ccbacdf232ca5942ce0dfd5",
-            "0740b3fa3b4b8c524d6e0079f3f88acba4932bc2ca6690af6e2b64029c14ff4d",
+            "1231a601d3ed85380d92100c379b81e5d79b3bb69a929cc288076084382242f7",
         ]
     );
 }
