@@ -61,11 +61,11 @@ fn encode_model_with(
         model,
         opts,
     };
-    // Version 8: lanes where the model has a row form. The trial is one substream in raster
-    // order (version 7's trial; in version 8 it also tries the image without lanes, which cost
-    // some synthetic images a few per cent).
+    // Version 8: lanes where the model has a row form, in the trial's one substream too (8
+    // lanes: on `varied`, 17 images smaller by up to 3.8 % than in raster order, 5 larger by
+    // up to 1.1 %, and decoding faster).
     let spread = spread_of(&sources, nsub);
-    if opts.substreams.is_some() || spread == Spread::raster(1) {
+    if opts.substreams.is_some() || nsub == 1 {
         return Ok(encode_rows(&sources, spread, None)?.spread);
     }
     let first = encode_rows(&sources, spread, Some((margin, min_gain)))?;
@@ -79,7 +79,7 @@ fn encode_model_with(
         None => {
             // The trial stopped before its mark, or after it still gaining: coded again, it
             // meets the same rule.
-            let again = encode_rows(&sources, Spread::raster(1), None)?;
+            let again = encode_rows(&sources, spread_of(&sources, 1), None)?;
             if losing(again.spread_mark) {
                 return Ok(spread);
             }
@@ -113,8 +113,8 @@ struct Rows {
 }
 
 /// The model path spread as `spread` and, with `trial` (a [`MARGIN`] and a [`MIN_GAIN`]),
-/// over one substream in raster order as well, from the same network pass, unless the trial
-/// stopped.
+/// over one substream as well (with its lanes in version 8), from the same network pass,
+/// unless the trial stopped.
 fn encode_rows(src: &Sources, spread: Spread, trial: Option<(f64, f64)>) -> Result<Rows> {
     let Sources {
         image,
@@ -156,7 +156,7 @@ fn encode_rows(src: &Sources, spread: Spread, trial: Option<(f64, f64)>) -> Resu
             next: 0,
             pending: BTreeMap::new(),
             spread: layout(spread, running.as_ref()),
-            trial: trial.map(|_| layout(Spread::raster(1), trial_running.as_ref())),
+            trial: trial.map(|_| layout(spread_of(src, 1), trial_running.as_ref())),
             running: running.clone(),
             trial_running: trial_running.clone(),
             bound: trial.map(|(margin, min_gain)| (ONE_BELOW, margin, min_gain)),
