@@ -242,8 +242,9 @@ fn mixture_head_trains_resumes_and_evaluates() {
             v["engine_bits_per_dim"].as_f64().unwrap(),
             v["actual_bits_per_dim"].as_f64().unwrap(),
         );
-        // The payload is whole 32-bit words: up to 32 bits of slack on each 42-sub-pixel image.
-        assert!(actual >= model * 0.999 && actual < model + 1.0, "{v}");
+        // The payload is whole 32-bit words after its substream table (S, and version 8's lanes
+        // and delay: three bytes): up to 56 bits of slack on each 42-sub-pixel image.
+        assert!(actual >= model * 0.999 && actual < model + 56.0 / 42.0, "{v}");
     }
     for (flag, value) in [("--head", "gaussian"), ("--schedule", "linear"), ("--precision", "fp8")] {
         let (ok, _, stderr) = run(
