@@ -110,7 +110,7 @@ impl Spread {
 }
 
 /// Calls `f(y, x, c)` for the sub-pixels substream `s` codes in the block of rows starting at
-/// `start` (a multiple of the block), in the order it codes them.
+/// `start` (a multiple of the block), in the order it codes them (raster order for one row).
 pub(crate) fn order(
     spread: Spread,
     (width, height, ch): (usize, usize, usize),
@@ -120,15 +120,6 @@ pub(crate) fn order(
 ) -> Result<()> {
     let end = (start + spread.block()).min(height);
     let rows: Vec<usize> = (start..end).filter(|y| y % spread.substreams == s).collect();
-    if rows.len() == 1 {
-        // One lane: raster order.
-        for x in 0..width {
-            for c in 0..ch {
-                f(rows[0], x, c)?;
-            }
-        }
-        return Ok(());
-    }
     let Some(&last) = rows.last() else {
         return Ok(());
     };
