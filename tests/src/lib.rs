@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: seeded images and small seeded models.
 
-use pixelrnn_codec::Image;
+use pixelrnn_codec::{decode, DecodeOptions, Image, ProbabilityModel};
 
 pub mod golden;
 use pixelrnn_model::{rng::SplitMix64, Arch, Config, Engine};
@@ -91,4 +91,16 @@ pub fn ui_image(w: u32, h: u32, c: u8, seed: u64) -> Image {
         }
     }
     Image::new(w, h, c, px).expect("valid layout")
+}
+
+/// Decodes `bytes` with `model` on 1, 2 and 3 threads: `img` every time (`what` names the case
+/// in a failure).
+pub fn decodes_on_any_threads(bytes: &[u8], model: &dyn ProbabilityModel, img: &Image, what: &str) {
+    for threads in [1, 2, 3] {
+        let opts = DecodeOptions {
+            threads,
+            ..Default::default()
+        };
+        assert_eq!(decode(bytes, model, &opts).unwrap(), *img, "{what}, {threads} threads");
+    }
 }

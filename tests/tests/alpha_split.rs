@@ -8,7 +8,7 @@ use pixelrnn_model::defaults::alpha_split_id;
 use std::sync::Mutex;
 
 use pixelrnn_model::{Arch, Arith, Config, Dist, Engine};
-use pixelrnn_tests::{smooth_image, tiny_arch_engine, tiny_engine, tiny_multiscale_engine};
+use pixelrnn_tests::{decodes_on_any_threads, smooth_image, tiny_arch_engine, tiny_engine, tiny_multiscale_engine};
 
 /// An image with a cut-out alpha: clear, opaque and soft-edged parts.
 fn cut_out(w: u32, h: u32, c: u8, seed: u64) -> Image {
@@ -28,17 +28,6 @@ fn opts(threads: usize, adapt: bool) -> EncodeOptions<'static> {
         adapt,
         mode: ModeChoice::Model,
         ..Default::default()
-    }
-}
-
-/// Decodes `bytes` with `model` on 1, 2 and 3 threads: `img` every time.
-fn decodes_on_any_threads(bytes: &[u8], model: &dyn ProbabilityModel, img: &Image, what: &str) {
-    for threads in [1, 2, 3] {
-        let opts = DecodeOptions {
-            threads,
-            ..Default::default()
-        };
-        assert_eq!(decode(bytes, model, &opts).unwrap(), *img, "{what}, {threads} threads");
     }
 }
 

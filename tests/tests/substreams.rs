@@ -101,6 +101,24 @@ fn asked_substreams_are_written_and_decode() {
     }
 }
 
+/// `img` model-coded in format `version` by `engine` on two threads, over `substreams` (None:
+/// the encoder's choice).
+fn model_coded(
+    engine: &Engine,
+    img: &pixelrnn_codec::Image,
+    version: u8,
+    substreams: Option<usize>,
+) -> pixelrnn_codec::Encoded {
+    let opts = EncodeOptions {
+        mode: ModeChoice::Model,
+        substreams,
+        threads: 2,
+        version,
+        ..Default::default()
+    };
+    encode(img, engine, &opts).unwrap()
+}
+
 /// By default the encoder spreads 512 rows (and from 128 rows on) over two substreams, unless one
 /// substream makes a cheap image (under 2 bits a sub-pixel) at least 1 % smaller: then the file
 /// is the one-substream file, byte for byte. Costly images (noise) keep the spread. Format
@@ -109,16 +127,7 @@ fn asked_substreams_are_written_and_decode() {
 fn default_substreams_become_one_where_that_is_worth_it() {
     use pixelrnn_tests::{random_image, ui_image};
     let engine = tiny_engine(3, 4);
-    let with = |img: &pixelrnn_codec::Image, substreams| {
-        let opts = EncodeOptions {
-            mode: ModeChoice::Model,
-            substreams,
-            threads: 2,
-            version: 7,
-            ..Default::default()
-        };
-        encode(img, &engine, &opts).unwrap()
-    };
+    let with = |img: &pixelrnn_codec::Image, substreams| model_coded(&engine, img, 7, substreams);
     let ui = ui_image(12, 512, 3, 5);
     let (auto, two, one) = (with(&ui, None), with(&ui, Some(2)), with(&ui, Some(1)));
     assert!(
@@ -156,15 +165,7 @@ fn default_substreams_become_one_where_that_is_worth_it() {
 fn version_8_tries_one_substream_of_eight_lanes() {
     use pixelrnn_tests::{random_image, ui_image};
     let engine = tiny_engine(3, 4);
-    let with = |img: &pixelrnn_codec::Image, substreams| {
-        let opts = EncodeOptions {
-            mode: ModeChoice::Model,
-            substreams,
-            threads: 2,
-            ..Default::default()
-        };
-        encode(img, &engine, &opts).unwrap()
-    };
+    let with = |img: &pixelrnn_codec::Image, substreams| model_coded(&engine, img, 8, substreams);
     let spread = |e: &pixelrnn_codec::Encoded| e.header.spread(&e.bytes).unwrap().unwrap();
     let ui = ui_image(12, 512, 3, 5);
     let (auto, two, one) = (with(&ui, None), with(&ui, Some(2)), with(&ui, Some(1)));
