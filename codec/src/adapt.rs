@@ -187,8 +187,7 @@ impl AdaptState {
         } else {
             Inner::Classic(Box::new(Classic::new(channels, levels)))
         };
-        let substreams = spread.substreams;
-        let stage = (version >= 7).then(|| Box::new(CtxStage::new((width, rows, substreams), channels, levels)));
+        let stage = (version >= 7).then(|| Box::new(CtxStage::new((width, rows, spread.substreams), channels, levels)));
         AdaptState {
             width,
             channels,
