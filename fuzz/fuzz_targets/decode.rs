@@ -1,15 +1,17 @@
 //! Arbitrary bytes as a .prnn file: an image or a typed error, never a panic, never an
 //! allocation past the limits. When the first byte is 0 mod 4, a version 1 header's model id and
 //! CRC are patched to match the tiny model; when it is 2 mod 4, the input becomes a valid version
-//! 2, 3 or 4 header (model or classical coding, adaptive or not, sizes from the input) before the rest of
-//! the bytes as payload; so the fuzzer reaches every payload decoder. Images with alpha are
+//! 2 to 8 header (model or classical coding, adaptive or not, sizes from the input) before the rest of
+//! the bytes as payload (for model-coded versions 7 and 8, half the time behind a well-formed
+//! substream table); so the fuzzer reaches every payload decoder. Images with alpha are
 //! decoded with an alpha split half the time.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use pixelrnn_codec::{decode, AlphaSplit, DecodeOptions, Header, Limits, Mode, ProbabilityModel, HEADER_LEN};
+use pixelrnn_codec::substreams::join;
+use pixelrnn_codec::{decode, AlphaSplit, DecodeOptions, Header, Limits, Mode, ProbabilityModel, Spread, HEADER_LEN};
 use pixelrnn_model::{Arch, Config, Engine};
 
 fn models() -> &'static Vec<Engine> {
@@ -46,14 +48,15 @@ fuzz_target!(|data: &[u8]| {
     };
     if data.len() >= 8 && data[0] % 4 == 2 {
         let classical = data[1] % 2 == 1;
-        // Versions 2 to 7 share the header; their adaptive experts differ; version 6 and 7's
-        // "classical" files are context-coded (mode 2) instead.
-        let version = 2 + (data[1] / 2) % 6;
+        // Versions 2 to 8 share the header; their adaptive experts differ; version 6, 7 and
+        // 8's "classical" files are context-coded (mode 2) instead; version 7's and 8's
+        // payloads open with their substream table (8's with lanes), taken from the input.
+        let version = 2 + (data[1] / 2) % 7;
         let h = Header {
             version,
             mode: match (classical, version) {
                 (false, _) => Mode::Model,
-                (true, 6 | 7) => Mode::Context,
+                (true, 6..) => Mode::Context,
                 (true, _) => Mode::Classical,
             },
             builtin: None,
@@ -68,7 +71,11 @@ fuzz_target!(|data: &[u8]| {
             payload_len: 0,
         };
         file = h.to_bytes();
-        file.extend_from_slice(&data[8..]);
+        if version >= 7 && !classical && data.len() >= 12 && data[2] & 2 == 2 {
+            file.extend(table(data, version));
+        } else {
+            file.extend_from_slice(&data[8..]);
+        }
     } else if file.len() >= HEADER_LEN && data[0] % 4 == 0 {
         file[..8].copy_from_slice(&pixelrnn_codec::MAGIC);
         file[8] = 1;
@@ -92,6 +99,39 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 });
+
+/// A model-coded payload of version 7 or 8 with a well-formed substream table (so that the
+/// fuzzer reaches the substream and lanes decoders rather than stopping at the table): 1 to 4
+/// substreams, version 8's lanes (1 to 8) and delay (0 to 23, valid or not) from bytes 8 and 10,
+/// the words from byte 12 on shared out among the substreams.
+fn table(data: &[u8], version: u8) -> Vec<u8> {
+    let s = 1 + data[8] as usize % 4;
+    let lanes = (version >= 8).then(|| Spread {
+        substreams: s,
+        lanes: 1 + (data[8] as usize / 4) % 8,
+        delay: data[10] as usize % 24,
+    });
+    let words: Vec<u32> = data[12..]
+        .chunks(4)
+        .map(|c| {
+            let mut b = [0u8; 4];
+            b[..c.len()].copy_from_slice(c);
+            u32::from_le_bytes(b)
+        })
+        .collect();
+    let per = words.len().div_ceil(s).max(1);
+    let streams: Vec<Vec<u32>> = (0..s)
+        .map(|i| {
+            let part = words.get(i * per..((i + 1) * per).min(words.len())).unwrap_or_default();
+            if part.is_empty() {
+                vec![0]
+            } else {
+                part.to_vec()
+            }
+        })
+        .collect();
+    join(&streams, lanes).expect("small substreams")
+}
 
 /// CRC-32 (IEEE), bitwise: the fuzz crate keeps its dependencies minimal.
 fn crc(b: &[u8]) -> u32 {

@@ -75,14 +75,14 @@ fuzz_target!(|input: Input| {
         threads: input.threads as usize % 3 + 1,
         drop_opaque_alpha: !input.keep_alpha,
         progress: None,
-        // Format 1 to 7; auto, model, classical or (versions 6 and 7) context coding; adaptive
+        // Format 1 to 8; auto, model, classical or (versions 6 to 8) context coding; adaptive
         // or not.
-        version: 1 + (input.threads / 4) % 7,
+        version: 1 + (input.threads / 4) % 8,
         mode: match (input.threads / 8) % 4 {
             0 => ModeChoice::Auto,
             1 => ModeChoice::Model,
             2 => ModeChoice::Classical,
-            _ if 1 + (input.threads / 4) % 7 >= 6 => ModeChoice::Context,
+            _ if 1 + (input.threads / 4) % 8 >= 6 => ModeChoice::Context,
             _ => ModeChoice::Auto,
         },
         adapt: input.threads / 32 % 2 == 0,
