@@ -1,7 +1,8 @@
 //! The encoder's adaptive coding (the model mixed with the experts, [`crate::adapt`]), fed a
 //! row of tabulated distributions at a time, coded a row at a time or, with format version 8's
-//! lanes, a block at a time in [`crate::lanes::order`]; with more than one thread it runs on a
-//! thread of its own beside the network and the plain coding ([`Pipeline`]).
+//! lanes, a block at a time in [`crate::lanes::order`], the block's substreams on several
+//! threads; with more than one thread it runs on a thread of its own beside the network and the
+//! plain coding ([`Pipeline`]).
 
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -31,6 +32,8 @@ pub(crate) struct AdaptiveCoder<'a> {
     /// The current block's rows' distributions (lanes only).
     block: Vec<Vec<f32>>,
     running: Option<Arc<Running>>,
+    /// Threads a block's substreams are coded on (lanes only; the bytes are the same).
+    workers: usize,
 }
 
 /// What an adaptive coding has cost so far, for the encoder on another thread: the mixed
@@ -86,7 +89,15 @@ impl<'a> AdaptiveCoder<'a> {
             levels,
             block: Vec::new(),
             running: None,
+            workers: 1,
         }
+    }
+
+    /// Codes a block's substreams on up to `threads` threads (with lanes and two substreams
+    /// or more; each substream has its own state and coder, so the bytes are the same).
+    pub(crate) fn with_threads(mut self, threads: usize) -> Self {
+        self.workers = threads.clamp(1, self.spread.substreams);
+        self
     }
 
     /// Reports the cost so far to `running` after every row.
@@ -96,20 +107,14 @@ impl<'a> AdaptiveCoder<'a> {
     }
 
     /// Codes sub-pixel (y, x, c) of substream `s`, its model distribution `tab`.
-    fn code(&mut self, s: usize, (y, x, c): (usize, usize, usize), tab: &[f32]) -> Result<()> {
-        let (width, _, ch) = self.geometry;
-        let i = (y * width + x) * ch + c;
-        let coded = self.coded;
-        let get = |j: usize| coded[j];
-        let v = coded[i] as usize;
-        self.states[s].mix(&get, (y, x, c), tab, &mut self.mixed);
-        self.encs[s]
-            .encode_symbol(v, Span::of(&self.mixed, v))
-            .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;
-        self.states[s].update(c, v);
-        Ok(())
+    fn code(&mut self, s: usize, at: (usize, usize, usize), tab: &[f32]) -> Result<()> {
+        let sub = Substream {
+            state: &mut self.states[s],
+            enc: &mut self.encs[s],
+            mixed: &mut self.mixed,
+        };
+        sub.code(self.coded, self.geometry, at, tab)
     }
-
     /// Codes row y from its sub-pixels' distributions `tabs` (W·C × levels probabilities),
     /// rows in order: at once, or with lanes once its block is complete. Gives back the
     /// buffers it is done with.
@@ -132,12 +137,7 @@ impl<'a> AdaptiveCoder<'a> {
                 return Ok(Vec::new());
             }
             let block = std::mem::take(&mut self.block);
-            for s in 0..sp.substreams {
-                lanes::order(sp, self.geometry, start, s, |y, x, c| {
-                    let k = x * ch + c;
-                    self.code(s, (y, x, c), &block[y - start][k * l..(k + 1) * l])
-                })?;
-            }
+            self.code_block(start, &block)?;
             block
         };
         if let Some(r) = &self.running {
@@ -153,9 +153,96 @@ impl<'a> AdaptiveCoder<'a> {
         Ok(done)
     }
 
+    /// Codes the block of rows from `start` (their distributions `block`), every substream in
+    /// [`lanes::order`]: substream s on worker s mod [`AdaptiveCoder::with_threads`]'s count,
+    /// the first worker on this thread.
+    fn code_block(&mut self, start: usize, block: &[Vec<f32>]) -> Result<()> {
+        let (sp, l, geometry) = (self.spread, self.levels, self.geometry);
+        let (coded, ch, workers) = (self.coded, geometry.2, self.workers);
+        let run = |s: usize, mut sub: Substream<'_>| -> Result<()> {
+            lanes::order(sp, geometry, start, s, |y, x, c| {
+                let k = x * ch + c;
+                sub.reborrow()
+                    .code(coded, geometry, (y, x, c), &block[y - start][k * l..(k + 1) * l])
+            })
+        };
+        if workers == 1 {
+            for s in 0..sp.substreams {
+                let sub = Substream {
+                    state: &mut self.states[s],
+                    enc: &mut self.encs[s],
+                    mixed: &mut self.mixed,
+                };
+                run(s, sub)?;
+            }
+            return Ok(());
+        }
+        // Worker w codes substreams w, w + workers, …, with a mixing buffer of its own.
+        let mut lists: Vec<Vec<(usize, &mut AdaptState, &mut DefaultRangeEncoder)>> =
+            (0..workers).map(|_| Vec::new()).collect();
+        for (s, (state, enc)) in self.states.iter_mut().zip(self.encs.iter_mut()).enumerate() {
+            lists[s % workers].push((s, state, enc));
+        }
+        let work = |list: Vec<(usize, &mut AdaptState, &mut DefaultRangeEncoder)>| -> Result<()> {
+            let mut mixed = vec![0.0; l];
+            for (s, state, enc) in list {
+                let mixed = &mut mixed;
+                run(s, Substream { state, enc, mixed })?;
+            }
+            Ok(())
+        };
+        std::thread::scope(|scope| {
+            let mut lists = lists.into_iter();
+            let first = lists.next().expect("one worker at least");
+            let handles: Vec<_> = lists.map(|list| scope.spawn(|| work(list))).collect();
+            let mine = work(first);
+            for h in handles {
+                h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+            }
+            mine
+        })
+    }
+
     /// What the experts cost, and the substreams' coders.
     pub(crate) fn finish(self) -> (AdaptStats, Vec<DefaultRangeEncoder>) {
         (total(&self.states), self.encs)
+    }
+}
+
+/// One substream's adaptive state and range coder, and a buffer for its mixed distribution.
+struct Substream<'b> {
+    state: &'b mut AdaptState,
+    enc: &'b mut DefaultRangeEncoder,
+    mixed: &'b mut Vec<f32>,
+}
+
+impl Substream<'_> {
+    fn reborrow(&mut self) -> Substream<'_> {
+        Substream {
+            state: self.state,
+            enc: self.enc,
+            mixed: self.mixed,
+        }
+    }
+
+    /// Codes sub-pixel (y, x, c) of the W×H×C sub-pixels `coded`, its model distribution
+    /// `tab`; the experts read the sub-pixels coded before it (the decoder has exactly those).
+    fn code(
+        self,
+        coded: &[u8],
+        (width, _, ch): (usize, usize, usize),
+        (y, x, c): (usize, usize, usize),
+        tab: &[f32],
+    ) -> Result<()> {
+        let i = (y * width + x) * ch + c;
+        let get = |j: usize| coded[j];
+        let v = coded[i] as usize;
+        self.state.mix(&get, (y, x, c), tab, self.mixed);
+        self.enc
+            .encode_symbol(v, Span::of(self.mixed, v))
+            .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;
+        self.state.update(c, v);
+        Ok(())
     }
 }
 

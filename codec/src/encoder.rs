@@ -144,7 +144,7 @@ fn encode_rows(src: &Sources, spread: Spread, trial: Option<(f64, f64)>) -> Resu
         let layout = |spread: Spread, running: Option<&Arc<Running>>| {
             let pipeline = adapt.then(|| {
                 let geometry = (width, height, coded_channels as usize, levels);
-                let mut coder = AdaptiveCoder::new(opts.version, coded, geometry, spread);
+                let mut coder = AdaptiveCoder::new(opts.version, coded, geometry, spread).with_threads(opts.threads);
                 if let Some(r) = running {
                     coder = coder.with_running(r.clone());
                 }

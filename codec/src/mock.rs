@@ -211,7 +211,20 @@ fn auto_mode_keeps_the_smaller_stream_and_every_version_decodes() {
     let auto = encode(&flat, &m, &EncodeOptions::default()).unwrap();
     assert!(!auto.header.mode.needs_model());
     let (model_len, classical_len, context_len) = auto.candidates;
-    let kept = classical_len.unwrap().min(context_len.unwrap());
+    // The classical coding is finished only where it could be kept.
+    let full_classical = encode(
+        &flat,
+        &m,
+        &EncodeOptions {
+            mode: ModeChoice::Classical,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .header
+    .payload_len;
+    let (classical_len, context_len) = (classical_len.unwrap_or(full_classical), context_len.unwrap());
+    let kept = classical_len.min(context_len);
     assert!(kept < model_len.unwrap());
     assert_eq!(auto.header.header_len(), auto.bytes.len() - kept as usize);
     let expected = if classical_len <= context_len {
@@ -220,6 +233,18 @@ fn auto_mode_keeps_the_smaller_stream_and_every_version_decodes() {
         Mode::Context
     };
     assert_eq!(auto.header.mode, expected);
+    // Version 5 has no context coding: the classical one is finished, and kept.
+    let v5 = encode(
+        &flat,
+        &m,
+        &EncodeOptions {
+            version: 5,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(v5.candidates.1, Some(full_classical));
+    assert_eq!(v5.header.mode, Mode::Classical);
     let other = Mock { id: [9; 32], ..mock(3) };
     assert_eq!(decode(&auto.bytes, &other, &DecodeOptions::default()).unwrap(), flat);
     let noisy = smooth(40, 30, 3, 8);
@@ -228,7 +253,7 @@ fn auto_mode_keeps_the_smaller_stream_and_every_version_decodes() {
     let adaptive = auto.adapt.unwrap().1;
     assert_eq!(
         auto.header.payload_len,
-        a.unwrap().min(b.unwrap()).min(c.unwrap()).min(adaptive),
+        a.unwrap().min(b.unwrap_or(u64::MAX)).min(c.unwrap()).min(adaptive),
         "the smallest is kept"
     );
     assert_eq!(auto.header.version, crate::VERSION);

@@ -106,3 +106,29 @@ fn damaged_lanes_are_clear_errors() {
         }
     }
 }
+
+/// The encoder codes a block's substreams on up to `threads` threads, each with its own state
+/// and coder: the bytes are the same on any number of threads, with and without the trial of
+/// one substream, and for more substreams than threads.
+#[test]
+fn encoder_threads_do_not_change_the_bytes() {
+    let engine = tiny_engine(3, 7);
+    let img = smooth_image(11, 37, 3, 9);
+    for nsub in [None, Some(2), Some(3), Some(4)] {
+        let bytes: Vec<Vec<u8>> = [1, 2, 3, 5]
+            .into_iter()
+            .map(|threads| {
+                let o = EncodeOptions {
+                    threads,
+                    substreams: nsub,
+                    ..opts(8, 1, true)
+                };
+                encode(&img, &engine, &o).unwrap().bytes
+            })
+            .collect();
+        for (i, b) in bytes.iter().enumerate() {
+            assert_eq!(b, &bytes[0], "{nsub:?} substreams, the {i}th thread count");
+        }
+        decodes_on_any_threads(&bytes[0], &engine, &img, &format!("{nsub:?} substreams"));
+    }
+}
