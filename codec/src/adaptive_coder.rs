@@ -115,6 +115,7 @@ impl<'a> AdaptiveCoder<'a> {
         };
         sub.code(self.coded, self.geometry, at, tab)
     }
+
     /// Codes row y from its sub-pixels' distributions `tabs` (W·C × levels probabilities),
     /// rows in order: at once, or with lanes once its block is complete. Gives back the
     /// buffers it is done with.
@@ -155,7 +156,7 @@ impl<'a> AdaptiveCoder<'a> {
 
     /// Codes the block of rows from `start` (their distributions `block`), every substream in
     /// [`lanes::order`]: substream s on worker s mod [`AdaptiveCoder::with_threads`]'s count,
-    /// the first worker on this thread.
+    /// the first worker on this thread (the only one by default).
     fn code_block(&mut self, start: usize, block: &[Vec<f32>]) -> Result<()> {
         let (sp, l, geometry) = (self.spread, self.levels, self.geometry);
         let (coded, ch, workers) = (self.coded, geometry.2, self.workers);
@@ -166,17 +167,6 @@ impl<'a> AdaptiveCoder<'a> {
                     .code(coded, geometry, (y, x, c), &block[y - start][k * l..(k + 1) * l])
             })
         };
-        if workers == 1 {
-            for s in 0..sp.substreams {
-                let sub = Substream {
-                    state: &mut self.states[s],
-                    enc: &mut self.encs[s],
-                    mixed: &mut self.mixed,
-                };
-                run(s, sub)?;
-            }
-            return Ok(());
-        }
         // Worker w codes substreams w, w + workers, …, with a mixing buffer of its own.
         let mut lists: Vec<Vec<(usize, &mut AdaptState, &mut DefaultRangeEncoder)>> =
             (0..workers).map(|_| Vec::new()).collect();
