@@ -208,6 +208,17 @@ fn auto_mode_keeps_the_smaller_stream_and_every_version_decodes() {
     use crate::container::Mode;
     let flat = Image::new(40, 30, 3, vec![77; 40 * 30 * 3]).unwrap();
     let m = mock(3);
+    let in_version = |img: &Image, version| {
+        encode(
+            img,
+            &m,
+            &EncodeOptions {
+                version,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
     let auto = encode(&flat, &m, &EncodeOptions::default()).unwrap();
     assert!(!auto.header.mode.needs_model());
     let (model_len, classical_len, context_len) = auto.candidates;
@@ -234,15 +245,7 @@ fn auto_mode_keeps_the_smaller_stream_and_every_version_decodes() {
     };
     assert_eq!(auto.header.mode, expected);
     // Version 5 has no context coding: the classical one is finished, and kept.
-    let v5 = encode(
-        &flat,
-        &m,
-        &EncodeOptions {
-            version: 5,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let v5 = in_version(&flat, 5);
     assert_eq!(v5.candidates.1, Some(full_classical));
     assert_eq!(v5.header.mode, Mode::Classical);
     let other = Mock { id: [9; 32], ..mock(3) };
@@ -259,28 +262,12 @@ fn auto_mode_keeps_the_smaller_stream_and_every_version_decodes() {
     assert_eq!(auto.header.version, crate::VERSION);
     assert_eq!(decode(&auto.bytes, &m, &DecodeOptions::default()).unwrap(), noisy);
     // Version 2 is still written on request, with its own header byte.
-    let v2 = encode(
-        &noisy,
-        &m,
-        &EncodeOptions {
-            version: 2,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let v2 = in_version(&noisy, 2);
     assert_eq!((v2.header.version, v2.bytes[5]), (2, 2));
     assert_eq!(decode(&v2.bytes, &m, &DecodeOptions::default()).unwrap(), noisy);
     assert_eq!(auto.bytes[5], crate::VERSION);
     for img in [&flat, &noisy] {
-        let v1 = encode(
-            img,
-            &m,
-            &EncodeOptions {
-                version: 1,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let v1 = in_version(img, 1);
         assert_eq!((v1.header.version, v1.header.mode), (1, Mode::Model));
         assert_eq!(decode(&v1.bytes, &m, &DecodeOptions::default()).unwrap(), *img);
         let c = encode(
