@@ -1,6 +1,8 @@
 //! What the adaptive experts alone cost on raw images (`NAME.WxHxC.raw`), with a uniform model:
 //! `cargo run --release -p pixelrnn-codec --example experts -- VERSION FILES…`.
 
+mod common;
+
 use pixelrnn_codec::adapt::Adapter;
 
 fn main() {
@@ -8,15 +10,7 @@ fn main() {
     let version: u8 = args[0].parse().expect("a format version");
     let (mut tot, mut tot_e0, mut tot_e1, mut n) = (0.0, 0.0, 0.0, 0usize);
     for path in &args[1..] {
-        let dims: Vec<usize> = path
-            .rsplit('.')
-            .nth(1)
-            .unwrap()
-            .split('x')
-            .map(|t| t.parse().unwrap())
-            .collect();
-        let (w, h, c) = (dims[0], dims[1], dims[2]);
-        let data = std::fs::read(path).unwrap();
+        let (data, w, h, c) = common::read_raw(path);
         let uniform = vec![1.0f32 / 256.0; 256];
         let mut out = vec![0f32; 256];
         let mut a = Adapter::new(version, (w, h, c, 256), 1);

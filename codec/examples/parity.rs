@@ -5,6 +5,8 @@
 //! through JPEG's 2×2 chroma subsampling code up to 4 % smaller with four phase classes
 //! (README, "Grey photos").
 
+mod common;
+
 use pixelrnn_codec::adapt::AdaptState;
 use pixelrnn_codec::Spread;
 
@@ -13,16 +15,8 @@ fn main() {
     let mut tot = [0f64; 4];
     let mut n = 0usize;
     for path in std::env::args().skip(1) {
-        let dims: Vec<usize> = path
-            .rsplit('.')
-            .nth(1)
-            .unwrap()
-            .split('x')
-            .map(|t| t.parse().unwrap())
-            .collect();
-        let (w, h, ch) = (dims[0], dims[1], dims[2]);
+        let (px, w, h, ch) = common::read_raw(&path);
         let engine = pixelrnn_model::default_engine(ch).unwrap();
-        let px = std::fs::read(&path).unwrap();
         let logits = engine.logits(&px, w, h, 2).unwrap();
         let mut probs = vec![0f32; 256];
         print!("{:32}", path.rsplit('/').next().unwrap());
