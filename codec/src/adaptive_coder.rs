@@ -108,12 +108,11 @@ impl<'a> AdaptiveCoder<'a> {
 
     /// Codes sub-pixel (y, x, c) of substream `s`, its model distribution `tab`.
     fn code(&mut self, s: usize, at: (usize, usize, usize), tab: &[f32]) -> Result<()> {
-        let sub = Substream {
+        let mut sub = Substream {
             state: &mut self.states[s],
             enc: &mut self.encs[s],
-            mixed: &mut self.mixed,
         };
-        sub.code(self.coded, self.geometry, at, tab)
+        sub.code(&mut self.mixed, self.coded, self.geometry, at, tab)
     }
 
     /// Codes row y from its sub-pixels' distributions `tabs` (W·C × levels probabilities),
@@ -160,24 +159,19 @@ impl<'a> AdaptiveCoder<'a> {
     fn code_block(&mut self, start: usize, block: &[Vec<f32>]) -> Result<()> {
         let (sp, l, geometry) = (self.spread, self.levels, self.geometry);
         let (coded, ch, workers) = (self.coded, geometry.2, self.workers);
-        let run = |s: usize, mut sub: Substream<'_>| -> Result<()> {
-            lanes::order(sp, geometry, start, s, |y, x, c| {
-                let k = x * ch + c;
-                sub.reborrow()
-                    .code(coded, geometry, (y, x, c), &block[y - start][k * l..(k + 1) * l])
-            })
-        };
         // Worker w codes substreams w, w + workers, …, with a mixing buffer of its own.
-        let mut lists: Vec<Vec<(usize, &mut AdaptState, &mut DefaultRangeEncoder)>> =
-            (0..workers).map(|_| Vec::new()).collect();
+        let mut lists: Vec<Vec<(usize, Substream<'_>)>> = (0..workers).map(|_| Vec::new()).collect();
         for (s, (state, enc)) in self.states.iter_mut().zip(self.encs.iter_mut()).enumerate() {
-            lists[s % workers].push((s, state, enc));
+            lists[s % workers].push((s, Substream { state, enc }));
         }
-        let work = |list: Vec<(usize, &mut AdaptState, &mut DefaultRangeEncoder)>| -> Result<()> {
+        let work = |list: Vec<(usize, Substream<'_>)>| -> Result<()> {
             let mut mixed = vec![0.0; l];
-            for (s, state, enc) in list {
-                let mixed = &mut mixed;
-                run(s, Substream { state, enc, mixed })?;
+            for (s, mut sub) in list {
+                lanes::order(sp, geometry, start, s, |y, x, c| {
+                    let k = x * ch + c;
+                    let tab = &block[y - start][k * l..(k + 1) * l];
+                    sub.code(&mut mixed, coded, geometry, (y, x, c), tab)
+                })?;
             }
             Ok(())
         };
@@ -199,26 +193,19 @@ impl<'a> AdaptiveCoder<'a> {
     }
 }
 
-/// One substream's adaptive state and range coder, and a buffer for its mixed distribution.
+/// One substream's adaptive state and range coder.
 struct Substream<'b> {
     state: &'b mut AdaptState,
     enc: &'b mut DefaultRangeEncoder,
-    mixed: &'b mut Vec<f32>,
 }
 
 impl Substream<'_> {
-    fn reborrow(&mut self) -> Substream<'_> {
-        Substream {
-            state: self.state,
-            enc: self.enc,
-            mixed: self.mixed,
-        }
-    }
-
     /// Codes sub-pixel (y, x, c) of the W×H×C sub-pixels `coded`, its model distribution
-    /// `tab`; the experts read the sub-pixels coded before it (the decoder has exactly those).
+    /// `tab`, mixing into `mixed`; the experts read the sub-pixels coded before it (the decoder
+    /// has exactly those).
     fn code(
-        self,
+        &mut self,
+        mixed: &mut [f32],
         coded: &[u8],
         (width, _, ch): (usize, usize, usize),
         (y, x, c): (usize, usize, usize),
@@ -227,9 +214,9 @@ impl Substream<'_> {
         let i = (y * width + x) * ch + c;
         let get = |j: usize| coded[j];
         let v = coded[i] as usize;
-        self.state.mix(&get, (y, x, c), tab, self.mixed);
+        self.state.mix(&get, (y, x, c), tab, mixed);
         self.enc
-            .encode_symbol(v, Span::of(self.mixed, v))
+            .encode_symbol(v, Span::of(mixed, v))
             .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;
         self.state.update(c, v);
         Ok(())
