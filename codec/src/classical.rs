@@ -256,14 +256,12 @@ pub fn rank(pixels: &[u8], width: usize, height: usize, channels: usize) -> Rank
             }
         }
     }
-    // The first of the smallest, as `min_by_key` picks.
-    let (mut best, mut estimate) = (0, u64::MAX);
-    for (i, c) in candidates.iter().enumerate() {
-        let len = brotli(c, TRIAL_QUALITY).len() as u64;
-        if len < estimate {
-            (best, estimate) = (i, len);
-        }
-    }
+    let (best, estimate) = candidates
+        .iter()
+        .map(|c| brotli(c, TRIAL_QUALITY).len() as u64)
+        .enumerate()
+        .min_by_key(|&(_, len)| len)
+        .expect("at least the direct transform");
     Ranked {
         best: candidates.swap_remove(best),
         estimate,

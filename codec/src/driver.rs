@@ -161,7 +161,8 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
     let classical_payload = ranked.and_then(|r| {
         let model = model_enc.as_ref().map(|b| b.header.payload_len);
         let context = context_payload.as_ref().map(|p| p.len() as u64);
-        (mode == ModeChoice::Classical || could_keep(r.lower_bound(), model, context)).then(|| r.finish())
+        // Asked for alone, there is nothing to rule it out.
+        could_keep(r.lower_bound(), model, context).then(|| r.finish())
     });
     let candidates = (
         model_enc.as_ref().and_then(|b| b.candidates.0),
