@@ -99,6 +99,9 @@ struct Info<'a> {
     levels: u16,
     mode: &'static str,
     adaptive: bool,
+    /// The adaptive coding's context stage kept per pixel phase (format version 9).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phases: Option<bool>,
     model_id: Option<String>,
     model: Option<String>,
     /// The model coding's substreams: the most threads it decodes on.
@@ -218,6 +221,7 @@ impl Reporter {
             levels: h.levels,
             mode: mode_name(h.mode),
             adaptive: h.adaptive(),
+            phases: (h.version >= 9 && h.adaptive()).then(|| h.phases()),
             model_id: (h.mode == Mode::Model).then(|| h.model_hex()),
             model: builtin,
             substreams: spread.map(|s| s.substreams),
@@ -249,6 +253,10 @@ impl Reporter {
                 2 | 3 => "model mixed with adaptive experts (MED, GAP)",
                 4 => "model mixed with adaptive experts (blended prediction)",
                 5 | 6 => "model mixed with adaptive experts, linear and geometric",
+                _ if i.phases == Some(true) => {
+                    "model mixed with adaptive experts, linear and geometric, then with the context model \
+                     (one per pixel phase from the first quarter on)"
+                }
                 _ => "model mixed with adaptive experts, linear and geometric, then with the context model",
             };
             println!("  coding           {how}");

@@ -131,7 +131,7 @@ fn json_and_info() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["height"], 8);
     assert_eq!(v["levels"], 256);
-    assert_eq!(v["version"], 8);
+    assert_eq!(v["version"], 9);
     assert_eq!(v["mode"], "model");
     assert_eq!((&v["substreams"], &v["lanes"]), (&1.into(), &8.into()), "{v}");
     let o = run(d.path(), &["info", "j.png.prnn"]);
@@ -245,8 +245,8 @@ fn bad_inputs_fail_cleanly() {
         ("short2.prnn", good2[..12].to_vec(), "truncated"),
         (
             "version2.prnn",
-            [&good2[..5], &[9u8], &good2[6..]].concat(),
-            "version 9",
+            [&good2[..5], &[10u8], &good2[6..]].concat(),
+            "version 10",
         ),
         (
             "header2.prnn",

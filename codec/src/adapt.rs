@@ -14,6 +14,7 @@ use crate::adapt4::State4;
 use crate::ctx7::CtxStage;
 use crate::experts3::Classic;
 use crate::lanes::Spread;
+use crate::phase9::Phases;
 use crate::substreams;
 
 /// Experts.
@@ -115,6 +116,7 @@ impl Expert {
 /// version 3; earlier versions have one) so that substreams can be decoded side by side.
 pub struct Adapter {
     width: usize,
+    height: usize,
     channels: usize,
     /// Sub-pixels coded so far (raster order).
     seen: Vec<u8>,
@@ -131,10 +133,13 @@ pub struct AdaptState {
     width: usize,
     channels: usize,
     inner: Inner,
-    /// Version 7's context stage, after the rest.
+    /// Version 7's context stage, after the rest (dropped once the phase stages code alone).
     stage: Option<Box<CtxStage>>,
-    /// The coded distributions' cost when the stage changes them (the inner stats' is the
-    /// distribution before it).
+    /// Version 9's stages per pixel phase ([`AdaptState::with_phases`]).
+    phases: Option<Box<Phases>>,
+    /// Whether a context stage runs: the coded distributions' cost is then `staged_bits` (the
+    /// inner stats' is the distribution before it).
+    staged: bool,
     staged_bits: AdaptStats,
 }
 
@@ -192,8 +197,33 @@ impl AdaptState {
             width,
             channels,
             inner,
+            staged: stage.is_some(),
             stage,
+            phases: None,
             staged_bits: AdaptStats::default(),
+        }
+    }
+
+    /// Adds version 9's phase stages, coded from row `from` on ([`crate::phase_row`]; the
+    /// decoder of a file with the phase flag, and the encoder until [`AdaptState::settle`]).
+    /// `geometry` as [`AdaptState::new`]'s.
+    pub fn with_phases(mut self, geometry: (usize, usize, Spread), from: usize) -> AdaptState {
+        if let Some(levels) = self.stage.as_ref().map(|s| s.levels()) {
+            self.phases = Some(Box::new(Phases::new(geometry, self.channels, levels, from)));
+        }
+        self
+    }
+
+    /// What version 7's stage and the phase stages cost before the phase row, in bits (None
+    /// without phase stages).
+    pub(crate) fn phase_bits(&self) -> Option<[f64; 2]> {
+        self.phases.as_ref().map(|p| p.bits)
+    }
+
+    /// The encoder's choice at the phase row: the phase stages, or version 7's stage alone.
+    pub(crate) fn settle(&mut self, phases: bool) {
+        if !phases {
+            self.phases = None;
         }
     }
 
@@ -203,7 +233,7 @@ impl AdaptState {
             Inner::Classic(s) => s.stats,
             Inner::Blend(s) => s.stats(),
         };
-        if self.stage.is_some() {
+        if self.staged {
             stats.mixed_bits = self.staged_bits.mixed_bits;
         }
         stats
@@ -212,12 +242,25 @@ impl AdaptState {
     /// The mixed distribution of sub-pixel (y, x, c) from the model's `probs`, into `out`;
     /// `get` reads the raster by index, every sub-pixel before this one being there.
     pub fn mix(&mut self, get: &dyn Fn(usize) -> u8, (y, x, c): (usize, usize, usize), probs: &[f32], out: &mut [f32]) {
-        let lin = match &mut self.stage {
-            Some(stage) => {
+        let phased = match &mut self.phases {
+            Some(p) => p.at(y, x),
+            None => false,
+        };
+        if phased && self.stage.is_some() {
+            // Past the phase row version 7's stage is never used again.
+            self.stage = None;
+        }
+        let lin = match (&mut self.stage, &mut self.phases) {
+            (_, Some(p)) if phased => {
+                let stage = p.stage();
                 stage.prepare(get, (y, x, c));
                 stage.lin_mut()
             }
-            None => &mut *out,
+            (Some(stage), _) => {
+                stage.prepare(get, (y, x, c));
+                stage.lin_mut()
+            }
+            _ => &mut *out,
         };
         match &mut self.inner {
             Inner::Classic(s) => {
@@ -227,8 +270,15 @@ impl AdaptState {
             }
             Inner::Blend(s) => s.mix(get, (y, x, c), probs, lin),
         }
-        if let Some(stage) = &mut self.stage {
-            stage.finish(out);
+        match (&mut self.stage, &mut self.phases) {
+            (_, Some(p)) if phased => p.stage().finish(out),
+            (Some(stage), phases) => {
+                stage.finish(out);
+                if let Some(p) = phases {
+                    p.shadow(get, (y, x, c), stage.lin());
+                }
+            }
+            _ => {}
         }
     }
 
@@ -239,9 +289,23 @@ impl AdaptState {
             Inner::Classic(s) => s.update(c, v),
             Inner::Blend(s) => s.update(v),
         }
-        if let Some(stage) = &mut self.stage {
-            let p = stage.update(v);
-            self.staged_bits.coded(p as f64);
+        match (&mut self.stage, &mut self.phases) {
+            (_, Some(p)) if p.coding => {
+                let q = p.update(v);
+                self.staged_bits.coded(q as f64);
+            }
+            (Some(stage), phases) => {
+                let q = stage.update(v);
+                self.staged_bits.coded(q as f64);
+                if let Some(p) = phases {
+                    let r = p.update(v);
+                    if p.counted {
+                        p.bits[0] -= log2((q as f64).max(1e-12));
+                        p.bits[1] -= log2((r as f64).max(1e-12));
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -270,6 +334,7 @@ impl Adapter {
     ) -> Adapter {
         Adapter {
             width,
+            height,
             channels,
             seen: Vec::with_capacity(width * height * channels),
             states: (0..substreams.max(1))
@@ -290,6 +355,20 @@ impl Adapter {
     /// The costs so far, all substreams together.
     pub fn stats(&self) -> AdaptStats {
         total(&self.states)
+    }
+
+    /// Adds version 9's phase stages to every substream's state, coded from row `from` on.
+    pub fn with_phases(&mut self, from: usize) {
+        let (nsub, height) = (self.states.len(), self.height);
+        let states = std::mem::take(&mut self.states);
+        self.states = states
+            .into_iter()
+            .enumerate()
+            .map(|(s, st)| {
+                let rows = substreams::rows(height, nsub, s);
+                st.with_phases((self.width, rows, Spread::raster(nsub)), from)
+            })
+            .collect();
     }
 
     /// The mixed distribution of the next sub-pixel from the model's `probs`, into `out`.

@@ -34,6 +34,10 @@ pub(crate) struct AdaptiveCoder<'a> {
     running: Option<Arc<Running>>,
     /// Threads a block's substreams are coded on (lanes only; the bytes are the same).
     workers: usize,
+    /// Version 9: the phase row, until the choice of the phase stages is made there.
+    phase_row: Option<usize>,
+    /// Whether the phase stages were chosen (the header's phase flag).
+    phases: bool,
 }
 
 /// What an adaptive coding has cost so far, for the encoder on another thread: the mixed
@@ -77,9 +81,19 @@ impl<'a> AdaptiveCoder<'a> {
         spread: Spread,
     ) -> Self {
         let nsub = spread.substreams;
+        // Version 9 tries the phase stages where the phase row is in the image.
+        let from = crate::phase_row(height, spread);
+        let phase_row = (version >= 9 && from < height).then_some(from);
         AdaptiveCoder {
             states: (0..nsub)
-                .map(|s| AdaptState::new(version, (width, substreams::rows(height, nsub, s), spread), ch, levels))
+                .map(|s| {
+                    let geometry = (width, substreams::rows(height, nsub, s), spread);
+                    let state = AdaptState::new(version, geometry, ch, levels);
+                    match phase_row {
+                        Some(from) => state.with_phases(geometry, from),
+                        None => state,
+                    }
+                })
                 .collect(),
             encs: (0..nsub).map(|_| DefaultRangeEncoder::new()).collect(),
             spread,
@@ -90,6 +104,8 @@ impl<'a> AdaptiveCoder<'a> {
             block: Vec::new(),
             running: None,
             workers: 1,
+            phase_row,
+            phases: false,
         }
     }
 
@@ -140,6 +156,9 @@ impl<'a> AdaptiveCoder<'a> {
             self.code_block(start, &block)?;
             block
         };
+        if self.phase_row == Some(y + 1) {
+            self.choose_phases();
+        }
         if let Some(r) = &self.running {
             let bits = total(&self.states).mixed_bits;
             let n: usize = done.iter().map(|t| t.len() / l).sum();
@@ -151,6 +170,23 @@ impl<'a> AdaptiveCoder<'a> {
             }
         }
         Ok(done)
+    }
+
+    /// At the phase row (every row before it coded): the phase stages, or version 7's stage,
+    /// for every substream, by what they have cost ([`crate::phase9`]).
+    fn choose_phases(&mut self) {
+        self.phase_row = None;
+        let mut bits = [0.0; 2];
+        for s in &self.states {
+            if let Some([one, phased]) = s.phase_bits() {
+                bits[0] += one;
+                bits[1] += phased;
+            }
+        }
+        self.phases = crate::phase9::choose(bits[0], bits[1]);
+        for s in &mut self.states {
+            s.settle(self.phases);
+        }
     }
 
     /// Codes the block of rows from `start` (their distributions `block`), every substream in
@@ -187,9 +223,10 @@ impl<'a> AdaptiveCoder<'a> {
         })
     }
 
-    /// What the experts cost, and the substreams' coders.
-    pub(crate) fn finish(self) -> (AdaptStats, Vec<DefaultRangeEncoder>) {
-        (total(&self.states), self.encs)
+    /// What the experts cost, the substreams' coders, and whether the phase stages were
+    /// chosen (version 9's phase flag).
+    pub(crate) fn finish(self) -> (AdaptStats, Vec<DefaultRangeEncoder>, bool) {
+        (total(&self.states), self.encs, self.phases)
     }
 }
 

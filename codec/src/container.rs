@@ -9,7 +9,7 @@ use crate::error::{CodecError, Result};
 
 pub const MAGIC: [u8; 8] = *b"\x89PRNN\r\n\x1a";
 /// The newest format version, the one the encoder writes by default.
-pub const VERSION: u8 = 8;
+pub const VERSION: u8 = 9;
 /// Length of a version 1 header.
 pub const HEADER_LEN: usize = 80;
 /// Flag bit 0: an all-255 alpha channel was dropped before coding.
@@ -17,6 +17,9 @@ pub const FLAG_OPAQUE_ALPHA: u8 = 1;
 /// Flag bit 3 (version 2, model coding): the model's distributions were mixed with the adaptive
 /// expert ([`crate::adapt`]).
 pub const FLAG_ADAPTIVE: u8 = 8;
+/// Flag bit 4 (version 9, adaptive model coding): the context stage is kept per pixel phase
+/// from the phase row on ([`crate::phase_row`]).
+pub const FLAG_PHASES: u8 = 16;
 
 /// The engine arithmetic a format version's model-coded payload was computed with: version 3
 /// uses fused multiply-adds ([`Arith::Fma`], on this CPU's fastest path: every path gives the
@@ -109,6 +112,11 @@ impl Header {
     /// Whether the payload was coded adaptively.
     pub fn adaptive(&self) -> bool {
         self.flags & FLAG_ADAPTIVE != 0
+    }
+
+    /// Version 9: the adaptive coding's context stage is kept per pixel phase.
+    pub fn phases(&self) -> bool {
+        self.flags & FLAG_PHASES != 0
     }
 
     /// The header bytes, CRC included, in the header's version.

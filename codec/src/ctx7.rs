@@ -48,6 +48,16 @@ impl CtxStage {
         self.model.locate(&get, x, y, c);
     }
 
+    /// Version 5's distribution of the sub-pixel last finished.
+    pub(crate) fn lin(&self) -> &[f32] {
+        &self.lin
+    }
+
+    /// The levels of the distributions.
+    pub(crate) fn levels(&self) -> usize {
+        self.lin.len()
+    }
+
     /// Where version 5's distribution of the prepared sub-pixel goes.
     pub(crate) fn lin_mut(&mut self) -> &mut [f32] {
         &mut self.lin

@@ -314,7 +314,8 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
             let coded = crate::parallel::decode_rows(
                 &*rows,
                 (decs, spread),
-                h.adaptive().then_some(h.version),
+                h.adaptive()
+                    .then_some((h.version, h.phases().then(|| crate::phase_row(hgt, spread)))),
                 geometry,
                 threads,
                 opts.progress,
@@ -336,6 +337,9 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
     let mut adaptive = h
         .adaptive()
         .then(|| Adapter::new(h.version, (w, hgt, ch, levels), nsub));
+    if let (Some(a), true) = (adaptive.as_mut(), h.phases()) {
+        a.with_phases(crate::phase_row(hgt, spread));
+    }
     for i in 0..total {
         let dec = &mut decs[(i as usize / row_len) % nsub];
         let mix = adaptive.as_mut().map(|a| |t: &[f32], m: &mut [f32]| a.mix(t, m));

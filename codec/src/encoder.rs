@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use constriction::stream::queue::DefaultRangeEncoder;
 
 use crate::adaptive_coder::{AdaptiveCoder, Pipeline, Running};
-use crate::container::{arith_of, Header, Mode, FLAG_ADAPTIVE, FLAG_OPAQUE_ALPHA};
+use crate::container::{arith_of, Header, Mode, FLAG_ADAPTIVE, FLAG_OPAQUE_ALPHA, FLAG_PHASES};
 use crate::driver::{EncodeOptions, Encoded};
 use crate::error::{CodecError, Result};
 use crate::image::Image;
@@ -247,13 +247,13 @@ fn assemble(
     let mut payload = payload_of(encs)?;
     let plain_len = payload.len() as u64;
     let mut adapt_stats = None;
-    let mut adapted = false;
+    let (mut adapted, mut phased) = (false, false);
     if let Some(coder) = adaptive {
-        let (stats, enc2) = coder.finish();
+        let (stats, enc2, phases) = coder.finish();
         let p2 = payload_of(enc2)?;
         adapt_stats = Some((stats, p2.len() as u64));
         if p2.len() < payload.len() {
-            (payload, adapted) = (p2, true);
+            (payload, adapted, phased) = (p2, true, phases);
         }
     }
     let dropped = src.coded_channels != image.channels;
@@ -261,7 +261,9 @@ fn assemble(
         version: opts.version,
         mode: Mode::Model,
         builtin: pixelrnn_model::defaults::builtin_index(&model.id()),
-        flags: if dropped { FLAG_OPAQUE_ALPHA } else { 0 } | if adapted { FLAG_ADAPTIVE } else { 0 },
+        flags: if dropped { FLAG_OPAQUE_ALPHA } else { 0 }
+            | if adapted { FLAG_ADAPTIVE } else { 0 }
+            | if phased { FLAG_PHASES } else { 0 },
         channels: image.channels,
         coded_channels: src.coded_channels,
         levels: model.levels() as u16,

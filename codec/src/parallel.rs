@@ -30,11 +30,12 @@ struct Substream {
 
 /// Decodes the W×H×C sub-pixels of `decs` (substream s holds rows y ≡ s mod S, its lanes as
 /// `spread` says) on `threads` threads with `rows` (made for [`Spread::block`] rows in flight);
-/// `adaptive`: the experts of that format version mix in (one state per substream).
+/// `adaptive`: the experts of that format version mix in (one state per substream), with the
+/// phase stages from the given phase row on (version 9's phase flag).
 pub(crate) fn decode_rows(
     rows: &dyn RowModel,
     (decs, spread): (Vec<DefaultRangeDecoder>, Spread),
-    adaptive: Option<u8>,
+    adaptive: Option<(u8, Option<usize>)>,
     (width, height, ch, levels): (usize, usize, usize, usize),
     threads: usize,
     progress: Option<Progress<'_>>,
@@ -46,7 +47,13 @@ pub(crate) fn decode_rows(
     let mut work: Vec<Vec<Substream>> = (0..threads).map(|_| Vec::new()).collect();
     for (index, dec) in decs.into_iter().enumerate() {
         let rows = substreams::rows(height, nsub, index);
-        let adapt = adaptive.map(|version| AdaptState::new(version, (width, rows, spread), ch, levels));
+        let adapt = adaptive.map(|(version, phases)| {
+            let state = AdaptState::new(version, (width, rows, spread), ch, levels);
+            match phases {
+                Some(from) => state.with_phases((width, rows, spread), from),
+                None => state,
+            }
+        });
         work[owner(index, nsub, threads)].push(Substream { index, dec, adapt });
     }
     let total = (width * height * ch) as u64;

@@ -6,7 +6,7 @@
 use byteorder::{ByteOrder, LittleEndian as LE};
 use pixelrnn_model::defaults::builtin_id;
 
-use crate::container::{Header, Limits, Mode, FLAG_ADAPTIVE, FLAG_OPAQUE_ALPHA, MAGIC};
+use crate::container::{Header, Limits, Mode, FLAG_ADAPTIVE, FLAG_OPAQUE_ALPHA, FLAG_PHASES, MAGIC};
 use crate::error::{CodecError, Result};
 use crate::varint;
 
@@ -39,7 +39,7 @@ impl Header {
             Mode::Classical => 1,
             Mode::Context => 2,
         };
-        b.push((self.flags & (FLAG_OPAQUE_ALPHA | FLAG_ADAPTIVE)) | (mode << MODE_SHIFT));
+        b.push((self.flags & (FLAG_OPAQUE_ALPHA | FLAG_ADAPTIVE | FLAG_PHASES)) | (mode << MODE_SHIFT));
         b.push(self.channels | (self.coded_channels << 4));
         b.push((self.levels - 1) as u8);
         varint::put(&mut b, self.width);
@@ -109,10 +109,21 @@ impl Header {
         if !tag_ok {
             return Err(CodecError::corrupt("model reference", "tag 0, 1 or 2", tag));
         }
-        if flags & !(FLAG_OPAQUE_ALPHA | MODE_MASK | FLAG_ADAPTIVE) != 0 {
+        let known = FLAG_OPAQUE_ALPHA | MODE_MASK | FLAG_ADAPTIVE | if file[5] >= 9 { FLAG_PHASES } else { 0 };
+        if flags & !known != 0 {
             return Err(CodecError::Unsupported(format!(
-                "flags {flags:#04x} (this build knows bits 0–3; a newer pixelrnn may read the file)"
+                "flags {flags:#04x} (this build knows bits {} of a version {} file; a newer pixelrnn \
+                 may read it)",
+                if file[5] >= 9 { "0–4" } else { "0–3" },
+                file[5]
             )));
+        }
+        if flags & FLAG_PHASES != 0 && flags & FLAG_ADAPTIVE == 0 {
+            return Err(CodecError::corrupt(
+                "flags",
+                "the phase flag only with the adaptive coding",
+                format!("{flags:#04x}"),
+            ));
         }
         let mode = match (flags & MODE_MASK) >> MODE_SHIFT {
             0 => Mode::Model,
@@ -148,7 +159,7 @@ impl Header {
             version: file[5],
             mode,
             builtin,
-            flags: flags & (FLAG_OPAQUE_ALPHA | FLAG_ADAPTIVE),
+            flags: flags & (FLAG_OPAQUE_ALPHA | FLAG_ADAPTIVE | FLAG_PHASES),
             channels: layout & 0x0f,
             coded_channels: layout >> 4,
             levels,

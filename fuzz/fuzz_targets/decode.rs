@@ -1,8 +1,9 @@
 //! Arbitrary bytes as a .prnn file: an image or a typed error, never a panic, never an
 //! allocation past the limits. When the first byte is 0 mod 4, a version 1 header's model id and
 //! CRC are patched to match the tiny model; when it is 2 mod 4, the input becomes a valid version
-//! 2 to 8 header (model or classical coding, adaptive or not, sizes from the input) before the rest of
-//! the bytes as payload (for model-coded versions 7 and 8, half the time behind a well-formed
+//! 2 to 9 header (model or classical coding, adaptive or not, version 9's phase flag or not, sizes
+//! from the input) before the rest of
+//! the bytes as payload (for model-coded versions 7 to 9, half the time behind a well-formed
 //! substream table); so the fuzzer reaches every payload decoder. Images with alpha are
 //! decoded with an alpha split half the time.
 #![no_main]
@@ -48,10 +49,13 @@ fuzz_target!(|data: &[u8]| {
     };
     if data.len() >= 8 && data[0] % 4 == 2 {
         let classical = data[1] % 2 == 1;
-        // Versions 2 to 8 share the header; their adaptive experts differ; version 6, 7 and
-        // 8's "classical" files are context-coded (mode 2) instead; version 7's and 8's
-        // payloads open with their substream table (8's with lanes), taken from the input.
-        let version = 2 + (data[1] / 2) % 7;
+        // Versions 2 to 9 share the header; their adaptive experts differ; version 6 to 9's
+        // "classical" files are context-coded (mode 2) instead; version 7 to 9's payloads open
+        // with their substream table (8's and 9's with lanes), taken from the input; version
+        // 9's adaptive files have the phase stages half the time.
+        let version = 2 + (data[1] / 2) % 8;
+        let adaptive = !classical && data[2] % 2 == 1;
+        let phases = adaptive && version >= 9 && data[2] & 4 == 4;
         let h = Header {
             version,
             mode: match (classical, version) {
@@ -60,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
                 (true, _) => Mode::Classical,
             },
             builtin: None,
-            flags: if !classical && data[2] % 2 == 1 { 8 } else { 0 },
+            flags: if adaptive { 8 } else { 0 } | if phases { 16 } else { 0 },
             channels: coded as u8,
             coded_channels: coded as u8,
             levels: 256,

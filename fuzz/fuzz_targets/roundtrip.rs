@@ -75,9 +75,9 @@ fuzz_target!(|input: Input| {
         threads: input.threads as usize % 3 + 1,
         drop_opaque_alpha: !input.keep_alpha,
         progress: None,
-        // Format 1 to 8; auto, model, classical or (versions 6 to 8) context coding; adaptive
+        // Format 1 to 9; auto, model, classical or (versions 6 to 9) context coding; adaptive
         // or not.
-        version: 1 + (input.threads / 4) % 8,
+        version: 1 + (input.threads / 4) % 9,
         mode: match (input.threads / 8) % 4 {
             0 => ModeChoice::Auto,
             1 => ModeChoice::Model,

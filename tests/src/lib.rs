@@ -54,6 +54,30 @@ pub fn smooth_image(w: u32, h: u32, c: u8, seed: u64) -> Image {
     Image::new(w, h, c, px).expect("valid layout")
 }
 
+/// A flat-ish picture whose noise depends on the pixel's phase (y mod 2, x mod 2), as in the
+/// photos that went through JPEG's 2×2 chroma subsampling, more strongly: what format version
+/// 9's phase stages are for.
+pub fn phase_image(w: u32, h: u32, c: u8, seed: u64) -> Image {
+    let mut rng = SplitMix64::new(seed);
+    let mut px = Vec::with_capacity((w * h * c as u32) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let phase = (y % 2) * 2 + x % 2;
+            for k in 0..c as u32 {
+                let base = 60 + (x / 8 + y / 8) * 4 + k * 30;
+                let v = match phase {
+                    0 => base,
+                    1 => base + 9 + rng.below(2) as u32,
+                    2 => base + rng.below(8) as u32,
+                    _ => base + 20 + rng.below(3) as u32 * 4,
+                };
+                px.push(v.min(255) as u8);
+            }
+        }
+    }
+    Image::new(w, h, c, px).expect("valid layout")
+}
+
 /// Sets every alpha value to 255.
 pub fn make_opaque(img: &mut Image) {
     let c = img.channels as usize;

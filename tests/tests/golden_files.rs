@@ -4,13 +4,13 @@
 //! `PIXELRNN_BLESS=1 cargo test -p pixelrnn-tests --test golden_files` rewrites them (a format
 //! break: bump the version instead, unless no release has shipped); `PIXELRNN_BLESS=v6` writes
 //! only the version 6 files (a new version's files, leaving the older ones as they are; `v5`,
-//! `v7` and `v8` the version 5, 7 and 8 ones).
+//! `v7`, `v8` and `v9` the version 5, 7, 8 and 9 ones).
 
 use std::path::PathBuf;
 
 use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Header, Image, Limits};
 use pixelrnn_model::{id_hex, Arch, Config, Engine, MultiScale};
-use pixelrnn_tests::{make_opaque, smooth_image, ui_image};
+use pixelrnn_tests::{make_opaque, phase_image, smooth_image, ui_image};
 use sha2::{Digest, Sha256};
 
 /// Architectures; "multiscale" is a multi-scale model (PixelCNN conditioned on a Diagonal
@@ -117,6 +117,7 @@ fn bless() {
     context_files(&mut sums);
     stage_files(&mut sums);
     lane_files(&mut sums);
+    phase_files(&mut sums);
     // Few colours: the palette transforms (packed below 17 colours, one byte per index above).
     for (name, colours) in [
         ("v2-classical-palette2-rgb.prnn", 2u32),
@@ -209,7 +210,34 @@ fn lane_files(sums: &mut String) {
     screenshot_files(8, pixelrnn_codec::ModeChoice::Model, sums);
 }
 
-/// Writes only one version's files (5, 6, 7 or 8), replacing their lines in SHA256SUMS.
+/// Writes `v9-adaptive-{layout}.prnn`: an image whose noise depends on the pixel's phase, in
+/// every layout, coded in format version 9 with the phase stages (one substream of eight
+/// lanes), and adds their lines to `sums`.
+fn phase_files(sums: &mut String) {
+    for (li, (ln, c, opaque)) in LAYOUTS.iter().enumerate() {
+        let mut img = phase_image(64, 48, *c, 900 + li as u64);
+        if *opaque {
+            make_opaque(&mut img);
+        }
+        let m = model("pixel-cnn", img.coded_channels(true) as usize);
+        let opts = EncodeOptions {
+            version: 9,
+            mode: pixelrnn_codec::ModeChoice::Model,
+            substreams: Some(1),
+            ..Default::default()
+        };
+        let enc = encode(&img, &m, &opts).unwrap();
+        assert!(
+            enc.header.adaptive() && enc.header.phases(),
+            "{ln}: the phase stages should be chosen"
+        );
+        let name = format!("v9-adaptive-{ln}.prnn");
+        std::fs::write(dir().join(&name), &enc.bytes).unwrap();
+        sums.push_str(&format!("{}  {name}\n", sha(&img.pixels)));
+    }
+}
+
+/// Writes only one version's files (5, 6, 7, 8 or 9), replacing their lines in SHA256SUMS.
 fn bless_version(version: u8) {
     let path = dir().join("SHA256SUMS");
     let old = std::fs::read_to_string(&path).unwrap();
@@ -223,7 +251,8 @@ fn bless_version(version: u8) {
         5 => adaptive_files(5, 300, &mut sums),
         6 => context_files(&mut sums),
         7 => stage_files(&mut sums),
-        _ => lane_files(&mut sums),
+        8 => lane_files(&mut sums),
+        _ => phase_files(&mut sums),
     }
     std::fs::write(path, sums).unwrap();
 }
@@ -238,14 +267,15 @@ fn golden_files_decode_to_the_listed_pixels() {
         Ok("v6") => bless_version(6),
         Ok("v7") => bless_version(7),
         Ok("v8") => bless_version(8),
+        Ok("v9") => bless_version(9),
         Ok(_) => bless(),
         Err(_) => {}
     }
     let sums = std::fs::read_to_string(dir().join("SHA256SUMS")).expect("tests/golden/SHA256SUMS");
-    let (mut seen, mut adaptive, mut v4, mut v5, mut v6, mut v7, mut v8) = (0, 0, 0, 0, 0, 0, 0);
+    let (mut seen, mut adaptive, mut v4, mut v5, mut v6, mut v7, mut v8, mut v9) = (0, 0, 0, 0, 0, 0, 0, 0);
     for line in sums.lines() {
         let (want, name) = line.split_once("  ").expect("sha  name");
-        let arch = if ["v2-", "v4-", "v5-", "v6-", "v7-", "v8-"]
+        let arch = if ["v2-", "v4-", "v5-", "v6-", "v7-", "v8-", "v9-"]
             .iter()
             .any(|v| name.starts_with(v))
         {
@@ -265,6 +295,7 @@ fn golden_files_decode_to_the_listed_pixels() {
             "v6-" => 6,
             "v7-" => 7,
             "v8-" => 8,
+            "v9-" => 9,
             _ => 1,
         };
         assert_eq!(h.version, version, "{name}");
@@ -275,6 +306,7 @@ fn golden_files_decode_to_the_listed_pixels() {
         v7 += usize::from(version == 7 && h.adaptive());
         let lanes = h.spread(&bytes).unwrap().map_or(1, |s| s.lanes);
         v8 += usize::from(version == 8 && h.adaptive() && lanes == 8);
+        v9 += usize::from(version == 9 && h.adaptive() && h.phases() && lanes == 8);
         let m = model(arch, h.coded_channels as usize);
         for threads in [1, 2] {
             let opts = DecodeOptions {
@@ -286,7 +318,7 @@ fn golden_files_decode_to_the_listed_pixels() {
         }
         seen += 1;
     }
-    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 5) * LAYOUTS.len() + 2);
+    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 6) * LAYOUTS.len() + 2);
     assert_eq!(v4, LAYOUTS.len(), "every layout has an adaptive version 4 file");
     assert_eq!(v5, LAYOUTS.len(), "every layout has an adaptive version 5 file");
     assert_eq!(v6, LAYOUTS.len(), "every layout has a context-coded version 6 file");
@@ -295,6 +327,11 @@ fn golden_files_decode_to_the_listed_pixels() {
         v8,
         LAYOUTS.len(),
         "every layout has an adaptive version 8 file of eight lanes"
+    );
+    assert_eq!(
+        v9,
+        LAYOUTS.len(),
+        "every layout has a version 9 file with the phase stages, of eight lanes"
     );
     assert!(adaptive > 0, "no golden file exercises the adaptive decoder");
 }
