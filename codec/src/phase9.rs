@@ -38,9 +38,12 @@ pub(crate) fn choose(one: f64, phased: f64) -> bool {
     phased + MIN_BITS <= one
 }
 
-/// The four phase stages of one substream.
+/// The four phase stages of one substream, each made when its phase first comes (a substream
+/// of an even number of them sees two phases only).
 pub(crate) struct Phases {
-    stages: Vec<CtxStage>,
+    stages: [Option<Box<CtxStage>>; 4],
+    /// What a stage is made for: (width, rows, substreams sharing), channels, levels.
+    geometry: ((usize, usize, usize), usize, usize),
     /// The phase row.
     from: usize,
     /// The current sub-pixel's phase; whether it is coded with its phase stage; whether its
@@ -68,9 +71,8 @@ impl Phases {
     ) -> Phases {
         let sharing = (spread.substreams * 4).min(64);
         Phases {
-            stages: (0..4)
-                .map(|_| CtxStage::new((width, rows, sharing), channels, levels))
-                .collect(),
+            stages: [None, None, None, None],
+            geometry: ((width, rows, sharing), channels, levels),
             from,
             cur: 0,
             coding: false,
@@ -84,6 +86,10 @@ impl Phases {
     /// row on).
     pub(crate) fn at(&mut self, y: usize, x: usize) -> bool {
         self.cur = (y % 2) * 2 + x % 2;
+        if self.stages[self.cur].is_none() {
+            let (g, channels, levels) = self.geometry;
+            self.stages[self.cur] = Some(Box::new(CtxStage::new(g, channels, levels)));
+        }
         self.coding = y >= self.from;
         self.counted = 2 * y >= self.from;
         self.coding
@@ -91,13 +97,13 @@ impl Phases {
 
     /// The current phase's stage.
     pub(crate) fn stage(&mut self) -> &mut CtxStage {
-        &mut self.stages[self.cur]
+        self.stages[self.cur].as_mut().expect("made by `at`")
     }
 
     /// Before the phase row: the current phase stage's distribution from version 5's `lin` (the
     /// sub-pixel's contexts located by `get`), into the scratch buffer, to learn from.
     pub(crate) fn shadow(&mut self, get: &dyn Fn(usize) -> u8, (y, x, c): (usize, usize, usize), lin: &[f32]) {
-        let stage = &mut self.stages[self.cur];
+        let stage = self.stages[self.cur].as_mut().expect("made by `at`");
         stage.prepare(get, (y, x, c));
         stage.lin_mut().copy_from_slice(lin);
         stage.finish(&mut self.scratch);
@@ -106,7 +112,7 @@ impl Phases {
     /// Learns from the value `v` of the current sub-pixel; returns the probability its phase
     /// stage gave it.
     pub(crate) fn update(&mut self, v: usize) -> f32 {
-        self.stages[self.cur].update(v)
+        self.stage().update(v)
     }
 }
 
@@ -146,8 +152,11 @@ mod tests {
     #[test]
     fn phase_stages_exist_for_every_substream_count() {
         for s in [1, 3, 16, 17, 64] {
-            let p = Phases::new((5, 2, Spread::raster(s)), 4, 256, 1);
-            assert_eq!(p.stages.len(), 4);
+            let mut p = Phases::new((5, 2, Spread::raster(s)), 4, 256, 1);
+            for (y, x) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                p.at(y, x);
+            }
+            assert!(p.stages.iter().all(Option::is_some));
         }
     }
 
