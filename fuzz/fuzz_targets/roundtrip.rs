@@ -71,18 +71,19 @@ fuzz_target!(|input: Input| {
     let mut px = input.pixels;
     px.resize(n, 255);
     let img = Image::new(w, h, c, px).unwrap();
+    // Format 1 to 9; auto, model, classical or (versions 6 to 9) context coding; adaptive or
+    // not.
+    let version = 1 + (input.threads / 4) % 9;
     let mut opts = EncodeOptions {
         threads: input.threads as usize % 3 + 1,
         drop_opaque_alpha: !input.keep_alpha,
         progress: None,
-        // Format 1 to 9; auto, model, classical or (versions 6 to 9) context coding; adaptive
-        // or not.
-        version: 1 + (input.threads / 4) % 9,
+        version,
         mode: match (input.threads / 8) % 4 {
             0 => ModeChoice::Auto,
             1 => ModeChoice::Model,
             2 => ModeChoice::Classical,
-            _ if 1 + (input.threads / 4) % 8 >= 6 => ModeChoice::Context,
+            _ if version >= 6 => ModeChoice::Context,
             _ => ModeChoice::Auto,
         },
         adapt: input.threads / 32 % 2 == 0,
