@@ -3,7 +3,7 @@
 
 mod common;
 
-use pixelrnn_codec::adapt::Adapter;
+use pixelrnn_codec::adapter::Adapter;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -3,7 +3,8 @@
 use constriction::stream::queue::DefaultRangeDecoder;
 use pixelrnn_model::id_hex;
 
-use crate::adapt::{AdaptStats, Adapter};
+use crate::adapt::AdaptStats;
+use crate::adapter::Adapter;
 use crate::classical::Ranked;
 use crate::container::{arith_of, Header, Limits, Mode, FLAG_OPAQUE_ALPHA, VERSION};
 use crate::error::{CodecError, Result};

@@ -3,6 +3,7 @@
 
 pub mod adapt;
 mod adapt4;
+pub mod adapter;
 pub mod adaptive_coder;
 pub mod classical;
 mod cm6;

@@ -22,7 +22,7 @@ pub(crate) const MIN_BITS: f64 = 32.0;
 
 /// The first row coded with the phase stages (where the flag is set): the first row of the
 /// block of rows ([`Spread::block`], one row in raster order) after the one that holds the
-/// first quarter's last row ([`mark_row`]). Rows before it are coded with version 7's stage,
+/// first quarter's last row (`mark_row`). Rows before it are coded with version 7's stage,
 /// the phase stages learning beside it; at or past the height, the phase stages are never
 /// coded with (the encoder does not set the flag).
 pub fn phase_row(height: usize, spread: Spread) -> usize {
