@@ -110,8 +110,9 @@ impl Expert {
     }
 }
 
-/// What one substream's rows have taught the experts and the mixer. [`crate::adapter::Adapter`] keeps one per
-/// substream for a sequential coder; a decoder of rows side by side drives them itself.
+/// What one substream's rows have taught the experts and the mixer. [`crate::adapter::Adapter`]
+/// keeps one per substream for a sequential coder; a decoder of rows side by side drives them
+/// itself.
 /// Format versions 2 and 3 use the MED and GAP experts below, versions 4 and 5 the blended
 /// prediction of `adapt4.rs`.
 pub struct AdaptState {
@@ -199,8 +200,8 @@ impl AdaptState {
         self
     }
 
-    /// What version 7's stage and the phase stages cost before the phase row, in bits (None
-    /// without phase stages).
+    /// What version 7's stage and the phase stages cost in the second half of the rows before
+    /// the phase row, in bits (None without phase stages).
     pub(crate) fn phase_bits(&self) -> Option<[f64; 2]> {
         self.phases.as_ref().map(|p| p.bits)
     }
