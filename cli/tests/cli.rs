@@ -206,6 +206,65 @@ fn context_coding_from_the_command_line() {
     assert!(!d.path().join("c5.prnn").exists());
 }
 
+/// A grey image whose noise depends on the pixel's phase (y mod 2, x mod 2): the default
+/// (format version 9) keeps the context stage per phase, `info` says so, it decodes exactly, and
+/// version 8 writes a larger file without it.
+#[test]
+fn phase_stages_from_the_command_line() {
+    let d = tempfile::tempdir().unwrap();
+    let (w, h) = (96u32, 96u32);
+    let mut seed = 0x9e37_79b9_u32;
+    let mut next = move |n: u32| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed % n
+    };
+    let px: Vec<u8> = (0..w * h)
+        .map(|i| {
+            let (x, y) = (i % w, i / w);
+            let base = 60 + (x / 8 + y / 8) * 4;
+            let v = match (y % 2) * 2 + x % 2 {
+                0 => base,
+                1 => base + 9 + next(2),
+                2 => base + next(8),
+                _ => base + 20 + next(3) * 4,
+            };
+            v.min(255) as u8
+        })
+        .collect();
+    image::save_buffer(d.path().join("p.png"), &px, w, h, image::ExtendedColorType::L8).unwrap();
+    let o = run(d.path(), &["compress", "p.png"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(d.path(), &["info", "--json", "p.png.prnn"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (&v["version"], &v["adaptive"], &v["phases"]),
+        (&9.into(), &true.into(), &true.into()),
+        "{v}"
+    );
+    let o = run(d.path(), &["info", "p.png.prnn"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("per pixel phase"));
+    let o = run(d.path(), &["decompress", "p.png.prnn", "-o", "p2.png"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(pixels(&d.path().join("p.png")), pixels(&d.path().join("p2.png")));
+    let o = run(
+        d.path(),
+        &["compress", "--format-version", "8", "p.png", "-o", "p8.prnn"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(d.path(), &["info", "--json", "p8.prnn"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.get("phases").is_none(), "{v}");
+    let size = |f: &str| std::fs::metadata(d.path().join(f)).unwrap().len();
+    assert!(
+        size("p.png.prnn") < size("p8.prnn"),
+        "{} / {}",
+        size("p.png.prnn"),
+        size("p8.prnn")
+    );
+}
+
 #[test]
 fn bad_inputs_fail_cleanly() {
     let d = tempfile::tempdir().unwrap();
