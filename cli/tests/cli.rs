@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_files, pixels, run, run_stdin, stderr, write_png};
+use common::{assert_files, info_says_and_decodes, pixels, run, run_stdin, stderr, write_png};
 
 #[test]
 fn round_trip_every_layout() {
@@ -181,12 +181,8 @@ fn context_coding_from_the_command_line() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["mode"], "context", "{v}");
-    let o = run(d.path(), &["info", "c.png.prnn"]);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("context"));
     // No model is needed to decode it.
-    let o = run(d.path(), &["decompress", "c.png.prnn", "-o", "c2.png"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(pixels(&d.path().join("c.png")), pixels(&d.path().join("c2.png")));
+    info_says_and_decodes(d.path(), "c.png.prnn", "context", ("c.png", "c2.png"));
     // Older format versions have no context coding: a clear error, and no file.
     let o = run(
         d.path(),
@@ -243,11 +239,7 @@ fn phase_stages_from_the_command_line() {
         (&9.into(), &true.into(), &true.into()),
         "{v}"
     );
-    let o = run(d.path(), &["info", "p.png.prnn"]);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("per pixel phase"));
-    let o = run(d.path(), &["decompress", "p.png.prnn", "-o", "p2.png"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(pixels(&d.path().join("p.png")), pixels(&d.path().join("p2.png")));
+    info_says_and_decodes(d.path(), "p.png.prnn", "per pixel phase", ("p.png", "p2.png"));
     let o = run(
         d.path(),
         &["compress", "--format-version", "8", "p.png", "-o", "p8.prnn"],

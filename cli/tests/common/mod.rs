@@ -47,6 +47,16 @@ pub fn pixels(p: &Path) -> (u32, u32, Vec<u8>) {
     (img.width(), img.height(), img.into_bytes())
 }
 
+/// `info` on `prnn` (in `dir`) prints `text`, and `decompress` gives back `png`'s pixels (as
+/// `out`).
+pub fn info_says_and_decodes(dir: &Path, prnn: &str, text: &str, (png, out): (&str, &str)) {
+    let o = run(dir, &["info", prnn]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains(text), "{prnn}: no {text:?}");
+    let o = run(dir, &["decompress", prnn, "-o", out]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(pixels(&dir.join(png)), pixels(&dir.join(out)), "{prnn}");
+}
+
 /// Only the named files exist in `dir` (no temporary or partial files).
 pub fn assert_files(dir: &Path, want: &[&str]) {
     let mut got: Vec<String> = std::fs::read_dir(dir)
