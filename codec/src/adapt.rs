@@ -206,6 +206,14 @@ impl AdaptState {
         self.phases.as_ref().map(|p| p.bits)
     }
 
+    /// The encoder's side: the phase stages' costs are measured for [`AdaptState::phase_bits`].
+    pub(crate) fn measuring_phases(mut self) -> AdaptState {
+        if let Some(p) = &mut self.phases {
+            p.measuring = true;
+        }
+        self
+    }
+
     /// The encoder's choice at the phase row: the phase stages, or version 7's stage alone.
     pub(crate) fn settle(&mut self, phases: bool) {
         if !phases {

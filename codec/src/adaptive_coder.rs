@@ -90,7 +90,7 @@ impl<'a> AdaptiveCoder<'a> {
                     let geometry = (width, substreams::rows(height, nsub, s), spread);
                     let state = AdaptState::new(version, geometry, ch, levels);
                     match phase_row {
-                        Some(from) => state.with_phases(geometry, from),
+                        Some(from) => state.with_phases(geometry, from).measuring_phases(),
                         None => state,
                     }
                 })

@@ -51,6 +51,8 @@ pub(crate) struct Phases {
     cur: usize,
     pub(crate) coding: bool,
     pub(crate) counted: bool,
+    /// Whether the costs are measured at all (the encoder's choice; a decoder never reads them).
+    pub(crate) measuring: bool,
     /// Where a phase stage's distribution goes while version 7's is coded.
     scratch: Vec<f32>,
     /// The bits version 7's stage and the phase stages cost in the second half of the rows
@@ -77,6 +79,7 @@ impl Phases {
             cur: 0,
             coding: false,
             counted: false,
+            measuring: false,
             scratch: vec![0.0; levels],
             bits: [0.0; 2],
         }
@@ -91,7 +94,7 @@ impl Phases {
             self.stages[self.cur] = Some(Box::new(CtxStage::new(g, channels, levels)));
         }
         self.coding = y >= self.from;
-        self.counted = 2 * y >= self.from;
+        self.counted = self.measuring && 2 * y >= self.from;
         self.coding
     }
 
