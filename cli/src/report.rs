@@ -259,7 +259,12 @@ impl Reporter {
                 }
                 _ => "model mixed with adaptive experts, linear and geometric, then with the context model",
             };
-            println!("  coding           {how}");
+            let tree = if i.version >= 10 {
+                ", coded through the binary stage"
+            } else {
+                ""
+            };
+            println!("  coding           {how}{tree}");
         }
         match &i.model_id {
             Some(id) => println!(

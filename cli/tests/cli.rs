@@ -296,8 +296,8 @@ fn bad_inputs_fail_cleanly() {
         ("short2.prnn", good2[..12].to_vec(), "truncated"),
         (
             "version2.prnn",
-            [&good2[..5], &[10u8], &good2[6..]].concat(),
-            "version 10",
+            [&good2[..5], &[11u8], &good2[6..]].concat(),
+            "version 11",
         ),
         (
             "header2.prnn",

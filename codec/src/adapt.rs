@@ -15,6 +15,7 @@ use crate::ctx7::CtxStage;
 use crate::experts3::Classic;
 use crate::lanes::Spread;
 use crate::phase9::Phases;
+use crate::tree10::TreeStage;
 
 /// Experts.
 pub(crate) const EXPERTS: usize = 2;
@@ -127,6 +128,9 @@ pub struct AdaptState {
     /// inner stats' is the distribution before it).
     staged: bool,
     staged_bits: AdaptStats,
+    /// Version 10's binary stage, which codes the final distribution, and what it has cost.
+    tree: Option<Box<TreeStage>>,
+    tree_bits: AdaptStats,
 }
 
 enum Inner {
@@ -187,6 +191,8 @@ impl AdaptState {
             stage,
             phases: None,
             staged_bits: AdaptStats::default(),
+            tree: (version >= 10).then(|| Box::new(TreeStage::new(channels, levels))),
+            tree_bits: AdaptStats::default(),
         }
     }
 
@@ -229,6 +235,9 @@ impl AdaptState {
         };
         if self.staged {
             stats.mixed_bits = self.staged_bits.mixed_bits;
+        }
+        if self.tree.is_some() {
+            stats.mixed_bits = self.tree_bits.mixed_bits;
         }
         stats
     }
@@ -274,11 +283,24 @@ impl AdaptState {
             }
             _ => {}
         }
+        if let Some(t) = &mut self.tree {
+            t.prepare(out, c);
+        }
+    }
+
+    /// Version 10's binary stage, holding the distribution [`AdaptState::mix`] gave last: what
+    /// the range coder codes it with (None before version 10: `out` quantised as in version 1).
+    pub(crate) fn tree(&self) -> Option<&TreeStage> {
+        self.tree.as_deref()
     }
 
     /// Records the value `v` of channel `c`, the sub-pixel [`AdaptState::mix`] was last called
     /// for.
     pub fn update(&mut self, c: usize, v: usize) {
+        if let Some(t) = &mut self.tree {
+            self.tree_bits.coded(t.prob(v));
+            t.update(v);
+        }
         match &mut self.inner {
             Inner::Classic(s) => s.update(c, v),
             Inner::Blend(s) => s.update(v),

@@ -79,6 +79,11 @@ impl Adapter {
         self.states[self.cur].mix(&get, (y, x, c), probs, out);
     }
 
+    /// The binary stage that codes what [`Adapter::mix`] gave last (version 10 on).
+    pub(crate) fn tree(&self) -> Option<&crate::tree10::TreeStage> {
+        self.states[self.cur].tree()
+    }
+
     /// Records the value `v` of the sub-pixel [`Adapter::mix`] was last called for.
     pub fn update(&mut self, v: usize) {
         let c = self.seen.len() % self.channels;

@@ -14,7 +14,7 @@ use constriction::stream::Encode;
 use crate::adapt::{total, AdaptState, AdaptStats};
 use crate::error::{CodecError, Result};
 use crate::lanes::{self, Spread};
-use crate::quantize::Span;
+use crate::quantize::{Coded, Span};
 use crate::substreams;
 
 /// The adaptive coding of one image: an adaptive state and a range coder per substream.
@@ -252,9 +252,11 @@ impl Substream<'_> {
         let get = |j: usize| coded[j];
         let v = coded[i] as usize;
         self.state.mix(&get, (y, x, c), tab, mixed);
-        self.enc
-            .encode_symbol(v, Span::of(mixed, v))
-            .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;
+        match self.state.tree() {
+            Some(tree) => self.enc.encode_symbol(v, Coded(tree)),
+            None => self.enc.encode_symbol(v, Span::of(mixed, v)),
+        }
+        .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;
         self.state.update(c, v);
         Ok(())
     }

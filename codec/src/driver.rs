@@ -343,7 +343,12 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
     }
     for i in 0..total {
         let dec = &mut decs[(i as usize / row_len) % nsub];
-        let mix = adaptive.as_mut().map(|a| |t: &[f32], m: &mut [f32]| a.mix(t, m));
+        let mix = adaptive.as_mut().map(|a| {
+            crate::symbols::mixing(move |t: &[f32], m: &mut [f32]| {
+                a.mix(t, m);
+                a.tree()
+            })
+        });
         let v = symbols.decode(dec, seq.next_dist(), mix, i)?;
         if let Some(a) = adaptive.as_mut() {
             a.update(v);

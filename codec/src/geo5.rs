@@ -130,8 +130,7 @@ pub(crate) fn ln(x: f32) -> f64 {
 }
 
 /// [`Tables::exp`].
-#[cfg(test)]
-fn exp(x: f64) -> f64 {
+pub(crate) fn exp(x: f64) -> f64 {
     Tables::get().exp(x)
 }
 

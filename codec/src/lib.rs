@@ -35,6 +35,7 @@ pub mod split;
 mod split_decode;
 pub mod substreams;
 pub mod symbols;
+mod tree10;
 mod trial;
 pub mod v2;
 pub mod varint;

@@ -150,10 +150,12 @@ fn decode_substreams(
                     let (y, x, c) = group.position(j);
                     let sub = &mut mine[slot[y % nsub].expect("this thread's row")];
                     let i = ((y * width + x) * ch + c) as u64;
-                    let mix = sub
-                        .adapt
-                        .as_mut()
-                        .map(|a| |t: &[f32], m: &mut [f32]| a.mix(&get, (y, x, c), t, m));
+                    let mix = sub.adapt.as_mut().map(|a| {
+                        crate::symbols::mixing(move |t: &[f32], m: &mut [f32]| {
+                            a.mix(&get, (y, x, c), t, m);
+                            a.tree()
+                        })
+                    });
                     let v = symbols.decode(&mut sub.dec, group.dist(j), mix, i)?;
                     if let Some(a) = sub.adapt.as_mut() {
                         a.update(c, v);

@@ -117,7 +117,8 @@ fn bless() {
     context_files(&mut sums);
     stage_files(&mut sums);
     lane_files(&mut sums);
-    phase_files(&mut sums);
+    phase_files(9, &mut sums);
+    phase_files(10, &mut sums);
     // Few colours: the palette transforms (packed below 17 colours, one byte per index above).
     for (name, colours) in [
         ("v2-classical-palette2-rgb.prnn", 2u32),
@@ -210,10 +211,10 @@ fn lane_files(sums: &mut String) {
     screenshot_files(8, pixelrnn_codec::ModeChoice::Model, sums);
 }
 
-/// Writes `v9-adaptive-{layout}.prnn`: an image whose noise depends on the pixel's phase, in
-/// every layout, coded in format version 9 with the phase stages (one substream of eight
-/// lanes), and adds their lines to `sums`.
-fn phase_files(sums: &mut String) {
+/// Writes `v{version}-adaptive-{layout}.prnn` (version 9 or 10): an image whose noise depends
+/// on the pixel's phase, in every layout, coded with the phase stages (one substream of eight
+/// lanes; version 10 through the binary stage), and adds their lines to `sums`.
+fn phase_files(version: u8, sums: &mut String) {
     for (li, (ln, c, opaque)) in LAYOUTS.iter().enumerate() {
         let mut img = phase_image(64, 48, *c, 900 + li as u64);
         if *opaque {
@@ -221,7 +222,7 @@ fn phase_files(sums: &mut String) {
         }
         let m = model("pixel-cnn", img.coded_channels(true) as usize);
         let opts = EncodeOptions {
-            version: 9,
+            version,
             mode: pixelrnn_codec::ModeChoice::Model,
             substreams: Some(1),
             ..Default::default()
@@ -231,13 +232,13 @@ fn phase_files(sums: &mut String) {
             enc.header.adaptive() && enc.header.phases(),
             "{ln}: the phase stages should be chosen"
         );
-        let name = format!("v9-adaptive-{ln}.prnn");
+        let name = format!("v{version}-adaptive-{ln}.prnn");
         std::fs::write(dir().join(&name), &enc.bytes).unwrap();
         sums.push_str(&format!("{}  {name}\n", sha(&img.pixels)));
     }
 }
 
-/// Writes only one version's files (5, 6, 7, 8 or 9), replacing their lines in SHA256SUMS.
+/// Writes only one version's files (5 to 10), replacing their lines in SHA256SUMS.
 fn bless_version(version: u8) {
     let path = dir().join("SHA256SUMS");
     let old = std::fs::read_to_string(&path).unwrap();
@@ -252,7 +253,8 @@ fn bless_version(version: u8) {
         6 => context_files(&mut sums),
         7 => stage_files(&mut sums),
         8 => lane_files(&mut sums),
-        _ => phase_files(&mut sums),
+        9 => phase_files(9, &mut sums),
+        _ => phase_files(10, &mut sums),
     }
     std::fs::write(path, sums).unwrap();
 }
@@ -268,14 +270,16 @@ fn golden_files_decode_to_the_listed_pixels() {
         Ok("v7") => bless_version(7),
         Ok("v8") => bless_version(8),
         Ok("v9") => bless_version(9),
+        Ok("v10") => bless_version(10),
         Ok(_) => bless(),
         Err(_) => {}
     }
     let sums = std::fs::read_to_string(dir().join("SHA256SUMS")).expect("tests/golden/SHA256SUMS");
     let (mut seen, mut adaptive, mut v4, mut v5, mut v6, mut v7, mut v8, mut v9) = (0, 0, 0, 0, 0, 0, 0, 0);
+    let mut v10 = 0;
     for line in sums.lines() {
         let (want, name) = line.split_once("  ").expect("sha  name");
-        let arch = if ["v2-", "v4-", "v5-", "v6-", "v7-", "v8-", "v9-"]
+        let arch = if ["v2-", "v4-", "v5-", "v6-", "v7-", "v8-", "v9-", "v10-"]
             .iter()
             .any(|v| name.starts_with(v))
         {
@@ -289,6 +293,7 @@ fn golden_files_decode_to_the_listed_pixels() {
         let bytes = std::fs::read(dir().join(name)).unwrap();
         let h = Header::parse(&bytes, &Limits::default()).unwrap();
         let version = match &name[..3] {
+            _ if name.starts_with("v10-") => 10,
             "v2-" => 2,
             "v4-" => 4,
             "v5-" => 5,
@@ -307,6 +312,7 @@ fn golden_files_decode_to_the_listed_pixels() {
         let lanes = h.spread(&bytes).unwrap().map_or(1, |s| s.lanes);
         v8 += usize::from(version == 8 && h.adaptive() && lanes == 8);
         v9 += usize::from(version == 9 && h.adaptive() && h.phases() && lanes == 8);
+        v10 += usize::from(version == 10 && h.adaptive() && h.phases() && lanes == 8);
         let m = model(arch, h.coded_channels as usize);
         for threads in [1, 2] {
             let opts = DecodeOptions {
@@ -318,7 +324,7 @@ fn golden_files_decode_to_the_listed_pixels() {
         }
         seen += 1;
     }
-    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 6) * LAYOUTS.len() + 2);
+    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 7) * LAYOUTS.len() + 2);
     assert_eq!(v4, LAYOUTS.len(), "every layout has an adaptive version 4 file");
     assert_eq!(v5, LAYOUTS.len(), "every layout has an adaptive version 5 file");
     assert_eq!(v6, LAYOUTS.len(), "every layout has a context-coded version 6 file");
@@ -332,6 +338,11 @@ fn golden_files_decode_to_the_listed_pixels() {
         v9,
         LAYOUTS.len(),
         "every layout has a version 9 file with the phase stages, of eight lanes"
+    );
+    assert_eq!(
+        v10,
+        LAYOUTS.len(),
+        "every layout has a version 10 file (the binary stage) with the phase stages, of eight lanes"
     );
     assert!(adaptive > 0, "no golden file exercises the adaptive decoder");
 }

@@ -1,0 +1,188 @@
+//! Format version 10's binary stage: the adaptive coding's last distribution coded as a path
+//! down a binary tree of its levels (each node splits its levels in two halves), where every
+//! split's probability is refined by an adaptive table of that node (secondary estimation, the
+//! APM stage of PAQ's image models). The split probabilities come from the distribution; the
+//! table, one per (channel, node), maps them (by their log-odds, interpolated between 33
+//! points) to what such splits have turned out to be in this image. The coded intervals are
+//! nested halves of the range coder's 2^24, so a symbol is still one range-coder step: a walk
+//! down its path to encode, down the quantile's path to decode. All arithmetic is IEEE 754 f64
+//! `+ − × ÷` in a fixed order, and the log-odds come from the bits of the floats (no libm).
+
+use crate::quantize::{Cumulative, TOTAL};
+
+/// Points of each node's table over the log-odds.
+const POINTS: usize = 33;
+/// The log-odds (base 2) of the first point, and between points.
+const FIRST: f64 = -12.0;
+const STEP: f64 = 0.75;
+/// How far a table point moves toward each coded split (times its interpolation weight).
+const RATE: f64 = 1.0 / 128.0;
+/// A split's probability from the distribution is kept within [LIMIT, 1 − LIMIT].
+const LIMIT: f64 = 1.0 / 1_048_576.0;
+
+/// One substream's binary stage: the tables, and the cumulative sums of the distribution of
+/// the sub-pixel being coded.
+pub(crate) struct TreeStage {
+    levels: usize,
+    /// Nodes a channel's table holds: the next power of two of the levels (node 1 is the
+    /// root, node n's halves are 2n and 2n + 1).
+    nodes: usize,
+    table: Vec<f64>,
+    cum: Vec<f64>,
+    c: usize,
+}
+
+/// log2 of a positive normal f64 from its bits: the exponent plus the mantissa's fraction
+/// (linear between powers of two; exact and the same on every machine).
+fn log2_bits(x: f64) -> f64 {
+    let b = x.to_bits();
+    let e = ((b >> 52) & 0x7ff) as i64 - 1023;
+    let m = (b & ((1u64 << 52) - 1)) as f64 * (1.0 / 4_503_599_627_370_496.0);
+    e as f64 + m
+}
+
+/// One split: the refined probability of the upper half, and the table point and weight it
+/// was interpolated from (for the update).
+struct Split {
+    p: f64,
+    at: usize,
+    w: f64,
+}
+
+impl TreeStage {
+    pub(crate) fn new(channels: usize, levels: usize) -> TreeStage {
+        let nodes = levels.next_power_of_two();
+        // Each point starts at the logistic of its log-odds: the identity map.
+        let start: Vec<f64> = (0..POINTS)
+            .map(|j| {
+                let s = FIRST + j as f64 * STEP;
+                let e = crate::geo5::exp(-(s.abs() * crate::geo5::LN2));
+                if s >= 0.0 {
+                    1.0 / (1.0 + e)
+                } else {
+                    e / (1.0 + e)
+                }
+            })
+            .collect();
+        TreeStage {
+            levels,
+            nodes,
+            table: start.iter().copied().cycle().take(channels * nodes * POINTS).collect(),
+            cum: vec![0.0; levels + 1],
+            c: 0,
+        }
+    }
+
+    /// Takes the distribution `out` (every level) of channel `c`'s sub-pixel to code.
+    pub(crate) fn prepare(&mut self, out: &[f32], c: usize) {
+        let mut s = 0.0;
+        for (v, &p) in out.iter().enumerate() {
+            s += p as f64;
+            self.cum[v + 1] = s;
+        }
+        self.c = c;
+    }
+
+    /// Node `node`'s split of levels lo..hi at mid.
+    fn split(&self, node: usize, (lo, mid, hi): (usize, usize, usize)) -> Split {
+        let all = self.cum[hi] - self.cum[lo];
+        let upper = self.cum[hi] - self.cum[mid];
+        let p = if all > 0.0 {
+            upper / all
+        } else {
+            (hi - mid) as f64 / (hi - lo) as f64
+        };
+        let p = if p >= LIMIT { p } else { LIMIT };
+        let p = if p <= 1.0 - LIMIT { p } else { 1.0 - LIMIT };
+        let odds = log2_bits(p) - log2_bits(1.0 - p);
+        let last = FIRST + (POINTS - 1) as f64 * STEP;
+        let pos = (odds.clamp(FIRST, last) - FIRST) / STEP;
+        let k = (pos as usize).min(POINTS - 2);
+        let w = pos - k as f64;
+        let at = (self.c * self.nodes + node) * POINTS + k;
+        let table = self.table[at] * (1.0 - w) + self.table[at + 1] * w;
+        Split {
+            p: (p + 3.0 * table) / 4.0,
+            at,
+            w,
+        }
+    }
+
+    /// Walks down the tree from the root with `go(mid, lower, upper)` choosing the upper half
+    /// (the halves' frequencies given), to a level: its interval (F, f).
+    fn walk(&self, mut go: impl FnMut(usize, u32, u32) -> bool) -> (usize, u32, u32) {
+        let (mut lo, mut hi, mut node) = (0, self.levels, 1);
+        let (mut left, mut r) = (0u32, TOTAL);
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            let s = self.split(node, (lo, mid, hi));
+            // Each half keeps at least one unit a level.
+            let lower = ((r as f64 * (1.0 - s.p) + 0.5) as u32).clamp((mid - lo) as u32, r - (hi - mid) as u32);
+            if go(mid, lower, r - lower) {
+                left += lower;
+                r -= lower;
+                lo = mid;
+                node = 2 * node + 1;
+            } else {
+                r = lower;
+                hi = mid;
+                node *= 2;
+            }
+        }
+        (lo, left, r)
+    }
+
+    /// After coding level `v`: every table on its path learns the split taken.
+    pub(crate) fn update(&mut self, v: usize) {
+        let (mut lo, mut hi, mut node) = (0, self.levels, 1);
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            let s = self.split(node, (lo, mid, hi));
+            let bit = if v >= mid { 1.0 } else { 0.0 };
+            self.table[s.at] += (bit - self.table[s.at]) * (RATE * (1.0 - s.w));
+            self.table[s.at + 1] += (bit - self.table[s.at + 1]) * (RATE * s.w);
+            if v >= mid {
+                lo = mid;
+                node = 2 * node + 1;
+            } else {
+                hi = mid;
+                node *= 2;
+            }
+        }
+    }
+
+    /// The coded probability of level `v` (for statistics).
+    pub(crate) fn prob(&self, v: usize) -> f64 {
+        let (_, _, f) = self.walk(|mid, _, _| v >= mid);
+        f as f64 / TOTAL as f64
+    }
+}
+
+impl Cumulative for &TreeStage {
+    fn levels(&self) -> usize {
+        self.levels
+    }
+
+    fn cum(&self, v: usize) -> u32 {
+        if v >= self.levels {
+            return TOTAL;
+        }
+        self.walk(|mid, _, _| v >= mid).1
+    }
+
+    fn find(&self, q: u32) -> (usize, u32, u32) {
+        let mut left = 0u32;
+        let (v, f, r) = self.walk(|_, lower, _| {
+            let up = q >= left + lower;
+            if up {
+                left += lower;
+            }
+            up
+        });
+        (v, f, f + r)
+    }
+}
+
+#[cfg(test)]
+#[path = "tree10_tests.rs"]
+mod tests;
