@@ -131,7 +131,7 @@ fn json_and_info() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["height"], 8);
     assert_eq!(v["levels"], 256);
-    assert_eq!(v["version"], 9);
+    assert_eq!(v["version"], 10);
     assert_eq!(v["mode"], "model");
     assert_eq!((&v["substreams"], &v["lanes"]), (&1.into(), &8.into()), "{v}");
     let o = run(d.path(), &["info", "j.png.prnn"]);
@@ -203,8 +203,9 @@ fn context_coding_from_the_command_line() {
 }
 
 /// A grey image whose noise depends on the pixel's phase (y mod 2, x mod 2): the default
-/// (format version 9) keeps the context stage per phase, `info` says so, it decodes exactly, and
-/// version 8 writes a larger file without it.
+/// (format version 10) keeps the context stage per phase and codes through the binary stage,
+/// `info` says so, it decodes exactly; version 9 writes the phase stages alone, version 8 a
+/// larger file without them.
 #[test]
 fn phase_stages_from_the_command_line() {
     let d = tempfile::tempdir().unwrap();
@@ -236,10 +237,23 @@ fn phase_stages_from_the_command_line() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         (&v["version"], &v["adaptive"], &v["phases"]),
-        (&9.into(), &true.into(), &true.into()),
+        (&10.into(), &true.into(), &true.into()),
         "{v}"
     );
     info_says_and_decodes(d.path(), "p.png.prnn", "per pixel phase", ("p.png", "p2.png"));
+    info_says_and_decodes(d.path(), "p.png.prnn", "binary stage", ("p.png", "p4.png"));
+    // Version 9: the phase stages without the binary stage.
+    let o = run(
+        d.path(),
+        &["compress", "--format-version", "9", "p.png", "-o", "p9.prnn"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(d.path(), &["info", "--json", "p9.prnn"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((&v["version"], &v["phases"]), (&9.into(), &true.into()), "{v}");
+    info_says_and_decodes(d.path(), "p9.prnn", "per pixel phase", ("p.png", "p3.png"));
+    let o = run(d.path(), &["info", "p9.prnn"]);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("binary stage"));
     let o = run(
         d.path(),
         &["compress", "--format-version", "8", "p.png", "-o", "p8.prnn"],
