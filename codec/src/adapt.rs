@@ -298,8 +298,7 @@ impl AdaptState {
     /// for.
     pub fn update(&mut self, c: usize, v: usize) {
         if let Some(t) = &mut self.tree {
-            self.tree_bits.coded(t.prob(v));
-            t.update(v);
+            self.tree_bits.coded(t.update(v));
         }
         match &mut self.inner {
             Inner::Classic(s) => s.update(c, v),

@@ -20,15 +20,16 @@ const RATE: f64 = 1.0 / 128.0;
 /// A split's probability from the distribution is kept within [LIMIT, 1 − LIMIT].
 const LIMIT: f64 = 1.0 / 1_048_576.0;
 
-/// One substream's binary stage: the tables, and the cumulative sums of the distribution of
-/// the sub-pixel being coded.
+/// One substream's binary stage: the tables, and the masses of the tree's nodes under the
+/// distribution of the sub-pixel being coded.
 pub(crate) struct TreeStage {
     levels: usize,
     /// Nodes a channel's table holds: the next power of two of the levels (node 1 is the
     /// root, node n's halves are 2n and 2n + 1).
     nodes: usize,
     table: Vec<f64>,
-    cum: Vec<f64>,
+    /// Each node's mass (index: the node), the sum of its halves' masses; a level's own.
+    mass: Vec<f64>,
     c: usize,
 }
 
@@ -68,25 +69,45 @@ impl TreeStage {
             levels,
             nodes,
             table: start.iter().copied().cycle().take(channels * nodes * POINTS).collect(),
-            cum: vec![0.0; levels + 1],
+            mass: vec![0.0; 2 * nodes],
             c: 0,
         }
     }
 
-    /// Takes the distribution `out` (every level) of channel `c`'s sub-pixel to code.
+    /// Takes the distribution `out` (every level) of channel `c`'s sub-pixel to code: the
+    /// masses of the tree's nodes, each the sum of its halves' (the same additions in any
+    /// order of nodes).
     pub(crate) fn prepare(&mut self, out: &[f32], c: usize) {
-        let mut s = 0.0;
-        for (v, &p) in out.iter().enumerate() {
-            s += p as f64;
-            self.cum[v + 1] = s;
-        }
         self.c = c;
+        if self.levels == self.nodes {
+            // Level v is the leaf at node `nodes + v`; the halves of node n are 2n and 2n + 1.
+            for (m, &p) in self.mass[self.nodes..].iter_mut().zip(out) {
+                *m = p as f64;
+            }
+            for n in (1..self.nodes).rev() {
+                self.mass[n] = self.mass[2 * n] + self.mass[2 * n + 1];
+            }
+        } else {
+            self.masses(out, 1, (0, self.levels));
+        }
+    }
+
+    /// The masses of node `node` (levels lo..hi) and of the nodes below it (levels not a
+    /// power of two: the tree is not a full heap, but its nodes stay below 2 · `nodes`).
+    fn masses(&mut self, out: &[f32], node: usize, (lo, hi): (usize, usize)) -> f64 {
+        let m = if hi - lo == 1 {
+            out[lo] as f64
+        } else {
+            let mid = (lo + hi) / 2;
+            self.masses(out, 2 * node, (lo, mid)) + self.masses(out, 2 * node + 1, (mid, hi))
+        };
+        self.mass[node] = m;
+        m
     }
 
     /// Node `node`'s split of levels lo..hi at mid.
     fn split(&self, node: usize, (lo, mid, hi): (usize, usize, usize)) -> Split {
-        let all = self.cum[hi] - self.cum[lo];
-        let upper = self.cum[hi] - self.cum[mid];
+        let (all, upper) = (self.mass[node], self.mass[2 * node + 1]);
         let p = if all > 0.0 {
             upper / all
         } else {
@@ -108,6 +129,11 @@ impl TreeStage {
         }
     }
 
+    /// The units of a node's `r` its lower half gets; each half keeps at least one a level.
+    fn lower(&self, r: u32, s: &Split, (lo, mid, hi): (usize, usize, usize)) -> u32 {
+        ((r as f64 * (1.0 - s.p) + 0.5) as u32).clamp((mid - lo) as u32, r - (hi - mid) as u32)
+    }
+
     /// Walks down the tree from the root with `go(mid, lower, upper)` choosing the upper half
     /// (the halves' frequencies given), to a level: its interval (F, f).
     fn walk(&self, mut go: impl FnMut(usize, u32, u32) -> bool) -> (usize, u32, u32) {
@@ -116,8 +142,7 @@ impl TreeStage {
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
             let s = self.split(node, (lo, mid, hi));
-            // Each half keeps at least one unit a level.
-            let lower = ((r as f64 * (1.0 - s.p) + 0.5) as u32).clamp((mid - lo) as u32, r - (hi - mid) as u32);
+            let lower = self.lower(r, &s, (lo, mid, hi));
             if go(mid, lower, r - lower) {
                 left += lower;
                 r -= lower;
@@ -132,26 +157,33 @@ impl TreeStage {
         (lo, left, r)
     }
 
-    /// After coding level `v`: every table on its path learns the split taken.
-    pub(crate) fn update(&mut self, v: usize) {
+    /// After coding level `v`: its coded probability, and every table on its path learns the
+    /// split taken (each node's split computed once, before its table moves).
+    pub(crate) fn update(&mut self, v: usize) -> f64 {
         let (mut lo, mut hi, mut node) = (0, self.levels, 1);
+        let mut r = TOTAL;
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
             let s = self.split(node, (lo, mid, hi));
+            let lower = self.lower(r, &s, (lo, mid, hi));
             let bit = if v >= mid { 1.0 } else { 0.0 };
             self.table[s.at] += (bit - self.table[s.at]) * (RATE * (1.0 - s.w));
             self.table[s.at + 1] += (bit - self.table[s.at + 1]) * (RATE * s.w);
             if v >= mid {
+                r -= lower;
                 lo = mid;
                 node = 2 * node + 1;
             } else {
+                r = lower;
                 hi = mid;
                 node *= 2;
             }
         }
+        r as f64 / TOTAL as f64
     }
 
-    /// The coded probability of level `v` (for statistics).
+    /// The coded probability of level `v` ([`TreeStage::update`] gives it too).
+    #[cfg(test)]
     pub(crate) fn prob(&self, v: usize) -> f64 {
         let (_, _, f) = self.walk(|mid, _, _| v >= mid);
         f as f64 / TOTAL as f64

@@ -38,7 +38,8 @@ fn intervals_tile_the_range_and_find_inverts_them() {
                 assert_eq!(tree.prob(v), f);
             }
             let v = (rng.next_u64() % levels as u64) as usize;
-            t.update(v);
+            let p = t.prob(v);
+            assert_eq!(t.update(v), p, "update gives the coded probability");
         }
     }
 }

@@ -240,3 +240,23 @@ fn golden_v5() {
         ]
     );
 }
+
+/// Format version 10: version 9's coding through the binary stage, for every channel count, the
+/// mixture head's lazy CDF and rows over two substreams (520 rows) included; the same bits on
+/// every kernel path and machine (`scripts/cross-aarch64` runs it again there). Pinned from the
+/// first build that wrote version 10.
+#[test]
+fn golden_v10() {
+    let got = adaptive_set(10);
+    assert_eq!(
+        got,
+        [
+            "267632ba06f19bc60e5e0cfb2d9be48044d6fa29c8d63eef78c4fae997450ff8",
+            "3f332db40bd8430f430deb3d5b68519fb8e5061d20c335b1a593825500b81353",
+            "f08dce5f0b8d1a9a03ffbb6d22c18cb9a6c1459b271871135e4c59ae12eea9f3",
+            "3e369e8c4c0820f5203ef10156a9836495f1502040b83f749aeacf5a6c069b54",
+            "0f59ac13709494ba927d0b6b8f184f7f68ce3961b910201fa7d591c9558102e0",
+            "e4b91a7e16f48ea28da3f8abf7db1462a83ed1a54671ab81898eb9698c80e746",
+        ]
+    );
+}
