@@ -8,7 +8,8 @@
 //! the geometric stage of `geo5.rs`), followed in version 7 by the context stage of `ctx7.rs`
 //! (in version 9 per pixel phase where the file says so, `phase9.rs`). All arithmetic is
 //! integer or IEEE 754 f64 in a fixed order (no libm), so every machine computes the same bits;
-//! the result goes through the same quantiser as the softmax head's probabilities.
+//! the result goes through the same quantiser as the softmax head's probabilities, or from
+//! version 10 on through the binary stage of `tree10.rs`, which codes it.
 
 use crate::adapt4::State4;
 use crate::ctx7::CtxStage;
