@@ -134,16 +134,16 @@ impl TreeStage {
         ((r as f64 * (1.0 - s.p) + 0.5) as u32).clamp((mid - lo) as u32, r - (hi - mid) as u32)
     }
 
-    /// Walks down the tree from the root with `go(mid, lower, upper)` choosing the upper half
-    /// (the halves' frequencies given), to a level: its interval (F, f).
-    fn walk(&self, mut go: impl FnMut(usize, u32, u32) -> bool) -> (usize, u32, u32) {
+    /// Walks down the tree from the root with `go(mid, lower, split)` choosing the upper half
+    /// (`lower`: the lower half's units), to a level: its interval (F, f).
+    fn walk(&self, mut go: impl FnMut(usize, u32, &Split) -> bool) -> (usize, u32, u32) {
         let (mut lo, mut hi, mut node) = (0, self.levels, 1);
         let (mut left, mut r) = (0u32, TOTAL);
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
             let s = self.split(node, (lo, mid, hi));
             let lower = self.lower(r, &s, (lo, mid, hi));
-            if go(mid, lower, r - lower) {
+            if go(mid, lower, &s) {
                 left += lower;
                 r -= lower;
                 lo = mid;
@@ -158,28 +158,21 @@ impl TreeStage {
     }
 
     /// After coding level `v`: its coded probability, and every table on its path learns the
-    /// split taken (each node's split computed once, before its table moves).
+    /// split taken (the path's nodes have tables of their own, so each split is the one coded).
     pub(crate) fn update(&mut self, v: usize) -> f64 {
-        let (mut lo, mut hi, mut node) = (0, self.levels, 1);
-        let mut r = TOTAL;
-        while hi - lo > 1 {
-            let mid = (lo + hi) / 2;
-            let s = self.split(node, (lo, mid, hi));
-            let lower = self.lower(r, &s, (lo, mid, hi));
-            let bit = if v >= mid { 1.0 } else { 0.0 };
-            self.table[s.at] += (bit - self.table[s.at]) * (RATE * (1.0 - s.w));
-            self.table[s.at + 1] += (bit - self.table[s.at + 1]) * (RATE * s.w);
-            if v >= mid {
-                r -= lower;
-                lo = mid;
-                node = 2 * node + 1;
-            } else {
-                r = lower;
-                hi = mid;
-                node *= 2;
-            }
+        let mut path = [(0usize, 0.0f64, 0.0f64); 16];
+        let mut n = 0;
+        let (_, _, f) = self.walk(|mid, _, s| {
+            let up = v >= mid;
+            path[n] = (s.at, s.w, if up { 1.0 } else { 0.0 });
+            n += 1;
+            up
+        });
+        for &(at, w, bit) in &path[..n] {
+            self.table[at] += (bit - self.table[at]) * (RATE * (1.0 - w));
+            self.table[at + 1] += (bit - self.table[at + 1]) * (RATE * w);
         }
-        r as f64 / TOTAL as f64
+        f as f64 / TOTAL as f64
     }
 
     /// The coded probability of level `v` ([`TreeStage::update`] gives it too).

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: seeded images and small seeded models.
 
-use pixelrnn_codec::{decode, DecodeOptions, Image, ProbabilityModel};
+use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Encoded, Image, ModeChoice, ProbabilityModel};
 
 pub mod golden;
 use pixelrnn_model::{rng::SplitMix64, Arch, Config, Engine};
@@ -127,4 +127,33 @@ pub fn decodes_on_any_threads(bytes: &[u8], model: &dyn ProbabilityModel, img: &
         };
         assert_eq!(decode(bytes, model, &opts).unwrap(), *img, "{what}, {threads} threads");
     }
+}
+
+/// The model coding in format `version` on two threads, rows over `substreams` (None: the
+/// encoder's choice).
+pub fn model_opts(version: u8, substreams: Option<usize>) -> EncodeOptions<'static> {
+    EncodeOptions {
+        version,
+        mode: ModeChoice::Model,
+        threads: 2,
+        substreams,
+        ..Default::default()
+    }
+}
+
+/// `img` model-coded in format versions `new` and `old` ([`model_opts`]), each decoded on 1–3
+/// threads back to `img`: the two encodings.
+pub fn two_versions(
+    img: &Image,
+    model: &dyn ProbabilityModel,
+    (new, old): (u8, u8),
+    substreams: Option<usize>,
+    what: &str,
+) -> (Encoded, Encoded) {
+    let a = encode(img, model, &model_opts(new, substreams)).unwrap();
+    let b = encode(img, model, &model_opts(old, substreams)).unwrap();
+    assert_eq!((a.header.version, b.header.version), (new, old), "{what}");
+    decodes_on_any_threads(&a.bytes, model, img, what);
+    decodes_on_any_threads(&b.bytes, model, img, what);
+    (a, b)
 }

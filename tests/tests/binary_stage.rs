@@ -4,27 +4,13 @@
 //! the model's distribution keeps missing the same thing (a palette it spreads probability
 //! around); version 9 files are unchanged.
 
-use pixelrnn_codec::{encode, EncodeOptions, Image, ModeChoice};
+use pixelrnn_codec::{encode, Image};
 use pixelrnn_model::{Arch, Config, Engine};
-use pixelrnn_tests::{decodes_on_any_threads, phase_image, tiny_engine, ui_image};
-
-fn opts(version: u8, substreams: Option<usize>) -> EncodeOptions<'static> {
-    EncodeOptions {
-        version,
-        mode: ModeChoice::Model,
-        threads: 2,
-        substreams,
-        ..Default::default()
-    }
-}
+use pixelrnn_tests::{decodes_on_any_threads, model_opts, phase_image, tiny_engine, two_versions, ui_image};
 
 fn both(img: &Image, model: &Engine, substreams: Option<usize>, what: &str) -> (usize, usize) {
-    let v10 = encode(img, model, &opts(10, substreams)).unwrap();
-    let v9 = encode(img, model, &opts(9, substreams)).unwrap();
-    assert_eq!((v10.header.version, v9.header.version), (10, 9));
+    let (v10, v9) = two_versions(img, model, (10, 9), substreams, what);
     assert!(v10.header.adaptive(), "{what}: the adaptive coding should be kept");
-    decodes_on_any_threads(&v10.bytes, model, img, what);
-    decodes_on_any_threads(&v9.bytes, model, img, what);
     (v10.bytes.len(), v9.bytes.len())
 }
 
@@ -49,7 +35,7 @@ fn phase_patterned_images_round_trip_with_both_stages() {
     for c in [1u8, 3] {
         let img = phase_image(64, 48, c, 40 + c as u64);
         let model = tiny_engine(c as usize, 5);
-        let enc = encode(&img, &model, &opts(10, Some(1))).unwrap();
+        let enc = encode(&img, &model, &model_opts(10, Some(1))).unwrap();
         assert!(enc.header.adaptive() && enc.header.phases(), "{c} channel(s)");
         decodes_on_any_threads(&enc.bytes, &model, &img, &format!("phase image, {c} channel(s)"));
     }

@@ -3,19 +3,9 @@
 //! in lanes and in raster order; elsewhere it keeps version 8's coding, payload for payload;
 //! the phase flag where it cannot be is a clear error.
 
-use pixelrnn_codec::{encode, EncodeOptions, Header, Image, Limits, ModeChoice, ProbabilityModel};
+use pixelrnn_codec::{encode, Header, Image, Limits, ProbabilityModel};
 use pixelrnn_model::{Arch, Config, Engine};
-use pixelrnn_tests::{decodes_on_any_threads, phase_image, tiny_engine, ui_image};
-
-fn opts(version: u8, substreams: Option<usize>) -> EncodeOptions<'static> {
-    EncodeOptions {
-        version,
-        mode: ModeChoice::Model,
-        threads: 2,
-        substreams,
-        ..Default::default()
-    }
-}
+use pixelrnn_tests::{model_opts, phase_image, tiny_engine, two_versions, ui_image};
 
 /// The payload: the file's last `payload_len` bytes.
 fn payload(bytes: &[u8], h: &Header) -> Vec<u8> {
@@ -23,8 +13,7 @@ fn payload(bytes: &[u8], h: &Header) -> Vec<u8> {
 }
 
 fn sizes(img: &Image, model: &dyn ProbabilityModel, substreams: Option<usize>, what: &str) -> (usize, usize) {
-    let v9 = encode(img, model, &opts(9, substreams)).unwrap();
-    let v8 = encode(img, model, &opts(8, substreams)).unwrap();
+    let (v9, v8) = two_versions(img, model, (9, 8), substreams, what);
     assert!(
         v9.header.adaptive() && v9.header.phases(),
         "{what}: the phase stages should be chosen ({:#x}, {} / {} bytes)",
@@ -32,7 +21,6 @@ fn sizes(img: &Image, model: &dyn ProbabilityModel, substreams: Option<usize>, w
         v9.bytes.len(),
         v8.bytes.len()
     );
-    decodes_on_any_threads(&v9.bytes, model, img, what);
     (v9.bytes.len(), v8.bytes.len())
 }
 
@@ -75,8 +63,8 @@ fn without_the_pattern_version_9_codes_version_8s_payload() {
         let img = ui_image(80, 64, c, 5);
         let model = tiny_engine(c as usize, 4);
         for substreams in [None, Some(1), Some(2)] {
-            let v9 = encode(&img, &model, &opts(9, substreams)).unwrap();
-            let v8 = encode(&img, &model, &opts(8, substreams)).unwrap();
+            let v9 = encode(&img, &model, &model_opts(9, substreams)).unwrap();
+            let v8 = encode(&img, &model, &model_opts(8, substreams)).unwrap();
             assert!(!v9.header.phases(), "{c} channel(s), {substreams:?}");
             assert_eq!(payload(&v9.bytes, &v9.header), payload(&v8.bytes, &v8.header));
         }
@@ -89,7 +77,7 @@ fn without_the_pattern_version_9_codes_version_8s_payload() {
 fn the_phase_flag_where_it_cannot_be_is_an_error() {
     let img = phase_image(32, 32, 1, 1);
     let model = tiny_engine(1, 3);
-    let enc = encode(&img, &model, &opts(9, None)).unwrap();
+    let enc = encode(&img, &model, &model_opts(9, None)).unwrap();
     assert!(enc.header.phases());
     let body = payload(&enc.bytes, &enc.header);
     for (version, flags, want) in [(8u8, 0x18u8, "flags"), (9, 0x10, "phase flag")] {
