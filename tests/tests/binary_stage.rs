@@ -2,7 +2,7 @@
 //! levels, each split refined per node. Files round-trip in every layout, on any thread count,
 //! in lanes and in raster order (the sequential decoder), and are smaller than version 9's where
 //! the model's distribution keeps missing the same thing (a palette it spreads probability
-//! around); version 9 files are unchanged.
+//! around), with either output head; version 9 files are unchanged.
 
 use pixelrnn_codec::{encode, Image};
 use pixelrnn_model::{Arch, Config, Engine};
@@ -51,5 +51,16 @@ fn the_binary_stage_decodes_in_raster_order() {
             let what = format!("{arch:?}, substreams {substreams:?}");
             both(&img, &engine, substreams, &what);
         }
+    }
+}
+
+/// The logistic-mixture head (its quantised probabilities mixed, then coded down the tree)
+/// round-trips too, in every channel count.
+#[test]
+fn the_mixture_head_through_the_binary_stage() {
+    for c in 1..=4u8 {
+        let engine = Engine::random(&Config::pixel_cnn(c as usize, 6, 2, 12).with_mixture(5), 70 + c as u64).unwrap();
+        let img = ui_image(36, 28, c, 30 + c as u64);
+        both(&img, &engine, None, &format!("mixture head, {c} channel(s)"));
     }
 }
