@@ -105,7 +105,7 @@ struct CompressArgs {
     #[arg(long)]
     no_adapt: bool,
     /// Format version to write: 10; 9 for readers older than this pixelrnn (no binary stage:
-    /// photos code about 0.2–0.6 % larger, screenshots and drawings in model coding more),
+    /// photos code 0.1–0.9 % larger, screenshots and drawings in model coding up to 11 %),
     /// 8 for older ones (no context stage per pixel phase: photos that went through JPEG's
     /// chroma subsampling code up to 3 % larger), 7 for older ones (the model coding's
     /// rows in raster order: decoding 1.3–1.6× slower), 6 for older ones (the model coding
