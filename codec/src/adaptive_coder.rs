@@ -14,7 +14,7 @@ use constriction::stream::Encode;
 use crate::adapt::{total, AdaptState, AdaptStats};
 use crate::error::{CodecError, Result};
 use crate::lanes::{self, Spread};
-use crate::quantize::{Coded, Span};
+use crate::quantize::Span;
 use crate::substreams;
 
 /// The adaptive coding of one image: an adaptive state and a range coder per substream.
@@ -253,7 +253,7 @@ impl Substream<'_> {
         let v = coded[i] as usize;
         self.state.mix(&get, (y, x, c), tab, mixed);
         match self.state.tree() {
-            Some(tree) => self.enc.encode_symbol(v, Coded(tree)),
+            Some(tree) => self.enc.encode_symbol(v, tree.span(v)),
             None => self.enc.encode_symbol(v, Span::of(mixed, v)),
         }
         .map_err(|e| CodecError::BadParameter(format!("range coder: {e}")))?;

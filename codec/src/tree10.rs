@@ -8,13 +8,18 @@
 //! down its path to encode, down the quantile's path to decode. All arithmetic is IEEE 754 f64
 //! `+ − × ÷` in a fixed order, and the log-odds come from the bits of the floats (no libm).
 
-use crate::quantize::{Cumulative, TOTAL};
+use std::cell::Cell;
+use std::num::NonZeroU32;
+
+use crate::quantize::{Cumulative, Span, TOTAL};
 
 /// Points of each node's table over the log-odds.
 const POINTS: usize = 33;
 /// The log-odds (base 2) of the first point, and between points.
 const FIRST: f64 = -12.0;
 const STEP: f64 = 0.75;
+/// The log-odds of the last point.
+const LAST: f64 = FIRST + (POINTS - 1) as f64 * STEP;
 /// How far a table point moves toward each coded split (times its interpolation weight).
 const RATE: f64 = 1.0 / 128.0;
 /// A split's probability from the distribution is kept within [LIMIT, 1 − LIMIT].
@@ -31,7 +36,27 @@ pub(crate) struct TreeStage {
     /// Each node's mass (index: the node), the sum of its halves' masses; a level's own.
     mass: Vec<f64>,
     c: usize,
+    /// The last walk's path: coding a level walks it, and [`TreeStage::update`] reuses it.
+    path: Cell<Path>,
 }
+
+/// A walk down the tree to `level`: its interval's frequency, and per split on the way the
+/// table point and weight it used and the half taken (1: upper).
+#[derive(Clone, Copy)]
+struct Path {
+    level: usize,
+    f: u32,
+    n: usize,
+    steps: [(usize, f64, f64); 16],
+}
+
+/// No walk since the distribution was taken.
+const NO_PATH: Path = Path {
+    level: usize::MAX,
+    f: 0,
+    n: 0,
+    steps: [(0, 0.0, 0.0); 16],
+};
 
 /// log2 of a positive normal f64 from its bits: the exponent plus the mantissa's fraction
 /// (linear between powers of two; exact and the same on every machine).
@@ -71,6 +96,7 @@ impl TreeStage {
             table: start.iter().copied().cycle().take(channels * nodes * POINTS).collect(),
             mass: vec![0.0; 2 * nodes],
             c: 0,
+            path: Cell::new(NO_PATH),
         }
     }
 
@@ -79,13 +105,21 @@ impl TreeStage {
     /// order of nodes).
     pub(crate) fn prepare(&mut self, out: &[f32], c: usize) {
         self.c = c;
+        self.path.set(NO_PATH);
         if self.levels == self.nodes {
             // Level v is the leaf at node `nodes + v`; the halves of node n are 2n and 2n + 1.
             for (m, &p) in self.mass[self.nodes..].iter_mut().zip(out) {
                 *m = p as f64;
             }
-            for n in (1..self.nodes).rev() {
-                self.mass[n] = self.mass[2 * n] + self.mass[2 * n + 1];
+            // A level of the tree at a time (nodes k..2k from 2k..4k), in slices the compiler
+            // vectorises.
+            let mut k = self.nodes / 2;
+            while k >= 1 {
+                let (upper, lower) = self.mass.split_at_mut(2 * k);
+                for (m, pair) in upper[k..].iter_mut().zip(lower[..2 * k].chunks_exact(2)) {
+                    *m = pair[0] + pair[1];
+                }
+                k /= 2;
             }
         } else {
             self.masses(out, 1, (0, self.levels));
@@ -116,8 +150,7 @@ impl TreeStage {
         let p = if p >= LIMIT { p } else { LIMIT };
         let p = if p <= 1.0 - LIMIT { p } else { 1.0 - LIMIT };
         let odds = log2_bits(p) - log2_bits(1.0 - p);
-        let last = FIRST + (POINTS - 1) as f64 * STEP;
-        let pos = (odds.clamp(FIRST, last) - FIRST) / STEP;
+        let pos = (odds.clamp(FIRST, LAST) - FIRST) / STEP;
         let k = (pos as usize).min(POINTS - 2);
         let w = pos - k as f64;
         let at = (self.c * self.nodes + node) * POINTS + k;
@@ -134,16 +167,21 @@ impl TreeStage {
         ((r as f64 * (1.0 - s.p) + 0.5) as u32).clamp((mid - lo) as u32, r - (hi - mid) as u32)
     }
 
-    /// Walks down the tree from the root with `go(mid, lower, split)` choosing the upper half
-    /// (`lower`: the lower half's units), to a level: its interval (F, f).
+    /// Walks down the tree from the root with `go(mid, cut, split)` choosing the upper half
+    /// (`cut`: where the upper half's units start), to a level: its interval (F, f). The path
+    /// is kept for [`TreeStage::update`].
     fn walk(&self, mut go: impl FnMut(usize, u32, &Split) -> bool) -> (usize, u32, u32) {
         let (mut lo, mut hi, mut node) = (0, self.levels, 1);
         let (mut left, mut r) = (0u32, TOTAL);
+        let mut path = NO_PATH;
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
             let s = self.split(node, (lo, mid, hi));
             let lower = self.lower(r, &s, (lo, mid, hi));
-            if go(mid, lower, &s) {
+            let up = go(mid, left + lower, &s);
+            path.steps[path.n] = (s.at, s.w, if up { 1.0 } else { 0.0 });
+            path.n += 1;
+            if up {
                 left += lower;
                 r -= lower;
                 lo = mid;
@@ -154,25 +192,30 @@ impl TreeStage {
                 node *= 2;
             }
         }
+        (path.level, path.f) = (lo, r);
+        self.path.set(path);
         (lo, left, r)
+    }
+
+    /// Level `v`'s interval, for the encoder (one walk).
+    pub(crate) fn span(&self, v: usize) -> Span {
+        let (_, left, f) = self.walk(|mid, _, _| v >= mid);
+        Span(left, NonZeroU32::new(f).expect("every level keeps a unit"))
     }
 
     /// After coding level `v`: its coded probability, and every table on its path learns the
     /// split taken (the path's nodes have tables of their own, so each split is the one coded).
+    /// The walk that coded `v` gives the path; without one, it is walked here.
     pub(crate) fn update(&mut self, v: usize) -> f64 {
-        let mut path = [(0usize, 0.0f64, 0.0f64); 16];
-        let mut n = 0;
-        let (_, _, f) = self.walk(|mid, _, s| {
-            let up = v >= mid;
-            path[n] = (s.at, s.w, if up { 1.0 } else { 0.0 });
-            n += 1;
-            up
-        });
-        for &(at, w, bit) in &path[..n] {
+        if self.path.get().level != v {
+            self.walk(|mid, _, _| v >= mid);
+        }
+        let path = self.path.replace(NO_PATH);
+        for &(at, w, bit) in &path.steps[..path.n] {
             self.table[at] += (bit - self.table[at]) * (RATE * (1.0 - w));
             self.table[at + 1] += (bit - self.table[at + 1]) * (RATE * w);
         }
-        f as f64 / TOTAL as f64
+        path.f as f64 / TOTAL as f64
     }
 
     /// The coded probability of level `v` ([`TreeStage::update`] gives it too).
@@ -196,14 +239,7 @@ impl Cumulative for &TreeStage {
     }
 
     fn find(&self, q: u32) -> (usize, u32, u32) {
-        let mut left = 0u32;
-        let (v, f, r) = self.walk(|_, lower, _| {
-            let up = q >= left + lower;
-            if up {
-                left += lower;
-            }
-            up
-        });
+        let (v, f, r) = self.walk(|_, cut, _| q >= cut);
         (v, f, f + r)
     }
 }

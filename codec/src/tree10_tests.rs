@@ -36,9 +36,20 @@ fn intervals_tile_the_range_and_find_inverts_them() {
                 }
                 let f = (cum[v + 1] - cum[v]) as f64 / TOTAL as f64;
                 assert_eq!(tree.prob(v), f);
+                let span = tree.span(v);
+                assert_eq!(
+                    (span.0, span.1.get()),
+                    (cum[v], cum[v + 1] - cum[v]),
+                    "the encoder's interval"
+                );
             }
             let v = (rng.next_u64() % levels as u64) as usize;
             let p = t.prob(v);
+            // The last walk went elsewhere (another level's interval): update walks v's path.
+            if round % 2 == 0 {
+                let other = (v + 1) % levels;
+                (&t).cum(other);
+            }
             assert_eq!(t.update(v), p, "update gives the coded probability");
         }
     }
