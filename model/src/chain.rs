@@ -157,15 +157,32 @@ impl OpChain {
         assert!(pos.len() <= MAX_GROUP && gathers.len() >= pos.len());
         let gc = &self.groups[c];
         let n = gc.outs.len();
-        for (i, &(y, x)) in pos.iter().enumerate() {
+        for i in 0..pos.len() {
             out[i * n..(i + 1) * n].copy_from_slice(&self.bias[gc.outs.clone()]);
-            gather_inputs(gc, planes, (y, x), &mut gathers[i]);
         }
-        let mut xs: [&[f32]; MAX_GROUP] = [&[]; MAX_GROUP];
-        for (x, g) in xs.iter_mut().zip(gathers.iter()) {
-            *x = g;
+        // Segment by segment, each position's inputs read in place where they lie together
+        // in the plane (copied into `gathers` only at the image's edges): every output still
+        // takes the terms in the same order, accumulated in `out`, so the bits are those of one
+        // call on the gathered inputs.
+        let mut k0 = 0;
+        for s in &gc.segs {
+            let k = s.count * s.inputs.len();
+            let src = &planes[s.plane];
+            let mut direct: [Option<&[f32]>; MAX_GROUP] = [None; MAX_GROUP];
+            for (i, &(y, x)) in pos.iter().enumerate() {
+                direct[i] = in_place(s, src, (y, x));
+                if direct[i].is_none() {
+                    gather_seg(s, src, (y, x), &mut gathers[i]);
+                }
+            }
+            let mut xs: [&[f32]; MAX_GROUP] = [&[]; MAX_GROUP];
+            for (i, x) in xs.iter_mut().enumerate().take(pos.len()) {
+                *x = direct[i].unwrap_or(&gathers[i]);
+            }
+            fma_block(isa, &gc.w[k0 * n..], n, n, k, &xs[..pos.len()], &mut out[..pos.len() * n], n);
+            k0 += k;
         }
-        fma_block(isa, &gc.w, n, n, gc.k, &xs[..pos.len()], &mut out[..pos.len() * n], n);
+        debug_assert_eq!(k0, gc.k, "the segments cover the matrix");
         if let Some(r) = self.residual {
             for (i, &(y, x)) in pos.iter().enumerate() {
                 for (a, &v) in out[i * n..(i + 1) * n]
@@ -183,25 +200,33 @@ impl OpChain {
 /// Positions [`OpChain::run_many`] computes in one pass.
 pub(crate) const MAX_GROUP: usize = 8;
 
-/// Group `gc`'s inputs at (y, x), in its order, into `gather` (zeros outside the image).
-fn gather_inputs(gc: &GroupChain, planes: &[Plane], (y, x): (usize, usize), gather: &mut Vec<f32>) {
+/// Segment `s`'s inputs at (y, x) as they lie in `src`, when they lie together there (inside
+/// the image, every feature of its taps, or one tap).
+fn in_place<'p>(s: &Seg, src: &'p Plane, (y, x): (usize, usize)) -> Option<&'p [f32]> {
+    let (yy, xx) = (y as isize + s.dy, x as isize + s.dx);
+    let last = xx + s.count as isize - 1;
+    if yy < 0 || xx < 0 || last >= src.width as isize {
+        return None;
+    }
+    if s.inputs.len() == src.ch {
+        Some(src.run(yy as usize, xx as usize, s.count))
+    } else if s.count == 1 {
+        Some(&src.at(yy as usize, xx as usize)[s.inputs.clone()])
+    } else {
+        None
+    }
+}
+
+/// Segment `s`'s inputs at (y, x) into `gather` (zeros outside the image).
+fn gather_seg(s: &Seg, src: &Plane, (y, x): (usize, usize), gather: &mut Vec<f32>) {
     gather.clear();
-    for s in &gc.segs {
-        let src = &planes[s.plane];
-        let (yy, xx) = (y as isize + s.dy, x as isize + s.dx);
-        let inside = |xx: isize| yy >= 0 && xx >= 0 && xx < src.width as isize;
-        let whole = s.inputs.len() == src.ch;
-        if s.count > 1 && whole && inside(xx) && inside(xx + s.count as isize - 1) {
-            // Neighbouring positions of one row follow each other in the plane.
-            gather.extend_from_slice(src.run(yy as usize, xx as usize, s.count));
-            continue;
-        }
-        for d in 0..s.count as isize {
-            if inside(xx + d) {
-                gather.extend_from_slice(&src.at(yy as usize, (xx + d) as usize)[s.inputs.clone()]);
-            } else {
-                gather.resize(gather.len() + s.inputs.len(), 0.0);
-            }
+    let (yy, xx) = (y as isize + s.dy, x as isize + s.dx);
+    let inside = |xx: isize| yy >= 0 && xx >= 0 && xx < src.width as isize;
+    for d in 0..s.count as isize {
+        if inside(xx + d) {
+            gather.extend_from_slice(&src.at(yy as usize, (xx + d) as usize)[s.inputs.clone()]);
+        } else {
+            gather.resize(gather.len() + s.inputs.len(), 0.0);
         }
     }
 }
