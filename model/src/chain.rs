@@ -179,7 +179,16 @@ impl OpChain {
             for (i, x) in xs.iter_mut().enumerate().take(pos.len()) {
                 *x = direct[i].unwrap_or(&gathers[i]);
             }
-            fma_block(isa, &gc.w[k0 * n..], n, n, k, &xs[..pos.len()], &mut out[..pos.len() * n], n);
+            fma_block(
+                isa,
+                &gc.w[k0 * n..],
+                n,
+                n,
+                k,
+                &xs[..pos.len()],
+                &mut out[..pos.len() * n],
+                n,
+            );
             k0 += k;
         }
         debug_assert_eq!(k0, gc.k, "the segments cover the matrix");
