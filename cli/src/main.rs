@@ -104,9 +104,10 @@ struct CompressArgs {
     /// as it is coded; kept only when smaller).
     #[arg(long)]
     no_adapt: bool,
-    /// Format version to write: 10; 9 for readers older than this pixelrnn (no binary stage:
-    /// photos code 0.1–0.9 % larger, screenshots and drawings in model coding up to 11 %),
-    /// 8 for older ones (no context stage per pixel phase: photos that went through JPEG's
+    /// Format version to write: 11; 10 for readers older than this pixelrnn (the experts'
+    /// bias learnt per texture alone: photos code 0.1–0.7 % larger), 9 for older ones (no
+    /// binary stage: photos code 0.1–0.9 % larger, screenshots and drawings in model coding up
+    /// to 11 %), 8 for older ones (no context stage per pixel phase: photos that went through JPEG's
     /// chroma subsampling code up to 3 % larger), 7 for older ones (the model coding's
     /// rows in raster order: decoding 1.3–1.6× slower), 6 for older ones (the model coding
     /// without the context stage: larger files of images that mix photographs with drawings or
@@ -114,7 +115,7 @@ struct CompressArgs {
     /// files), 3 for older ones (the adaptive experts before the blended
     /// prediction), 2 for older still (the arithmetic before the fused kernels, slower), 1 for
     /// the oldest (model coding only).
-    #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=10))]
+    #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=11))]
     format_version: u8,
     /// The most threads the model coding can decode on: rows spread over this many
     /// substreams (1–64, at most one per row; format version 3 and later). Default: one per 256

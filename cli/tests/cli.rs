@@ -203,8 +203,8 @@ fn context_coding_from_the_command_line() {
 }
 
 /// A grey image whose noise depends on the pixel's phase (y mod 2, x mod 2): the default
-/// (format version 10) keeps the context stage per phase and codes through the binary stage,
-/// `info` says so, it decodes exactly; version 9 writes the phase stages alone, version 8 a
+/// (format version 11) keeps the context stage per phase and codes through the binary stage,
+/// `info` says so, it decodes exactly; version 10 writes the same stages and decodes; version 9 writes the phase stages alone, version 8 a
 /// larger file without them.
 #[test]
 fn phase_stages_from_the_command_line() {
@@ -237,7 +237,7 @@ fn phase_stages_from_the_command_line() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         (&v["version"], &v["adaptive"], &v["phases"]),
-        (&10.into(), &true.into(), &true.into()),
+        (&11.into(), &true.into(), &true.into()),
         "{v}"
     );
     info_says_and_decodes(d.path(), "p.png.prnn", "per pixel phase", ("p.png", "p2.png"));
@@ -250,6 +250,11 @@ fn phase_stages_from_the_command_line() {
         let o = run(d.path(), &["info", "--json", out]);
         serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
     };
+    // Version 10: the same stages, the bias learnt per texture alone.
+    let v = older("10", "p10.prnn");
+    assert_eq!((&v["version"], &v["phases"]), (&10.into(), &true.into()), "{v}");
+    info_says_and_decodes(d.path(), "p10.prnn", "per pixel phase", ("p.png", "p4.png"));
+    assert!(says("p10.prnn", "binary stage"));
     // Version 9: the phase stages without the binary stage.
     let v = older("9", "p9.prnn");
     assert_eq!((&v["version"], &v["phases"]), (&9.into(), &true.into()), "{v}");
@@ -305,8 +310,8 @@ fn bad_inputs_fail_cleanly() {
         ("short2.prnn", good2[..12].to_vec(), "truncated"),
         (
             "version2.prnn",
-            [&good2[..5], &[11u8], &good2[6..]].concat(),
-            "version 11",
+            [&good2[..5], &[12u8], &good2[6..]].concat(),
+            "version 12",
         ),
         (
             "header2.prnn",

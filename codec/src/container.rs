@@ -9,7 +9,7 @@ use crate::error::{CodecError, Result};
 
 pub const MAGIC: [u8; 8] = *b"\x89PRNN\r\n\x1a";
 /// The newest format version, the one the encoder writes by default.
-pub const VERSION: u8 = 10;
+pub const VERSION: u8 = 11;
 /// Length of a version 1 header.
 pub const HEADER_LEN: usize = 80;
 /// Flag bit 0: an all-255 alpha channel was dropped before coding.

@@ -1,9 +1,9 @@
 //! Arbitrary bytes as a .prnn file: an image or a typed error, never a panic, never an
 //! allocation past the limits. When the first byte is 0 mod 4, a version 1 header's model id and
 //! CRC are patched to match the tiny model; when it is 2 mod 4, the input becomes a valid version
-//! 2 to 10 header (model or classical coding, adaptive or not, version 9 and 10's phase flag or not, sizes
+//! 2 to 11 header (model or classical coding, adaptive or not, version 9 to 11's phase flag or not, sizes
 //! from the input) before the rest of
-//! the bytes as payload (for model-coded versions 7 to 10, half the time behind a well-formed
+//! the bytes as payload (for model-coded versions 7 to 11, half the time behind a well-formed
 //! substream table); so the fuzzer reaches every payload decoder. Images with alpha are
 //! decoded with an alpha split half the time.
 #![no_main]
@@ -49,11 +49,11 @@ fuzz_target!(|data: &[u8]| {
     };
     if data.len() >= 8 && data[0] % 4 == 2 {
         let classical = data[1] % 2 == 1;
-        // Versions 2 to 10 share the header; their adaptive experts differ; version 6 to 10's
-        // "classical" files are context-coded (mode 2) instead; version 7 to 10's payloads open
-        // with their substream table (8's to 10's with lanes), taken from the input; version
+        // Versions 2 to 11 share the header; their adaptive experts differ; version 6 to 11's
+        // "classical" files are context-coded (mode 2) instead; version 7 to 11's payloads open
+        // with their substream table (8's to 11's with lanes), taken from the input; version
         // 9 and 10's adaptive files have the phase stages half the time.
-        let version = 2 + (data[1] / 2) % 9;
+        let version = 2 + (data[1] / 2) % 10;
         let adaptive = !classical && data[2] % 2 == 1;
         let phases = adaptive && version >= 9 && data[2] & 4 == 4;
         let h = Header {

@@ -71,9 +71,9 @@ fuzz_target!(|input: Input| {
     let mut px = input.pixels;
     px.resize(n, 255);
     let img = Image::new(w, h, c, px).unwrap();
-    // Format 1 to 10; auto, model, classical or (versions 6 to 10) context coding; adaptive or
+    // Format 1 to 11; auto, model, classical or (versions 6 to 11) context coding; adaptive or
     // not.
-    let version = 1 + (input.threads / 4) % 10;
+    let version = 1 + (input.threads / 4) % 11;
     let mut opts = EncodeOptions {
         threads: input.threads as usize % 3 + 1,
         drop_opaque_alpha: !input.keep_alpha,

@@ -66,10 +66,10 @@ fn wrong_magic_and_version() {
         g[..8].copy_from_slice(b"\x89PNG\r\n\x1a\n");
         assert!(dec(&g, &e).unwrap_err().to_string().contains("magic"));
         let mut g = f.clone();
-        g[at] = 11;
+        g[at] = 12;
         let err = dec(&g, &e).unwrap_err();
         assert!(
-            matches!(err, CodecError::Unsupported(_)) && err.to_string().contains("version 11"),
+            matches!(err, CodecError::Unsupported(_)) && err.to_string().contains("version 12"),
             "v{v}: {err}"
         );
     }

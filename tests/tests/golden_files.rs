@@ -211,9 +211,10 @@ fn lane_files(sums: &mut String) {
     screenshot_files(8, pixelrnn_codec::ModeChoice::Model, sums);
 }
 
-/// Writes `v{version}-adaptive-{layout}.prnn` (version 9 or 10): an image whose noise depends
-/// on the pixel's phase, in every layout, coded with the phase stages (one substream of eight
-/// lanes; version 10 through the binary stage), and adds their lines to `sums`.
+/// Writes `v{version}-adaptive-{layout}.prnn` (version 9, 10 or 11): an image whose noise
+/// depends on the pixel's phase, in every layout, coded with the phase stages (one substream of
+/// eight lanes; from version 10 on through the binary stage, in version 11 with the bias shrunk
+/// towards its activity's), and adds their lines to `sums`.
 fn phase_files(version: u8, sums: &mut String) {
     for (li, (ln, c, opaque)) in LAYOUTS.iter().enumerate() {
         let mut img = phase_image(64, 48, *c, 900 + li as u64);
@@ -238,7 +239,7 @@ fn phase_files(version: u8, sums: &mut String) {
     }
 }
 
-/// Writes only one version's files (5 to 10), replacing their lines in SHA256SUMS.
+/// Writes only one version's files (5 to 11), replacing their lines in SHA256SUMS.
 fn bless_version(version: u8) {
     let path = dir().join("SHA256SUMS");
     let old = std::fs::read_to_string(&path).unwrap();
@@ -253,8 +254,8 @@ fn bless_version(version: u8) {
         6 => context_files(&mut sums),
         7 => stage_files(&mut sums),
         8 => lane_files(&mut sums),
-        9 => phase_files(9, &mut sums),
-        _ => phase_files(10, &mut sums),
+        9 | 10 => phase_files(version, &mut sums),
+        _ => phase_files(11, &mut sums),
     }
     std::fs::write(path, sums).unwrap();
 }
@@ -271,15 +272,16 @@ fn golden_files_decode_to_the_listed_pixels() {
         Ok("v8") => bless_version(8),
         Ok("v9") => bless_version(9),
         Ok("v10") => bless_version(10),
+        Ok("v11") => bless_version(11),
         Ok(_) => bless(),
         Err(_) => {}
     }
     let sums = std::fs::read_to_string(dir().join("SHA256SUMS")).expect("tests/golden/SHA256SUMS");
     let (mut seen, mut adaptive, mut v4, mut v5, mut v6, mut v7, mut v8, mut v9) = (0, 0, 0, 0, 0, 0, 0, 0);
-    let mut v10 = 0;
+    let (mut v10, mut v11) = (0, 0);
     for line in sums.lines() {
         let (want, name) = line.split_once("  ").expect("sha  name");
-        let arch = if ["v2-", "v4-", "v5-", "v6-", "v7-", "v8-", "v9-", "v10-"]
+        let arch = if ["v2-", "v4-", "v5-", "v6-", "v7-", "v8-", "v9-", "v10-", "v11-"]
             .iter()
             .any(|v| name.starts_with(v))
         {
@@ -294,6 +296,7 @@ fn golden_files_decode_to_the_listed_pixels() {
         let h = Header::parse(&bytes, &Limits::default()).unwrap();
         let version = match &name[..3] {
             _ if name.starts_with("v10-") => 10,
+            _ if name.starts_with("v11-") => 11,
             "v2-" => 2,
             "v4-" => 4,
             "v5-" => 5,
@@ -313,6 +316,7 @@ fn golden_files_decode_to_the_listed_pixels() {
         v8 += usize::from(version == 8 && h.adaptive() && lanes == 8);
         v9 += usize::from(version == 9 && h.adaptive() && h.phases() && lanes == 8);
         v10 += usize::from(version == 10 && h.adaptive() && h.phases() && lanes == 8);
+        v11 += usize::from(version == 11 && h.adaptive() && h.phases() && lanes == 8);
         let m = model(arch, h.coded_channels as usize);
         for threads in [1, 2] {
             let opts = DecodeOptions {
@@ -324,7 +328,7 @@ fn golden_files_decode_to_the_listed_pixels() {
         }
         seen += 1;
     }
-    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 7) * LAYOUTS.len() + 2);
+    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 8) * LAYOUTS.len() + 2);
     assert_eq!(v4, LAYOUTS.len(), "every layout has an adaptive version 4 file");
     assert_eq!(v5, LAYOUTS.len(), "every layout has an adaptive version 5 file");
     assert_eq!(v6, LAYOUTS.len(), "every layout has a context-coded version 6 file");
@@ -343,6 +347,11 @@ fn golden_files_decode_to_the_listed_pixels() {
         v10,
         LAYOUTS.len(),
         "every layout has a version 10 file (the binary stage) with the phase stages, of eight lanes"
+    );
+    assert_eq!(
+        v11,
+        LAYOUTS.len(),
+        "every layout has a version 11 file (the bias shrunk) with the phase stages, of eight lanes"
     );
     assert!(adaptive > 0, "no golden file exercises the adaptive decoder");
 }
