@@ -105,7 +105,7 @@ struct CompressArgs {
     #[arg(long)]
     no_adapt: bool,
     /// Format version to write: 11; 10 for readers older than this pixelrnn (the experts'
-    /// bias learnt per texture alone: photos code 0.1–0.7 % larger), 9 for older ones (no
+    /// bias learnt per texture alone: photos code up to 0.7 % larger), 9 for older ones (no
     /// binary stage: photos code 0.1–0.9 % larger, screenshots and drawings in model coding up
     /// to 11 %), 8 for older ones (no context stage per pixel phase: photos that went through JPEG's
     /// chroma subsampling code up to 3 % larger), 7 for older ones (the model coding's
