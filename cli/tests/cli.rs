@@ -131,7 +131,7 @@ fn json_and_info() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["height"], 8);
     assert_eq!(v["levels"], 256);
-    assert_eq!(v["version"], 10);
+    assert_eq!(v["version"], 11);
     assert_eq!(v["mode"], "model");
     assert_eq!((&v["substreams"], &v["lanes"]), (&1.into(), &8.into()), "{v}");
     let o = run(d.path(), &["info", "j.png.prnn"]);
