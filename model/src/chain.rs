@@ -1,9 +1,10 @@
 //! Incremental mode's plan for a convolution layer ([`Op`]) in format 3's arithmetic: for each
 //! channel group, every input its outputs read, in the order of [`crate::fused`] (every term's
 //! off-centre taps, then each input group's centre inputs of every term), as one list of
-//! segments with one packed matrix. A sub-pixel's group is then one kernel call on the gathered
-//! inputs instead of one call per term, phase and tap: each output still takes the same terms in
-//! the same order, so the bits are those of [`Op::block`].
+//! segments with one packed matrix. A sub-pixel's group is then one kernel call per segment on
+//! its inputs where they lie in the plane (merged taps together) instead of one call per term,
+//! phase and tap: each output still takes the same terms in the same order, accumulated in
+//! place, so the bits are those of [`Op::block`].
 
 use std::ops::Range;
 
@@ -13,7 +14,7 @@ use crate::layers::{Op, Plane};
 
 /// A run of one tap's inputs: `plane` at (y + dy, x + dx), features `inputs`; or, with
 /// `count` > 1, of `count` taps side by side on one row each reading every feature (contiguous
-/// in the plane, so copied at once when all are inside the image).
+/// in the plane, so read in place as one run when all are inside the image).
 #[derive(Clone, Debug)]
 struct Seg {
     plane: usize,
@@ -168,16 +169,15 @@ impl OpChain {
         for s in &gc.segs {
             let k = s.count * s.inputs.len();
             let src = &planes[s.plane];
-            let mut direct: [Option<&[f32]>; MAX_GROUP] = [None; MAX_GROUP];
-            for (i, &(y, x)) in pos.iter().enumerate() {
-                direct[i] = in_place(s, src, (y, x));
-                if direct[i].is_none() {
-                    gather_seg(s, src, (y, x), &mut gathers[i]);
-                }
-            }
             let mut xs: [&[f32]; MAX_GROUP] = [&[]; MAX_GROUP];
-            for (i, x) in xs.iter_mut().enumerate().take(pos.len()) {
-                *x = direct[i].unwrap_or(&gathers[i]);
+            for ((x, g), &(y, xpos)) in xs.iter_mut().zip(gathers.iter_mut()).zip(pos) {
+                *x = match in_place(s, src, (y, xpos)) {
+                    Some(inputs) => inputs,
+                    None => {
+                        gather_seg(s, src, (y, xpos), g);
+                        g
+                    }
+                };
             }
             fma_block(
                 isa,
@@ -209,21 +209,20 @@ impl OpChain {
 /// Positions [`OpChain::run_many`] computes in one pass.
 pub(crate) const MAX_GROUP: usize = 8;
 
-/// Segment `s`'s inputs at (y, x) as they lie in `src`, when they lie together there (inside
-/// the image, every feature of its taps, or one tap).
+/// Segment `s`'s inputs at (y, x) as they lie in `src`, when the segment is inside the image
+/// (one tap's features, or neighbouring taps' every feature: [`merge`] joins only those).
 fn in_place<'p>(s: &Seg, src: &'p Plane, (y, x): (usize, usize)) -> Option<&'p [f32]> {
     let (yy, xx) = (y as isize + s.dy, x as isize + s.dx);
-    let last = xx + s.count as isize - 1;
-    if yy < 0 || xx < 0 || last >= src.width as isize {
+    if yy < 0 || xx < 0 || xx + s.count as isize > src.width as isize {
         return None;
     }
-    if s.inputs.len() == src.ch {
-        Some(src.run(yy as usize, xx as usize, s.count))
-    } else if s.count == 1 {
-        Some(&src.at(yy as usize, xx as usize)[s.inputs.clone()])
+    let (yy, xx) = (yy as usize, xx as usize);
+    Some(if s.count == 1 {
+        &src.at(yy, xx)[s.inputs.clone()]
     } else {
-        None
-    }
+        debug_assert_eq!(s.inputs.len(), src.ch, "merged taps read every feature");
+        src.run(yy, xx, s.count)
+    })
 }
 
 /// Segment `s`'s inputs at (y, x) into `gather` (zeros outside the image).
