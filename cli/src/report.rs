@@ -277,7 +277,11 @@ impl Reporter {
             None => println!("  model            none (classical coding: PNG row filters and Brotli)"),
         }
         if let Some(n) = i.substreams {
-            println!("  substreams       {n} (decodes on up to {n} thread(s))");
+            let threads = match n {
+                1 => "on one thread".to_string(),
+                n => format!("on up to {n} threads"),
+            };
+            println!("  substreams       {n} (decodes {threads})");
         }
         if let Some(l) = i.lanes.filter(|&l| l > 1) {
             println!("  lanes            {l} rows of each substream coded in step (decoded in one pass)");

@@ -48,10 +48,12 @@ fn substreams_from_the_command_line() {
         assert_eq!(pixels(&d.path().join("s.png")), pixels(&d.path().join("back.png")));
     }
     let o = run(d.path(), &["info", "s.png.prnn"]);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("decodes on up to 11 thread(s)"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("decodes on up to 11 threads"));
     let o = run(d.path(), &["compress", "-f", "--mode", "model", "s.png"]);
     assert!(o.status.success());
     assert_eq!(substreams("s.png.prnn"), Some(1), "the default for 11 rows");
+    let o = run(d.path(), &["info", "s.png.prnn"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("substreams       1 (decodes on one thread)"));
     let o = run(
         d.path(),
         &["compress", "-f", "--mode", "classical", "--substreams", "4", "s.png"],
