@@ -1,31 +1,47 @@
 //! Coding mode 2 of format version 6, "context": every sub-pixel range-coded, in raster order,
 //! with the distribution of the context model ([`crate::cm6`]). Needs no network; the encoder
 //! keeps it when it is smaller than the model's and the classical payloads (screenshots,
-//! diagrams, pixel art). The payload is one range-coder stream, as version 1's.
+//! diagrams, pixel art), and stops it early where it is far behind the model's (photos). The
+//! payload is one range-coder stream, as version 1's.
 
 use constriction::stream::queue::{DefaultRangeDecoder, DefaultRangeEncoder};
 use constriction::stream::{Decode, Encode};
 
+use crate::adaptive_coder::Running;
 use crate::cm6::ContextModel;
 use crate::error::{CodecError, Result};
 use crate::quantize::{quantize, Coded, Span, Table};
+use crate::trial::context_behind;
 
 /// Progress callback: (sub-pixels done, sub-pixels in all).
 type Progress<'a> = Option<&'a (dyn Fn(u64, u64) + Sync)>;
 const PROGRESS_EVERY: u64 = 1 << 14;
 
+/// What [`encode`] coded: the payload, unless it stopped behind the model's coding beside it;
+/// and its size in bits once the model's mark row was coded (None without a model beside it).
+pub(crate) struct ContextCoded {
+    pub(crate) payload: Option<Vec<u8>>,
+    pub(crate) mark_bits: Option<f64>,
+}
+
 /// The payload coding `coded` (W×H×C sub-pixels in raster order, each below `levels` ≤ 256).
+/// Beside the model's coding, whose spread reports to `beside`
+/// ([`crate::encoder::spread_running`]), it waits at the mark row for the model's cost there
+/// and stops if it is [`context_behind`] it: a photo's model coding is the smaller, and the
+/// model's coding has the cores to itself sooner.
 pub(crate) fn encode(
     coded: &[u8],
     (width, height, ch, levels): (usize, usize, usize, usize),
     progress: Progress,
-) -> Result<Vec<u8>> {
+    beside: Option<&Running>,
+) -> Result<ContextCoded> {
     debug_assert_eq!(coded.len(), width * height * ch);
     let mut model = ContextModel::new(width, height, ch, levels);
     let mut enc = DefaultRangeEncoder::new();
     let mut probs = vec![0.0f32; levels];
     let total = coded.len() as u64;
     let mut i = 0;
+    let mut mark_bits = None;
     for y in 0..height {
         for x in 0..width {
             for c in 0..ch {
@@ -40,11 +56,25 @@ pub(crate) fn encode(
                 }
             }
         }
+        if let Some(running) = beside.filter(|r| r.mark_row() == y) {
+            // The words so far and the coder's state: what the rows up to here cost, within a
+            // word or two.
+            mark_bits = Some(enc.num_bits() as f64);
+            if context_behind(running.wait_mark(), mark_bits) {
+                return Ok(ContextCoded {
+                    payload: None,
+                    mark_bits,
+                });
+            }
+        }
     }
     let words = enc
         .into_compressed()
         .map_err(|e| CodecError::BadParameter(format!("range coder: {e:?}")))?;
-    Ok(words.iter().flat_map(|w| w.to_le_bytes()).collect())
+    Ok(ContextCoded {
+        payload: Some(words.iter().flat_map(|w| w.to_le_bytes()).collect()),
+        mark_bits,
+    })
 }
 
 /// The W×H×C sub-pixels (raster order) that `payload` codes.
@@ -99,6 +129,8 @@ pub(crate) fn decode(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adaptive_coder::Closes;
+    use crate::trial::CONTEXT_BEHIND;
 
     /// A synthetic screenshot-like image: flat panels, a repeated glyph, a gradient, noise.
     fn sample(w: usize, h: usize, ch: usize, seed: u64) -> Vec<u8> {
@@ -125,13 +157,69 @@ mod tests {
         px
     }
 
+    /// The payload coded alone (no model's coding beside it).
+    fn alone(px: &[u8], geom: (usize, usize, usize, usize)) -> Vec<u8> {
+        let coded = encode(px, geom, None, None).unwrap();
+        assert_eq!(coded.mark_bits, None);
+        coded.payload.expect("coded alone, the payload is finished")
+    }
+
+    #[test]
+    fn beside_the_model_it_stops_only_well_behind() {
+        let (w, h) = (24, 40);
+        let geom = (w, h, 3, 256);
+        let px = sample(w, h, 3, 5);
+        let full = alone(&px, geom);
+        let at = |mark: Option<f64>| {
+            let running = Running::new(9);
+            match mark {
+                Some(bits) => running.set_mark(bits),
+                None => running.close(),
+            }
+            encode(&px, geom, None, Some(&running)).unwrap()
+        };
+        // Rows 0 ..= 9 cost this much (the words so far, whole words).
+        let bits = at(None).mark_bits.expect("the mark row is coded");
+        assert!(bits > 0.0 && bits % 32.0 == 0.0, "{bits}");
+        // The model's coding closed without a mark (no adaptive coding): finished.
+        assert_eq!(at(None).payload.as_ref(), Some(&full));
+        // Within CONTEXT_BEHIND of the model's: finished, the same bytes as alone.
+        let near = at(Some(bits / CONTEXT_BEHIND + 1.0));
+        assert_eq!((near.payload.as_ref(), near.mark_bits), (Some(&full), Some(bits)));
+        // Further behind: stopped at the mark row.
+        let behind = at(Some(bits / CONTEXT_BEHIND - 1.0));
+        assert_eq!((behind.payload, behind.mark_bits), (None, Some(bits)));
+    }
+
+    #[test]
+    fn beside_the_model_it_waits_for_the_mark_or_the_close() {
+        let (w, h) = (16, 16);
+        let px = sample(w, h, 1, 9);
+        let full = alone(&px, (w, h, 1, 256));
+        for mark in [Some(1.0), None] {
+            let running = Running::new(3);
+            let coded = std::thread::scope(|s| {
+                let ctx = s.spawn(|| encode(&px, (w, h, 1, 256), None, Some(&running)).unwrap());
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                assert!(!ctx.is_finished(), "it waits at the mark row");
+                match mark {
+                    Some(bits) => running.set_mark(bits),
+                    None => drop(Closes(Some(&running))),
+                }
+                ctx.join().unwrap()
+            });
+            let expected = mark.is_none().then_some(&full);
+            assert_eq!(coded.payload.as_ref(), expected, "model's mark {mark:?}");
+        }
+    }
+
     #[test]
     fn round_trips_every_layout_and_odd_sizes() {
         for ch in 1..=4 {
             for (w, h) in [(1, 1), (1, 9), (9, 1), (37, 23)] {
                 let px = sample(w, h, ch, (w * 7 + h + ch) as u64);
                 let geom = (w, h, ch, 256);
-                let payload = encode(&px, geom, None).unwrap();
+                let payload = alone(&px, geom);
                 assert_eq!(decode(&payload, geom, None).unwrap(), px, "{w}×{h}×{ch}");
             }
         }
@@ -141,7 +229,7 @@ mod tests {
     fn round_trips_fewer_levels() {
         let px: Vec<u8> = sample(20, 20, 2, 3).iter().map(|&v| v % 17).collect();
         let geom = (20, 20, 2, 17);
-        let payload = encode(&px, geom, None).unwrap();
+        let payload = alone(&px, geom);
         assert_eq!(decode(&payload, geom, None).unwrap(), px);
     }
 
@@ -158,7 +246,7 @@ mod tests {
                 }
             })
             .collect();
-        let payload = encode(&px, (w, h, 3, 256), None).unwrap();
+        let payload = alone(&px, (w, h, 3, 256));
         assert!(payload.len() * 8 < w * h * 3 / 10, "{} bytes", payload.len());
     }
 
@@ -166,7 +254,7 @@ mod tests {
     fn damaged_payloads_are_errors_not_panics() {
         let px = sample(16, 16, 3, 1);
         let geom = (16, 16, 3, 256);
-        let payload = encode(&px, geom, None).unwrap();
+        let payload = alone(&px, geom);
         assert!(decode(&payload[..payload.len() - 1], geom, None).is_err());
         assert!(decode(&[], geom, None).is_err());
         for i in [0, payload.len() / 2, payload.len() - 4] {

@@ -5,13 +5,16 @@ use pixelrnn_model::id_hex;
 
 use crate::adapt::AdaptStats;
 use crate::adapter::Adapter;
+use crate::adaptive_coder::Closes;
 use crate::classical::Ranked;
 use crate::container::{arith_of, Header, Limits, Mode, FLAG_OPAQUE_ALPHA, VERSION};
+use crate::context::ContextCoded;
 use crate::error::{CodecError, Result};
 use crate::image::Image;
 use crate::lanes::Spread;
 use crate::model::ProbabilityModel;
 use crate::symbols::Symbols;
+use crate::trial::context_behind;
 
 /// Progress callback: (sub-pixels done, sub-pixels in all).
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
@@ -83,8 +86,9 @@ pub struct Encoded {
     /// Σ −log2 of the quantised probabilities (what an ideal coder would spend).
     pub quantised_bits: f64,
     /// Payload bytes of each path tried: (model without adaptation, classical, context); None
-    /// where not tried, and for the classical one where it could not be kept (its final
-    /// compression is skipped then); [`Encoded::adapt`] has the adaptive one.
+    /// where not tried, for the classical one where it could not be kept (its final
+    /// compression is skipped then), and for the context one where it stopped far behind the
+    /// model's ([`crate::trial::CONTEXT_BEHIND`]); [`Encoded::adapt`] has the adaptive one.
     pub candidates: (Option<u64>, Option<u64>, Option<u64>),
     /// The adaptive coding's statistics and payload bytes, when it ran (whether or not kept).
     pub adapt: Option<(AdaptStats, u64)>,
@@ -134,18 +138,27 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
     } else {
         None
     };
-    let context = || -> Result<Option<Vec<u8>>> {
+    // In auto mode the context coding runs beside the model's, waits at the mark row for the
+    // spread's adaptive coding to reach it, and stops where it is `context_behind` it there
+    // (the rule is applied again below): the file does not depend on the timing.
+    let beside = (mode == ModeChoice::Auto && context_on && crate::encoder::adapts(opts, model))
+        .then(|| crate::encoder::spread_running(opts.version, geometry.1));
+    let context = || -> Result<Option<ContextCoded>> {
         if !context_on {
             return Ok(None);
         }
-        crate::context::encode(&coded, geometry, context_progress).map(Some)
+        crate::context::encode(&coded, geometry, context_progress, beside.as_deref()).map(Some)
     };
-    let model_path = || crate::encoder::encode_model(image, &coded, coded_channels, model, opts);
+    let model_path = || {
+        // However it ends, the context coding does not wait for it any longer.
+        let _closes = Closes(beside.as_deref());
+        crate::encoder::encode_model(image, &coded, coded_channels, model, opts, beside.clone())
+    };
     // Every path asked for; with threads, the classical and context ones on threads of their
     // own beside the model's (the bytes are the same).
     // The classical coding is ranked beside them and finished once their sizes show it could
     // be kept (`could_keep`).
-    let (model_enc, ranked, context_payload): (Option<Encoded>, Option<Ranked>, Option<Vec<u8>>) = match mode {
+    let (model_enc, ranked, context_coded): (Option<Encoded>, Option<Ranked>, Option<ContextCoded>) = match mode {
         ModeChoice::Model => (Some(model_path()?), None, None),
         ModeChoice::Classical => (None, classical(), None),
         ModeChoice::Context => (None, None, context()?),
@@ -159,6 +172,10 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
         })?,
         ModeChoice::Auto => (Some(model_path()?), classical(), context()?),
     };
+    let model_mark = beside.as_ref().and_then(|r| r.mark());
+    let context_payload = context_coded
+        .filter(|c| !context_behind(model_mark, c.mark_bits))
+        .and_then(|c| c.payload);
     let classical_payload = ranked.and_then(|r| {
         let model = model_enc.as_ref().map(|b| b.header.payload_len);
         let context = context_payload.as_ref().map(|p| p.len() as u64);

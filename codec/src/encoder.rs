@@ -22,15 +22,38 @@ use crate::trial::{clearly_smaller, gaining, mark_row, MARGIN, MIN_GAIN, ONE_BEL
 
 /// The model path of [`crate::encode`]: `coded` is the image's raster without a dropped alpha
 /// channel. Version 3 on, the rows are spread over `opts.substreams` substreams, or by default
-/// over [`crate::substreams::choose`]'s, unless one substream is [`clearly_smaller`].
+/// over [`crate::substreams::choose`]'s, unless one substream is [`clearly_smaller`]. The
+/// spread's adaptive coding reports its cost to `running` ([`spread_running`]) where given.
 pub(crate) fn encode_model(
     image: &Image,
     coded: &[u8],
     coded_channels: u8,
     model: &dyn ProbabilityModel,
     opts: &EncodeOptions,
+    running: Option<Arc<Running>>,
 ) -> Result<Encoded> {
-    encode_model_with(image, coded, coded_channels, model, opts, (MARGIN, MIN_GAIN))
+    encode_model_with(image, coded, coded_channels, model, opts, (MARGIN, MIN_GAIN), running)
+}
+
+/// Whether the model path runs the adaptive coding beside the plain one.
+pub(crate) fn adapts(opts: &EncodeOptions, model: &dyn ProbabilityModel) -> bool {
+    opts.version >= 2 && opts.adapt && model.raster_order()
+}
+
+/// What the spread's adaptive coding in [`encode_model`] reports its cost to, marking the row
+/// that [`encode_rows`] marks, for a coding beside it (the context coding, [`crate::context`]).
+pub(crate) fn spread_running(version: u8, height: usize) -> Arc<Running> {
+    Arc::new(Running::new(mark_of(version, height)))
+}
+
+/// The row whose cost the layouts are compared at: [`mark_row`], the end of its block of
+/// lanes in version 8 on.
+fn mark_of(version: u8, height: usize) -> usize {
+    if version >= 8 {
+        (mark_row(height) / BLOCK * BLOCK + BLOCK - 1).min(height.max(1) - 1)
+    } else {
+        mark_row(height)
+    }
 }
 
 /// [`encode_model`], the one-substream trial coded beside the spread until the spread costs more
@@ -45,6 +68,7 @@ fn encode_model_with(
     model: &dyn ProbabilityModel,
     opts: &EncodeOptions,
     (margin, min_gain): (f64, f64),
+    running: Option<Arc<Running>>,
 ) -> Result<Encoded> {
     check(coded, coded_channels, model)?;
     let height = image.height as usize;
@@ -66,9 +90,9 @@ fn encode_model_with(
     // up to 1.1 %, and decoding faster).
     let spread = spread_of(&sources, nsub);
     if opts.substreams.is_some() || nsub == 1 {
-        return Ok(encode_rows(&sources, spread, None)?.spread);
+        return Ok(encode_rows(&sources, spread, None, running)?.spread);
     }
-    let first = encode_rows(&sources, spread, Some((margin, min_gain)))?;
+    let first = encode_rows(&sources, spread, Some((margin, min_gain)), running)?;
     let spread = first.spread;
     let losing = |one_mark| gaining(first.spread_mark, one_mark, min_gain) == Some(false);
     if spread.header.bits_per_subpixel() >= ONE_BELOW || losing(first.trial_mark) {
@@ -79,7 +103,7 @@ fn encode_model_with(
         None => {
             // The trial stopped before its mark, or after it still gaining: coded again, it
             // meets the same rule.
-            let again = encode_rows(&sources, spread_of(&sources, 1), None)?;
+            let again = encode_rows(&sources, spread_of(&sources, 1), None, None)?;
             if losing(again.spread_mark) {
                 return Ok(spread);
             }
@@ -114,8 +138,14 @@ struct Rows {
 
 /// The model path spread as `spread` and, with `trial` (a [`MARGIN`] and a [`MIN_GAIN`]),
 /// over one substream as well (with its lanes in version 8), from the same network pass,
-/// unless the trial stopped.
-fn encode_rows(src: &Sources, spread: Spread, trial: Option<(f64, f64)>) -> Result<Rows> {
+/// unless the trial stopped. The spread's adaptive coding reports to `running` where given (a
+/// [`spread_running`] of this image).
+fn encode_rows(
+    src: &Sources,
+    spread: Spread,
+    trial: Option<(f64, f64)>,
+    running: Option<Arc<Running>>,
+) -> Result<Rows> {
     let Sources {
         image,
         coded,
@@ -129,16 +159,13 @@ fn encode_rows(src: &Sources, spread: Spread, trial: Option<(f64, f64)>) -> Resu
     let levels = model.levels();
     // The adaptive coding runs beside the plain one, a row at a time (on its own thread when
     // there are two); the smaller stream is kept.
-    let adapt = opts.version >= 2 && opts.adapt && model.raster_order();
+    let adapt = adapts(opts, model);
     let tab_len = if adapt { row_len * levels } else { 0 };
     let arith = arith_of(opts.version);
     // Version 8 compares the layouts at the end of a block of lanes.
-    let mark = if opts.version >= 8 {
-        (mark_row(height) / BLOCK * BLOCK + BLOCK - 1).min(height - 1)
-    } else {
-        mark_row(height)
-    };
-    let running = adapt.then(|| Arc::new(Running::new(mark)));
+    let mark = mark_of(opts.version, height);
+    debug_assert!(running.as_ref().is_none_or(|r| r.mark_row() == mark));
+    let running = adapt.then(|| running.unwrap_or_else(|| Arc::new(Running::new(mark))));
     let trial_running = (adapt && trial.is_some()).then(|| Arc::new(Running::new(mark)));
     let (bits, spread, tried) = std::thread::scope(|scope| -> Result<_> {
         let layout = |spread: Spread, running: Option<&Arc<Running>>| {
@@ -365,8 +392,8 @@ mod tests {
                     opts: &opts,
                 };
                 let (spread, one) = (
-                    encode_rows(&src, Spread::raster(2), None).unwrap(),
-                    encode_rows(&src, Spread::raster(1), None).unwrap(),
+                    encode_rows(&src, Spread::raster(2), None, None).unwrap(),
+                    encode_rows(&src, Spread::raster(1), None, None).unwrap(),
                 );
                 assert_eq!(spread.spread_mark.is_some(), adapt);
                 let cheap = spread.spread.header.bits_per_subpixel() < ONE_BELOW;
@@ -386,10 +413,11 @@ mod tests {
                         &spread.spread
                     };
                     let what = format!("flat {flat}, adapt {adapt}, {threads} thread(s), gain {min_gain}");
-                    let run = |margin| encode_model_with(&img, &img.pixels, 1, &m, &opts, (margin, min_gain)).unwrap();
+                    let run =
+                        |margin| encode_model_with(&img, &img.pixels, 1, &m, &opts, (margin, min_gain), None).unwrap();
                     assert_eq!(run(MARGIN).bytes, expect.bytes, "{what}");
                     if min_gain == MIN_GAIN {
-                        let default = encode_model(&img, &img.pixels, 1, &m, &opts).unwrap();
+                        let default = encode_model(&img, &img.pixels, 1, &m, &opts, None).unwrap();
                         assert_eq!(default.bytes, expect.bytes, "{what}: the default");
                     }
                     assert_eq!(run(f64::INFINITY).bytes, expect.bytes, "{what}: the trial to the end");
@@ -398,7 +426,8 @@ mod tests {
                     if threads == 1 && flat && adapt {
                         // On one thread the trial's adaptive coding is inline, so it stops at
                         // the mark when it has not gained.
-                        let tried = encode_rows(&src, Spread::raster(2), Some((f64::INFINITY, min_gain))).unwrap();
+                        let tried =
+                            encode_rows(&src, Spread::raster(2), Some((f64::INFINITY, min_gain)), None).unwrap();
                         assert_eq!(tried.trial.is_some(), gains, "{what}");
                     }
                 }
