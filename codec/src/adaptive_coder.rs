@@ -4,9 +4,8 @@
 //! threads; with more than one thread it runs on a thread of its own beside the network and the
 //! plain coding ([`Pipeline`]).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::thread::{Scope, ScopedJoinHandle};
 
 use constriction::stream::queue::DefaultRangeEncoder;
@@ -16,6 +15,7 @@ use crate::adapt::{total, AdaptState, AdaptStats};
 use crate::error::{CodecError, Result};
 use crate::lanes::{self, Spread};
 use crate::quantize::Span;
+use crate::signal::Signal;
 use crate::substreams;
 
 /// The adaptive coding of one image: an adaptive state and a range coder per substream.
@@ -44,15 +44,13 @@ pub(crate) struct AdaptiveCoder<'a> {
 /// What an adaptive coding has cost so far, for the encoder on another thread: the mixed
 /// distributions' bits and the sub-pixels coded, updated after every row; and what it had cost
 /// once its `mark` row was coded (the same on every run, whatever the threads' timing), which
-/// a thread can wait for ([`Running::wait_mark`]) until the coding is [`Running::close`]d.
+/// another thread can wait for ([`Signal::wait`]) until the coding closes it.
 #[derive(Debug)]
 pub(crate) struct Running {
     so_far: Mutex<(f64, u64)>,
     mark_row: usize,
-    mark: OnceLock<f64>,
-    /// Set, under `so_far`'s lock, with the mark or on closing.
-    marked: Condvar,
-    closed: AtomicBool,
+    /// The bits of rows 0 ..= `mark_row`, once they are coded.
+    pub(crate) mark: Signal<f64>,
 }
 
 impl Running {
@@ -61,9 +59,7 @@ impl Running {
         Running {
             so_far: Mutex::new((0.0, 0)),
             mark_row,
-            mark: OnceLock::new(),
-            marked: Condvar::new(),
-            closed: AtomicBool::new(false),
+            mark: Signal::new(),
         }
     }
 
@@ -74,53 +70,12 @@ impl Running {
 
     /// The bits of rows 0 ..= the mark row, once they are coded.
     pub(crate) fn mark(&self) -> Option<f64> {
-        self.mark.get().copied()
+        self.mark.get()
     }
 
     /// The row whose cost [`Running::mark`] keeps.
     pub(crate) fn mark_row(&self) -> usize {
         self.mark_row
-    }
-
-    /// [`Running::mark`], waiting for it until the coding is closed without it (None).
-    pub(crate) fn wait_mark(&self) -> Option<f64> {
-        let mut guard = self.so_far.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if let Some(&bits) = self.mark.get() {
-                return Some(bits);
-            }
-            if self.closed.load(Ordering::Acquire) {
-                return None;
-            }
-            guard = self.marked.wait(guard).unwrap_or_else(|e| e.into_inner());
-        }
-    }
-
-    /// Sets the mark as the coding does (for tests of what waits for it).
-    #[cfg(test)]
-    pub(crate) fn set_mark(&self, bits: f64) {
-        let _guard = self.so_far.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = self.mark.set(bits);
-        self.marked.notify_all();
-    }
-
-    /// Says that no mark will come after what has been set: [`Running::wait_mark`] returns.
-    pub(crate) fn close(&self) {
-        let _guard = self.so_far.lock().unwrap_or_else(|e| e.into_inner());
-        self.closed.store(true, Ordering::Release);
-        self.marked.notify_all();
-    }
-}
-
-/// Closes a [`Running`] when dropped, whether the coding that reports to it returned or
-/// panicked, so that no thread waits for its mark for ever.
-pub(crate) struct Closes<'r>(pub(crate) Option<&'r Running>);
-
-impl Drop for Closes<'_> {
-    fn drop(&mut self) {
-        if let Some(r) = self.0 {
-            r.close();
-        }
     }
 }
 
@@ -219,8 +174,7 @@ impl<'a> AdaptiveCoder<'a> {
             *so_far = (bits, so_far.1 + n as u64);
             // The rows just coded (with lanes, a block) hold the mark row.
             if r.mark_row <= y && r.mark_row + done.len() > y {
-                let _ = r.mark.set(bits);
-                r.marked.notify_all();
+                r.mark.set(bits);
             }
         }
         Ok(done)

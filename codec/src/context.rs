@@ -7,15 +7,26 @@
 use constriction::stream::queue::{DefaultRangeDecoder, DefaultRangeEncoder};
 use constriction::stream::{Decode, Encode};
 
+use std::sync::Arc;
+
 use crate::adaptive_coder::Running;
 use crate::cm6::ContextModel;
 use crate::error::{CodecError, Result};
 use crate::quantize::{quantize, Coded, Span, Table};
+use crate::signal::{Closes, Signal};
 use crate::trial::context_behind;
 
 /// Progress callback: (sub-pixels done, sub-pixels in all).
 type Progress<'a> = Option<&'a (dyn Fn(u64, u64) + Sync)>;
 const PROGRESS_EVERY: u64 = 1 << 14;
+
+/// The model's coding beside the context coding in auto mode: its spread's running cost
+/// ([`crate::encoder::spread_running`]), and whether the context coding stopped at the mark
+/// row (set there, or closed if it never got there), which the classical coding waits for.
+pub(crate) struct Beside {
+    pub(crate) model: Arc<Running>,
+    pub(crate) stopped: Signal<bool>,
+}
 
 /// What [`encode`] coded: the payload, unless it stopped behind the model's coding beside it;
 /// and its size in bits once the model's mark row was coded (None without a model beside it).
@@ -25,16 +36,17 @@ pub(crate) struct ContextCoded {
 }
 
 /// The payload coding `coded` (W×H×C sub-pixels in raster order, each below `levels` ≤ 256).
-/// Beside the model's coding, whose spread reports to `beside`
-/// ([`crate::encoder::spread_running`]), it waits at the mark row for the model's cost there
-/// and stops if it is [`context_behind`] it: a photo's model coding is the smaller, and the
-/// model's coding has the cores to itself sooner.
+/// [`Beside`] the model's coding, it waits at the mark row for the model's cost there and stops
+/// if it is [`context_behind`] it (a photo's model coding is the smaller), saying which in
+/// `beside.stopped`.
 pub(crate) fn encode(
     coded: &[u8],
     (width, height, ch, levels): (usize, usize, usize, usize),
     progress: Progress,
-    beside: Option<&Running>,
+    beside: Option<&Beside>,
 ) -> Result<ContextCoded> {
+    // Whatever happens before the mark row, the classical coding does not wait any longer.
+    let _closes = Closes(beside.map(|b| &b.stopped));
     debug_assert_eq!(coded.len(), width * height * ch);
     let mut model = ContextModel::new(width, height, ch, levels);
     let mut enc = DefaultRangeEncoder::new();
@@ -56,11 +68,13 @@ pub(crate) fn encode(
                 }
             }
         }
-        if let Some(running) = beside.filter(|r| r.mark_row() == y) {
+        if let Some(beside) = beside.filter(|b| b.model.mark_row() == y) {
             // The words so far and the coder's state: what the rows up to here cost, within a
             // word or two.
             mark_bits = Some(enc.num_bits() as f64);
-            if context_behind(running.wait_mark(), mark_bits) {
+            let behind = context_behind(beside.model.mark.wait(), mark_bits);
+            beside.stopped.set(behind);
+            if behind {
                 return Ok(ContextCoded {
                     payload: None,
                     mark_bits,
@@ -129,7 +143,6 @@ pub(crate) fn decode(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adaptive_coder::Closes;
     use crate::trial::CONTEXT_BEHIND;
 
     /// A synthetic screenshot-like image: flat panels, a repeated glyph, a gradient, noise.
@@ -164,31 +177,52 @@ mod tests {
         coded.payload.expect("coded alone, the payload is finished")
     }
 
+    fn beside(mark_row: usize) -> Beside {
+        Beside {
+            model: Arc::new(Running::new(mark_row)),
+            stopped: Signal::new(),
+        }
+    }
+
     #[test]
     fn beside_the_model_it_stops_only_well_behind() {
         let (w, h) = (24, 40);
         let geom = (w, h, 3, 256);
         let px = sample(w, h, 3, 5);
         let full = alone(&px, geom);
+        // The coding beside a model whose cost at row 9 is `mark` (None: closed without it),
+        // and its verdict there.
         let at = |mark: Option<f64>| {
-            let running = Running::new(9);
+            let b = beside(9);
             match mark {
-                Some(bits) => running.set_mark(bits),
-                None => running.close(),
+                Some(bits) => b.model.mark.set(bits),
+                None => b.model.mark.close(),
             }
-            encode(&px, geom, None, Some(&running)).unwrap()
+            let coded = encode(&px, geom, None, Some(&b)).unwrap();
+            (coded, b.stopped.get())
         };
         // Rows 0 ..= 9 cost this much (the words so far, whole words).
-        let bits = at(None).mark_bits.expect("the mark row is coded");
+        let (closed, verdict) = at(None);
+        let bits = closed.mark_bits.expect("the mark row is coded");
         assert!(bits > 0.0 && bits % 32.0 == 0.0, "{bits}");
         // The model's coding closed without a mark (no adaptive coding): finished.
-        assert_eq!(at(None).payload.as_ref(), Some(&full));
+        assert_eq!((closed.payload.as_ref(), verdict), (Some(&full), Some(false)));
         // Within CONTEXT_BEHIND of the model's: finished, the same bytes as alone.
-        let near = at(Some(bits / CONTEXT_BEHIND + 1.0));
-        assert_eq!((near.payload.as_ref(), near.mark_bits), (Some(&full), Some(bits)));
+        let (near, verdict) = at(Some(bits / CONTEXT_BEHIND + 1.0));
+        assert_eq!(
+            (near.payload.as_ref(), near.mark_bits, verdict),
+            (Some(&full), Some(bits), Some(false))
+        );
         // Further behind: stopped at the mark row.
-        let behind = at(Some(bits / CONTEXT_BEHIND - 1.0));
-        assert_eq!((behind.payload, behind.mark_bits), (None, Some(bits)));
+        let (behind, verdict) = at(Some(bits / CONTEXT_BEHIND - 1.0));
+        assert_eq!(
+            (behind.payload, behind.mark_bits, verdict),
+            (None, Some(bits), Some(true))
+        );
+        // A mark row it never reaches: no verdict, and what waits for one is told so.
+        let b = beside(h);
+        let coded = encode(&px, geom, None, Some(&b)).unwrap();
+        assert_eq!((coded.payload.as_ref(), b.stopped.wait()), (Some(&full), None));
     }
 
     #[test]
@@ -197,19 +231,21 @@ mod tests {
         let px = sample(w, h, 1, 9);
         let full = alone(&px, (w, h, 1, 256));
         for mark in [Some(1.0), None] {
-            let running = Running::new(3);
+            let b = beside(3);
             let coded = std::thread::scope(|s| {
-                let ctx = s.spawn(|| encode(&px, (w, h, 1, 256), None, Some(&running)).unwrap());
+                let ctx = s.spawn(|| encode(&px, (w, h, 1, 256), None, Some(&b)).unwrap());
                 std::thread::sleep(std::time::Duration::from_millis(50));
                 assert!(!ctx.is_finished(), "it waits at the mark row");
+                assert_eq!(b.stopped.get(), None, "no verdict before the model's mark");
                 match mark {
-                    Some(bits) => running.set_mark(bits),
-                    None => drop(Closes(Some(&running))),
+                    Some(bits) => b.model.mark.set(bits),
+                    None => drop(Closes(Some(&b.model.mark))),
                 }
                 ctx.join().unwrap()
             });
             let expected = mark.is_none().then_some(&full);
             assert_eq!(coded.payload.as_ref(), expected, "model's mark {mark:?}");
+            assert_eq!(b.stopped.get(), Some(mark.is_some()));
         }
     }
 

@@ -5,14 +5,14 @@ use pixelrnn_model::id_hex;
 
 use crate::adapt::AdaptStats;
 use crate::adapter::Adapter;
-use crate::adaptive_coder::Closes;
 use crate::classical::Ranked;
 use crate::container::{arith_of, Header, Limits, Mode, FLAG_OPAQUE_ALPHA, VERSION};
-use crate::context::ContextCoded;
+use crate::context::{Beside, ContextCoded};
 use crate::error::{CodecError, Result};
 use crate::image::Image;
 use crate::lanes::Spread;
 use crate::model::ProbabilityModel;
+use crate::signal::{Closes, Signal};
 use crate::symbols::Symbols;
 use crate::trial::context_behind;
 
@@ -130,7 +130,6 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
         coded_channels as usize,
         model.levels(),
     );
-    let classical = || Some(crate::classical::rank(&coded, geometry.0, geometry.1, geometry.2));
     let context_on = mode == ModeChoice::Context || mode == ModeChoice::Auto && opts.version >= 6;
     // The context coding reports progress only when it is the only path.
     let context_progress = if mode == ModeChoice::Context {
@@ -141,18 +140,36 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
     // In auto mode the context coding runs beside the model's, waits at the mark row for the
     // spread's adaptive coding to reach it, and stops where it is `context_behind` it there
     // (the rule is applied again below): the file does not depend on the timing.
-    let beside = (mode == ModeChoice::Auto && context_on && crate::encoder::adapts(opts, model))
-        .then(|| crate::encoder::spread_running(opts.version, geometry.1));
+    let beside = (mode == ModeChoice::Auto && context_on && crate::encoder::adapts(opts, model)).then(|| Beside {
+        model: crate::encoder::spread_running(opts.version, geometry.1),
+        stopped: Signal::new(),
+    });
+    // Beside the model's coding, the classical one waits for the context coding's verdict at
+    // the mark row and is not even ranked where the context coding stopped there, far behind
+    // the model's: on the photos and `varied` it was never smaller than the context coding.
+    let classical = || {
+        if beside.as_ref().and_then(|b| b.stopped.wait()) == Some(true) {
+            return None;
+        }
+        Some(crate::classical::rank(&coded, geometry.0, geometry.1, geometry.2))
+    };
     let context = || -> Result<Option<ContextCoded>> {
         if !context_on {
             return Ok(None);
         }
-        crate::context::encode(&coded, geometry, context_progress, beside.as_deref()).map(Some)
+        crate::context::encode(&coded, geometry, context_progress, beside.as_ref()).map(Some)
     };
     let model_path = || {
         // However it ends, the context coding does not wait for it any longer.
-        let _closes = Closes(beside.as_deref());
-        crate::encoder::encode_model(image, &coded, coded_channels, model, opts, beside.clone())
+        let _closes = Closes(beside.as_ref().map(|b| &b.model.mark));
+        crate::encoder::encode_model(
+            image,
+            &coded,
+            coded_channels,
+            model,
+            opts,
+            beside.as_ref().map(|b| b.model.clone()),
+        )
     };
     // Every path asked for; with threads, the classical and context ones on threads of their
     // own beside the model's (the bytes are the same).
@@ -170,9 +187,14 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
             let x = x.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
             Ok::<_, CodecError>((Some(m?), c, x?))
         })?,
-        ModeChoice::Auto => (Some(model_path()?), classical(), context()?),
+        ModeChoice::Auto => {
+            // In this order: the classical coding waits for the context coding's verdict.
+            let m = model_path()?;
+            let x = context()?;
+            (Some(m), classical(), x)
+        }
     };
-    let model_mark = beside.as_ref().and_then(|r| r.mark());
+    let model_mark = beside.as_ref().and_then(|b| b.model.mark());
     let context_payload = context_coded
         .filter(|c| !context_behind(model_mark, c.mark_bits))
         .and_then(|c| c.payload);

@@ -31,6 +31,7 @@ pub mod parallel;
 mod phase9;
 mod predictors;
 pub mod quantize;
+mod signal;
 pub mod split;
 mod split_decode;
 pub mod substreams;
