@@ -4,10 +4,12 @@
 use pixelrnn_model::{Arith, Dist, ModelId};
 
 use crate::container::Limits;
-use crate::driver::{decode, encode, DecodeOptions, EncodeOptions, ModeChoice};
+use crate::decoder::decode;
+use crate::driver::encode;
 use crate::error::{CodecError, Result};
 use crate::image::Image;
 use crate::model::{ProbabilityModel, SequentialModel};
+use crate::options::{DecodeOptions, EncodeOptions, ModeChoice};
 
 pub struct Mock {
     pub channels: usize,

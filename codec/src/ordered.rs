@@ -13,9 +13,9 @@ use constriction::stream::Encode;
 use pixelrnn_model::Dist;
 
 use crate::adaptive_coder::{AdaptiveCoder, Pipeline, Running};
-use crate::driver::EncodeOptions;
 use crate::error::{CodecError, Result};
 use crate::lanes::{self, Spread};
+use crate::options::EncodeOptions;
 use crate::quantize::{Coded, Span, TOTAL};
 
 /// One row's coding, worked out on the thread that computed the row.

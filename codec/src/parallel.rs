@@ -14,10 +14,10 @@ use constriction::stream::queue::DefaultRangeDecoder;
 use pixelrnn_model::group::MAX_ROWS;
 
 use crate::adapt::AdaptState;
-use crate::driver::Progress;
 use crate::error::{CodecError, Result};
 use crate::lanes::Spread;
 use crate::model::RowModel;
+use crate::options::Progress;
 use crate::substreams;
 use crate::symbols::Symbols;
 
