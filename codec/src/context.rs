@@ -235,13 +235,15 @@ mod tests {
             let coded = std::thread::scope(|s| {
                 let ctx = s.spawn(|| encode(&px, (w, h, 1, 256), None, Some(&b)).unwrap());
                 std::thread::sleep(std::time::Duration::from_millis(50));
-                assert!(!ctx.is_finished(), "it waits at the mark row");
-                assert_eq!(b.stopped.get(), None, "no verdict before the model's mark");
+                // Asserted once it is released, so that a failure does not hang the test.
+                let waiting = (!ctx.is_finished(), b.stopped.get());
                 match mark {
                     Some(bits) => b.model.mark.set(bits),
                     None => drop(Closes(Some(&b.model.mark))),
                 }
-                ctx.join().unwrap()
+                let coded = ctx.join().unwrap();
+                assert_eq!(waiting, (true, None), "it waits at the mark row, with no verdict yet");
+                coded
             });
             let expected = mark.is_none().then_some(&full);
             assert_eq!(coded.payload.as_ref(), expected, "model's mark {mark:?}");

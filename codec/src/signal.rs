@@ -106,13 +106,16 @@ mod tests {
             let got = std::thread::scope(|scope| {
                 let waiter = scope.spawn(|| s.wait());
                 std::thread::sleep(std::time::Duration::from_millis(30));
-                assert!(!waiter.is_finished(), "it waits");
+                // Asserted once it is released, so that a failure does not hang the test.
+                let waiting = !waiter.is_finished();
                 match value {
                     Some(v) => s.set(v),
                     // As a panicking or returning setter does.
                     None => drop(Closes(Some(&s))),
                 }
-                waiter.join().unwrap()
+                let got = waiter.join().unwrap();
+                assert!(waiting, "it waits");
+                got
             });
             assert_eq!(got, value);
         }
