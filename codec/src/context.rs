@@ -20,40 +20,40 @@ use crate::trial::context_behind;
 type Progress<'a> = Option<&'a (dyn Fn(u64, u64) + Sync)>;
 const PROGRESS_EVERY: u64 = 1 << 14;
 
-/// The model's coding beside the context coding in auto mode: its spread's running cost
-/// ([`crate::encoder::spread_running`]), and whether the context coding stopped at the mark
-/// row (set there, or closed if it never got there), which the classical coding waits for.
+/// The model's coding beside the context coding in auto mode, and the context coding's: each
+/// one's cost by the model's mark row ([`crate::encoder::spread_running`]), which the other
+/// codings wait for.
 pub(crate) struct Beside {
     pub(crate) model: Arc<Running>,
-    pub(crate) stopped: Signal<bool>,
+    /// The context coding's bits by the mark row (closed if it never gets there).
+    pub(crate) context: Signal<f64>,
 }
 
-/// What [`encode`] coded: the payload, unless it stopped behind the model's coding beside it;
-/// and its size in bits once the model's mark row was coded (None without a model beside it).
-pub(crate) struct ContextCoded {
-    pub(crate) payload: Option<Vec<u8>>,
-    pub(crate) mark_bits: Option<f64>,
+impl Beside {
+    /// Whether the context coding stops at the mark row, [`context_behind`] the model's coding
+    /// (waiting for both costs): the same answer on every thread, whatever the timing.
+    pub(crate) fn context_stops(&self) -> bool {
+        context_behind(self.model.mark.wait(), self.context.wait())
+    }
 }
 
-/// The payload coding `coded` (W×H×C sub-pixels in raster order, each below `levels` ≤ 256).
-/// [`Beside`] the model's coding, it waits at the mark row for the model's cost there and stops
-/// if it is [`context_behind`] it (a photo's model coding is the smaller), saying which in
-/// `beside.stopped`.
+/// The payload coding `coded` (W×H×C sub-pixels in raster order, each below `levels` ≤ 256);
+/// None where, [`Beside`] the model's coding, it stopped at the mark row
+/// ([`Beside::context_stops`]: a photo's model coding is the smaller).
 pub(crate) fn encode(
     coded: &[u8],
     (width, height, ch, levels): (usize, usize, usize, usize),
     progress: Progress,
     beside: Option<&Beside>,
-) -> Result<ContextCoded> {
+) -> Result<Option<Vec<u8>>> {
     // Whatever happens before the mark row, the classical coding does not wait any longer.
-    let _closes = Closes(beside.map(|b| &b.stopped));
+    let _closes = Closes(beside.map(|b| &b.context));
     debug_assert_eq!(coded.len(), width * height * ch);
     let mut model = ContextModel::new(width, height, ch, levels);
     let mut enc = DefaultRangeEncoder::new();
     let mut probs = vec![0.0f32; levels];
     let total = coded.len() as u64;
     let mut i = 0;
-    let mut mark_bits = None;
     for y in 0..height {
         for x in 0..width {
             for c in 0..ch {
@@ -71,24 +71,16 @@ pub(crate) fn encode(
         if let Some(beside) = beside.filter(|b| b.model.mark_row() == y) {
             // The words so far and the coder's state: what the rows up to here cost, within a
             // word or two.
-            mark_bits = Some(enc.num_bits() as f64);
-            let behind = context_behind(beside.model.mark.wait(), mark_bits);
-            beside.stopped.set(behind);
-            if behind {
-                return Ok(ContextCoded {
-                    payload: None,
-                    mark_bits,
-                });
+            beside.context.set(enc.num_bits() as f64);
+            if beside.context_stops() {
+                return Ok(None);
             }
         }
     }
     let words = enc
         .into_compressed()
         .map_err(|e| CodecError::BadParameter(format!("range coder: {e:?}")))?;
-    Ok(ContextCoded {
-        payload: Some(words.iter().flat_map(|w| w.to_le_bytes()).collect()),
-        mark_bits,
-    })
+    Ok(Some(words.iter().flat_map(|w| w.to_le_bytes()).collect()))
 }
 
 /// The W×H×C sub-pixels (raster order) that `payload` codes.
@@ -172,15 +164,15 @@ mod tests {
 
     /// The payload coded alone (no model's coding beside it).
     fn alone(px: &[u8], geom: (usize, usize, usize, usize)) -> Vec<u8> {
-        let coded = encode(px, geom, None, None).unwrap();
-        assert_eq!(coded.mark_bits, None);
-        coded.payload.expect("coded alone, the payload is finished")
+        encode(px, geom, None, None)
+            .unwrap()
+            .expect("coded alone, the payload is finished")
     }
 
     fn beside(mark_row: usize) -> Beside {
         Beside {
             model: Arc::new(Running::new(mark_row)),
-            stopped: Signal::new(),
+            context: Signal::new(),
         }
     }
 
@@ -191,7 +183,7 @@ mod tests {
         let px = sample(w, h, 3, 5);
         let full = alone(&px, geom);
         // The coding beside a model whose cost at row 9 is `mark` (None: closed without it),
-        // and its verdict there.
+        // its cost there, and whether it stopped.
         let at = |mark: Option<f64>| {
             let b = beside(9);
             match mark {
@@ -199,30 +191,24 @@ mod tests {
                 None => b.model.mark.close(),
             }
             let coded = encode(&px, geom, None, Some(&b)).unwrap();
-            (coded, b.stopped.get())
+            (coded, b.context.get(), b.context_stops())
         };
         // Rows 0 ..= 9 cost this much (the words so far, whole words).
-        let (closed, verdict) = at(None);
-        let bits = closed.mark_bits.expect("the mark row is coded");
+        let (closed, bits, stops) = at(None);
+        let bits = bits.expect("the mark row is coded");
         assert!(bits > 0.0 && bits % 32.0 == 0.0, "{bits}");
         // The model's coding closed without a mark (no adaptive coding): finished.
-        assert_eq!((closed.payload.as_ref(), verdict), (Some(&full), Some(false)));
+        assert_eq!((closed.as_ref(), stops), (Some(&full), false));
         // Within CONTEXT_BEHIND of the model's: finished, the same bytes as alone.
-        let (near, verdict) = at(Some(bits / CONTEXT_BEHIND + 1.0));
-        assert_eq!(
-            (near.payload.as_ref(), near.mark_bits, verdict),
-            (Some(&full), Some(bits), Some(false))
-        );
+        let (near, near_bits, stops) = at(Some(bits / CONTEXT_BEHIND + 1.0));
+        assert_eq!((near.as_ref(), near_bits, stops), (Some(&full), Some(bits), false));
         // Further behind: stopped at the mark row.
-        let (behind, verdict) = at(Some(bits / CONTEXT_BEHIND - 1.0));
-        assert_eq!(
-            (behind.payload, behind.mark_bits, verdict),
-            (None, Some(bits), Some(true))
-        );
-        // A mark row it never reaches: no verdict, and what waits for one is told so.
+        let (behind, behind_bits, stops) = at(Some(bits / CONTEXT_BEHIND - 1.0));
+        assert_eq!((behind, behind_bits, stops), (None, Some(bits), true));
+        // A mark row it never reaches: no cost there, and what waits for it is told so.
         let b = beside(h);
         let coded = encode(&px, geom, None, Some(&b)).unwrap();
-        assert_eq!((coded.payload.as_ref(), b.stopped.wait()), (Some(&full), None));
+        assert_eq!((coded.as_ref(), b.context.wait()), (Some(&full), None));
     }
 
     #[test]
@@ -236,18 +222,18 @@ mod tests {
                 let ctx = s.spawn(|| encode(&px, (w, h, 1, 256), None, Some(&b)).unwrap());
                 std::thread::sleep(std::time::Duration::from_millis(50));
                 // Asserted once it is released, so that a failure does not hang the test.
-                let waiting = (!ctx.is_finished(), b.stopped.get());
+                let waiting = (!ctx.is_finished(), b.context.get().is_some());
                 match mark {
                     Some(bits) => b.model.mark.set(bits),
                     None => drop(Closes(Some(&b.model.mark))),
                 }
                 let coded = ctx.join().unwrap();
-                assert_eq!(waiting, (true, None), "it waits at the mark row, with no verdict yet");
+                assert_eq!(waiting, (true, true), "it waits at the mark row, its cost there set");
                 coded
             });
             let expected = mark.is_none().then_some(&full);
-            assert_eq!(coded.payload.as_ref(), expected, "model's mark {mark:?}");
-            assert_eq!(b.stopped.get(), Some(mark.is_some()));
+            assert_eq!(coded.as_ref(), expected, "model's mark {mark:?}");
+            assert_eq!(b.context_stops(), mark.is_some());
         }
     }
 

@@ -4,13 +4,12 @@
 
 use crate::classical::Ranked;
 use crate::container::{Header, Mode, FLAG_OPAQUE_ALPHA, VERSION};
-use crate::context::{Beside, ContextCoded};
+use crate::context::Beside;
 use crate::error::{CodecError, Result};
 use crate::image::Image;
 use crate::model::ProbabilityModel;
 use crate::options::{EncodeOptions, Encoded, ModeChoice};
 use crate::signal::{Closes, Signal};
-use crate::trial::context_behind;
 
 /// Encodes `image` with `model` (the model must have as many channels as are coded) and/or the
 /// classical path, as `opts.mode` says, keeping the smaller payload (the model's only when it is
@@ -53,26 +52,26 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
         None
     };
     // In auto mode the context coding runs beside the model's, waits at the mark row for the
-    // spread's adaptive coding to reach it, and stops where it is `context_behind` it there
-    // (the rule is applied again below): the file does not depend on the timing.
+    // spread's adaptive coding to reach it, and stops where it is far behind it there
+    // (`Beside::context_stops`): the file does not depend on the timing.
     let beside = (mode == ModeChoice::Auto && context_on && crate::encoder::adapts(opts, model)).then(|| Beside {
         model: crate::encoder::spread_running(opts.version, geometry.1),
-        stopped: Signal::new(),
+        context: Signal::new(),
     });
-    // Beside the model's coding, the classical one waits for the context coding's verdict at
-    // the mark row and is not even ranked where the context coding stopped there, far behind
-    // the model's: on the photos and `varied` it was never smaller than the context coding.
+    // Beside them, the classical coding waits for that answer and is not even ranked where the
+    // context coding stops: on the photos and `varied` it was never smaller than the context
+    // coding.
     let classical = || {
-        if beside.as_ref().and_then(|b| b.stopped.wait()) == Some(true) {
+        if beside.as_ref().is_some_and(Beside::context_stops) {
             return None;
         }
         Some(crate::classical::rank(&coded, geometry.0, geometry.1, geometry.2))
     };
-    let context = || -> Result<Option<ContextCoded>> {
+    let context = || -> Result<Option<Vec<u8>>> {
         if !context_on {
             return Ok(None);
         }
-        crate::context::encode(&coded, geometry, context_progress, beside.as_ref()).map(Some)
+        crate::context::encode(&coded, geometry, context_progress, beside.as_ref())
     };
     let model_path = || {
         // However it ends, the context coding does not wait for it any longer.
@@ -90,7 +89,7 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
     // own beside the model's (the bytes are the same).
     // The classical coding is ranked beside them and finished once their sizes show it could
     // be kept (`could_keep`).
-    let (model_enc, ranked, context_coded): (Option<Encoded>, Option<Ranked>, Option<ContextCoded>) = match mode {
+    let (model_enc, ranked, context_payload): (Option<Encoded>, Option<Ranked>, Option<Vec<u8>>) = match mode {
         ModeChoice::Model => (Some(model_path()?), None, None),
         ModeChoice::Classical => (None, classical(), None),
         ModeChoice::Context => (None, None, context()?),
@@ -109,10 +108,6 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
             (Some(m), classical(), x)
         }
     };
-    let model_mark = beside.as_ref().and_then(|b| b.model.mark());
-    let context_payload = context_coded
-        .filter(|c| !context_behind(model_mark, c.mark_bits))
-        .and_then(|c| c.payload);
     let classical_payload = ranked.and_then(|r| {
         let model = model_enc.as_ref().map(|b| b.header.payload_len);
         let context = context_payload.as_ref().map(|p| p.len() as u64);

@@ -1,10 +1,10 @@
 //! A value one thread of the encoder publishes once and others wait for, or learn that it will
-//! not come: the model's cost at its mark row for the context coding beside it, and the context
-//! coding's verdict there for the classical one ([`crate::driver`]).
+//! not come: the model's and the context coding's costs by the model's mark row, which the
+//! codings beside each other in auto mode wait for ([`crate::context::Beside`]).
 
 use std::sync::{Condvar, Mutex};
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 enum State<T> {
     Waiting,
     Set(T),
