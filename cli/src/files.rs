@@ -126,7 +126,9 @@ pub fn check_output(input: &str, out: &str, force: bool) -> Result<()> {
 }
 
 /// Writes `bytes` to `out` (stdout for `-`) through a temporary file in the same directory and
-/// a rename, so that a failure leaves neither a partial file nor a clobbered one.
+/// a rename, so that a failure leaves neither a partial file nor a clobbered one. The file gets
+/// the permissions a plain create would give it: those of the file it replaces (with `-f`),
+/// else read and write for all that the umask allows (a temporary file alone would be 0600).
 pub fn write_atomic(out: &str, bytes: &[u8], force: bool) -> Result<()> {
     if out == "-" {
         let mut so = std::io::stdout().lock();
@@ -138,11 +140,24 @@ pub fn write_atomic(out: &str, bytes: &[u8], force: bool) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".pixelrnn-")
-        .suffix(".tmp")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".pixelrnn-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // open(2) applies the umask to this mode, as it does for any file a program creates.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder
         .tempfile_in(&dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    if force {
+        if let Ok(old) = std::fs::metadata(&path) {
+            tmp.as_file()
+                .set_permissions(replaced_permissions(old.permissions()))
+                .with_context(|| format!("cannot give {out} the permissions of the file it replaces"))?;
+        }
+    }
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .with_context(|| format!("writing {out}"))?;
@@ -154,6 +169,17 @@ pub fn write_atomic(out: &str, bytes: &[u8], force: bool) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("{out} already exists; use -f to overwrite it ({})", e.error))?;
     }
     Ok(())
+}
+
+/// The permissions of a file written over one with `old`: its read, write and execute bits
+/// (not set-user-ID and the like, which `cp` does not carry over either).
+fn replaced_permissions(old: std::fs::Permissions) -> std::fs::Permissions {
+    #[cfg(unix)]
+    let old = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::Permissions::from_mode(old.mode() & 0o777)
+    };
+    old
 }
 
 /// Default output of `compress`: the input name plus `.prnn`.

@@ -44,6 +44,38 @@ fn refuses_to_overwrite_without_force() {
     assert_files(d.path(), &["a.png", "a.png.prnn"]);
 }
 
+/// Outputs get the permissions a plain create gives (the umask's), not a temporary file's 0600,
+/// and `-f` keeps those of the file it replaces.
+#[cfg(unix)]
+#[test]
+fn outputs_get_the_usual_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    write_png(d.path(), "a.png", 5, 4, 3);
+    let mode = |f: &str| std::fs::metadata(d.path().join(f)).unwrap().permissions().mode() & 0o7777;
+    let with_umask = |mask: &str, args: &str| {
+        let o = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("umask {mask} && exec \"$0\" {args}"))
+            .arg(common::BIN)
+            .current_dir(d.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    with_umask("022", "compress a.png");
+    assert_eq!(mode("a.png.prnn"), 0o644);
+    with_umask("027", "decompress a.png.prnn -o b.png");
+    assert_eq!(mode("b.png"), 0o640);
+    with_umask("077", "compress a.png -o c.prnn");
+    assert_eq!(mode("c.prnn"), 0o600);
+    // Overwriting keeps the permissions of the file replaced, whatever the umask.
+    std::fs::set_permissions(d.path().join("a.png.prnn"), std::fs::Permissions::from_mode(0o604)).unwrap();
+    with_umask("077", "compress -f a.png");
+    assert_eq!(mode("a.png.prnn"), 0o604);
+    assert_files(d.path(), &["a.png", "a.png.prnn", "b.png", "c.prnn"]);
+}
+
 #[test]
 fn streams_through_stdin_and_stdout() {
     let d = tempfile::tempdir().unwrap();
