@@ -3,7 +3,7 @@
 //! and x mod 2, with the built-in default model's distributions: `cargo run --release -p
 //! pixelrnn-codec --example parity -- NAME.WxHxC.raw…` (raw 8-bit pixels). Photos that went
 //! through JPEG's 2×2 chroma subsampling code up to 4 % smaller with four phase classes
-//! (README, "Grey photos").
+//! (docs/design.md, "Pixel phase").
 
 mod common;
 

@@ -2,7 +2,7 @@
 # Format versions 7 and 8 side by side with one pixelrnn binary: `compress` (auto, two threads)
 # in each version, then `decompress` of both files on two threads and on one, alternating,
 # checking that both decode to the same pixels. Prints, per image: bytes v7, bytes v8, then
-# seconds for v7 and v8 on two threads and on one. How README's "Lanes" table was measured.
+# seconds for v7 and v8 on two threads and on one. How the "Lanes" table of docs/design.md was measured.
 # Usage: [P=target/release/pixelrnn] scripts/runs/cmp-versions.sh IMAGE.png...
 set -u
 P=${P:-target/release/pixelrnn}; OUT=$(mktemp -d)
