@@ -182,6 +182,11 @@ fn replaced_permissions(old: std::fs::Permissions) -> std::fs::Permissions {
     old
 }
 
+/// The format of an input image, as its first bytes say.
+pub fn image_format(bytes: &[u8]) -> Option<ImageFormat> {
+    image::guess_format(bytes).ok()
+}
+
 /// Default output of `compress`: the input name plus `.prnn`.
 pub fn compressed_name(input: &str) -> String {
     format!("{input}.prnn")

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use image::ImageFormat;
 use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Header, Limits, ModeChoice};
 
 use report::{Reporter, Stats};
@@ -260,10 +261,47 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
     }
     files::write_atomic(&out, &enc.bytes, c.force)?;
     rep.stats(
-        &Stats::new("compress", input, &out, &enc.header, &enc.bytes, start.elapsed()).with_model_bits(enc.model_bits),
+        &Stats::new("compress", input, &out, &enc.header, &enc.bytes, start.elapsed())
+            .with_model_bits(enc.model_bits)
+            .with_input_bytes(bytes.len() as u64),
         out == "-",
     );
+    if enc.bytes.len() > bytes.len() {
+        rep.warn(&larger_than_input(
+            input,
+            &out,
+            enc.bytes.len(),
+            bytes.len(),
+            files::image_format(&bytes),
+        ));
+    }
     Ok(())
+}
+
+/// The warning for a .prnn file larger than the file it was made from.
+fn larger_than_input(input: &str, out: &str, prnn: usize, was: usize, format: Option<ImageFormat>) -> String {
+    let name = |s: &str| {
+        if s == "-" {
+            "the input".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let out = if out == "-" {
+        "the output".to_string()
+    } else {
+        out.to_string()
+    };
+    let why = match format {
+        Some(ImageFormat::Jpeg) => {
+            "JPEG is lossy, and pixelrnn keeps its decoded pixels exactly: the JPEG is the smaller way to keep them"
+        }
+        _ => "the input is the smaller way to keep these pixels",
+    };
+    format!(
+        "{out} ({prnn} bytes) is larger than {} ({was} bytes): {why}",
+        name(input)
+    )
 }
 
 fn decompress(rep: &Reporter, a: &DecompressArgs, input: &str, output: Option<&str>) -> Result<()> {

@@ -43,6 +43,9 @@ pub struct Stats {
     /// and later).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub substreams: Option<usize>,
+    /// Size of the input file (compress only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_bytes: Option<u64>,
     pub seconds: f64,
 }
 
@@ -74,8 +77,14 @@ impl Stats {
             model_bits_per_subpixel: None,
             mode: if h.adaptive() { "adaptive" } else { mode_name(h.mode) },
             substreams: h.substreams(file).ok().flatten(),
+            input_bytes: None,
             seconds: t.as_secs_f64(),
         }
+    }
+
+    pub fn with_input_bytes(mut self, bytes: u64) -> Stats {
+        self.input_bytes = Some(bytes);
+        self
     }
 
     pub fn with_model_bits(mut self, bits: f64) -> Stats {
@@ -143,6 +152,14 @@ impl Reporter {
             self.json_line(v, false);
         } else if !self.quiet {
             eprintln!("{line}");
+        }
+    }
+
+    /// A warning on stderr (hidden by -q, and by --json, whose lines may be on stderr: the JSON
+    /// carries what the warning would say).
+    pub fn warn(&self, msg: &str) {
+        if !self.quiet && !self.json {
+            eprintln!("pixelrnn: warning: {msg}");
         }
     }
 
