@@ -1,7 +1,7 @@
 //! File plumbing for the CLI: reading inputs (or stdin), image decoding and encoding, and atomic
 //! writes that never leave a partial file and never overwrite without `-f`.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -110,7 +110,7 @@ pub fn threads(requested: Option<usize>) -> usize {
 /// unless `force`.
 pub fn check_output(input: &str, out: &str, force: bool) -> Result<()> {
     if out == "-" {
-        return Ok(());
+        return to_stdout_allowed(force);
     }
     if input != "-" {
         if let (Ok(a), Ok(b)) = (Path::new(input).canonicalize(), Path::new(out).canonicalize()) {
@@ -131,6 +131,7 @@ pub fn check_output(input: &str, out: &str, force: bool) -> Result<()> {
 /// else read and write for all that the umask allows (a temporary file alone would be 0600).
 pub fn write_atomic(out: &str, bytes: &[u8], force: bool) -> Result<()> {
     if out == "-" {
+        to_stdout_allowed(force)?;
         let mut so = std::io::stdout().lock();
         so.write_all(bytes).context("writing to stdout")?;
         return so.flush().context("writing to stdout");
@@ -167,6 +168,15 @@ pub fn write_atomic(out: &str, bytes: &[u8], force: bool) -> Result<()> {
     } else {
         tmp.persist_noclobber(&path)
             .map_err(|e| anyhow::anyhow!("{out} already exists; use -f to overwrite it ({})", e.error))?;
+    }
+    Ok(())
+}
+
+/// Binary output goes to stdout only where it is not a terminal, unless `force` (as gzip and
+/// zstd do): a `-o -` typed at a prompt would fill the screen with bytes.
+fn to_stdout_allowed(force: bool) -> Result<()> {
+    if !force && std::io::stdout().is_terminal() {
+        bail!("not writing binary data to a terminal: redirect stdout to a file or a pipe, or use -f");
     }
     Ok(())
 }

@@ -124,6 +124,37 @@ fn warns_when_the_file_grows() {
     assert!(o.status.success() && !stderr(&o).contains("warning"), "{}", stderr(&o));
 }
 
+/// Binary output is not written to a terminal (`script` gives the command one) unless `-f`.
+#[cfg(unix)]
+#[test]
+fn refuses_binary_output_to_a_terminal() {
+    let pty = std::process::Command::new("script")
+        .args(["-qec", "true", "/dev/null"])
+        .output();
+    if !pty.is_ok_and(|o| o.status.success()) {
+        eprintln!("script(1) cannot give a command a terminal here: skipped");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    write_png(d.path(), "a.png", 5, 4, 3);
+    let on_terminal = |args: &str| {
+        std::process::Command::new("script")
+            .args(["-qec", &format!("'{}' {args}", common::BIN), "/dev/null"])
+            .current_dir(d.path())
+            .output()
+            .unwrap()
+    };
+    let o = on_terminal("compress a.png -o -");
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(!o.status.success(), "{shown}");
+    assert!(shown.contains("not writing binary data to a terminal"), "{shown}");
+    assert!(run(d.path(), &["compress", "a.png"]).status.success());
+    let o = on_terminal("decompress a.png.prnn -o -");
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stdout).contains("terminal"));
+    assert!(on_terminal("decompress -f a.png.prnn -o -").status.success());
+    assert_files(d.path(), &["a.png", "a.png.prnn"]);
+}
+
 #[test]
 fn streams_through_stdin_and_stdout() {
     let d = tempfile::tempdir().unwrap();
