@@ -36,8 +36,15 @@ pub fn decode_image(bytes: &[u8], name: &str, max_pixels: u64) -> Result<Image> 
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .context("reading image header")?;
-    if reader.format().is_none() {
+    let Some(format) = reader.format() else {
         bail!("{name}: not an image format pixelrnn can read (PNG, BMP, TIFF, PNM, TGA, QOI, WebP, JPEG)");
+    };
+    if let Some(n) = crate::frames::count(bytes, format).filter(|&n| n > 1) {
+        bail!(
+            "{name}: {}; pixelrnn codes one still image and would keep only the first of them: \
+             save each as an image of its own",
+            crate::frames::describe(format, n)
+        );
     }
     let (w, h) = reader
         .into_dimensions()

@@ -3,6 +3,7 @@
 
 mod bench;
 mod files;
+mod frames;
 mod models;
 mod report;
 mod sample;

@@ -76,54 +76,6 @@ fn outputs_get_the_usual_permissions() {
     assert_files(d.path(), &["a.png", "a.png.prnn", "b.png", "c.prnn"]);
 }
 
-/// A .prnn file larger than its input (a JPEG's decoded pixels, kept exactly) gets a warning
-/// that says so; `-q` and `--json` (which gives `input_bytes`) print none, and a PNG that
-/// shrinks gets none.
-#[test]
-fn warns_when_the_file_grows() {
-    let d = tempfile::tempdir().unwrap();
-    let (w, h) = (48, 40);
-    let px: Vec<u8> = (0..w * h * 3)
-        .map(|i| ((i / 3 % w) * 5 + (i / 3 / w) * 3 + i % 3 * 40) as u8)
-        .collect();
-    image::save_buffer_with_format(
-        d.path().join("a.jpg"),
-        &px,
-        w,
-        h,
-        image::ExtendedColorType::Rgb8,
-        image::ImageFormat::Jpeg,
-    )
-    .unwrap();
-    let jpeg = std::fs::metadata(d.path().join("a.jpg")).unwrap().len();
-    let o = run(d.path(), &["compress", "a.jpg"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let prnn = std::fs::metadata(d.path().join("a.jpg.prnn")).unwrap().len();
-    assert!(
-        prnn > jpeg,
-        "the test needs a JPEG smaller than its lossless coding ({prnn} vs {jpeg})"
-    );
-    let e = stderr(&o);
-    assert!(
-        e.contains(&format!(
-            "warning: a.jpg.prnn ({prnn} bytes) is larger than a.jpg ({jpeg} bytes)"
-        )),
-        "{e}"
-    );
-    assert!(e.contains("JPEG is lossy"), "{e}");
-    let o = run(d.path(), &["compress", "-f", "-q", "a.jpg"]);
-    assert!(o.status.success() && o.stderr.is_empty(), "{}", stderr(&o));
-    let o = run(d.path(), &["--json", "compress", "-f", "a.jpg"]);
-    assert!(o.status.success() && !stderr(&o).contains("warning"), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["input_bytes"], jpeg);
-    assert_eq!(v["prnn_bytes"], prnn);
-    // A smooth PNG shrinks: no warning.
-    image::save_buffer(d.path().join("b.png"), &px, w, h, image::ExtendedColorType::Rgb8).unwrap();
-    let o = run(d.path(), &["compress", "b.png"]);
-    assert!(o.status.success() && !stderr(&o).contains("warning"), "{}", stderr(&o));
-}
-
 /// Binary output is not written to a terminal (`script` gives the command one) unless `-f`.
 #[cfg(unix)]
 #[test]
