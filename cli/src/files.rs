@@ -8,6 +8,8 @@ use anyhow::{bail, Context, Result};
 use image::{DynamicImage, ImageFormat};
 use pixelrnn_codec::Image;
 
+use crate::metadata::NotKept;
+
 /// Largest input file read (the codec's own limits apply after parsing).
 const MAX_INPUT: u64 = 4 << 30;
 
@@ -31,8 +33,9 @@ pub fn read_input(path: &str) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {path}"))
 }
 
-/// Decodes an image file (any format the image crate reads) into the codec's 8-bit layout.
-pub fn decode_image(bytes: &[u8], name: &str, max_pixels: u64) -> Result<Image> {
+/// Decodes an image file (any format the image crate reads) into the codec's 8-bit layout, with
+/// what it carries that the .prnn file will not keep.
+pub fn decode_image(bytes: &[u8], name: &str, max_pixels: u64) -> Result<(Image, NotKept)> {
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .context("reading image header")?;
@@ -54,9 +57,11 @@ pub fn decode_image(bytes: &[u8], name: &str, max_pixels: u64) -> Result<Image> 
     }
     reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format()?;
     reader.no_limits();
-    let img = reader
-        .decode()
+    let mut decoder = reader
+        .into_decoder()
         .with_context(|| format!("{name}: cannot decode the image"))?;
+    let not_kept = NotKept::of(&mut decoder);
+    let img = DynamicImage::from_decoder(decoder).with_context(|| format!("{name}: cannot decode the image"))?;
     let (channels, pixels) = match img {
         DynamicImage::ImageLuma8(b) => (1, b.into_raw()),
         DynamicImage::ImageLumaA8(b) => (2, b.into_raw()),
@@ -68,7 +73,7 @@ pub fn decode_image(bytes: &[u8], name: &str, max_pixels: u64) -> Result<Image> 
             other.color()
         ),
     };
-    Ok(Image::new(w, h, channels, pixels)?)
+    Ok((Image::new(w, h, channels, pixels)?, not_kept))
 }
 
 /// The image format to write for an output path: by extension, PNG for stdout.

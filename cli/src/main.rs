@@ -4,6 +4,7 @@
 mod bench;
 mod files;
 mod frames;
+mod metadata;
 mod models;
 mod report;
 mod sample;
@@ -209,7 +210,7 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
     files::check_output(input, &out, c.force)?;
     let start = Instant::now();
     let bytes = files::read_input(input)?;
-    let image = files::decode_image(&bytes, input, c.max_pixels)?;
+    let (image, not_kept) = files::decode_image(&bytes, input, c.max_pixels)?;
     let coded = image.coded_channels(!a.keep_alpha);
     // The alpha split's built-in index is new in version 7.
     let split = a.format_version >= 7;
@@ -264,9 +265,12 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
     rep.stats(
         &Stats::new("compress", input, &out, &enc.header, &enc.bytes, start.elapsed())
             .with_model_bits(enc.model_bits)
-            .with_input_bytes(bytes.len() as u64),
+            .with_input_bytes(bytes.len() as u64)
+            .with_not_kept(not_kept.names()),
         out == "-",
     );
+    let name = if input == "-" { "the input" } else { input };
+    not_kept.warnings(name).iter().for_each(|w| rep.warn(w));
     if enc.bytes.len() > bytes.len() {
         rep.warn(&larger_than_input(
             input,

@@ -46,6 +46,10 @@ pub struct Stats {
     /// Size of the input file (compress only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_bytes: Option<u64>,
+    /// What the input carries that changes how it is shown and the .prnn file does not keep:
+    /// "icc_profile", "exif_orientation" (compress only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_kept: Vec<&'static str>,
     pub seconds: f64,
 }
 
@@ -78,12 +82,18 @@ impl Stats {
             mode: if h.adaptive() { "adaptive" } else { mode_name(h.mode) },
             substreams: h.substreams(file).ok().flatten(),
             input_bytes: None,
+            not_kept: Vec::new(),
             seconds: t.as_secs_f64(),
         }
     }
 
     pub fn with_input_bytes(mut self, bytes: u64) -> Stats {
         self.input_bytes = Some(bytes);
+        self
+    }
+
+    pub fn with_not_kept(mut self, names: Vec<&'static str>) -> Stats {
+        self.not_kept = names;
         self
     }
 

@@ -116,3 +116,71 @@ fn warns_when_the_file_grows() {
     let o = run(d.path(), &["compress", "b.png"]);
     assert!(o.status.success() && !stderr(&o).contains("warning"), "{}", stderr(&o));
 }
+
+/// An ICC profile of one `desc` tag naming `text`.
+fn icc(text: &str) -> Vec<u8> {
+    let mut p = vec![0u8; 128];
+    p.extend_from_slice(&1u32.to_be_bytes());
+    p.extend_from_slice(b"desc");
+    p.extend_from_slice(&144u32.to_be_bytes());
+    p.extend_from_slice(&(8 + text.len() as u32).to_be_bytes());
+    p.extend_from_slice(b"desc\0\0\0\0");
+    p.extend_from_slice(text.as_bytes());
+    p
+}
+
+/// EXIF (big-endian TIFF structure) whose one tag is the orientation `o`.
+fn exif_orientation(o: u16) -> Vec<u8> {
+    let mut e = b"MM\0\x2a\0\0\0\x08\0\x01".to_vec();
+    e.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1]);
+    e.extend_from_slice(&o.to_be_bytes());
+    e.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    e
+}
+
+fn png_with(name: &std::path::Path, icc: Option<Vec<u8>>, exif: Option<Vec<u8>>) {
+    use image::ImageEncoder;
+    let (w, h) = (10, 8);
+    let mut enc = image::codecs::png::PngEncoder::new(std::fs::File::create(name).unwrap());
+    if let Some(p) = icc {
+        enc.set_icc_profile(p).unwrap();
+    }
+    if let Some(e) = exif {
+        enc.set_exif_metadata(e).unwrap();
+    }
+    enc.write_image(&rgb(w, h, 0), w, h, image::ExtendedColorType::Rgb8)
+        .unwrap();
+}
+
+/// A colour profile other than sRGB's and an EXIF orientation that rotates are named in a
+/// warning and in `--json`'s `not_kept`; an sRGB profile and the upright orientation are not.
+#[test]
+fn what_the_file_does_not_keep_is_named() {
+    let d = tempfile::tempdir().unwrap();
+    png_with(
+        &d.path().join("p3.png"),
+        Some(icc("Display P3")),
+        Some(exif_orientation(6)),
+    );
+    png_with(
+        &d.path().join("srgb.png"),
+        Some(icc("sRGB IEC61966-2.1")),
+        Some(exif_orientation(1)),
+    );
+    let o = run(d.path(), &["compress", "p3.png"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("warning: p3.png carries an ICC colour profile"), "{e}");
+    assert!(
+        e.contains("warning: p3.png asks (EXIF orientation) to be shown rotated"),
+        "{e}"
+    );
+    let o = run(d.path(), &["--json", "compress", "-f", "p3.png"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["not_kept"], serde_json::json!(["icc_profile", "exif_orientation"]));
+    let o = run(d.path(), &["compress", "srgb.png"]);
+    assert!(o.status.success() && !stderr(&o).contains("warning"), "{}", stderr(&o));
+    let o = run(d.path(), &["--json", "compress", "-f", "srgb.png"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.get("not_kept").is_none(), "{v}");
+}
