@@ -5,10 +5,13 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use image::{DynamicImage, ImageFormat};
-use pixelrnn_codec::Image;
+use image::codecs::png::PngEncoder;
+use image::codecs::tiff::TiffEncoder;
+use image::codecs::webp::WebPEncoder;
+use image::{DynamicImage, ExtendedColorType, ImageEncoder, ImageFormat};
+use pixelrnn_codec::{Image, MetaKind, Metadata};
 
-use crate::metadata::NotKept;
+use crate::metadata::Carried;
 
 /// Largest input file read (the codec's own limits apply after parsing).
 const MAX_INPUT: u64 = 4 << 30;
@@ -34,8 +37,8 @@ pub fn read_input(path: &str) -> Result<Vec<u8>> {
 }
 
 /// Decodes an image file (any format the image crate reads) into the codec's 8-bit layout, with
-/// what it carries that the .prnn file will not keep.
-pub fn decode_image(bytes: &[u8], name: &str, max_pixels: u64) -> Result<(Image, NotKept)> {
+/// what it carries beside its pixels (an ICC profile, EXIF).
+pub fn decode_image(bytes: &[u8], name: &str, max_pixels: u64) -> Result<(Image, Carried)> {
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .context("reading image header")?;
@@ -60,7 +63,7 @@ pub fn decode_image(bytes: &[u8], name: &str, max_pixels: u64) -> Result<(Image,
     let mut decoder = reader
         .into_decoder()
         .with_context(|| format!("{name}: cannot decode the image"))?;
-    let not_kept = NotKept::of(&mut decoder);
+    let carried = Carried::of(&mut decoder);
     let img = DynamicImage::from_decoder(decoder).with_context(|| format!("{name}: cannot decode the image"))?;
     let (channels, pixels) = match img {
         DynamicImage::ImageLuma8(b) => (1, b.into_raw()),
@@ -73,7 +76,7 @@ pub fn decode_image(bytes: &[u8], name: &str, max_pixels: u64) -> Result<(Image,
             other.color()
         ),
     };
-    Ok((Image::new(w, h, channels, pixels)?, not_kept))
+    Ok((Image::new(w, h, channels, pixels)?, carried))
 }
 
 /// The image format to write for an output path: by extension, PNG for stdout.
@@ -91,15 +94,52 @@ pub fn output_format(path: &str) -> Result<ImageFormat> {
 }
 
 /// Encodes decoded pixels into an image file in memory.
-pub fn encode_image(img: &Image, fmt: ImageFormat, name: &str) -> Result<Vec<u8>> {
+pub fn encode_image(
+    img: &Image,
+    fmt: ImageFormat,
+    name: &str,
+    metadata: &[Metadata],
+) -> Result<(Vec<u8>, Vec<MetaKind>)> {
     let mut out = std::io::Cursor::new(Vec::new());
-    to_dynamic(img).write_to(&mut out, fmt).with_context(|| {
+    let dynamic = to_dynamic(img);
+    let (w, h, colour) = (img.width, img.height, dynamic.color().into());
+    // The entries `enc` takes, the others left out; then the image.
+    fn with<E: ImageEncoder>(
+        mut enc: E,
+        metadata: &[Metadata],
+        left: &mut Vec<MetaKind>,
+        image: (&[u8], u32, u32, ExtendedColorType),
+    ) -> image::ImageResult<()> {
+        for m in metadata {
+            let took = match m.kind {
+                MetaKind::Icc => enc.set_icc_profile(m.data.clone()),
+                MetaKind::Exif => enc.set_exif_metadata(m.data.clone()),
+            };
+            if took.is_err() {
+                left.push(m.kind);
+            }
+        }
+        enc.write_image(image.0, image.1, image.2, image.3)
+    }
+    let mut left = Vec::new();
+    let px = (dynamic.as_bytes(), w, h, colour);
+    let written = match fmt {
+        _ if metadata.is_empty() => dynamic.write_to(&mut out, fmt),
+        ImageFormat::Png => with(PngEncoder::new(&mut out), metadata, &mut left, px),
+        ImageFormat::WebP => with(WebPEncoder::new_lossless(&mut out), metadata, &mut left, px),
+        ImageFormat::Tiff => with(TiffEncoder::new(&mut out), metadata, &mut left, px),
+        _ => {
+            left.extend(metadata.iter().map(|m| m.kind));
+            dynamic.write_to(&mut out, fmt)
+        }
+    };
+    written.with_context(|| {
         format!(
             "{name}: the {fmt:?} encoder cannot store this {}-channel image; try .png",
             img.channels
         )
     })?;
-    Ok(out.into_inner())
+    Ok((out.into_inner(), left))
 }
 
 /// The codec's image as an image-crate image (the inverse of [`decode_image`]'s conversion).

@@ -18,6 +18,7 @@ use clap::{Args, Parser, Subcommand};
 use image::ImageFormat;
 use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Header, Limits, ModeChoice};
 
+use metadata::NotKept;
 use report::{Reporter, Stats};
 
 #[derive(Parser)]
@@ -107,7 +108,8 @@ struct CompressArgs {
     /// as it is coded; kept only when smaller).
     #[arg(long)]
     no_adapt: bool,
-    /// Format version to write: 11; 10 for readers older than this pixelrnn (the experts'
+    /// Format version to write: 12; 11 for readers older than this pixelrnn (no ICC profile or
+    /// EXIF data kept: a warning names what changes how the image is shown), 10 for older ones (the experts'
     /// bias learnt per texture alone: photos code up to 0.7 % larger), 9 for older ones (no
     /// binary stage: photos code 0.1–0.9 % larger, screenshots and drawings in model coding up
     /// to 11 %), 8 for older ones (no context stage per pixel phase: photos that went through JPEG's
@@ -118,7 +120,7 @@ struct CompressArgs {
     /// files), 3 for older ones (the adaptive experts before the blended
     /// prediction), 2 for older still (the arithmetic before the fused kernels, slower), 1 for
     /// the oldest (model coding only).
-    #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=11))]
+    #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=12))]
     format_version: u8,
     /// The most threads the model coding can decode on: rows spread over this many
     /// substreams (1–64, at most one per row; format version 3 and later). Default: one per 256
@@ -210,7 +212,18 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
     files::check_output(input, &out, c.force)?;
     let start = Instant::now();
     let bytes = files::read_input(input)?;
-    let (image, not_kept) = files::decode_image(&bytes, input, c.max_pixels)?;
+    let (image, carried) = files::decode_image(&bytes, input, c.max_pixels)?;
+    // Version 12 keeps the metadata; before it, what changes how the image is shown is named.
+    let entries = if a.format_version >= 12 {
+        carried.entries()
+    } else {
+        Vec::new()
+    };
+    let not_kept = if a.format_version >= 12 {
+        NotKept::default()
+    } else {
+        carried.would_show()
+    };
     let coded = image.coded_channels(!a.keep_alpha);
     // The alpha split's built-in index is new in version 7.
     let split = a.format_version >= 7;
@@ -234,6 +247,7 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
         version: a.format_version,
         adapt: !a.no_adapt,
         substreams: a.substreams.map(usize::from),
+        metadata: &entries,
         mode: match a.mode.as_str() {
             "model" => ModeChoice::Model,
             "classical" => ModeChoice::Classical,
@@ -269,8 +283,9 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
             .with_not_kept(not_kept.names()),
         out == "-",
     );
-    let name = if input == "-" { "the input" } else { input };
-    not_kept.warnings(name).iter().for_each(|w| rep.warn(w));
+    let why = format!("(format version {} has no room for it; 12 keeps it)", a.format_version);
+    let name = if out == "-" { "the output" } else { &out };
+    not_kept.warnings(name, &why).iter().for_each(|w| rep.warn(w));
     if enc.bytes.len() > bytes.len() {
         rep.warn(&larger_than_input(
             input,
@@ -337,12 +352,23 @@ fn decompress(rep: &Reporter, a: &DecompressArgs, input: &str, output: Option<&s
     };
     let image = decode(&bytes, model.coder(), &opts).with_context(|| format!("{input}: cannot decompress"))?;
     bar.finish_and_clear();
-    let encoded = files::encode_image(&image, fmt, &out)?;
+    let (encoded, left) = files::encode_image(&image, fmt, &out, &header.metadata)?;
     files::write_atomic(&out, &encoded, c.force)?;
+    let left: Vec<_> = header
+        .metadata
+        .iter()
+        .filter(|m| left.contains(&m.kind))
+        .cloned()
+        .collect();
+    let not_kept = NotKept::of_entries(&left);
     rep.stats(
-        &Stats::new("decompress", input, &out, &header, &bytes, start.elapsed()),
+        &Stats::new("decompress", input, &out, &header, &bytes, start.elapsed()).with_not_kept(not_kept.names()),
         out == "-",
     );
+    let kind = fmt.extensions_str().first().map_or("such", |e| e).to_uppercase();
+    let why = format!("(a {kind} file has no room for it; .png, .webp and .tiff have)");
+    let name = if out == "-" { "the output" } else { &out };
+    not_kept.warnings(name, &why).iter().for_each(|w| rep.warn(w));
     Ok(())
 }
 

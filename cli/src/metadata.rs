@@ -1,33 +1,73 @@
-//! What an input image carries beside its pixels that changes how it is shown (an ICC colour
-//! profile other than sRGB's, an EXIF orientation) and that a .prnn file does not keep, so that
-//! `compress` can say so.
+//! What an input image carries beside its pixels that changes how it is shown, an ICC colour
+//! profile and EXIF data (its orientation among them): read from the input so that format
+//! version 12 keeps it, and named in a warning where a file cannot keep it (an earlier format
+//! version, an output format without room for it).
 
 use image::metadata::Orientation;
 use image::ImageDecoder;
+use pixelrnn_codec::{MetaKind, Metadata};
 
-/// What an input carries beside its pixels that changes how it is shown, and that a .prnn
-/// file does not keep.
+/// What an input carries beside its pixels.
 #[derive(Debug, Default, PartialEq)]
-pub struct NotKept {
-    /// The size of its ICC colour profile, unless the profile is sRGB's (which is what a
-    /// picture without one is taken to be).
-    pub icc_bytes: Option<usize>,
+pub struct Carried {
+    pub icc: Option<Vec<u8>>,
+    pub exif: Option<Vec<u8>>,
     /// Its EXIF orientation asks for a rotation or a flip.
     pub orientation: bool,
 }
 
-impl NotKept {
+impl Carried {
     /// What `decoder`'s image carries.
-    pub fn of(decoder: &mut impl ImageDecoder) -> NotKept {
-        NotKept {
-            icc_bytes: decoder
-                .icc_profile()
-                .ok()
-                .flatten()
-                .filter(|p| !is_srgb(p))
-                .map(|p| p.len()),
+    pub fn of(decoder: &mut impl ImageDecoder) -> Carried {
+        Carried {
+            icc: decoder.icc_profile().ok().flatten().filter(|p| !p.is_empty()),
+            exif: decoder.exif_metadata().ok().flatten().filter(|e| !e.is_empty()),
             orientation: decoder.orientation().is_ok_and(|o| o != Orientation::NoTransforms),
         }
+    }
+
+    /// The entries a version 12 header keeps (entries too large for it are left out).
+    pub fn entries(&self) -> Vec<Metadata> {
+        [(MetaKind::Icc, &self.icc), (MetaKind::Exif, &self.exif)]
+            .into_iter()
+            .filter_map(|(kind, d)| d.clone().map(|data| Metadata { kind, data }))
+            .filter(|m| m.data.len() <= pixelrnn_codec::metadata::MAX_METADATA as usize)
+            .collect()
+    }
+
+    /// What changes how the image is shown, were it lost: a profile other than sRGB's (which
+    /// is what a picture without one is taken to be), an orientation that rotates.
+    pub fn would_show(&self) -> NotKept {
+        NotKept {
+            icc_bytes: self.icc.as_ref().filter(|p| !is_srgb(p)).map(|p| p.len()),
+            orientation: self.orientation,
+        }
+    }
+}
+
+/// What a file leaves out that changes how the image is shown.
+#[derive(Debug, Default, PartialEq)]
+pub struct NotKept {
+    /// The size of the ICC colour profile left out.
+    pub icc_bytes: Option<usize>,
+    /// An EXIF orientation that rotates or flips, left out.
+    pub orientation: bool,
+}
+
+impl NotKept {
+    /// What of `entries` (a .prnn file's) changes how the image is shown.
+    pub fn of_entries(entries: &[Metadata]) -> NotKept {
+        let get = |k| entries.iter().find(|m| m.kind == k).map(|m| m.data.clone());
+        let exif = get(MetaKind::Exif);
+        Carried {
+            icc: get(MetaKind::Icc),
+            orientation: exif
+                .as_deref()
+                .and_then(Orientation::from_exif_chunk)
+                .is_some_and(|o| o != Orientation::NoTransforms),
+            exif,
+        }
+        .would_show()
     }
 
     /// Names for `--json`.
@@ -42,23 +82,34 @@ impl NotKept {
         v
     }
 
-    /// One warning each, about the input `name`.
-    pub fn warnings(&self, name: &str) -> Vec<String> {
+    /// One warning each: `file` (what is written) cannot keep them, `why` says why.
+    pub fn warnings(&self, file: &str, why: &str) -> Vec<String> {
         let mut v = Vec::new();
         if let Some(n) = self.icc_bytes {
             v.push(format!(
-                "{name} carries an ICC colour profile ({n} bytes), which .prnn files do not keep: \
-                 the decompressed image's colours will be read as sRGB"
+                "{file} leaves out the ICC colour profile ({n} bytes) {why}: its colours will be \
+                 read as sRGB"
             ));
         }
         if self.orientation {
             v.push(format!(
-                "{name} asks (EXIF orientation) to be shown rotated or flipped, which .prnn files do \
-                 not keep: the decompressed image will be shown as stored"
+                "{file} leaves out the EXIF orientation {why}: the image will be shown as stored, \
+                 not rotated or flipped"
             ));
         }
         v
     }
+}
+
+/// JSON names of a .prnn file's entries.
+pub fn names(entries: &[Metadata]) -> Vec<&'static str> {
+    entries
+        .iter()
+        .map(|m| match m.kind {
+            MetaKind::Icc => "icc_profile",
+            MetaKind::Exif => "exif",
+        })
+        .collect()
 }
 
 /// Whether an ICC profile is an sRGB profile: its description (`desc`, ASCII in version 2
@@ -123,12 +174,32 @@ mod tests {
             orientation: true,
         };
         assert_eq!(n.names(), ["icc_profile", "exif_orientation"]);
-        let w = n.warnings("a.jpg");
+        let w = n.warnings("a.prnn", "(format version 11)");
         assert!(
-            w[0].contains("a.jpg carries an ICC colour profile (3144 bytes)"),
+            w[0].contains("a.prnn leaves out the ICC colour profile (3144 bytes) (format version 11)"),
             "{w:?}"
         );
         assert!(w[1].contains("EXIF orientation"), "{w:?}");
-        assert!(NotKept::default().warnings("a").is_empty());
+        assert!(NotKept::default().warnings("a", "").is_empty());
+    }
+
+    #[test]
+    fn what_entries_would_show_differently() {
+        let exif = |o: u8| {
+            b"MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0"
+                .iter()
+                .copied()
+                .chain([o, 0, 0, 0, 0, 0, 0])
+                .collect::<Vec<u8>>()
+        };
+        let e = |kind, data| Metadata { kind, data };
+        let n = NotKept::of_entries(&[
+            e(MetaKind::Icc, profile("Display P3", false)),
+            e(MetaKind::Exif, exif(6)),
+        ]);
+        assert_eq!((n.icc_bytes.is_some(), n.orientation), (true, true));
+        let n = NotKept::of_entries(&[e(MetaKind::Icc, profile("sRGB", false)), e(MetaKind::Exif, exif(1))]);
+        assert_eq!(n, NotKept::default());
+        assert_eq!(names(&[e(MetaKind::Exif, exif(1))]), ["exif"]);
     }
 }

@@ -46,8 +46,11 @@ pub struct Stats {
     /// Size of the input file (compress only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_bytes: Option<u64>,
-    /// What the input carries that changes how it is shown and the .prnn file does not keep:
-    /// "icc_profile", "exif_orientation" (compress only).
+    /// The .prnn file's metadata (format version 12): "icc_profile", "exif".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub metadata: Vec<&'static str>,
+    /// What the input (compress) or the .prnn file (decompress) carries that changes how the
+    /// image is shown and the file written leaves out: "icc_profile", "exif_orientation".
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_kept: Vec<&'static str>,
     pub seconds: f64,
@@ -82,6 +85,7 @@ impl Stats {
             mode: if h.adaptive() { "adaptive" } else { mode_name(h.mode) },
             substreams: h.substreams(file).ok().flatten(),
             input_bytes: None,
+            metadata: crate::metadata::names(&h.metadata),
             not_kept: Vec::new(),
             seconds: t.as_secs_f64(),
         }
@@ -129,6 +133,9 @@ struct Info<'a> {
     /// Rows of a substream coded in step (format version 8).
     #[serde(skip_serializing_if = "Option::is_none")]
     lanes: Option<usize>,
+    /// Format version 12's metadata: kind and size of each entry.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    metadata: Vec<(&'static str, usize)>,
     pixel_crc32: String,
     payload_bytes: u64,
     bits_per_subpixel: f64,
@@ -253,6 +260,10 @@ impl Reporter {
             model: builtin,
             substreams: spread.map(|s| s.substreams),
             lanes: spread.filter(|_| h.version >= 8).map(|s| s.lanes),
+            metadata: crate::metadata::names(&h.metadata)
+                .into_iter()
+                .zip(h.metadata.iter().map(|m| m.data.len()))
+                .collect(),
             pixel_crc32: format!("{:08x}", h.pixel_crc),
             payload_bytes: h.payload_len,
             bits_per_subpixel: size as f64 * 8.0 / (h.pixels() * h.channels as u64) as f64,
@@ -312,6 +323,14 @@ impl Reporter {
         }
         if let Some(l) = i.lanes.filter(|&l| l > 1) {
             println!("  lanes            {l} rows of each substream coded in step (decoded in one pass)");
+        }
+        if !i.metadata.is_empty() {
+            let kept: Vec<String> = i
+                .metadata
+                .iter()
+                .map(|(k, n)| format!("{} ({n} bytes)", if *k == "exif" { "EXIF" } else { "ICC profile" }))
+                .collect();
+            println!("  metadata         {}", kept.join(", "));
         }
         println!("  pixel CRC-32     {}", i.pixel_crc32);
         println!("  payload          {} bytes", i.payload_bytes);

@@ -96,7 +96,7 @@ pub fn sample(rep: &Reporter, a: &SampleArgs) -> Result<()> {
     }
     bar.finish_and_clear();
     let img = Image::new(gw as u32, gh as u32, c as u8, grid)?;
-    files::write_atomic(&a.output, &files::encode_image(&img, fmt, &a.output)?, a.force)?;
+    files::write_atomic(&a.output, &files::encode_image(&img, fmt, &a.output, &[])?.0, a.force)?;
     rep.line(&format!(
         "{} samples of {w}×{h} from {} → {}",
         a.n,

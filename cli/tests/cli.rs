@@ -147,7 +147,7 @@ fn json_and_info() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["height"], 8);
     assert_eq!(v["levels"], 256);
-    assert_eq!(v["version"], 11);
+    assert_eq!(v["version"], 12);
     assert_eq!(v["mode"], "model");
     assert_eq!((&v["substreams"], &v["lanes"]), (&1.into(), &8.into()), "{v}");
     let o = run(d.path(), &["info", "j.png.prnn"]);
@@ -228,8 +228,9 @@ fn bad_inputs_fail_cleanly() {
         ("short2.prnn", good2[..12].to_vec(), "truncated"),
         (
             "version2.prnn",
-            [&good2[..5], &[12u8], &good2[6..]].concat(),
-            "version 12",
+            // 13 is never a version: byte 5 = 0D is version 1's magic.
+            [&good2[..5], &[14u8], &good2[6..]].concat(),
+            "version 14",
         ),
         (
             "header2.prnn",

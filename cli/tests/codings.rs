@@ -86,7 +86,7 @@ fn context_coding_from_the_command_line() {
 }
 
 /// A grey image whose noise depends on the pixel's phase (y mod 2, x mod 2): the default
-/// (format version 11) keeps the context stage per phase and codes through the binary stage,
+/// (format version 12) keeps the context stage per phase and codes through the binary stage,
 /// `info` says so, it decodes exactly; version 10 writes the same stages and decodes; version 9 writes the phase stages alone, version 8 a
 /// larger file without them.
 #[test]
@@ -120,7 +120,7 @@ fn phase_stages_from_the_command_line() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         (&v["version"], &v["adaptive"], &v["phases"]),
-        (&11.into(), &true.into(), &true.into()),
+        (&12.into(), &true.into(), &true.into()),
         "{v}"
     );
     info_says_and_decodes(d.path(), "p.png.prnn", "per pixel phase", ("p.png", "p2.png"));

@@ -152,35 +152,88 @@ fn png_with(name: &std::path::Path, icc: Option<Vec<u8>>, exif: Option<Vec<u8>>)
         .unwrap();
 }
 
-/// A colour profile other than sRGB's and an EXIF orientation that rotates are named in a
-/// warning and in `--json`'s `not_kept`; an sRGB profile and the upright orientation are not.
+/// The image's ICC profile and EXIF data of `png` (as the image crate reads them).
+fn carried(png: &std::path::Path) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    use image::ImageDecoder;
+    let mut dec =
+        image::codecs::png::PngDecoder::new(std::io::BufReader::new(std::fs::File::open(png).unwrap())).unwrap();
+    (dec.icc_profile().unwrap(), dec.exif_metadata().unwrap())
+}
+
+/// The default (format version 12) keeps the ICC profile and the EXIF data: `info` shows them
+/// and `decompress` writes them into the PNG, byte for byte. A format without room for them
+/// (BMP), or `--format-version 11`, leaves them out with a warning that names what changes how
+/// the image is shown (a profile other than sRGB's, an orientation that rotates), also in
+/// `--json`'s `not_kept`; an sRGB profile and the upright orientation left out are not named.
 #[test]
-fn what_the_file_does_not_keep_is_named() {
+fn metadata_is_kept_or_named() {
     let d = tempfile::tempdir().unwrap();
-    png_with(
-        &d.path().join("p3.png"),
-        Some(icc("Display P3")),
-        Some(exif_orientation(6)),
-    );
+    let (p3, rot) = (icc("Display P3"), exif_orientation(6));
+    png_with(&d.path().join("p3.png"), Some(p3.clone()), Some(rot.clone()));
     png_with(
         &d.path().join("srgb.png"),
         Some(icc("sRGB IEC61966-2.1")),
         Some(exif_orientation(1)),
     );
     let o = run(d.path(), &["compress", "p3.png"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let e = stderr(&o);
-    assert!(e.contains("warning: p3.png carries an ICC colour profile"), "{e}");
+    assert!(o.status.success() && !stderr(&o).contains("warning"), "{}", stderr(&o));
+    let info = String::from_utf8_lossy(&run(d.path(), &["info", "p3.png.prnn"]).stdout).into_owned();
     assert!(
-        e.contains("warning: p3.png asks (EXIF orientation) to be shown rotated"),
+        info.contains(&format!(
+            "metadata         ICC profile ({} bytes), EXIF ({} bytes)",
+            p3.len(),
+            rot.len()
+        )),
+        "{info}"
+    );
+    let o = run(d.path(), &["decompress", "p3.png.prnn", "-o", "back.png"]);
+    assert!(o.status.success() && !stderr(&o).contains("warning"), "{}", stderr(&o));
+    assert_eq!(
+        carried(&d.path().join("back.png")),
+        (Some(p3.clone()), Some(rot.clone()))
+    );
+    assert_eq!(pixels(&d.path().join("back.png")), pixels(&d.path().join("p3.png")));
+    // A BMP has no room for them.
+    let o = run(d.path(), &["decompress", "p3.png.prnn", "-o", "back.bmp"]);
+    let e = stderr(&o);
+    assert!(
+        o.status.success() && e.contains("back.bmp leaves out the ICC colour profile"),
         "{e}"
     );
-    let o = run(d.path(), &["--json", "compress", "-f", "p3.png"]);
+    assert!(e.contains("back.bmp leaves out the EXIF orientation"), "{e}");
+    // Version 11 has no room for them.
+    let o = run(
+        d.path(),
+        &["compress", "--format-version", "11", "p3.png", "-o", "v11.prnn"],
+    );
+    let e = stderr(&o);
+    assert!(
+        o.status.success() && e.contains("warning: v11.prnn leaves out the ICC colour profile"),
+        "{e}"
+    );
+    assert!(e.contains("(format version 11 has no room for it; 12 keeps it)"), "{e}");
+    assert!(e.contains("v11.prnn leaves out the EXIF orientation"), "{e}");
+    let o = run(
+        d.path(),
+        &[
+            "--json",
+            "compress",
+            "-f",
+            "--format-version",
+            "11",
+            "p3.png",
+            "-o",
+            "v11.prnn",
+        ],
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["not_kept"], serde_json::json!(["icc_profile", "exif_orientation"]));
-    let o = run(d.path(), &["compress", "srgb.png"]);
-    assert!(o.status.success() && !stderr(&o).contains("warning"), "{}", stderr(&o));
-    let o = run(d.path(), &["--json", "compress", "-f", "srgb.png"]);
+    let o = run(d.path(), &["--json", "compress", "srgb.png"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(v.get("not_kept").is_none(), "{v}");
+    assert_eq!(v["metadata"], serde_json::json!(["icc_profile", "exif"]), "{v}");
+    let o = run(
+        d.path(),
+        &["compress", "--format-version", "11", "srgb.png", "-o", "s11.prnn"],
+    );
+    assert!(o.status.success() && !stderr(&o).contains("warning"), "{}", stderr(&o));
 }

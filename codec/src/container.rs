@@ -6,10 +6,13 @@ use byteorder::{ByteOrder, LittleEndian as LE};
 use pixelrnn_model::{id_hex, Arith, ModelId};
 
 use crate::error::{CodecError, Result};
+use crate::metadata::Metadata;
 
 pub const MAGIC: [u8; 8] = *b"\x89PRNN\r\n\x1a";
 /// The newest format version, the one the encoder writes by default.
-pub const VERSION: u8 = 11;
+pub const VERSION: u8 = 12;
+// Byte 5 tells version 1's magic (0D) from a later version's number, so 13 is never a version.
+const _: () = assert!(VERSION != MAGIC[5] && MAGIC[5] == 13);
 /// Length of a version 1 header.
 pub const HEADER_LEN: usize = 80;
 /// Flag bit 0: an all-255 alpha channel was dropped before coding.
@@ -20,6 +23,9 @@ pub const FLAG_ADAPTIVE: u8 = 8;
 /// Flag bit 4 (version 9, adaptive model coding): the context stage is kept per pixel phase
 /// from the phase row on ([`crate::phase_row`]).
 pub const FLAG_PHASES: u8 = 16;
+/// Flag bit 5 (version 12): the header keeps metadata, an ICC profile or EXIF data
+/// ([`crate::metadata`]).
+pub const FLAG_METADATA: u8 = 32;
 
 /// The engine arithmetic a format version's model-coded payload was computed with: version 3
 /// uses fused multiply-adds ([`Arith::Fma`], on this CPU's fastest path: every path gives the
@@ -88,6 +94,9 @@ pub struct Header {
     pub model_id: ModelId,
     pub pixel_crc: u32,
     pub payload_len: u64,
+    /// Version 12: what the image carried beside its pixels (empty: nothing; the header's flag
+    /// follows it).
+    pub metadata: Vec<Metadata>,
 }
 
 impl Header {
@@ -173,7 +182,8 @@ impl Header {
     }
 
     /// Parses and validates a header of any version from the start of `file`, including that
-    /// the payload length matches the bytes present. Nothing is allocated.
+    /// the payload length matches the bytes present. Nothing is allocated but version 12's
+    /// metadata, each entry at most its stated length ([`crate::metadata::MAX_METADATA`]).
     pub fn parse(file: &[u8], limits: &Limits) -> Result<Header> {
         if file.len() >= 6 && file[..5] == MAGIC[..5] && file[5] != MAGIC[5] {
             return match file[5] {
@@ -241,6 +251,7 @@ impl Header {
             model_id: b[24..56].try_into().expect("32 bytes"),
             pixel_crc: LE::read_u32(&b[64..68]),
             payload_len: LE::read_u64(&b[68..76]),
+            metadata: Vec::new(),
         };
         if h.flags & !FLAG_OPAQUE_ALPHA != 0 {
             return Err(CodecError::Unsupported(format!(

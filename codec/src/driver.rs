@@ -21,6 +21,13 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
             opts.version
         )));
     }
+    crate::metadata::check(opts.metadata)?;
+    if opts.version < 12 && !opts.metadata.is_empty() {
+        return Err(CodecError::BadParameter(format!(
+            "metadata (an ICC profile, EXIF) needs format version 12 or later (asked for {})",
+            opts.version
+        )));
+    }
     let mode = match (opts.version, opts.mode) {
         (1, _) => ModeChoice::Model,
         (2..=5, ModeChoice::Context) => {
@@ -145,6 +152,7 @@ pub fn encode(image: &Image, model: &dyn ProbabilityModel, opts: &EncodeOptions)
             model_id: [0; 32],
             pixel_crc: image.crc(),
             payload_len: payload.len() as u64,
+            metadata: opts.metadata.to_vec(),
         };
         let mut bytes = header.to_bytes();
         bytes.extend_from_slice(&payload);

@@ -299,6 +299,7 @@ fn assemble(
         model_id: model.id(),
         pixel_crc: image.crc(),
         payload_len: payload.len() as u64,
+        metadata: opts.metadata.to_vec(),
     };
     let mut bytes = header.to_bytes();
     bytes.extend_from_slice(&payload);

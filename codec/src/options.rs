@@ -4,6 +4,7 @@ use pixelrnn_model::id_hex;
 
 use crate::adapt::AdaptStats;
 use crate::container::{Header, Limits, VERSION};
+use crate::metadata::Metadata;
 
 /// Progress callback: (sub-pixels done, sub-pixels in all).
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
@@ -38,6 +39,9 @@ pub struct EncodeOptions<'a> {
     /// most threads the file decodes on (1 to [`crate::substreams::MAX_SUBSTREAMS`], at most
     /// one per row); None: the encoder's choice ([`crate::substreams::choose`]).
     pub substreams: Option<usize>,
+    /// Version 12: what the image carries beside its pixels, kept in the header (at most one
+    /// entry of each kind; an error with an earlier version).
+    pub metadata: &'a [Metadata],
 }
 
 impl Default for EncodeOptions<'_> {
@@ -50,6 +54,7 @@ impl Default for EncodeOptions<'_> {
             mode: ModeChoice::Auto,
             adapt: true,
             substreams: None,
+            metadata: &[],
         }
     }
 }

@@ -46,6 +46,7 @@ fn header() -> impl Strategy<Value = Header> {
                     model_id,
                     pixel_crc,
                     payload_len,
+                    metadata: Vec::new(),
                 }
             },
         )

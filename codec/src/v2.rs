@@ -6,7 +6,7 @@
 use byteorder::{ByteOrder, LittleEndian as LE};
 use pixelrnn_model::defaults::builtin_id;
 
-use crate::container::{Header, Limits, Mode, FLAG_ADAPTIVE, FLAG_OPAQUE_ALPHA, FLAG_PHASES, MAGIC};
+use crate::container::{Header, Limits, Mode, FLAG_ADAPTIVE, FLAG_METADATA, FLAG_OPAQUE_ALPHA, FLAG_PHASES, MAGIC};
 use crate::error::{CodecError, Result};
 use crate::varint;
 
@@ -39,7 +39,8 @@ impl Header {
             Mode::Classical => 1,
             Mode::Context => 2,
         };
-        b.push((self.flags & (FLAG_OPAQUE_ALPHA | FLAG_ADAPTIVE | FLAG_PHASES)) | (mode << MODE_SHIFT));
+        let meta = if self.metadata.is_empty() { 0 } else { FLAG_METADATA };
+        b.push((self.flags & (FLAG_OPAQUE_ALPHA | FLAG_ADAPTIVE | FLAG_PHASES)) | meta | (mode << MODE_SHIFT));
         b.push(self.channels | (self.coded_channels << 4));
         b.push((self.levels - 1) as u8);
         varint::put(&mut b, self.width);
@@ -54,6 +55,9 @@ impl Header {
                 b.push(TAG_ID);
                 b.extend_from_slice(&self.model_id);
             }
+        }
+        if !self.metadata.is_empty() {
+            crate::metadata::put(&mut b, &self.metadata);
         }
         b.extend_from_slice(&self.pixel_crc.to_le_bytes());
         let check = crc32fast::hash(&b) as u16;
@@ -93,6 +97,13 @@ impl Header {
             }
             _ => false,
         };
+        // The flag is checked below, once the header check has passed; a version before 12
+        // with it set is rejected there.
+        let metadata = if flags & FLAG_METADATA != 0 && file[5] >= 12 {
+            crate::metadata::get(file, &mut pos, || truncated(n))?
+        } else {
+            Vec::new()
+        };
         let crc = file.get(pos..pos + 4).ok_or_else(|| truncated(n))?;
         let pixel_crc = LE::read_u32(crc);
         pos += 4;
@@ -109,12 +120,20 @@ impl Header {
         if !tag_ok {
             return Err(CodecError::corrupt("model reference", "tag 0, 1 or 2", tag));
         }
-        let known = FLAG_OPAQUE_ALPHA | MODE_MASK | FLAG_ADAPTIVE | if file[5] >= 9 { FLAG_PHASES } else { 0 };
+        let known = FLAG_OPAQUE_ALPHA
+            | MODE_MASK
+            | FLAG_ADAPTIVE
+            | if file[5] >= 9 { FLAG_PHASES } else { 0 }
+            | if file[5] >= 12 { FLAG_METADATA } else { 0 };
         if flags & !known != 0 {
             return Err(CodecError::Unsupported(format!(
                 "flags {flags:#04x} (this build knows bits {} of a version {} file; a newer pixelrnn \
                  may read it)",
-                if file[5] >= 9 { "0–4" } else { "0–3" },
+                match file[5] {
+                    12.. => "0–5",
+                    9.. => "0–4",
+                    _ => "0–3",
+                },
                 file[5]
             )));
         }
@@ -168,6 +187,7 @@ impl Header {
             model_id,
             pixel_crc,
             payload_len: (n - pos) as u64,
+            metadata,
         };
         h.check(limits)?;
         if h.payload_len == 0 {
@@ -210,6 +230,7 @@ mod tests {
             },
             pixel_crc: 0xDEAD_BEEF,
             payload_len: 8,
+            metadata: Vec::new(),
         }
     }
 

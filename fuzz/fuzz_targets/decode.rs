@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
         // "classical" files are context-coded (mode 2) instead; version 7 to 11's payloads open
         // with their substream table (8's to 11's with lanes), taken from the input; version
         // 9 and 10's adaptive files have the phase stages half the time.
-        let version = 2 + (data[1] / 2) % 10;
+        let version = 2 + (data[1] / 2) % 11;
         let adaptive = !classical && data[2] % 2 == 1;
         let phases = adaptive && version >= 9 && data[2] & 4 == 4;
         let h = Header {
@@ -73,6 +73,15 @@ fuzz_target!(|data: &[u8]| {
             model_id: if classical { [0; 32] } else { model.id() },
             pixel_crc: u32::from_le_bytes([data[5], data[6], data[7], data[0]]),
             payload_len: 0,
+            // Version 12: sometimes an ICC profile made of the input's bytes.
+            metadata: if version >= 12 && data[2] & 8 == 8 {
+                vec![pixelrnn_codec::Metadata {
+                    kind: pixelrnn_codec::MetaKind::Icc,
+                    data: data[..8].to_vec(),
+                }]
+            } else {
+                Vec::new()
+            },
         };
         file = h.to_bytes();
         if version >= 7 && !classical && data.len() >= 12 && data[2] & 2 == 2 {

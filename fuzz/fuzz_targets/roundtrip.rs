@@ -7,7 +7,9 @@ use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Image, ModeChoice};
+use pixelrnn_codec::{
+    decode, encode, DecodeOptions, EncodeOptions, Header, Image, Limits, MetaKind, Metadata, ModeChoice,
+};
 use pixelrnn_model::{Arch, Config, Engine, MultiScale};
 
 #[derive(Arbitrary, Debug)]
@@ -71,9 +73,16 @@ fuzz_target!(|input: Input| {
     let mut px = input.pixels;
     px.resize(n, 255);
     let img = Image::new(w, h, c, px).unwrap();
-    // Format 1 to 11; auto, model, classical or (versions 6 to 11) context coding; adaptive or
-    // not.
-    let version = 1 + (input.threads / 4) % 11;
+    // Format 1 to 12; auto, model, classical or (versions 6 to 12) context coding; adaptive or
+    // not; version 12 half the time with an ICC profile made of the pixels' bytes.
+    let version = 1 + (input.threads / 4) % 12;
+    let metadata = match img.pixels.get(..(input.width as usize % 40 + 1)) {
+        Some(d) if version == 12 && input.keep_alpha => vec![Metadata {
+            kind: MetaKind::Icc,
+            data: d.to_vec(),
+        }],
+        _ => Vec::new(),
+    };
     let mut opts = EncodeOptions {
         threads: input.threads as usize % 3 + 1,
         drop_opaque_alpha: !input.keep_alpha,
@@ -88,6 +97,7 @@ fuzz_target!(|input: Input| {
         },
         adapt: input.threads / 32 % 2 == 0,
         substreams: None,
+        metadata: &metadata,
     };
     let m = model(
         input.arch as usize % 9,
@@ -100,4 +110,6 @@ fuzz_target!(|input: Input| {
     let enc = encode(&img, m, &opts).unwrap();
     let dec = decode(&enc.bytes, m, &DecodeOptions::default()).unwrap();
     assert_eq!(dec, img);
+    let header = Header::parse(&enc.bytes, &Limits::default()).unwrap();
+    assert_eq!(header.metadata, metadata);
 });
