@@ -4,11 +4,11 @@
 //! `PIXELRNN_BLESS=1 cargo test -p pixelrnn-tests --test golden_files` rewrites them (a format
 //! break: bump the version instead, unless no release has shipped); `PIXELRNN_BLESS=v6` writes
 //! only the version 6 files (a new version's files, leaving the older ones as they are; `v5`,
-//! `v7`, `v8` and `v9` the version 5, 7, 8 and 9 ones).
+//! `v7` to `v12` those versions' ones).
 
 use std::path::PathBuf;
 
-use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Header, Image, Limits};
+use pixelrnn_codec::{decode, encode, DecodeOptions, EncodeOptions, Header, Image, Limits, MetaKind, Metadata};
 use pixelrnn_model::{id_hex, Arch, Config, Engine, MultiScale};
 use pixelrnn_tests::{make_opaque, phase_image, smooth_image, ui_image};
 use sha2::{Digest, Sha256};
@@ -211,10 +211,24 @@ fn lane_files(sums: &mut String) {
     screenshot_files(8, pixelrnn_codec::ModeChoice::Model, sums);
 }
 
-/// Writes `v{version}-adaptive-{layout}.prnn` (version 9, 10 or 11): an image whose noise
+/// What version 12's golden files keep in their headers: an ICC profile and EXIF data.
+fn golden_metadata() -> Vec<Metadata> {
+    vec![
+        Metadata {
+            kind: MetaKind::Icc,
+            data: (0..700u32).map(|i| (i * 13 % 251) as u8).collect(),
+        },
+        Metadata {
+            kind: MetaKind::Exif,
+            data: b"MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0".to_vec(),
+        },
+    ]
+}
+
+/// Writes `v{version}-adaptive-{layout}.prnn` (version 9 to 12): an image whose noise
 /// depends on the pixel's phase, in every layout, coded with the phase stages (one substream of
-/// eight lanes; from version 10 on through the binary stage, in version 11 with the bias shrunk
-/// towards its activity's), and adds their lines to `sums`.
+/// eight lanes; from version 10 on through the binary stage, from version 11 with the bias shrunk
+/// towards its activity's, in version 12 with [`golden_metadata`]), and adds their lines to `sums`.
 fn phase_files(version: u8, sums: &mut String) {
     for (li, (ln, c, opaque)) in LAYOUTS.iter().enumerate() {
         let mut img = phase_image(64, 48, *c, 900 + li as u64);
@@ -222,10 +236,12 @@ fn phase_files(version: u8, sums: &mut String) {
             make_opaque(&mut img);
         }
         let m = model("pixel-cnn", img.coded_channels(true) as usize);
+        let metadata = if version >= 12 { golden_metadata() } else { Vec::new() };
         let opts = EncodeOptions {
             version,
             mode: pixelrnn_codec::ModeChoice::Model,
             substreams: Some(1),
+            metadata: &metadata,
             ..Default::default()
         };
         let enc = encode(&img, &m, &opts).unwrap();
@@ -254,8 +270,8 @@ fn bless_version(version: u8) {
         6 => context_files(&mut sums),
         7 => stage_files(&mut sums),
         8 => lane_files(&mut sums),
-        9 | 10 => phase_files(version, &mut sums),
-        _ => phase_files(11, &mut sums),
+        9..=12 => phase_files(version, &mut sums),
+        v => panic!("no golden files of version {v}"),
     }
     std::fs::write(path, sums).unwrap();
 }
@@ -273,15 +289,16 @@ fn golden_files_decode_to_the_listed_pixels() {
         Ok("v9") => bless_version(9),
         Ok("v10") => bless_version(10),
         Ok("v11") => bless_version(11),
+        Ok("v12") => bless_version(12),
         Ok(_) => bless(),
         Err(_) => {}
     }
     let sums = std::fs::read_to_string(dir().join("SHA256SUMS")).expect("tests/golden/SHA256SUMS");
     let (mut seen, mut adaptive, mut v4, mut v5, mut v6, mut v7, mut v8, mut v9) = (0, 0, 0, 0, 0, 0, 0, 0);
-    let (mut v10, mut v11) = (0, 0);
+    let (mut v10, mut v11, mut v12) = (0, 0, 0);
     for line in sums.lines() {
         let (want, name) = line.split_once("  ").expect("sha  name");
-        let arch = if ["v2-", "v4-", "v5-", "v6-", "v7-", "v8-", "v9-", "v10-", "v11-"]
+        let arch = if ["v2-", "v4-", "v5-", "v6-", "v7-", "v8-", "v9-", "v10-", "v11-", "v12-"]
             .iter()
             .any(|v| name.starts_with(v))
         {
@@ -297,6 +314,7 @@ fn golden_files_decode_to_the_listed_pixels() {
         let version = match &name[..3] {
             _ if name.starts_with("v10-") => 10,
             _ if name.starts_with("v11-") => 11,
+            _ if name.starts_with("v12-") => 12,
             "v2-" => 2,
             "v4-" => 4,
             "v5-" => 5,
@@ -317,6 +335,8 @@ fn golden_files_decode_to_the_listed_pixels() {
         v9 += usize::from(version == 9 && h.adaptive() && h.phases() && lanes == 8);
         v10 += usize::from(version == 10 && h.adaptive() && h.phases() && lanes == 8);
         v11 += usize::from(version == 11 && h.adaptive() && h.phases() && lanes == 8);
+        v12 +=
+            usize::from(version == 12 && h.adaptive() && h.phases() && lanes == 8 && h.metadata == golden_metadata());
         let m = model(arch, h.coded_channels as usize);
         for threads in [1, 2] {
             let opts = DecodeOptions {
@@ -328,7 +348,7 @@ fn golden_files_decode_to_the_listed_pixels() {
         }
         seen += 1;
     }
-    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 8) * LAYOUTS.len() + 2);
+    assert_eq!(seen, (ARCHS.len() + V2_MODES.len() + 9) * LAYOUTS.len() + 2);
     assert_eq!(v4, LAYOUTS.len(), "every layout has an adaptive version 4 file");
     assert_eq!(v5, LAYOUTS.len(), "every layout has an adaptive version 5 file");
     assert_eq!(v6, LAYOUTS.len(), "every layout has a context-coded version 6 file");
@@ -352,6 +372,11 @@ fn golden_files_decode_to_the_listed_pixels() {
         v11,
         LAYOUTS.len(),
         "every layout has a version 11 file (the bias shrunk) with the phase stages, of eight lanes"
+    );
+    assert_eq!(
+        v12,
+        LAYOUTS.len(),
+        "every layout has a version 12 file (metadata kept) with the phase stages, of eight lanes"
     );
     assert!(adaptive > 0, "no golden file exercises the adaptive decoder");
 }
