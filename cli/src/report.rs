@@ -109,6 +109,14 @@ impl Stats {
     }
 }
 
+/// One entry of a file's metadata in `info --json`.
+#[derive(Serialize)]
+struct MetaEntry {
+    /// "icc_profile" or "exif".
+    kind: &'static str,
+    bytes: usize,
+}
+
 #[derive(Serialize)]
 struct Info<'a> {
     file: &'a str,
@@ -133,9 +141,9 @@ struct Info<'a> {
     /// Rows of a substream coded in step (format version 8).
     #[serde(skip_serializing_if = "Option::is_none")]
     lanes: Option<usize>,
-    /// Format version 12's metadata: kind and size of each entry.
+    /// Format version 12's metadata: each entry's kind and size.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    metadata: Vec<(&'static str, usize)>,
+    metadata: Vec<MetaEntry>,
     pixel_crc32: String,
     payload_bytes: u64,
     bits_per_subpixel: f64,
@@ -262,7 +270,11 @@ impl Reporter {
             lanes: spread.filter(|_| h.version >= 8).map(|s| s.lanes),
             metadata: crate::metadata::names(&h.metadata)
                 .into_iter()
-                .zip(h.metadata.iter().map(|m| m.data.len()))
+                .zip(&h.metadata)
+                .map(|(kind, m)| MetaEntry {
+                    kind,
+                    bytes: m.data.len(),
+                })
                 .collect(),
             pixel_crc32: format!("{:08x}", h.pixel_crc),
             payload_bytes: h.payload_len,
@@ -328,7 +340,13 @@ impl Reporter {
             let kept: Vec<String> = i
                 .metadata
                 .iter()
-                .map(|(k, n)| format!("{} ({n} bytes)", if *k == "exif" { "EXIF" } else { "ICC profile" }))
+                .map(|e| {
+                    format!(
+                        "{} ({} bytes)",
+                        if e.kind == "exif" { "EXIF" } else { "ICC profile" },
+                        e.bytes
+                    )
+                })
                 .collect();
             println!("  metadata         {}", kept.join(", "));
         }

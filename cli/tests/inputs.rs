@@ -186,6 +186,12 @@ fn metadata_is_kept_or_named() {
         )),
         "{info}"
     );
+    let o = run(d.path(), &["info", "--json", "p3.png.prnn"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["metadata"],
+        serde_json::json!([{"kind": "icc_profile", "bytes": p3.len()}, {"kind": "exif", "bytes": rot.len()}])
+    );
     let o = run(d.path(), &["decompress", "p3.png.prnn", "-o", "back.png"]);
     assert!(o.status.success() && !stderr(&o).contains("warning"), "{}", stderr(&o));
     assert_eq!(
