@@ -162,7 +162,7 @@ pub fn bench(rep: &Reporter, a: &BenchArgs) -> Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let bytes = files::read_input(&path.to_string_lossy())?;
-        let (mut img, _) = files::decode_image(&bytes, &name, Limits::default().max_pixels)?;
+        let (mut img, _, _) = files::decode_image(&bytes, &name, Limits::default().max_pixels)?;
         if a.grey {
             img = to_grey(img)?;
         }

@@ -37,8 +37,8 @@ pub fn read_input(path: &str) -> Result<Vec<u8>> {
 }
 
 /// Decodes an image file (any format the image crate reads) into the codec's 8-bit layout, with
-/// what it carries beside its pixels (an ICC profile, EXIF).
-pub fn decode_image(bytes: &[u8], name: &str, max_pixels: u64) -> Result<(Image, Carried)> {
+/// its format and what it carries beside its pixels (an ICC profile, EXIF).
+pub fn decode_image(bytes: &[u8], name: &str, max_pixels: u64) -> Result<(Image, ImageFormat, Carried)> {
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .context("reading image header")?;
@@ -76,7 +76,7 @@ pub fn decode_image(bytes: &[u8], name: &str, max_pixels: u64) -> Result<(Image,
             other.color()
         ),
     };
-    Ok((Image::new(w, h, channels, pixels)?, carried))
+    Ok((Image::new(w, h, channels, pixels)?, format, carried))
 }
 
 /// The image format to write for an output path: by extension, PNG for stdout.
@@ -93,13 +93,14 @@ pub fn output_format(path: &str) -> Result<ImageFormat> {
     Ok(fmt)
 }
 
-/// Encodes decoded pixels into an image file in memory.
+/// Encodes decoded pixels into an image file in memory, with the `metadata` its format has room
+/// for; the entries it has none for come back.
 pub fn encode_image(
     img: &Image,
     fmt: ImageFormat,
     name: &str,
     metadata: &[Metadata],
-) -> Result<(Vec<u8>, Vec<MetaKind>)> {
+) -> Result<(Vec<u8>, Vec<Metadata>)> {
     let mut out = std::io::Cursor::new(Vec::new());
     let dynamic = to_dynamic(img);
     let (w, h, colour) = (img.width, img.height, dynamic.color().into());
@@ -107,7 +108,7 @@ pub fn encode_image(
     fn with<E: ImageEncoder>(
         mut enc: E,
         metadata: &[Metadata],
-        left: &mut Vec<MetaKind>,
+        left: &mut Vec<Metadata>,
         image: (&[u8], u32, u32, ExtendedColorType),
     ) -> image::ImageResult<()> {
         for m in metadata {
@@ -116,7 +117,7 @@ pub fn encode_image(
                 MetaKind::Exif => enc.set_exif_metadata(m.data.clone()),
             };
             if took.is_err() {
-                left.push(m.kind);
+                left.push(m.clone());
             }
         }
         enc.write_image(image.0, image.1, image.2, image.3)
@@ -129,7 +130,7 @@ pub fn encode_image(
         ImageFormat::WebP => with(WebPEncoder::new_lossless(&mut out), metadata, &mut left, px),
         ImageFormat::Tiff => with(TiffEncoder::new(&mut out), metadata, &mut left, px),
         _ => {
-            left.extend(metadata.iter().map(|m| m.kind));
+            left.extend_from_slice(metadata);
             dynamic.write_to(&mut out, fmt)
         }
     };
@@ -242,11 +243,6 @@ fn replaced_permissions(old: std::fs::Permissions) -> std::fs::Permissions {
         std::fs::Permissions::from_mode(old.mode() & 0o777)
     };
     old
-}
-
-/// The format of an input image, as its first bytes say.
-pub fn image_format(bytes: &[u8]) -> Option<ImageFormat> {
-    image::guess_format(bytes).ok()
 }
 
 /// Default output of `compress`: the input name plus `.prnn`.

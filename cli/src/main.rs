@@ -212,17 +212,12 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
     files::check_output(input, &out, c.force)?;
     let start = Instant::now();
     let bytes = files::read_input(input)?;
-    let (image, carried) = files::decode_image(&bytes, input, c.max_pixels)?;
+    let (image, format, carried) = files::decode_image(&bytes, input, c.max_pixels)?;
     // Version 12 keeps the metadata; before it, what changes how the image is shown is named.
-    let entries = if a.format_version >= 12 {
-        carried.entries()
+    let (entries, not_kept) = if a.format_version >= 12 {
+        (carried.entries(), NotKept::default())
     } else {
-        Vec::new()
-    };
-    let not_kept = if a.format_version >= 12 {
-        NotKept::default()
-    } else {
-        carried.would_show()
+        (Vec::new(), carried.would_show())
     };
     let coded = image.coded_channels(!a.keep_alpha);
     // The alpha split's built-in index is new in version 7.
@@ -284,44 +279,32 @@ fn compress(rep: &Reporter, a: &CompressArgs, input: &str, output: Option<&str>)
         out == "-",
     );
     let why = format!("(format version {} has no room for it; 12 keeps it)", a.format_version);
-    let name = if out == "-" { "the output" } else { &out };
-    not_kept.warnings(name, &why).iter().for_each(|w| rep.warn(w));
+    let shown = named(&out, "the output");
+    not_kept.warnings(shown, &why).iter().for_each(|w| rep.warn(w));
     if enc.bytes.len() > bytes.len() {
-        rep.warn(&larger_than_input(
-            input,
-            &out,
+        let why = match format {
+            ImageFormat::Jpeg => {
+                "JPEG is lossy, and pixelrnn keeps its decoded pixels exactly: the JPEG is the smaller way to keep them"
+            }
+            _ => "the input is the smaller way to keep these pixels",
+        };
+        rep.warn(&format!(
+            "{shown} ({} bytes) is larger than {} ({} bytes): {why}",
             enc.bytes.len(),
-            bytes.len(),
-            files::image_format(&bytes),
+            named(input, "the input"),
+            bytes.len()
         ));
     }
     Ok(())
 }
 
-/// The warning for a .prnn file larger than the file it was made from.
-fn larger_than_input(input: &str, out: &str, prnn: usize, was: usize, format: Option<ImageFormat>) -> String {
-    let name = |s: &str| {
-        if s == "-" {
-            "the input".to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    let out = if out == "-" {
-        "the output".to_string()
+/// How messages name `path`: `dash` for `-` (stdin or stdout).
+fn named<'a>(path: &'a str, dash: &'a str) -> &'a str {
+    if path == "-" {
+        dash
     } else {
-        out.to_string()
-    };
-    let why = match format {
-        Some(ImageFormat::Jpeg) => {
-            "JPEG is lossy, and pixelrnn keeps its decoded pixels exactly: the JPEG is the smaller way to keep them"
-        }
-        _ => "the input is the smaller way to keep these pixels",
-    };
-    format!(
-        "{out} ({prnn} bytes) is larger than {} ({was} bytes): {why}",
-        name(input)
-    )
+        path
+    }
 }
 
 fn decompress(rep: &Reporter, a: &DecompressArgs, input: &str, output: Option<&str>) -> Result<()> {
@@ -354,12 +337,6 @@ fn decompress(rep: &Reporter, a: &DecompressArgs, input: &str, output: Option<&s
     bar.finish_and_clear();
     let (encoded, left) = files::encode_image(&image, fmt, &out, &header.metadata)?;
     files::write_atomic(&out, &encoded, c.force)?;
-    let left: Vec<_> = header
-        .metadata
-        .iter()
-        .filter(|m| left.contains(&m.kind))
-        .cloned()
-        .collect();
     let not_kept = NotKept::of_entries(&left);
     rep.stats(
         &Stats::new("decompress", input, &out, &header, &bytes, start.elapsed()).with_not_kept(not_kept.names()),
@@ -367,8 +344,10 @@ fn decompress(rep: &Reporter, a: &DecompressArgs, input: &str, output: Option<&s
     );
     let kind = fmt.extensions_str().first().map_or("such", |e| e).to_uppercase();
     let why = format!("(a {kind} file has no room for it; .png, .webp and .tiff have)");
-    let name = if out == "-" { "the output" } else { &out };
-    not_kept.warnings(name, &why).iter().for_each(|w| rep.warn(w));
+    not_kept
+        .warnings(named(&out, "the output"), &why)
+        .iter()
+        .for_each(|w| rep.warn(w));
     Ok(())
 }
 

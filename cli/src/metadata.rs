@@ -101,15 +101,17 @@ impl NotKept {
     }
 }
 
+/// An entry's kind as `--json` names it, and as `info` shows it.
+pub fn kind_names(k: MetaKind) -> (&'static str, &'static str) {
+    match k {
+        MetaKind::Icc => ("icc_profile", "ICC profile"),
+        MetaKind::Exif => ("exif", "EXIF"),
+    }
+}
+
 /// JSON names of a .prnn file's entries.
 pub fn names(entries: &[Metadata]) -> Vec<&'static str> {
-    entries
-        .iter()
-        .map(|m| match m.kind {
-            MetaKind::Icc => "icc_profile",
-            MetaKind::Exif => "exif",
-        })
-        .collect()
+    entries.iter().map(|m| kind_names(m.kind).0).collect()
 }
 
 /// Whether an ICC profile is an sRGB profile: its description (`desc`, ASCII in version 2

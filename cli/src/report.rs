@@ -268,11 +268,11 @@ impl Reporter {
             model: builtin,
             substreams: spread.map(|s| s.substreams),
             lanes: spread.filter(|_| h.version >= 8).map(|s| s.lanes),
-            metadata: crate::metadata::names(&h.metadata)
-                .into_iter()
-                .zip(&h.metadata)
-                .map(|(kind, m)| MetaEntry {
-                    kind,
+            metadata: h
+                .metadata
+                .iter()
+                .map(|m| MetaEntry {
+                    kind: crate::metadata::kind_names(m.kind).0,
                     bytes: m.data.len(),
                 })
                 .collect(),
@@ -336,17 +336,11 @@ impl Reporter {
         if let Some(l) = i.lanes.filter(|&l| l > 1) {
             println!("  lanes            {l} rows of each substream coded in step (decoded in one pass)");
         }
-        if !i.metadata.is_empty() {
-            let kept: Vec<String> = i
+        if !h.metadata.is_empty() {
+            let kept: Vec<String> = h
                 .metadata
                 .iter()
-                .map(|e| {
-                    format!(
-                        "{} ({} bytes)",
-                        if e.kind == "exif" { "EXIF" } else { "ICC profile" },
-                        e.bytes
-                    )
-                })
+                .map(|m| format!("{} ({} bytes)", crate::metadata::kind_names(m.kind).1, m.data.len()))
                 .collect();
             println!("  metadata         {}", kept.join(", "));
         }
