@@ -1,12 +1,13 @@
 //! Format version 12's metadata (`FORMAT.md`): what an image file carries beside its pixels that
-//! changes how it is shown, an ICC colour profile and EXIF data, kept in the header as Brotli
-//! streams so that a decoded image is shown as the original was.
+//! changes how it is shown, an ICC colour profile and EXIF data, kept in the header byte for byte
+//! so that a decoded image is shown as the original was. They are stored as they are, not
+//! compressed: a header's bytes (and so where the payload starts) must come out the same from
+//! every build, which a compressor's output need not.
 
 use crate::error::{CodecError, Result};
 use crate::varint;
 
-/// Most bytes one entry may hold once inflated (ICC profiles are kilobytes, EXIF at most 64 KiB
-/// in a JPEG): a decoder allocates no more than this per entry.
+/// Most bytes one entry may hold (ICC profiles are kilobytes, EXIF at most 64 KiB in a JPEG).
 pub const MAX_METADATA: u32 = 16 << 20;
 /// Most entries a header holds (one of each kind).
 const MAX_ENTRIES: usize = 2;
@@ -51,26 +52,18 @@ pub(crate) fn check(entries: &[Metadata]) -> Result<()> {
     Ok(())
 }
 
-/// Appends the entries' field: their count, then each one's kind, inflated length, stored length
-/// and Brotli stream.
+/// Appends the entries' field: their count, then each one's kind, length and bytes.
 pub(crate) fn put(b: &mut Vec<u8>, entries: &[Metadata]) {
     b.push(entries.len() as u8);
     for e in entries {
-        let mut stored = Vec::new();
-        let params = brotli::enc::BrotliEncoderParams {
-            quality: 11,
-            ..Default::default()
-        };
-        brotli::BrotliCompress(&mut &e.data[..], &mut stored, &params).expect("writing to a Vec");
         b.push(e.kind.tag());
         varint::put(b, e.data.len() as u32);
-        varint::put(b, stored.len() as u32);
-        b.extend_from_slice(&stored);
+        b.extend_from_slice(&e.data);
     }
 }
 
-/// Reads the entries' field at `pos` (advanced past it), inflating each stream to no more than
-/// its stated length; `truncated` reports a short header.
+/// Reads the entries' field at `pos` (advanced past it); `truncated` reports a short header.
+/// An entry is copied only once its bytes are known to be present.
 pub(crate) fn get(b: &[u8], pos: &mut usize, truncated: impl Fn() -> CodecError) -> Result<Vec<Metadata>> {
     let n = *b.get(*pos).ok_or_else(&truncated)? as usize;
     *pos += 1;
@@ -105,26 +98,17 @@ pub(crate) fn get(b: &[u8], pos: &mut usize, truncated: impl Fn() -> CodecError)
                 len,
             ));
         }
-        let stored = varint::get(b, pos, "metadata stored length", &truncated)? as usize;
         let end = pos
-            .checked_add(stored)
+            .checked_add(len as usize)
             .filter(|&e| e <= b.len())
             .ok_or_else(&truncated)?;
-        let data = inflate(&b[*pos..end], len as usize)
-            .ok_or_else(|| CodecError::corrupt("metadata", format!("a Brotli stream of {len} bytes"), "other bytes"))?;
+        entries.push(Metadata {
+            kind,
+            data: b[*pos..end].to_vec(),
+        });
         *pos = end;
-        entries.push(Metadata { kind, data });
     }
     Ok(entries)
-}
-
-/// `stream` inflated, if it is a Brotli stream of exactly `len` bytes (never more is kept).
-fn inflate(stream: &[u8], len: usize) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let mut out = Vec::with_capacity(len.min(1 << 16));
-    let reader = brotli::Decompressor::new(stream, 4096);
-    reader.take(len as u64 + 1).read_to_end(&mut out).ok()?;
-    (out.len() == len).then_some(out)
 }
 
 #[cfg(test)]
