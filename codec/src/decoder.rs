@@ -90,7 +90,8 @@ pub fn decode(file: &[u8], model: &dyn ProbabilityModel, opts: &DecodeOptions) -
         ));
     }
     let arith = arith_of(h.version);
-    let threads = opts.threads.clamp(1, nsub);
+    // Up to two threads a substream: one decodes, one computes the model ([`crate::pipeline`]).
+    let threads = opts.threads.clamp(1, 2 * nsub);
     // Substreams decode side by side (on one thread too: its rows in step), every row of a
     // block in flight at once; so do one substream's lanes.
     if nsub > 1 || spread.lanes > 1 {

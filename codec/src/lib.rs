@@ -32,6 +32,7 @@ mod options;
 mod ordered;
 pub mod parallel;
 mod phase9;
+mod pipeline;
 mod predictors;
 pub mod quantize;
 mod signal;

@@ -150,7 +150,7 @@ pub trait RowModel: Sync {
     fn row<'a>(&'a self, y: usize) -> Box<dyn RowSequential + 'a>;
     /// Rows `ys` (increasing, at most [`pixelrnn_model::group::MAX_ROWS`]) of one thread in
     /// step, each at least `lag` (≥ [`RowModel::lag`]) columns behind the row above.
-    fn group<'a>(&'a self, ys: &[usize], lag: usize) -> Box<dyn RowGroupModel + 'a>;
+    fn group<'a>(&'a self, ys: &[usize], lag: usize) -> Box<dyn RowGroupModel + Send + 'a>;
     /// Columns a row must stay behind the row above.
     fn lag(&self) -> usize;
     /// Makes waiting rows give up (their `next_dist` returns None) after a thread failed.
@@ -276,7 +276,7 @@ impl RowModel for Rows<'_> {
         Box::new(Rows::row(self, y))
     }
 
-    fn group<'a>(&'a self, ys: &[usize], lag: usize) -> Box<dyn RowGroupModel + 'a> {
+    fn group<'a>(&'a self, ys: &[usize], lag: usize) -> Box<dyn RowGroupModel + Send + 'a> {
         Box::new(Rows::group(self, ys, lag))
     }
 

@@ -8,6 +8,7 @@
 //! the pixels decoded so far are shared, so the experts read the same neighbours as a
 //! sequential decoder. The output is the sequential decoder's, whatever the thread count.
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use constriction::stream::queue::DefaultRangeDecoder;
@@ -16,7 +17,7 @@ use pixelrnn_model::group::MAX_ROWS;
 use crate::adapt::AdaptState;
 use crate::error::{CodecError, Result};
 use crate::lanes::Spread;
-use crate::model::RowModel;
+use crate::model::{RowGroupModel, RowModel};
 use crate::options::Progress;
 use crate::substreams;
 use crate::symbols::Symbols;
@@ -29,7 +30,9 @@ struct Substream {
 }
 
 /// Decodes the W×H×C sub-pixels of `decs` (substream s holds rows y ≡ s mod S, its lanes as
-/// `spread` says) on `threads` threads with `rows` (made for [`Spread::block`] rows in flight);
+/// `spread` says) on `threads` threads with `rows` (made for [`Spread::block`] rows in flight:
+/// a thread per substream at most, and threads beyond those computing the model's steps for
+/// them, [`crate::pipeline`]);
 /// `adaptive`: the experts of that format version mix in (one state per substream), with the
 /// phase stages from the given phase row on (version 9's phase flag).
 pub(crate) fn decode_rows(
@@ -44,7 +47,10 @@ pub(crate) fn decode_rows(
     assert_eq!(nsub, spread.substreams, "a decoder per substream");
     let lag = spread.group_lag(rows.lag())?;
     let image: Vec<AtomicU8> = (0..width * height * ch).map(|_| AtomicU8::new(0)).collect();
-    let mut work: Vec<Vec<Substream>> = (0..threads).map(|_| Vec::new()).collect();
+    // A thread per substream at most; threads left over pair with those threads as helpers.
+    let workers = threads.clamp(1, nsub);
+    let helpers = (threads.max(1) - workers).min(workers);
+    let mut work: Vec<Vec<Substream>> = (0..workers).map(|_| Vec::new()).collect();
     for (index, dec) in decs.into_iter().enumerate() {
         let rows = substreams::rows(height, nsub, index);
         let adapt = adaptive.map(|(version, phases)| {
@@ -54,7 +60,7 @@ pub(crate) fn decode_rows(
                 None => state,
             }
         });
-        work[owner(index, nsub, threads)].push(Substream { index, dec, adapt });
+        work[owner(index, nsub, workers)].push(Substream { index, dec, adapt });
     }
     let total = (width * height * ch) as u64;
     let done = AtomicU64::new(0);
@@ -63,14 +69,15 @@ pub(crate) fn decode_rows(
     let results: Vec<std::result::Result<(), Stop>> = std::thread::scope(|scope| {
         let handles: Vec<_> = work
             .into_iter()
-            .map(|mine| {
+            .enumerate()
+            .map(|(worker, mine)| {
                 scope.spawn(move || {
                     let r = decode_substreams(
                         rows,
                         mine,
                         image_ref,
                         (width, height, ch, levels),
-                        (spread, lag),
+                        (spread, lag, worker < helpers),
                         (done_ref, progress, total),
                     );
                     if r.is_err() {
@@ -104,7 +111,7 @@ fn owner(index: usize, nsub: usize, threads: usize) -> usize {
 }
 
 /// Why a thread stopped early.
-enum Stop {
+pub(crate) enum Stop {
     /// Another thread failed and aborted the rows.
     Aborted,
     Failed(CodecError),
@@ -118,60 +125,103 @@ impl From<CodecError> for Stop {
 
 /// One thread's work: the rows of its substreams, a block at a time (S·L rows: with one lane,
 /// a period of the substreams), those rows in step ([`RowModel::group`]: one pass over the
-/// model's weights for all of them), `lag + 2` columns a row apart.
+/// model's weights for all of them), `lag + 2` columns a row apart. `pipelined`: a helper thread
+/// computes the model's steps while this one decodes ([`crate::pipeline`]).
 fn decode_substreams(
     rows: &dyn RowModel,
-    mut mine: Vec<Substream>,
+    mine: Vec<Substream>,
     image: &[AtomicU8],
     (width, height, ch, levels): (usize, usize, usize, usize),
-    (spread, lag): (Spread, usize),
+    (spread, lag, pipelined): (Spread, usize, bool),
     (done, progress, total): (&AtomicU64, Option<Progress<'_>>, u64),
 ) -> std::result::Result<(), Stop> {
     let nsub = spread.substreams;
-    let mut symbols = Symbols::new(levels);
-    let get = |j: usize| image[j].load(Ordering::Relaxed);
     // The substream of each residue, as an index into `mine`.
     let mut slot = vec![None; nsub];
     for (k, s) in mine.iter().enumerate() {
         slot[s.index] = Some(k);
     }
+    let mut dec = Decoding {
+        mine,
+        slot,
+        symbols: Symbols::new(levels),
+        image,
+        width,
+        ch,
+        nsub,
+    };
+    let mut chunks = Vec::new();
     for start in (0..height).step_by(spread.block()) {
         let ys: Vec<usize> = (start..(start + spread.block()).min(height))
-            .filter(|y| slot[y % nsub].is_some())
+            .filter(|y| dec.slot[y % nsub].is_some())
             .collect();
-        for chunk in ys.chunks(MAX_ROWS) {
-            let mut group = rows.group(chunk, lag);
-            loop {
-                let active = group.step().ok_or(Stop::Aborted)?;
-                if active.is_empty() {
-                    break;
-                }
-                for j in active {
-                    let (y, x, c) = group.position(j);
-                    let sub = &mut mine[slot[y % nsub].expect("this thread's row")];
-                    let i = ((y * width + x) * ch + c) as u64;
-                    let mix = sub.adapt.as_mut().map(|a| {
-                        crate::symbols::mixing(move |t: &[f32], m: &mut [f32]| {
-                            a.mix(&get, (y, x, c), t, m);
-                            a.tree()
-                        })
-                    });
-                    let v = symbols.decode(&mut sub.dec, group.dist(j), mix, i)?;
-                    if let Some(a) = sub.adapt.as_mut() {
-                        a.update(c, v);
-                    }
-                    image[i as usize].store(v as u8, Ordering::Relaxed);
-                    group.push(j, v as u8);
-                }
-            }
-            let sub_pixels = (chunk.len() * width * ch) as u64;
-            let n = done.fetch_add(sub_pixels, Ordering::Relaxed) + sub_pixels;
-            if let Some(p) = progress {
-                p(n, total);
-            }
+        chunks.extend(ys.chunks(MAX_ROWS).map(<[usize]>::to_vec));
+    }
+    let mut report = |chunk: &[usize]| {
+        let sub_pixels = (chunk.len() * width * ch) as u64;
+        let n = done.fetch_add(sub_pixels, Ordering::Relaxed) + sub_pixels;
+        if let Some(p) = progress {
+            p(n, total);
         }
+    };
+    if pipelined {
+        return crate::pipeline::decode_chunks(rows, &chunks, (lag, width, ch), &mut dec, &mut report);
+    }
+    for chunk in &chunks {
+        let mut group = rows.group(chunk, lag);
+        loop {
+            let active = group.step().ok_or(Stop::Aborted)?;
+            if active.is_empty() {
+                break;
+            }
+            dec.step(&mut *group, active)?;
+        }
+        report(chunk);
     }
     Ok(())
+}
+
+/// What one thread decodes with: its substreams, the image decoded so far.
+pub(crate) struct Decoding<'i> {
+    mine: Vec<Substream>,
+    /// The substream of each residue, as an index into `mine`.
+    slot: Vec<Option<usize>>,
+    symbols: Symbols,
+    image: &'i [AtomicU8],
+    width: usize,
+    ch: usize,
+    nsub: usize,
+}
+
+impl Decoding<'_> {
+    /// Decodes the sub-pixels of a group's computed step, its `active` rows in order, and
+    /// pushes them.
+    pub(crate) fn step(
+        &mut self,
+        group: &mut dyn RowGroupModel,
+        active: Range<usize>,
+    ) -> std::result::Result<(), Stop> {
+        let image = self.image;
+        let get = |j: usize| image[j].load(Ordering::Relaxed);
+        for j in active {
+            let (y, x, c) = group.position(j);
+            let sub = &mut self.mine[self.slot[y % self.nsub].expect("this thread's row")];
+            let i = ((y * self.width + x) * self.ch + c) as u64;
+            let mix = sub.adapt.as_mut().map(|a| {
+                crate::symbols::mixing(move |t: &[f32], m: &mut [f32]| {
+                    a.mix(&get, (y, x, c), t, m);
+                    a.tree()
+                })
+            });
+            let v = self.symbols.decode(&mut sub.dec, group.dist(j), mix, i)?;
+            if let Some(a) = sub.adapt.as_mut() {
+                a.update(c, v);
+            }
+            image[i as usize].store(v as u8, Ordering::Relaxed);
+            group.push(j, v as u8);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

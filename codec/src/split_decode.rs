@@ -100,7 +100,7 @@ impl RowModel for SplitRows<'_> {
         })
     }
 
-    fn group<'b>(&'b self, ys: &[usize], lag: usize) -> Box<dyn RowGroupModel + 'b> {
+    fn group<'b>(&'b self, ys: &[usize], lag: usize) -> Box<dyn RowGroupModel + Send + 'b> {
         Box::new(SplitGroup {
             colour: self.colour.group(ys, lag),
             alpha: self.alpha.group(ys, lag),
@@ -123,8 +123,8 @@ impl RowModel for SplitRows<'_> {
 /// Rows in step: the colour model's group steps through the colour sub-pixels, the alpha
 /// model's through every sub-pixel; with the same rows and lag they are active together.
 struct SplitGroup<'a> {
-    colour: Box<dyn RowGroupModel + 'a>,
-    alpha: Box<dyn RowGroupModel + 'a>,
+    colour: Box<dyn RowGroupModel + Send + 'a>,
+    alpha: Box<dyn RowGroupModel + Send + 'a>,
     cc: usize,
     c: usize,
     computed: bool,

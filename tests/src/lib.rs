@@ -117,10 +117,11 @@ pub fn ui_image(w: u32, h: u32, c: u8, seed: u64) -> Image {
     Image::new(w, h, c, px).expect("valid layout")
 }
 
-/// Decodes `bytes` with `model` on 1, 2 and 3 threads: `img` every time (`what` names the case
-/// in a failure).
+/// Decodes `bytes` with `model` on 1, 2, 3 and 8 threads: `img` every time (`what` names the case
+/// in a failure). Threads beyond the substreams compute the model's steps for them
+/// (`pipeline.rs`): 8 gives every substream of up to four a helper.
 pub fn decodes_on_any_threads(bytes: &[u8], model: &dyn ProbabilityModel, img: &Image, what: &str) {
-    for threads in [1, 2, 3] {
+    for threads in [1, 2, 3, 8] {
         let opts = DecodeOptions {
             threads,
             ..Default::default()

@@ -105,6 +105,19 @@ fn damaged_lanes_are_clear_errors() {
             assert!(err.contains(says), "{k}={v}: {err}");
         }
     }
+    // A damaged payload of one substream decoded on two threads (one decoding, one computing
+    // the model's steps): an error, on every damaged byte, never a hang.
+    let one = encode(&img, &engine, &opts(12, 1, true)).unwrap();
+    let at = one.header.header_len();
+    for i in (at + 4..one.bytes.len()).step_by(7) {
+        let mut bad = one.bytes.clone();
+        bad[i] ^= 0x21;
+        let opts = DecodeOptions {
+            threads: 2,
+            ..Default::default()
+        };
+        assert!(decode(&bad, &engine, &opts).is_err(), "byte {i}");
+    }
 }
 
 /// The encoder codes a block's substreams on up to `threads` threads, each with its own state

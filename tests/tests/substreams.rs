@@ -29,7 +29,9 @@ fn substreams_decode_side_by_side() {
             let enc = encode(&img, engine, &opts).unwrap();
             assert_eq!(enc.header.adaptive(), adapt, "engine {i}");
             assert_eq!(enc.bytes[enc.header.header_len()], 3, "three substreams");
-            for threads in [1, 2, 3, 4] {
+            // 4 and 6: one and three of the substreams' threads with a helper computing the
+            // model's steps.
+            for threads in [1, 2, 3, 4, 6] {
                 let dec = decode(
                     &enc.bytes,
                     engine,
@@ -40,19 +42,18 @@ fn substreams_decode_side_by_side() {
                 );
                 assert_eq!(dec.unwrap(), img, "engine {i}, adaptive {adapt}, {threads} threads");
             }
-            // Damage inside the last substream: the thread decoding it fails, the others stop.
+            // Damage inside the last substream: the thread decoding it fails, the others stop
+            // (and their helpers, which may be waiting for rows that will not come).
             let mut bad = enc.bytes.clone();
             let n = bad.len();
             bad[n - n / 5] ^= 0x5a;
-            assert!(decode(
-                &bad,
-                engine,
-                &DecodeOptions {
-                    threads: 3,
+            for threads in [3, 6] {
+                let opts = DecodeOptions {
+                    threads,
                     ..Default::default()
-                }
-            )
-            .is_err());
+                };
+                assert!(decode(&bad, engine, &opts).is_err(), "{threads} threads");
+            }
         }
     }
 }
