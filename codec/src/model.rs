@@ -161,6 +161,12 @@ pub trait RowModel: Sync {
 /// None once aborted), then `push` every active row's value.
 pub trait RowGroupModel {
     fn step(&mut self) -> Option<Range<usize>>;
+    /// As `step`, leaving part of the work to `finish` (which must come before `dist`): a
+    /// helper thread steps, the decoding thread finishes ([`crate::pipeline`]).
+    fn step_deferred(&mut self) -> Option<Range<usize>> {
+        self.step()
+    }
+    fn finish(&mut self) {}
     /// Row j's sub-pixel in this step: (y, x, c).
     fn position(&self, j: usize) -> (usize, usize, usize);
     fn dist(&self, j: usize) -> Dist<'_>;
@@ -292,6 +298,14 @@ impl RowModel for Rows<'_> {
 impl RowGroupModel for RowGroup<'_, '_> {
     fn step(&mut self) -> Option<Range<usize>> {
         RowGroup::step(self)
+    }
+
+    fn step_deferred(&mut self) -> Option<Range<usize>> {
+        RowGroup::step_deferred(self)
+    }
+
+    fn finish(&mut self) {
+        RowGroup::finish(self)
     }
 
     fn position(&self, j: usize) -> (usize, usize, usize) {

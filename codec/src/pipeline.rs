@@ -38,7 +38,7 @@ pub(crate) fn decode_chunks(
     std::thread::scope(|scope| {
         scope.spawn(move || {
             while let Some((half, mut group)) = receive(&todo) {
-                let active = group.step();
+                let active = group.step_deferred();
                 if give.send((half, group, active)).is_err() {
                     return;
                 }
@@ -121,6 +121,7 @@ fn decode_halves<'a>(
             held[j] = Some((group, active));
             continue;
         };
+        group.finish();
         dec.step(&mut *group, active)?;
         next[k] = next_key(&offs[k], width, ch, next[k]);
         match (next[k], k) {

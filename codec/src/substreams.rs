@@ -13,25 +13,24 @@ use crate::varint;
 pub const MAX_SUBSTREAMS: usize = 64;
 
 /// Rows per substream the encoder aims for.
-const ROWS_PER_SUBSTREAM: usize = 256;
+const ROWS_PER_SUBSTREAM: usize = 512;
 
-/// Images with fewer rows than this keep one substream.
-const MIN_ROWS_FOR_TWO: usize = 128;
-
-/// The encoder's spread: one substream per 256 rows, at least 2 from 128 rows on (so that
-/// images under 512 rows, most photos on the web among them, decode on two threads: −0.2 % on
-/// the validation photos against one substream) and at most 4 (each costs a few bytes and
-/// splits what the adaptive coding learns: 8 substreams cost 0.3–0.9 % on photos), rounded up
-/// to a power of two (3 would leave one of two threads with two rows in step and the other
-/// with one: a 1507×847 photo decodes on two threads 1.3× faster with 4, the same bytes); one
-/// for a model that does not code in raster order. Its default also tries one substream where
-/// the spread rows are cheap (icons, clip art, screenshots: two substreams cost them up to
-/// 8 %), and keeps it when it is at least 1 % smaller (`trial.rs`).
+/// The encoder's spread: one substream per 512 rows, rounded up to a power of two (3 would
+/// leave one of two threads with two rows in step and the other with one: a 1507×847 photo
+/// decoded on two threads 1.3× faster with 4 than with 3, the same bytes), at most 4 (each
+/// splits what the adaptive coding learns: 8 substreams cost 0.3–0.9 % on photos); one for a
+/// model that does not code in raster order. A substream decodes on two threads (one decoding,
+/// one computing the model, [`crate::pipeline`]), so photos under 512 rows decode on two
+/// threads with one substream, those under 1024 on four with two: the threads of the spread
+/// before 2026-12-02 (one per 256 rows, at least 2 from 128 rows: 0.5 % larger on the
+/// validation photos, grey and RGB). Its default also tries one substream where the spread
+/// rows are cheap (icons, clip art, screenshots: two substreams cost them up to 8 %), and keeps
+/// it when it is at least 1 % smaller (`trial.rs`).
 pub fn choose(height: usize, raster_order: bool) -> usize {
-    if !raster_order || height < MIN_ROWS_FOR_TWO {
+    if !raster_order {
         return 1;
     }
-    (height / ROWS_PER_SUBSTREAM).clamp(2, 4).next_power_of_two()
+    height.div_ceil(ROWS_PER_SUBSTREAM).clamp(1, 4).next_power_of_two()
 }
 
 /// `asked` substreams (at most one per row), or the encoder's choice ([`choose`]); an error if
@@ -225,14 +224,13 @@ mod tests {
 
     #[test]
     fn the_encoder_spreads_tall_images() {
+        assert_eq!(choose(0, true), 1);
         assert_eq!(choose(10, true), 1);
-        assert_eq!(choose(127, true), 1);
-        assert_eq!(choose(128, true), 2);
-        assert_eq!(choose(511, true), 2);
-        assert_eq!(choose(512, true), 2);
-        assert_eq!(choose(767, true), 2);
-        assert_eq!(choose(768, true), 4, "a power of two: two threads' work balances");
-        assert_eq!(choose(1023, true), 4);
+        assert_eq!(choose(512, true), 1);
+        assert_eq!(choose(513, true), 2);
+        assert_eq!(choose(1024, true), 2);
+        assert_eq!(choose(1025, true), 4, "a power of two: two threads' work balances");
+        assert_eq!(choose(2048, true), 4);
         assert_eq!(choose(4096, true), 4);
         assert_eq!(choose(4096, false), 1);
         assert_eq!(choose_or(None, 4096, true).unwrap(), 4);

@@ -38,6 +38,9 @@ pub struct RowGroup<'r, 'g> {
     /// Rows of `active` pushed since the last `step`.
     pushed: usize,
     computed: bool,
+    /// The step was computed by [`RowGroup::step_deferred`]: its logits and distributions
+    /// wait for [`RowGroup::finish`].
+    pending: bool,
     pos: Vec<(usize, usize)>,
     gathers: Vec<Vec<f32>>,
     scratch: Vec<f32>,
@@ -91,6 +94,7 @@ impl<'r, 'g> RowGroup<'r, 'g> {
             active: 0..0,
             pushed: 0,
             computed: false,
+            pending: false,
             pos: Vec::with_capacity(ys.len()),
             gathers: vec![Vec::new(); ys.len()],
             scratch: vec![0.0; g.scratch().len() * ys.len()],
@@ -124,6 +128,18 @@ impl<'r, 'g> RowGroup<'r, 'g> {
     /// rows above are far enough: the active rows (empty once every row is done), or None if
     /// [`Rows::abort`] was called meanwhile.
     pub fn step(&mut self) -> Option<Range<usize>> {
+        let r = self.step_deferred();
+        self.finish();
+        r
+    }
+
+    /// As [`RowGroup::step`] without the logits step and the distributions, which
+    /// [`RowGroup::finish`] computes: a decoder's helper thread computes the rest of the
+    /// network while the decoding thread is busy, and the decoding thread this part (the
+    /// output layer and the softmax: about a fifth of the work, and their weights stay in its
+    /// cache). The bits are [`RowGroup::step`]'s.
+    pub fn step_deferred(&mut self) -> Option<Range<usize>> {
+        assert!(!self.pending, "finish() a deferred step before the next");
         if self.computed {
             assert_eq!(self.pushed, self.active.len(), "push() every active row before step()");
             self.computed = false;
@@ -165,37 +181,68 @@ impl<'r, 'g> RowGroup<'r, 'g> {
         // computed here, and the rows above published these columns.
         unsafe { self.compute() };
         self.computed = true;
+        self.pending = true;
         Some(self.active.clone())
     }
 
-    /// The steps of channel group c at every active position, each layer in one pass for all
-    /// that the memo does not remember (those it does are copied from it), then each row's
-    /// distribution.
+    /// Computes what [`RowGroup::step_deferred`] left: the logits step at the positions the
+    /// memo does not remember, and every active row's distribution. Nothing after
+    /// [`RowGroup::step`] or when nothing is left.
+    pub fn finish(&mut self) {
+        if !self.pending {
+            return;
+        }
+        self.pending = false;
+        // SAFETY: as in `step_deferred`, whose positions these are: this thread alone writes
+        // them, and what they read is final.
+        unsafe { self.finish_compute() };
+    }
+
+    /// The steps of channel group c at every active position but the logits step, each layer
+    /// in one pass for all that the memo does not remember (those it does are copied from it).
     ///
     /// # Safety
     /// As [`crate::graph::Step::run_shared`] for every step run.
     unsafe fn compute(&mut self) {
-        let (r, c, act) = (self.rows, self.c, self.active.clone());
+        let (r, c) = (self.rows, self.c);
         let g = r.g;
-        let skip = g.skips(r.only, c);
-        // Rows whose distribution is prepared (from what the memo remembers).
-        let mut done = [false; MAX_ROWS];
+        self.hits.clear();
+        self.todo.clear();
+        self.miss.clear();
         if c < g.groups {
             self.look_up(c);
             if let Some(m) = &self.memo {
                 for &(i, slot) in &self.hits {
-                    let (y, x) = self.pos[i];
-                    replay(g, &r.planes, (y, x), Some(c), m.outputs(slot));
-                    if !skip {
-                        self.dists[act.start + i].prepare_from(&r.planes, (y, x, c), m.probs(slot));
-                    }
-                    done[i] = true;
+                    replay(g, &r.planes, self.pos[i], Some(c), m.outputs(slot));
                 }
             }
-            self.miss.clear();
             self.miss.extend(self.todo.iter().map(|&(i, _)| self.pos[i]));
             if !self.miss.is_empty() {
-                self.run_steps(c, skip);
+                self.run_steps(c, g.skips(r.only, c), Part::Body);
+            }
+        }
+    }
+
+    /// The logits step at the positions [`RowGroup::compute`] computed, then each row's
+    /// distribution (from what the memo remembers where it does), remembered.
+    ///
+    /// # Safety
+    /// As [`RowGroup::compute`], for the same step.
+    unsafe fn finish_compute(&mut self) {
+        let (r, c, act) = (self.rows, self.c, self.active.clone());
+        let g = r.g;
+        let skip = g.skips(r.only, c);
+        if !self.miss.is_empty() {
+            self.run_steps(c, skip, Part::Logits);
+        }
+        // Rows whose distribution is prepared (from what the memo remembers).
+        let mut done = [false; MAX_ROWS];
+        if let Some(m) = &self.memo {
+            for &(i, slot) in &self.hits {
+                if !skip {
+                    self.dists[act.start + i].prepare_from(&r.planes, (self.pos[i].0, self.pos[i].1, c), m.probs(slot));
+                }
+                done[i] = true;
             }
         }
         for (i, (j, &(y, x))) in act.clone().zip(&self.pos).enumerate() {
@@ -217,8 +264,6 @@ impl<'r, 'g> RowGroup<'r, 'g> {
     /// (`todo`, each with the slot to remember it in: the first of the step to want a slot).
     fn look_up(&mut self, c: usize) {
         let r = self.rows;
-        self.hits.clear();
-        self.todo.clear();
         let on = self.memo.as_mut().is_some_and(|m| m.active(self.pos.len()));
         match self.memo.as_mut().filter(|_| on) {
             Some(m) => {
@@ -242,13 +287,13 @@ impl<'r, 'g> RowGroup<'r, 'g> {
         }
     }
 
-    /// The steps of channel group c at the positions `miss`, each layer in one pass for all,
-    /// remembering their outputs where `todo` gives a slot; without the logits step where
-    /// `skip` ([`crate::graph::Graph::skips`]).
+    /// The steps of channel group c of `part` at the positions `miss`, each layer in one pass
+    /// for all, remembering their outputs where `todo` gives a slot; without the logits step
+    /// where `skip` ([`crate::graph::Graph::skips`]).
     ///
     /// # Safety
     /// As [`crate::graph::Step::run_shared`] for every step run.
-    unsafe fn run_steps(&mut self, c: usize, skip: bool) {
+    unsafe fn run_steps(&mut self, c: usize, skip: bool, part: Part) {
         let r = self.rows;
         let g = r.g;
         let np = self.miss.len();
@@ -257,7 +302,8 @@ impl<'r, 'g> RowGroup<'r, 'g> {
             if !runs_per_pixel(step.sched()) {
                 continue;
             }
-            if skip && g.writes_logits(step) {
+            let logits = g.writes_logits(step);
+            if (skip && logits) || (part == Part::Body) == logits {
                 off += crate::config::group_range(step.units(), g.groups, c).len();
                 continue;
             }
@@ -289,7 +335,7 @@ impl<'r, 'g> RowGroup<'r, 'g> {
     /// The distribution of row j's sub-pixel in this step (after [`RowGroup::step`]).
     pub fn dist(&self, j: usize) -> Dist<'_> {
         assert!(
-            self.computed && self.active.contains(&j),
+            self.computed && !self.pending && self.active.contains(&j),
             "dist() of a row not in this step"
         );
         self.dists[j].dist()
@@ -299,7 +345,7 @@ impl<'r, 'g> RowGroup<'r, 'g> {
     /// publishes the pixel.
     pub fn push(&mut self, j: usize, value: u8) {
         assert!(
-            self.computed && self.active.contains(&j),
+            self.computed && !self.pending && self.active.contains(&j),
             "push() of a row not in this step"
         );
         let r = self.rows;
@@ -314,6 +360,15 @@ impl<'r, 'g> RowGroup<'r, 'g> {
         }
         self.pushed += 1;
     }
+}
+
+/// Which of a step's layers [`RowGroup::run_steps`] runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Every one but the logits step.
+    Body,
+    /// The logits step.
+    Logits,
 }
 
 #[cfg(test)]
