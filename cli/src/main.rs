@@ -122,13 +122,12 @@ struct CompressArgs {
     /// the oldest (model coding only).
     #[arg(long, default_value_t = pixelrnn_codec::VERSION, value_parser = clap::value_parser!(u8).range(1..=12))]
     format_version: u8,
-    /// The most threads the model coding can decode on: rows spread over this many
-    /// substreams (1–64, at most one per row; format version 3 and later). Default: one per 256
-    /// rows, at least 2 from 128 rows on and at most 4, rounded up to a power of two, or one
-    /// where that makes the file at least 1 % smaller (screenshots, clip art; version 7: in
-    /// raster order). More decode faster (also on fewer cores) and usually cost a little size.
-    /// Format version 8 codes each substream's rows 8 / N at a time in step (lanes; one for
-    /// N > 4).
+    /// Rows spread over this many substreams (1–64, at most one per row; format version 3 and
+    /// later), each decoding on up to two threads. Default: one per 512 rows, rounded up to a
+    /// power of two, at most 4, or one where that makes the file at least 1 % smaller
+    /// (screenshots, clip art; version 7: in raster order). More decode faster on more cores
+    /// and cost a little size (0.5 % for two instead of one on photos). Format version 8 codes
+    /// each substream's rows 8 / N at a time in step (lanes; one for N > 4).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=64))]
     substreams: Option<u8>,
 }

@@ -174,3 +174,41 @@ fn receive<T>(rx: &Receiver<T>) -> Option<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{next_key, KEY};
+
+    /// The steps of rows starting at columns `offs`, counted out one column at a time: every
+    /// sub-pixel of each column where a row is active.
+    fn counted(offs: &[usize], width: usize, ch: usize) -> Vec<usize> {
+        let end = offs.iter().max().unwrap() + width;
+        (0..end)
+            .filter(|&t| offs.iter().any(|&o| o <= t && t < o + width))
+            .flat_map(|t| (0..ch).map(move |c| t * KEY + c))
+            .collect()
+    }
+
+    /// The foreseen steps are every step in order, with gaps where rows are narrower than
+    /// their distance (a wrong one would make the decoding thread wait for the wrong half).
+    #[test]
+    fn next_key_walks_every_step() {
+        for offs in [vec![0], vec![0, 5, 10], vec![12, 17], vec![20, 25, 30, 35], vec![0, 40]] {
+            for width in [1, 2, 4, 5, 6, 13] {
+                for ch in 1..=4 {
+                    let mut walked = Vec::new();
+                    let mut k = next_key(&offs, width, ch, None);
+                    while let Some(key) = k {
+                        walked.push(key);
+                        k = next_key(&offs, width, ch, k);
+                    }
+                    assert_eq!(
+                        walked,
+                        counted(&offs, width, ch),
+                        "{offs:?}, width {width}, {ch} channels"
+                    );
+                }
+            }
+        }
+    }
+}
