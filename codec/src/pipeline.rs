@@ -14,18 +14,44 @@
 
 use std::ops::Range;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::time::Instant;
 
 use crate::model::{RowGroupModel, RowModel};
 use crate::parallel::{Decoding, Stop};
 
 type Group<'a> = Box<dyn RowGroupModel + Send + 'a>;
 
-/// A half's computed step: which half, the group, and its active rows (empty once the half is
-/// done; None once the rows were aborted).
-type Computed<'a> = (usize, Group<'a>, Option<Range<usize>>);
+/// A half's step to compute: which half, the group, and whether to leave the logits and the
+/// distributions to this thread ([`RowGroupModel::step_deferred`]).
+type Todo<'a> = (usize, Group<'a>, bool);
+
+/// A half's computed step: which half, the group, its active rows (empty once the half is
+/// done; None once the rows were aborted), and the nanoseconds the helper computed and, before
+/// that, waited.
+type Computed<'a> = (usize, Group<'a>, Option<Range<usize>>, (u64, u64));
+
+/// What one chunk's halves measured, in nanoseconds: this thread's waits for the helper, the
+/// helper's computing, and its waits for this thread.
+#[derive(Default)]
+struct Times {
+    waited: u64,
+    helped: u64,
+    idle: u64,
+}
+
+/// Chunks decoded on one thread after the helper did not pay, at first; doubled while it
+/// keeps not paying, up to [`MAX_ALONE`].
+const ALONE: usize = 4;
+const MAX_ALONE: usize = 64;
 
 /// Decodes `chunks` (each the rows of one group in step, `lag` as [`RowModel::group`]'s) with
 /// `dec`, a helper thread computing the model's steps; `report` after each chunk.
+///
+/// The helper pays only where both threads run: on a busy machine, where the helper is often
+/// descheduled, this thread waits for it longer than computing the steps itself would take. A
+/// chunk where it waited longer than three quarters of the helper's computing time is followed
+/// by [`ALONE`] chunks decoded on this thread alone (their rows in one group), then the helper
+/// is tried again; the same bits either way.
 pub(crate) fn decode_chunks(
     rows: &dyn RowModel,
     chunks: &[Vec<usize>],
@@ -33,20 +59,32 @@ pub(crate) fn decode_chunks(
     dec: &mut Decoding<'_>,
     report: &mut dyn FnMut(&[usize]),
 ) -> Result<(), Stop> {
-    let (to_helper, todo) = sync_channel::<(usize, Group<'_>)>(2);
+    let (to_helper, todo) = sync_channel::<Todo<'_>>(2);
     let (give, computed) = sync_channel::<Computed<'_>>(2);
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            while let Some((half, mut group)) = receive(&todo) {
-                let active = group.step_deferred();
-                if give.send((half, group, active)).is_err() {
+            let mut t = Instant::now();
+            while let Some((half, mut group, defer)) = receive(&todo) {
+                let idle = t.elapsed().as_nanos() as u64;
+                t = Instant::now();
+                let active = if defer { group.step_deferred() } else { group.step() };
+                let took = t.elapsed().as_nanos() as u64;
+                if give.send((half, group, active, (took, idle))).is_err() {
                     return;
                 }
+                t = Instant::now();
             }
         });
+        // Chunks left to decode alone, and how many the next time the helper does not pay.
+        let (mut alone, mut backoff) = (0usize, ALONE);
+        // Whether this thread computes the logits and distributions: where the helper is the
+        // slower of the two (grey images), not where this thread is (colour: three sub-pixels
+        // to decode a pixel, their logits the only network step after the first).
+        let mut defer = true;
         let r = chunks.iter().try_for_each(|chunk| {
-            if chunk.len() < 2 {
-                // One row: nothing to split.
+            if chunk.len() < 2 || alone > 0 {
+                // One row (nothing to split), or the helper did not pay.
+                alone = alone.saturating_sub(1);
                 let mut group = rows.group(chunk, lag);
                 loop {
                     let active = group.step().ok_or(Stop::Aborted)?;
@@ -56,7 +94,14 @@ pub(crate) fn decode_chunks(
                     dec.step(&mut *group, active)?;
                 }
             } else {
-                decode_halves(rows, chunk, (lag, width, ch), dec, (&to_helper, &computed))?;
+                let t = decode_halves(rows, chunk, (lag, width, ch, defer), dec, (&to_helper, &computed))?;
+                if t.waited * 4 > t.helped * 3 {
+                    alone = backoff;
+                    backoff = (backoff * 2).min(MAX_ALONE);
+                } else {
+                    backoff = ALONE;
+                    defer = t.waited > t.idle;
+                }
             }
             report(chunk);
             Ok(())
@@ -70,7 +115,8 @@ pub(crate) fn decode_chunks(
     })
 }
 
-/// The rows of one chunk as two halves in turn.
+/// The rows of one chunk as two halves in turn: the nanoseconds this thread waited for the
+/// helper, and those the helper computed.
 ///
 /// Each half's next step is known from the geometry ([`next_key`]), so this thread decodes
 /// them in order and gives the helper a half only when its step can be computed without
@@ -81,11 +127,12 @@ pub(crate) fn decode_chunks(
 fn decode_halves<'a>(
     rows: &'a dyn RowModel,
     chunk: &[usize],
-    (lag, width, ch): (usize, usize, usize),
+    (lag, width, ch, defer): (usize, usize, usize, bool),
     dec: &mut Decoding<'_>,
-    (to_helper, computed): (&SyncSender<(usize, Group<'a>)>, &Receiver<Computed<'a>>),
-) -> Result<(), Stop> {
+    (to_helper, computed): (&SyncSender<Todo<'a>>, &Receiver<Computed<'a>>),
+) -> Result<Times, Stop> {
     let h = chunk.len() / 2;
+    let mut times = Times::default();
     let lost = |_| Stop::Aborted;
     // The halves' rows' columns in the whole group's steps.
     let offs: Vec<Vec<usize>> = [&chunk[..h], &chunk[h..]]
@@ -96,24 +143,30 @@ fn decode_halves<'a>(
     // Each half's computed step, and the lower half while it waits for the upper one.
     let mut held: [Option<(Group<'a>, Range<usize>)>; 2] = [None, None];
     let mut parked = Some(rows.group(&chunk[h..], lag));
-    to_helper.send((0, rows.group(&chunk[..h], lag))).map_err(lost)?;
+    to_helper.send((0, rows.group(&chunk[..h], lag), defer)).map_err(lost)?;
     loop {
         if let Some(nb) = next[1].filter(|_| parked.is_some()) {
             // Decoded up to column t − 2 of the whole group: the upper half's next step is
             // in column t − 1 or later.
             let t = nb / KEY;
             if next[0].is_none_or(|na| na / KEY + 1 >= t) {
-                to_helper.send((1, parked.take().expect("parked"))).map_err(lost)?;
+                to_helper
+                    .send((1, parked.take().expect("parked"), defer))
+                    .map_err(lost)?;
             }
         }
         let k = match next {
-            [None, None] => return Ok(()),
+            [None, None] => return Ok(times),
             [Some(a), Some(b)] => usize::from(b < a),
             [Some(_), None] => 0,
             [None, Some(_)] => 1,
         };
         let Some((mut group, active)) = held[k].take() else {
-            let (j, group, active) = receive(computed).ok_or(Stop::Aborted)?;
+            let t = Instant::now();
+            let (j, group, active, (took, idle)) = receive(computed).ok_or(Stop::Aborted)?;
+            times.waited += t.elapsed().as_nanos() as u64;
+            times.helped += took;
+            times.idle += idle;
             let active = active.ok_or(Stop::Aborted)?;
             let (y, x, c) = group.position(active.start);
             let key = (x + (y - chunk[0]) * (lag + 2)) * KEY + c;
@@ -126,7 +179,7 @@ fn decode_halves<'a>(
         next[k] = next_key(&offs[k], width, ch, next[k]);
         match (next[k], k) {
             (None, _) => {}
-            (Some(_), 0) => to_helper.send((0, group)).map_err(lost)?,
+            (Some(_), 0) => to_helper.send((0, group, defer)).map_err(lost)?,
             (Some(_), _) => parked = Some(group),
         }
     }
@@ -152,27 +205,21 @@ fn next_key(offs: &[usize], width: usize, ch: usize, after: Option<usize>) -> Op
     offs.iter().copied().filter(|&o| o > t).min().map(|o| o * KEY)
 }
 
-/// Spins before a wait yields: a step takes microseconds, longer than a yield's system call.
+/// Spins before a wait sleeps: a step takes microseconds, less than waking a thread.
 const SPINS: u32 = 2048;
 
-/// The next message, spinning a little, then yielding (as the rows' own waits do); None once
-/// the sender is gone.
+/// The next message, spinning a little, then sleeping until it comes (so that where the other
+/// thread is not running, on a busy machine, this one leaves it the core instead of spinning
+/// or yielding through its time slice); None once the sender is gone.
 fn receive<T>(rx: &Receiver<T>) -> Option<T> {
-    let mut spins = 0u32;
-    loop {
+    for _ in 0..SPINS {
         match rx.try_recv() {
             Ok(v) => return Some(v),
             Err(TryRecvError::Disconnected) => return None,
-            Err(TryRecvError::Empty) => {
-                spins += 1;
-                if spins < SPINS {
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
-                }
-            }
+            Err(TryRecvError::Empty) => std::hint::spin_loop(),
         }
     }
+    rx.recv().ok()
 }
 
 #[cfg(test)]
