@@ -168,14 +168,7 @@ fn decode_substreams(
         return crate::pipeline::decode_chunks(rows, &chunks, (lag, width, ch), &mut dec, &mut report);
     }
     for chunk in &chunks {
-        let mut group = rows.group(chunk, lag);
-        loop {
-            let active = group.step().ok_or(Stop::Aborted)?;
-            if active.is_empty() {
-                break;
-            }
-            dec.step(&mut *group, active)?;
-        }
+        dec.alone(rows, chunk, lag)?;
         report(chunk);
     }
     Ok(())
@@ -194,6 +187,18 @@ pub(crate) struct Decoding<'i> {
 }
 
 impl Decoding<'_> {
+    /// Decodes the rows `chunk` on this thread, in one group in step.
+    pub(crate) fn alone(&mut self, rows: &dyn RowModel, chunk: &[usize], lag: usize) -> std::result::Result<(), Stop> {
+        let mut group = rows.group(chunk, lag);
+        loop {
+            let active = group.step().ok_or(Stop::Aborted)?;
+            if active.is_empty() {
+                return Ok(());
+            }
+            self.step(&mut *group, active)?;
+        }
+    }
+
     /// Decodes the sub-pixels of a group's computed step, its `active` rows in order, and
     /// pushes them.
     pub(crate) fn step(

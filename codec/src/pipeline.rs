@@ -85,14 +85,7 @@ pub(crate) fn decode_chunks(
             if chunk.len() < 2 || alone > 0 {
                 // One row (nothing to split), or the helper did not pay.
                 alone = alone.saturating_sub(1);
-                let mut group = rows.group(chunk, lag);
-                loop {
-                    let active = group.step().ok_or(Stop::Aborted)?;
-                    if active.is_empty() {
-                        break;
-                    }
-                    dec.step(&mut *group, active)?;
-                }
+                dec.alone(rows, chunk, lag)?;
             } else {
                 let t = decode_halves(rows, chunk, (lag, width, ch, defer), dec, (&to_helper, &computed))?;
                 if t.waited * 4 > t.helped * 3 {
