@@ -88,7 +88,7 @@ pub(crate) fn decode_chunks(
                 dec.alone(rows, chunk, lag)?;
             } else {
                 let t = decode_halves(rows, chunk, (lag, width, ch, defer), dec, (&to_helper, &computed))?;
-                if t.waited * 4 > t.helped * 3 {
+                if forced(&mut defer) || t.waited * 4 > t.helped * 3 {
                     alone = backoff;
                     backoff = (backoff * 2).min(MAX_ALONE);
                 } else {
@@ -106,6 +106,32 @@ pub(crate) fn decode_chunks(
         drop(to_helper);
         r
     })
+}
+
+/// Tests make every chunk the helper computed be followed by chunks decoded alone, and the
+/// logits alternate between the threads: the switches a busy machine makes, on any machine.
+#[cfg(test)]
+static FORCE_SWITCHES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Chunks the helper computed, counted while [`FORCE_SWITCHES`] is set.
+#[cfg(test)]
+static HELPED_CHUNKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether the tests force the next chunks alone (and flip `defer`).
+#[cfg(test)]
+fn forced(defer: &mut bool) -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
+    let on = FORCE_SWITCHES.load(Relaxed);
+    if on {
+        HELPED_CHUNKS.fetch_add(1, Relaxed);
+        *defer = !*defer;
+    }
+    on
+}
+
+#[cfg(not(test))]
+fn forced(_: &mut bool) -> bool {
+    false
 }
 
 /// The rows of one chunk as two halves in turn: the nanoseconds this thread waited for the
@@ -217,7 +243,42 @@ fn receive<T>(rx: &Receiver<T>) -> Option<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{next_key, KEY};
+    use super::{next_key, FORCE_SWITCHES, HELPED_CHUNKS, KEY};
+    use crate::{decode, encode, DecodeOptions, EncodeOptions, Image, ModeChoice};
+    use pixelrnn_model::{Config, Engine};
+    use std::sync::atomic::Ordering::Relaxed;
+
+    /// Chunks computed with the helper (its logits on either thread) and chunks decoded alone,
+    /// switching as a busy machine makes them: the one-thread decoder's image, adaptive or not.
+    #[test]
+    fn switching_between_the_helper_and_alone_keeps_the_bits() {
+        let engine = Engine::random(&Config::pixel_cnn(3, 4, 2, 8), 5).unwrap();
+        // One substream of 8 lanes: 12 chunks of 8 rows, the helper's first, then 4 alone, the
+        // helper's (the logits on the other thread), then the rest alone.
+        let (w, h) = (11u32, 90u32);
+        let px = (0..w * h * 3).map(|i| ((i * 37 + i / 33 * 11) % 251) as u8).collect();
+        let img = Image::new(w, h, 3, px).unwrap();
+        for adapt in [false, true] {
+            let opts = EncodeOptions {
+                adapt,
+                mode: ModeChoice::Model,
+                substreams: Some(1),
+                ..Default::default()
+            };
+            let enc = encode(&img, &engine, &opts).unwrap();
+            FORCE_SWITCHES.store(true, Relaxed);
+            let before = HELPED_CHUNKS.load(Relaxed);
+            let threads = DecodeOptions {
+                threads: 2,
+                ..Default::default()
+            };
+            let dec = decode(&enc.bytes, &engine, &threads);
+            let helped = HELPED_CHUNKS.load(Relaxed) - before;
+            FORCE_SWITCHES.store(false, Relaxed);
+            assert_eq!(dec.unwrap(), img, "adaptive {adapt}");
+            assert!(helped >= 2, "adaptive {adapt}: {helped} chunks with the helper");
+        }
+    }
 
     /// The steps of rows starting at columns `offs`, counted out one column at a time: every
     /// sub-pixel of each column where a row is active.
