@@ -136,8 +136,8 @@ impl<'r, 'g> RowGroup<'r, 'g> {
     /// As [`RowGroup::step`] without the logits step and the distributions, which
     /// [`RowGroup::finish`] computes: a decoder's helper thread computes the rest of the
     /// network while the decoding thread is busy, and the decoding thread this part (the
-    /// output layer and the softmax: about a fifth of the work, and their weights stay in its
-    /// cache). The bits are [`RowGroup::step`]'s.
+    /// output layer, whose weights then stay in its cache, and the softmax), which balances
+    /// the two threads' work on grey images. The bits are [`RowGroup::step`]'s.
     pub fn step_deferred(&mut self) -> Option<Range<usize>> {
         assert!(!self.pending, "finish() a deferred step before the next");
         if self.computed {
