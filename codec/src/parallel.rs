@@ -164,7 +164,8 @@ fn decode_substreams(
             p(n, total);
         }
     };
-    if pipelined {
+    // A helper splits groups of two rows or more (one lane a substream has one row a group).
+    if pipelined && chunks.iter().any(|c| c.len() > 1) {
         return crate::pipeline::decode_chunks(rows, &chunks, (lag, width, ch), &mut dec, &mut report);
     }
     for chunk in &chunks {
