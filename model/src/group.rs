@@ -38,9 +38,9 @@ pub struct RowGroup<'r, 'g> {
     /// Rows of `active` pushed since the last `step`.
     pushed: usize,
     computed: bool,
-    /// The step was computed by [`RowGroup::step_deferred`]: its logits and distributions
-    /// wait for [`RowGroup::finish`].
-    pending: bool,
+    /// What [`RowGroup::finish`] has left to do after this step: its distributions, and its
+    /// logits step too after [`RowGroup::step_deferred`] (`Part::Body` computed).
+    pending: Option<Part>,
     pos: Vec<(usize, usize)>,
     gathers: Vec<Vec<f32>>,
     scratch: Vec<f32>,
@@ -94,7 +94,7 @@ impl<'r, 'g> RowGroup<'r, 'g> {
             active: 0..0,
             pushed: 0,
             computed: false,
-            pending: false,
+            pending: None,
             pos: Vec::with_capacity(ys.len()),
             gathers: vec![Vec::new(); ys.len()],
             scratch: vec![0.0; g.scratch().len() * ys.len()],
@@ -128,7 +128,7 @@ impl<'r, 'g> RowGroup<'r, 'g> {
     /// rows above are far enough: the active rows (empty once every row is done), or None if
     /// [`Rows::abort`] was called meanwhile.
     pub fn step(&mut self) -> Option<Range<usize>> {
-        let r = self.step_deferred();
+        let r = self.advance(Part::All);
         self.finish();
         r
     }
@@ -139,7 +139,12 @@ impl<'r, 'g> RowGroup<'r, 'g> {
     /// output layer, whose weights then stay in its cache, and the softmax), which balances
     /// the two threads' work on grey images. The bits are [`RowGroup::step`]'s.
     pub fn step_deferred(&mut self) -> Option<Range<usize>> {
-        assert!(!self.pending, "finish() a deferred step before the next");
+        self.advance(Part::Body)
+    }
+
+    /// The next step's `part` of the network ([`RowGroup::step`]'s work until `finish`).
+    fn advance(&mut self, part: Part) -> Option<Range<usize>> {
+        assert!(self.pending.is_none(), "finish() a deferred step before the next");
         if self.computed {
             assert_eq!(self.pushed, self.active.len(), "push() every active row before step()");
             self.computed = false;
@@ -179,9 +184,9 @@ impl<'r, 'g> RowGroup<'r, 'g> {
         // SAFETY: this thread alone writes these rows (each in its ring slot, which no running
         // row reads: see `started`); every input read is final: the rows' earlier positions were
         // computed here, and the rows above published these columns.
-        unsafe { self.compute() };
+        unsafe { self.compute(part) };
         self.computed = true;
-        self.pending = true;
+        self.pending = Some(part);
         Some(self.active.clone())
     }
 
@@ -189,21 +194,21 @@ impl<'r, 'g> RowGroup<'r, 'g> {
     /// memo does not remember, and every active row's distribution. Nothing after
     /// [`RowGroup::step`] or when nothing is left.
     pub fn finish(&mut self) {
-        if !self.pending {
+        let Some(part) = self.pending.take() else {
             return;
-        }
-        self.pending = false;
+        };
         // SAFETY: as in `step_deferred`, whose positions these are: this thread alone writes
         // them, and what they read is final.
-        unsafe { self.finish_compute() };
+        unsafe { self.finish_compute(part == Part::Body) };
     }
 
-    /// The steps of channel group c at every active position but the logits step, each layer
-    /// in one pass for all that the memo does not remember (those it does are copied from it).
+    /// The steps of channel group c of `part` (every one, or all but the logits step) at every
+    /// active position, each layer in one pass for all that the memo does not remember (those
+    /// it does are copied from it).
     ///
     /// # Safety
     /// As [`crate::graph::Step::run_shared`] for every step run.
-    unsafe fn compute(&mut self) {
+    unsafe fn compute(&mut self, part: Part) {
         let (r, c) = (self.rows, self.c);
         let g = r.g;
         self.hits.clear();
@@ -218,21 +223,22 @@ impl<'r, 'g> RowGroup<'r, 'g> {
             }
             self.miss.extend(self.todo.iter().map(|&(i, _)| self.pos[i]));
             if !self.miss.is_empty() {
-                self.run_steps(c, g.skips(r.only, c), Part::Body);
+                self.run_steps(c, g.skips(r.only, c), part);
             }
         }
     }
 
-    /// The logits step at the positions [`RowGroup::compute`] computed, then each row's
-    /// distribution (from what the memo remembers where it does), remembered.
+    /// The logits step at the positions [`RowGroup::compute`] computed where `logits` (it
+    /// computed the body only), then each row's distribution (from what the memo remembers
+    /// where it does), remembered.
     ///
     /// # Safety
     /// As [`RowGroup::compute`], for the same step.
-    unsafe fn finish_compute(&mut self) {
+    unsafe fn finish_compute(&mut self, logits: bool) {
         let (r, c, act) = (self.rows, self.c, self.active.clone());
         let g = r.g;
         let skip = g.skips(r.only, c);
-        if !self.miss.is_empty() {
+        if logits && !self.miss.is_empty() {
             self.run_steps(c, skip, Part::Logits);
         }
         // Rows whose distribution is prepared (from what the memo remembers).
@@ -303,7 +309,12 @@ impl<'r, 'g> RowGroup<'r, 'g> {
                 continue;
             }
             let logits = g.writes_logits(step);
-            if (skip && logits) || (part == Part::Body) == logits {
+            let runs = match part {
+                Part::All => true,
+                Part::Body => !logits,
+                Part::Logits => logits,
+            };
+            if (skip && logits) || !runs {
                 off += crate::config::group_range(step.units(), g.groups, c).len();
                 continue;
             }
@@ -335,7 +346,7 @@ impl<'r, 'g> RowGroup<'r, 'g> {
     /// The distribution of row j's sub-pixel in this step (after [`RowGroup::step`]).
     pub fn dist(&self, j: usize) -> Dist<'_> {
         assert!(
-            self.computed && !self.pending && self.active.contains(&j),
+            self.computed && self.pending.is_none() && self.active.contains(&j),
             "dist() of a row not in this step"
         );
         self.dists[j].dist()
@@ -345,7 +356,7 @@ impl<'r, 'g> RowGroup<'r, 'g> {
     /// publishes the pixel.
     pub fn push(&mut self, j: usize, value: u8) {
         assert!(
-            self.computed && !self.pending && self.active.contains(&j),
+            self.computed && self.pending.is_none() && self.active.contains(&j),
             "push() of a row not in this step"
         );
         let r = self.rows;
@@ -365,6 +376,8 @@ impl<'r, 'g> RowGroup<'r, 'g> {
 /// Which of a step's layers [`RowGroup::run_steps`] runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Part {
+    /// Every one.
+    All,
     /// Every one but the logits step.
     Body,
     /// The logits step.
